@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Spyglass: eBPF-fed, Hubble-compatible network observability agent.
+// Target layout follows ../shared/docs/architecture.md: one target per pipeline stage.
+let package = Package(
+    name: "Spyglass",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spyglass", targets: ["spyglass"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+    ],
+    targets: [
+        // libbpf from Debian's libbpf-dev.
+        .systemLibrary(
+            name: "CLibBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
+        ),
+        // The kernel<->user contract (spyglass_events.h) and libbpf shims Swift cannot express.
+        .target(name: "CSpyglassBPF", dependencies: ["CLibBPF"]),
+        // Host tool run by the plugin: compiles bpf/*.bpf.c with the toolchain's clang and embeds the object.
+        .executableTarget(name: "BPFEmbedTool"),
+        .plugin(
+            name: "BPFEmbedPlugin",
+            capability: .buildTool(),
+            dependencies: ["BPFEmbedTool"]
+        ),
+        .target(name: "SpyglassFlow"),
+        .target(
+            name: "SpyglassDatapath",
+            dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow"],
+            plugins: ["BPFEmbedPlugin"]
+        ),
+        .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow"]),
+        .target(
+            name: "SpyglassServer",
+            dependencies: [
+                "SpyglassMetrics",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SpyglassAgent",
+            dependencies: [
+                "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "spyglass",
+            dependencies: [
+                "SpyglassAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
+        .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
+        .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"]),
+        .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
+        .testTarget(
+            name: "SpyglassDatapathTests",
+            dependencies: ["SpyglassDatapath", "SpyglassTesting", "SpyglassFlow"]
+        ),
+        .testTarget(
+            name: "SpyglassEndToEndTests",
+            dependencies: ["SpyglassAgent", "SpyglassTesting"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

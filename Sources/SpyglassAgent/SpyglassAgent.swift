@@ -1,0 +1,1 @@
+// Wiring of datapath, flow assembly, metrics and server into one agent.

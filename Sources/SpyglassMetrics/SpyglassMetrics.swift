@@ -1,0 +1,1 @@
+// The metric engine: handlers, option grammar, label contexts, series store and exposition.

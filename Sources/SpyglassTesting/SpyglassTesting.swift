@@ -1,0 +1,1 @@
+// Packet builders, flow fixtures and namespace helpers for tests.

@@ -1,0 +1,92 @@
+/* tc (clsact) ingress and egress programs: parse the packet, keep per-connection state, and report new
+ * connections, new TCP flags and periodic updates (monitor aggregation "medium") or every packet ("none").
+ * Traffic is never altered or dropped: both programs always return TC_ACT_UNSPEC. */
+#include "lib/common.bpf.h"
+#include "lib/parse.bpf.h"
+#include "lib/conn.bpf.h"
+#include "lib/emit.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Observation points per interface; missing entries mean an uplink (from/to-network). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct spy_iface_config);
+} spy_ifaces SEC(".maps");
+
+static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
+{
+    struct spy_pkt p = {};
+    struct spy_decision d = {};
+    __u64 now = bpf_ktime_get_boot_ns();
+
+    spy_stat_inc(SPY_STAT_PACKETS);
+    if (spy_parse(skb, &p) < 0) {
+        spy_stat_inc(SPY_STAT_NON_IP);
+        return TC_ACT_UNSPEC;
+    }
+
+    if (p.flags & SPY_F_TRUNCATED) {
+        d.report = 1;
+        d.reason = SPY_REPORT_NO_STATE;
+        d.folded_packets = 1;
+        d.folded_bytes = skb->len;
+    } else {
+        spy_conn_decide(&p, skb->ifindex, skb->len, now, &d);
+    }
+    if (!d.report) {
+        spy_stat_inc(SPY_STAT_AGGREGATED);
+        return TC_ACT_UNSPEC;
+    }
+
+    struct spy_scratch *sc = spy_scratch_get();
+    if (!sc)
+        return TC_ACT_UNSPEC;
+    struct spy_packet_event *ev = &sc->ev;
+    ev->hdr.version = SPY_EVENT_VERSION;
+    ev->hdr.kind = SPY_EVENT_TRACE;
+    ev->hdr.header_len = sizeof(struct spy_packet_event);
+    ev->timestamp_ns = now;
+    ev->ifindex = skb->ifindex;
+    ev->pkt_len = skb->len;
+    __builtin_memcpy(ev->saddr, p.saddr, 16);
+    __builtin_memcpy(ev->daddr, p.daddr, 16);
+    ev->sport = p.sport;
+    ev->dport = p.dport;
+    ev->vlan_id = p.vlan_id;
+    ev->flags = p.flags | d.flags;
+    ev->direction = direction;
+    struct spy_iface_config *ic = bpf_map_lookup_elem(&spy_ifaces, &ev->ifindex);
+    if (ic)
+        ev->obs_point = direction == SPY_DIR_INGRESS ? ic->ingress_point : ic->egress_point;
+    else
+        ev->obs_point = direction == SPY_DIR_INGRESS ? SPY_OBS_FROM_NETWORK : SPY_OBS_TO_NETWORK;
+    ev->ip_version = p.ip_version;
+    ev->l4_proto = p.proto;
+    ev->tcp_flags = p.tcp_flags;
+    ev->icmp_type = p.icmp_type;
+    ev->icmp_code = p.icmp_code;
+    ev->report_reason = d.reason;
+    ev->l3_offset = p.l3_off;
+    ev->l4_offset = p.l4_off;
+    ev->drop_reason = 0;
+    ev->cpu = bpf_get_smp_processor_id();
+    ev->aggregated = d.folded_packets;
+    ev->aggregated_bytes = d.folded_bytes;
+    spy_emit(skb, sc);
+    return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int spy_tc_ingress(struct __sk_buff *skb)
+{
+    return spy_handle(skb, SPY_DIR_INGRESS);
+}
+
+SEC("tc")
+int spy_tc_egress(struct __sk_buff *skb)
+{
+    return spy_handle(skb, SPY_DIR_EGRESS);
+}
