@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import SpyglassDatapath
+import SpyglassFlow
+import SpyglassMetrics
+import SpyglassServer
+
+/// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
+/// (decode → metrics) on its own thread, and the metrics server.
+///
+/// Threads: `spyglass-ringbuf` (RingBufferReader) → EventQueue → `spyglass-flows` (FlowPipeline) → MetricsEngine;
+/// `spyglass-ifaces` rescans interfaces and polls datapath counters; the server runs on SwiftNIO's threads.
+public final class Agent: @unchecked Sendable {
+    // @unchecked: mutable state is set in start() before any thread starts and cleared in stop() after they end.
+    public let config: AgentConfig
+    public let metrics: MetricsEngine
+    let logger: Logger
+    let programs: TCPrograms
+    let attacher: TCAttacher
+    let queue: EventQueue
+    let reader: RingBufferReader
+    let pipeline: FlowPipeline
+    private var server: MetricsServer?
+    private var housekeeping: Housekeeping?
+    public private(set) var serverPort: Int = 0
+
+    public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
+        self.config = config
+        self.logger = logger
+        let (metricsConfig, warnings) = try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
+        for w in warnings { logger.warning("\(w)") }
+        var options = MetricsEngineOptions()
+        options.maxSeriesPerMetric = config.maxSeriesPerMetric
+        options.seriesTTLSeconds = Double(config.seriesTTLNs) / 1e9
+        metrics = MetricsEngine(config: metricsConfig, options: options)
+
+        // Check names before touching the kernel, so a typo fails fast with the flag named.
+        let all = NetworkInterfaces.list()
+        let missing = NetworkInterfaces.missingLiterals(config.interfaces, in: all)
+        if let first = missing.first { throw DatapathError.noSuchInterface(first) }
+
+        programs = try TCPrograms(config: config.datapath, verboseLibbpf: config.verboseLibbpf)
+        attacher = TCAttacher(programs: programs)
+        queue = EventQueue(capacity: config.eventQueueBatches)
+        reader = try RingBufferReader(programs: programs, queue: queue)
+        pipeline = FlowPipeline(queue: queue, metrics: metrics, nodeName: config.hubbleNodeName)
+        DatapathMetrics.register(on: metrics, programs: programs, queue: queue, pipeline: pipeline)
+    }
+
+    /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
+    public func start() throws {
+        let all = NetworkInterfaces.list()
+        let stale = TCAttacher.removeStaleHooks(on: all)
+        if !stale.isEmpty { logger.info("removed stale hooks of an earlier run: \(stale.joined(separator: ", "))") }
+        do {
+            for iface in NetworkInterfaces.select(config.interfaces, from: all) {
+                try attacher.attach(iface)
+                logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
+            }
+            pipeline.start()
+            reader.start()
+            let srv = MetricsServer(address: config.metricsServer, provider: MetricsEndpoint(engine: metrics, openMetrics: config.openMetrics), logger: logger)
+            serverPort = try srv.start()
+            server = srv
+            let hk = Housekeeping(agent: self)
+            hk.start()
+            housekeeping = hk
+            logger.info("serving metrics on \(config.metricsServer) (port \(serverPort)): \(metrics.enabledHandlers.joined(separator: " "))")
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Detaches every hook, drains the pipeline and stops the server. Idempotent.
+    public func stop() {
+        housekeeping?.stop()
+        housekeeping = nil
+        attacher.detachAll()
+        reader.stop()
+        queue.close()
+        pipeline.stop()
+        server?.shutdown()
+        server = nil
+    }
+
+    /// Attaches to interfaces that appeared since the last scan and forgets those that went away.
+    func rescanInterfaces() {
+        let all = NetworkInterfaces.list()
+        let present = Set(all.map(\.index))
+        for gone in attacher.attachedInterfaces where !present.contains(gone.index) {
+            attacher.forget(ifindex: gone.index)
+            logger.info("interface \(gone.name) is gone")
+        }
+        let known = Set(attacher.attachedInterfaces.map(\.index))
+        let wanted: [InterfaceInfo]
+        if config.interfaces.isEmpty {
+            // Default: every non-loopback interface that existed at start, plus veths that appear later.
+            wanted = all.filter { $0.isVeth }
+        } else {
+            wanted = NetworkInterfaces.select(config.interfaces, from: all)
+        }
+        for iface in wanted where !known.contains(iface.index) {
+            do {
+                try attacher.attach(iface)
+                logger.info("attached to new interface \(iface.name) (ifindex \(iface.index))")
+            } catch {
+                logger.warning("cannot attach to \(iface.name): \(error)")
+            }
+        }
+    }
+
+    /// Current datapath counters.
+    public var datapathStats: DatapathStats { programs.stats() }
+    public var attachedInterfaces: [InterfaceInfo] { attacher.attachedInterfaces }
+}
+
+/// Periodic work off the hot path: interface rescans and loss accounting.
+final class Housekeeping: @unchecked Sendable {
+    // @unchecked: `lastRingLost`/`lastQueueLost` are only touched by the housekeeping thread.
+    private weak var agent: Agent?
+    private let running = NSCondition()
+    private var stopped = false
+    private var finished = false
+    private var lastRingLost: UInt64 = 0
+    private var lastQueueLost: UInt64 = 0
+
+    init(agent: Agent) { self.agent = agent }
+
+    func start() {
+        let t = Thread { [self] in
+            while true {
+                running.lock()
+                if !stopped { _ = running.wait(until: Date().addingTimeInterval(Double(agent?.config.interfaceRescanMs ?? 1000) / 1000)) }
+                let stop = stopped
+                running.unlock()
+                guard let agent, !stop else { break }
+                agent.rescanInterfaces()
+                accountLosses(agent)
+            }
+            running.lock()
+            finished = true
+            running.broadcast()
+            running.unlock()
+        }
+        t.name = "spyglass-housekeeping"
+        t.start()
+    }
+
+    func accountLosses(_ agent: Agent) {
+        let ring = agent.programs.stats().ringBufferFull
+        if ring > lastRingLost {
+            agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
+            lastRingLost = ring
+        }
+        let q = agent.queue.lost
+        if q > lastQueueLost {
+            agent.metrics.addLost(source: "observer_events_queue", count: q - lastQueueLost)
+            lastQueueLost = q
+        }
+    }
+
+    func stop() {
+        running.lock()
+        stopped = true
+        running.broadcast()
+        while !finished { running.wait() }
+        running.unlock()
+        if let agent { accountLosses(agent) }
+    }
+}

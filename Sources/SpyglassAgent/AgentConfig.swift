@@ -1,0 +1,39 @@
+import SpyglassDatapath
+
+/// Everything `spyglass run` can be told, with Cilium's flag names where Cilium has the same knob.
+public struct AgentConfig: Sendable {
+    /// `--interface`: names and globs; empty = every non-loopback interface plus veths that appear later.
+    public var interfaces: [String] = []
+    public var datapath = DatapathConfig()
+    /// `--hubble-metrics-server`
+    public var metricsServer = ":9965"
+    /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.
+    public var hubbleMetrics: String? = nil
+    /// `--enable-hubble-open-metrics`
+    public var openMetrics = true
+    /// `--hubble-metrics-max-series` (per metric family)
+    public var maxSeriesPerMetric = 10_000
+    /// `--hubble-metrics-series-ttl` in nanoseconds; 0 = never expire.
+    public var seriesTTLNs: UInt64 = 0
+    /// Node and cluster name for `node_name`.
+    public var nodeName = AgentConfig.defaultNodeName()
+    public var clusterName = ""
+    /// Batches (of 256 KiB) between the ring-buffer reader and the flow pipeline.
+    public var eventQueueBatches = 64
+    /// How often new interfaces are looked for.
+    public var interfaceRescanMs = 1000
+    public var verboseLibbpf = false
+
+    public init() {}
+
+    /// `cluster/node`, or just the node when no cluster name is set (Hubble's node_name).
+    public var hubbleNodeName: String { clusterName.isEmpty ? nodeName : "\(clusterName)/\(nodeName)" }
+
+    public static func defaultNodeName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, buf.count)
+        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+import Glibc

@@ -1,1 +1,0 @@
-// Wiring of datapath, flow assembly, metrics and server into one agent.

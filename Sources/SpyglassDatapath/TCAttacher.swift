@@ -1,0 +1,104 @@
+import CSpyglassBPF
+import Glibc
+
+/// Attaches the tc programs to interfaces at a fixed (handle, priority) that identifies Spyglass's hooks, so a
+/// restart after a crash replaces its own stale hooks instead of stacking duplicates, and removes only its own
+/// filters on exit. A clsact qdisc that already exists is shared, never destroyed.
+public final class TCAttacher: @unchecked Sendable {
+    // @unchecked: `attached` is only touched under `lock`.
+    public static let handle: UInt32 = 0x5350     // "SP"
+    public static let priority: UInt32 = 0x5350
+
+    private let programs: TCPrograms
+    private var attached: [UInt32: InterfaceInfo] = [:]
+    private let lock = NSLockLite()
+
+    public init(programs: TCPrograms) {
+        self.programs = programs
+    }
+
+    /// Attaches ingress and egress on one interface with the observation points that fit it.
+    public func attach(_ iface: InterfaceInfo) throws {
+        let points = ObservationPoints.for(iface)
+        try programs.setObservationPoints(ifindex: iface.index, ingress: points.ingress, egress: points.egress)
+        var created: Int32 = 0
+        for ingress in [true, false] {
+            let fd = ingress ? programs.ingressFD : programs.egressFD
+            let rc = spy_tc_attach(Int32(iface.index), ingress ? 1 : 0, fd, Self.handle, Self.priority, &created)
+            if rc != 0 {
+                if rc == -ENODEV { throw DatapathError.noSuchInterface(iface.name) }
+                throw libbpfError("attaching tc \(ingress ? "ingress" : "egress") on \(iface.name)", rc)
+            }
+        }
+        lock.withLock { attached[iface.index] = iface }
+    }
+
+    /// Detaches from one interface (ignores interfaces that are already gone).
+    public func detach(ifindex: UInt32) {
+        for ingress in [1, 0] as [Int32] {
+            _ = spy_tc_detach(Int32(ifindex), ingress, Self.handle, Self.priority)
+        }
+        programs.removeObservationPoints(ifindex: ifindex)
+        _ = lock.withLock { attached.removeValue(forKey: ifindex) }
+    }
+
+    public func detachAll() {
+        for index in attachedInterfaces.map(\.index) { detach(ifindex: index) }
+    }
+
+    public var attachedInterfaces: [InterfaceInfo] {
+        lock.withLock { Array(attached.values).sorted { $0.index < $1.index } }
+    }
+
+    /// Forgets interfaces that disappeared (their hooks went with them).
+    public func forget(ifindex: UInt32) {
+        programs.removeObservationPoints(ifindex: ifindex)
+        _ = lock.withLock { attached.removeValue(forKey: ifindex) }
+    }
+
+    /// Removes Spyglass hooks left behind by a previous run that died (SIGKILL, crash) on any interface.
+    /// Returns the interfaces cleaned.
+    @discardableResult
+    public static func removeStaleHooks(on interfaces: [InterfaceInfo]) -> [String] {
+        var cleaned: [String] = []
+        for iface in interfaces {
+            for ingress in [1, 0] as [Int32] {
+                var progID: UInt32 = 0
+                guard spy_tc_query(Int32(iface.index), ingress, handle, priority, &progID) == 0 else { continue }
+                var buf = [CChar](repeating: 0, count: 32)
+                guard spy_prog_name(progID, &buf, buf.count) == 0 else { continue }
+                let name = stringFromCBuffer(buf)
+                // Program names are truncated to 15 characters by the kernel.
+                guard TCPrograms.programNames.contains(where: { $0.hasPrefix(name) && !name.isEmpty }) else { continue }
+                if spy_tc_detach(Int32(iface.index), ingress, handle, priority) == 0 {
+                    cleaned.append("\(iface.name)/\(ingress == 1 ? "ingress" : "egress")")
+                }
+            }
+        }
+        return cleaned
+    }
+}
+
+/// Which Hubble observation points an interface's hooks report (hubble-compat.md §6.3).
+public enum ObservationPoints {
+    /// A veth is taken as the host side of a pod ("endpoint"): what enters it comes from the endpoint, what leaves
+    /// it goes to the endpoint. Anything else is an uplink: from/to the network.
+    public static func `for`(_ iface: InterfaceInfo) -> (ingress: UInt8, egress: UInt8) {
+        if iface.isVeth {
+            return (UInt8(SPY_OBS_FROM_ENDPOINT), UInt8(SPY_OBS_TO_ENDPOINT))
+        }
+        return (UInt8(SPY_OBS_FROM_NETWORK), UInt8(SPY_OBS_TO_NETWORK))
+    }
+}
+
+/// A tiny pthread mutex wrapper usable from non-async code in a @unchecked Sendable class.
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

@@ -1,0 +1,155 @@
+import CLibBPF
+import CSpyglassBPF
+import Foundation
+import Glibc
+
+/// The tc programs of `bpf/flow_tc.bpf.c`, loaded into the kernel with their maps. Closing it unloads them
+/// (hooks attached by `TCAttacher` keep a reference until detached).
+public final class TCPrograms: @unchecked Sendable {
+    // @unchecked: the pointers are written once in init and only read afterwards; libbpf objects are immutable
+    // after load.
+    let object: OpaquePointer
+    public let ingressFD: Int32
+    public let egressFD: Int32
+    public let eventsMapFD: Int32
+    public let statsMapFD: Int32
+    public let interfacesMapFD: Int32
+    public let connectionsMapFD: Int32
+    public let config: DatapathConfig
+
+    public init(config: DatapathConfig, verboseLibbpf: Bool = false) throws {
+        try config.validate()
+        guard geteuid() == 0 else { throw DatapathError.notRoot }
+        spy_libbpf_capture_logs(verboseLibbpf ? 1 : 0)
+        guard access("/sys/kernel/btf/vmlinux", R_OK) == 0 else {
+            throw DatapathError.kernelFeature("BTF (/sys/kernel/btf/vmlinux is missing)")
+        }
+        guard let bytes = Data(base64Encoded: BPFObject_flow_tc.base64) else {
+            throw DatapathError.invalidConfig("embedded BPF object is corrupt (rebuild spyglass)")
+        }
+        var err: Int32 = 0
+        let obj: OpaquePointer? = bytes.withUnsafeBytes { raw in
+            spy_object_open_mem(raw.baseAddress, raw.count, "spyglass_tc", &err)
+        }
+        guard let obj else { throw libbpfError("opening the BPF object", err) }
+        self.object = obj
+        self.config = config
+        do {
+            try Self.setRodata(obj, "cfg_snap_len", config.snapLength)
+            try Self.setRodata(obj, "cfg_aggregation", UInt32(config.aggregation == .none ? 0 : 3))
+            try Self.setRodata(obj, "cfg_interval_ns", config.aggregationIntervalNs)
+            try Self.setRodata(obj, "cfg_wakeup_bytes", config.wakeupBytes)
+            try Self.setRodata(obj, "cfg_report_flags", config.reportFlags)
+            try Self.setMaxEntries(obj, "spy_events", config.ringBufferBytes)
+            try Self.setMaxEntries(obj, "spy_conns", config.connectionTableSize)
+            let rc = bpf_object__load(obj)
+            if rc != 0 {
+                let e = libbpfError("loading the tc programs", rc)
+                if case .libbpf(_, let errno, _) = e, errno == EINVAL || errno == ENOTSUPP_ {
+                    throw DatapathError.kernelFeature("tc eBPF programs with ring buffers (\(e))")
+                }
+                throw e
+            }
+            ingressFD = try Self.programFD(obj, "spy_tc_ingress")
+            egressFD = try Self.programFD(obj, "spy_tc_egress")
+            eventsMapFD = try Self.mapFD(obj, "spy_events")
+            statsMapFD = try Self.mapFD(obj, "spy_stats")
+            interfacesMapFD = try Self.mapFD(obj, "spy_ifaces")
+            connectionsMapFD = try Self.mapFD(obj, "spy_conns")
+        } catch {
+            bpf_object__close(obj)
+            throw error
+        }
+    }
+
+    deinit { bpf_object__close(object) }
+
+    /// Names the programs carry in the kernel; used to recognise our own stale hooks.
+    public static let programNames = ["spy_tc_ingress", "spy_tc_egress"]
+
+    /// Sets the observation points reported for one interface.
+    public func setObservationPoints(ifindex: UInt32, ingress: UInt8, egress: UInt8) throws {
+        var key = ifindex
+        var value = spy_iface_config(ingress_point: ingress, egress_point: egress, pad: (0, 0))
+        let rc = bpf_map_update_elem(interfacesMapFD, &key, &value, UInt64(BPF_ANY))
+        if rc != 0 { throw libbpfError("writing the interface map", Int32(-errno)) }
+    }
+
+    public func removeObservationPoints(ifindex: UInt32) {
+        var key = ifindex
+        _ = bpf_map_delete_elem(interfacesMapFD, &key)
+    }
+
+    /// Sums the per-CPU datapath counters.
+    public func stats() -> DatapathStats {
+        let cpus = Int(libbpf_num_possible_cpus())
+        var values = [UInt64](repeating: 0, count: max(cpus, 1))
+        var totals = [UInt64](repeating: 0, count: Int(SPY_STAT_COUNT.rawValue))
+        for i in 0..<totals.count {
+            var key = UInt32(i)
+            if bpf_map_lookup_elem(statsMapFD, &key, &values) == 0 {
+                totals[i] = values.reduce(0, &+)
+            }
+        }
+        return DatapathStats(
+            packets: totals[Int(SPY_STAT_PACKETS.rawValue)],
+            events: totals[Int(SPY_STAT_EVENTS.rawValue)],
+            ringBufferFull: totals[Int(SPY_STAT_RINGBUF_FULL.rawValue)],
+            aggregated: totals[Int(SPY_STAT_AGGREGATED.rawValue)],
+            nonIP: totals[Int(SPY_STAT_NON_IP.rawValue)],
+            connectionTableFull: totals[Int(SPY_STAT_CONN_TABLE_FULL.rawValue)]
+        )
+    }
+
+    // MARK: - libbpf plumbing
+
+    private static func setRodata<T>(_ obj: OpaquePointer, _ name: String, _ value: T) throws {
+        var v = value
+        let rc = withUnsafeBytes(of: &v) { raw in spy_object_set_rodata(obj, name, raw.baseAddress, raw.count) }
+        if rc != 0 { throw libbpfError("setting \(name) in the BPF object", rc) }
+    }
+
+    private static func setMaxEntries(_ obj: OpaquePointer, _ name: String, _ value: UInt32) throws {
+        guard let map = bpf_object__find_map_by_name(obj, name) else {
+            throw DatapathError.invalidConfig("embedded BPF object has no map \(name) (rebuild spyglass)")
+        }
+        let rc = bpf_map__set_max_entries(map, value)
+        if rc != 0 { throw libbpfError("sizing map \(name)", rc) }
+    }
+
+    private static func programFD(_ obj: OpaquePointer, _ name: String) throws -> Int32 {
+        guard let prog = bpf_object__find_program_by_name(obj, name) else {
+            throw DatapathError.invalidConfig("embedded BPF object has no program \(name) (rebuild spyglass)")
+        }
+        return bpf_program__fd(prog)
+    }
+
+    private static func mapFD(_ obj: OpaquePointer, _ name: String) throws -> Int32 {
+        guard let map = bpf_object__find_map_by_name(obj, name) else {
+            throw DatapathError.invalidConfig("embedded BPF object has no map \(name) (rebuild spyglass)")
+        }
+        return bpf_map__fd(map)
+    }
+}
+
+/// ENOTSUPP (524) is kernel-internal and not in Glibc's headers.
+let ENOTSUPP_: Int32 = 524
+
+/// Totals of the kernel's per-CPU counters (`enum spy_stat`).
+public struct DatapathStats: Sendable, Equatable {
+    public var packets: UInt64
+    public var events: UInt64
+    public var ringBufferFull: UInt64
+    public var aggregated: UInt64
+    public var nonIP: UInt64
+    public var connectionTableFull: UInt64
+    public init(packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
+                nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0) {
+        self.packets = packets
+        self.events = events
+        self.ringBufferFull = ringBufferFull
+        self.aggregated = aggregated
+        self.nonIP = nonIP
+        self.connectionTableFull = connectionTableFull
+    }
+}

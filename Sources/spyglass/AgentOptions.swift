@@ -1,0 +1,98 @@
+import ArgumentParser
+import SpyglassAgent
+import SpyglassDatapath
+
+/// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
+struct AgentOptions: ParsableArguments {
+    @Option(name: .customLong("interface"), help: ArgumentHelp(
+        "Interface to watch: a name or a shell glob (repeatable). Default: every non-loopback interface, plus veths that appear while running.",
+        valueName: "name|glob"))
+    var interfaces: [String] = []
+
+    @Option(name: .customLong("hubble-metrics-server"), help: "Address to serve /metrics on, as [IP]:port.")
+    var metricsServer = ":9965"
+
+    @Option(name: .customLong("hubble-metrics"), help: ArgumentHelp(
+        "Hubble's metric option string, e.g. \"flow:sourceContext=pod;destinationContext=pod tcp\". Default: dns drop tcp flow port-distribution icmp httpV2.",
+        valueName: "specs"))
+    var hubbleMetrics: String?
+
+    @Option(name: .customLong("enable-hubble-open-metrics"), help: "Serve OpenMetrics (with exemplars) to clients that ask for it (true|false).")
+    var openMetrics = true
+
+    @Option(name: .customLong("hubble-metrics-max-series"), help: "Series cap per metric family; new label sets beyond it are refused and counted.")
+    var maxSeries = 10_000
+
+    @Option(name: .customLong("hubble-metrics-series-ttl"), help: "Remove series idle for this long (e.g. 10m); 0 keeps them forever.")
+    var seriesTTL = "0"
+
+    @Option(name: .customLong("monitor-aggregation"), help: "Event reduction in the kernel: none (every packet) or medium (new connections, new TCP flags, one report per interval).")
+    var aggregation = "medium"
+
+    @Option(name: .customLong("monitor-aggregation-interval"), help: "At most one report per connection and direction per interval (medium).")
+    var aggregationInterval = "5s"
+
+    @Option(name: .customLong("monitor-aggregation-flags"), help: "TCP flags whose first appearance in a direction is reported: all, none, or a list of fin,syn,rst,psh,ack,urg,ece,cwr.")
+    var aggregationFlags = "all"
+
+    @Option(name: .customLong("ring-buffer-size-mb"), help: "Size of the kernel-to-agent ring buffer in MiB (a power of two).")
+    var ringBufferMB = 8
+
+    @Option(name: .customLong("snap-length"), help: "Bytes of each reported packet copied to user space (128-1024).")
+    var snapLength = 128
+
+    @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
+    var connectionTableSize = 65536
+
+    @Option(name: .customLong("node-name"), help: "Node name for node_name (default: the host name).")
+    var nodeName: String?
+
+    @Option(name: .customLong("cluster-name"), help: "Cluster name; node_name becomes cluster/node.")
+    var clusterName = ""
+
+    @Option(name: .customLong("event-queue-batches"), help: "Batches of 256 KiB queued between the ring-buffer reader and the flow pipeline.")
+    var eventQueueBatches = 64
+
+    @Flag(name: .customLong("debug-libbpf"), help: "Print libbpf's own log.")
+    var debugLibbpf = false
+
+    /// Builds the agent configuration; every error names its flag.
+    func agentConfig() throws -> AgentConfig {
+        var c = AgentConfig()
+        c.interfaces = interfaces
+        c.metricsServer = metricsServer
+        c.hubbleMetrics = hubbleMetrics
+        c.openMetrics = openMetrics
+        guard maxSeries > 0 else { throw ValidationError("--hubble-metrics-max-series: must be at least 1 (got \(maxSeries))") }
+        c.maxSeriesPerMetric = maxSeries
+        guard let ttl = GoDuration.parse(seriesTTL) else {
+            throw ValidationError("--hubble-metrics-series-ttl: '\(seriesTTL)' is not a duration (e.g. 10m, 1h)")
+        }
+        c.seriesTTLNs = ttl
+        guard let level = AggregationLevel(cilium: aggregation) else {
+            throw ValidationError("--monitor-aggregation: '\(aggregation)' is not a level (none, medium; Cilium's lowest/low/maximum are taken as medium)")
+        }
+        c.datapath.aggregation = level
+        guard let interval = GoDuration.parse(aggregationInterval), interval > 0 else {
+            throw ValidationError("--monitor-aggregation-interval: '\(aggregationInterval)' is not a positive duration (e.g. 5s)")
+        }
+        c.datapath.aggregationIntervalNs = interval
+        guard let flags = parseAggregationFlags(aggregationFlags) else {
+            throw ValidationError("--monitor-aggregation-flags: '\(aggregationFlags)' is not all, none or a list of fin,syn,rst,psh,ack,urg,ece,cwr")
+        }
+        c.datapath.reportFlags = flags
+        guard ringBufferMB > 0, ringBufferMB <= 1024, ringBufferMB & (ringBufferMB - 1) == 0 else {
+            throw ValidationError("--ring-buffer-size-mb: must be a power of two from 1 to 1024 (got \(ringBufferMB))")
+        }
+        c.datapath.ringBufferBytes = UInt32(ringBufferMB) << 20
+        c.datapath.snapLength = UInt32(clamping: snapLength)
+        c.datapath.connectionTableSize = UInt32(clamping: connectionTableSize)
+        guard eventQueueBatches >= 2 else { throw ValidationError("--event-queue-batches: at least 2 (got \(eventQueueBatches))") }
+        c.eventQueueBatches = eventQueueBatches
+        if let nodeName { c.nodeName = nodeName }
+        c.clusterName = clusterName
+        c.verboseLibbpf = debugLibbpf
+        try c.datapath.validate()
+        return c
+    }
+}

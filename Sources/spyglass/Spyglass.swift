@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Spyglass: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spyglass",
+        abstract: "eBPF-fed, Hubble-compatible network metrics and flow logs for any Linux node.",
+        subcommands: [Run.self, Demo.self],
+        defaultSubcommand: nil
+    )
+}
