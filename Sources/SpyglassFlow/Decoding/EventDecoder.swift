@@ -58,42 +58,51 @@ public struct EventDecoder: Sendable {
 
     /// Builds the Flow of an already validated event. `snapshot` is the frame snapshot (may be empty).
     public func flow(from event: SpyPacketEvent, snapshot: UnsafeRawBufferPointer) -> Flow {
-        var flow = Flow(
+        // All fields are computed first and the Flow is initialised once (no copies of the 500-byte struct).
+        let verdict: Verdict
+        let eventType: CiliumEventType
+        let point: TraceObservationPoint
+        var dropReason = DropReason.unknown
+        var kernelDropReason: String? = nil
+        switch event.kind {
+        case .trace:
+            verdict = .forwarded
+            eventType = CiliumEventType(type: CiliumEventType.trace, subType: Int32(event.observationPoint))
+            point = TraceObservationPoint(datapathCode: Int32(event.observationPoint))
+        case .drop:
+            (dropReason, kernelDropReason) = dropReasonResolver(event.dropReason)
+            verdict = .dropped
+            eventType = CiliumEventType(type: CiliumEventType.drop, subType: dropReason.rawValue)
+            point = .unknownPoint
+        }
+        let ethernet = snapshot.count >= 14 ? Ethernet(source: snapshot.mac(6), destination: snapshot.mac(0)) : nil
+        let ip: IPHeader?
+        switch event.ipVersion {
+        case 4: ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv4)
+        case 6: ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv6)
+        default: ip = nil
+        }
+        let interface = event.ifindex == 0
+            ? nil : NetworkInterface(index: event.ifindex, name: interfaceName(event.ifindex) ?? "")
+        let isReply = event.isReply
+        return Flow(
             time: wallTime(bootNs: event.timestampNs),
+            verdict: verdict,
+            dropReasonDesc: dropReason,
+            kernelDropReason: kernelDropReason,
+            ethernet: ethernet,
+            ip: ip,
+            l4: ip == nil ? nil : EventDecoder.layer4(of: event),
             type: .l3L4,
             nodeName: nodeName,
-            isReply: event.isReply,
+            eventType: eventType,
+            trafficDirection: EventDecoder.trafficDirection(observationPoint: event.observationPoint, isReply: isReply),
+            traceObservationPoint: point,
+            isReply: isReply,
+            interface: interface,
             aggregatedPackets: event.aggregatedPackets,
             aggregatedBytes: event.aggregatedBytes
         )
-        switch event.kind {
-        case .trace:
-            flow.verdict = .forwarded
-            flow.eventType = CiliumEventType(type: CiliumEventType.trace, subType: Int32(event.observationPoint))
-            flow.traceObservationPoint = TraceObservationPoint(datapathCode: Int32(event.observationPoint))
-        case .drop:
-            let (reason, kernelName) = dropReasonResolver(event.dropReason)
-            flow.verdict = .dropped
-            flow.dropReasonDesc = reason
-            flow.kernelDropReason = kernelName
-            flow.eventType = CiliumEventType(type: CiliumEventType.drop, subType: reason.rawValue)
-        }
-        flow.trafficDirection = EventDecoder.trafficDirection(
-            observationPoint: event.observationPoint, isReply: event.isReply)
-
-        if snapshot.count >= 14 {
-            flow.ethernet = Ethernet(source: snapshot.mac(6), destination: snapshot.mac(0))
-        }
-        switch event.ipVersion {
-        case 4: flow.ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv4)
-        case 6: flow.ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv6)
-        default: break
-        }
-        if event.ipVersion != 0 { flow.l4 = EventDecoder.layer4(of: event) }
-        if event.ifindex != 0 {
-            flow.interface = NetworkInterface(index: event.ifindex, name: interfaceName(event.ifindex) ?? "")
-        }
-        return flow
     }
 
     /// `l4` from `l4_proto`, the ports/ICMP fields and `SPY_F_L4_PRESENT`; nil for fragments and other protocols.
