@@ -1,0 +1,226 @@
+import SpyglassFlow
+import SpyglassTesting
+import Testing
+import Glibc
+
+@testable import SpyglassDatapath
+
+/// Crafted frames through the real tc programs with BPF_PROG_TEST_RUN; the ring-buffer events are decoded and
+/// compared with what was sent.
+@Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
+struct TCProgramTests {
+    static let tcActUnspec: UInt32 = 0xFFFF_FFFF
+    let decoder = EventDecoder(nodeName: "test-node", bootToWallOffsetNs: 0)
+
+    func programs(_ level: AggregationLevel, intervalNs: UInt64 = 5_000_000_000) throws -> TCPrograms {
+        var c = DatapathConfig()
+        c.aggregation = level
+        c.aggregationIntervalNs = intervalNs
+        c.ringBufferBytes = 1 << 20
+        return try TCPrograms(config: c)
+    }
+
+    /// Runs the frame, checks the traffic is untouched, returns the decoded events it produced.
+    func run(_ p: TCPrograms, _ frame: [UInt8], _ hook: TCPrograms.Hook = .ingress) throws -> [Flow] {
+        let r = try p.testRun(hook, frame: frame)
+        #expect(r.returnValue == Self.tcActUnspec, "the program must let the packet continue (TC_ACT_UNSPEC)")
+        #expect(r.dataOut == frame, "the program must not alter the packet")
+        return try p.drainEvents().map { try decoder.decode($0) }
+    }
+
+    static let a = "10.1.0.1", b = "10.1.0.2"
+    static func tcp(_ src: String, _ dst: String, _ sp: UInt16, _ dp: UInt16, _ flags: TCPFlags, payload: [UInt8] = []) -> [UInt8] {
+        PacketBuilder.ethernet().ipv4(src: src, dst: dst).tcp(sport: sp, dport: dp, flags: flags).payload(payload).build()
+    }
+
+    @Test func tcpConnectionDecodesExactlyWithIsReply() throws {
+        let p = try programs(.none)
+        let steps: [(String, String, UInt16, UInt16, TCPFlags, [UInt8], Bool)] = [
+            (Self.a, Self.b, 40000, 80, [.syn], [], false),
+            (Self.b, Self.a, 80, 40000, [.syn, .ack], [], true),
+            (Self.a, Self.b, 40000, 80, [.ack], [], false),
+            (Self.a, Self.b, 40000, 80, [.psh, .ack], Array("GET / HTTP/1.1\r\n\r\n".utf8), false),
+            (Self.b, Self.a, 80, 40000, [.fin, .ack], [], true),
+            (Self.a, Self.b, 40000, 80, [.rst], [], false),
+        ]
+        for (src, dst, sp, dp, flags, payload, reply) in steps {
+            let frame = Self.tcp(src, dst, sp, dp, flags, payload: payload)
+            let flows = try run(p, frame)
+            try #require(flows.count == 1)
+            let f = flows[0]
+            #expect(f.ip == IPHeader(source: IPAddress(src)!, destination: IPAddress(dst)!, ipVersion: .ipv4))
+            #expect(f.l4 == .tcp(TCP(sourcePort: sp, destinationPort: dp, flags: flags)))
+            #expect(f.isReply == reply, "is_reply of \(flags) from \(src)")
+            #expect(f.verdict == .forwarded)
+            #expect(f.type == .l3L4)
+            #expect(f.eventType == CiliumEventType(type: 4, subType: 10))
+            #expect(f.traceObservationPoint == .fromNetwork)
+            #expect(f.ethernet == Ethernet(source: PacketBuilder.defaultSourceMAC, destination: PacketBuilder.defaultDestinationMAC))
+            #expect(f.aggregatedPackets == 1)
+            #expect(f.aggregatedBytes == UInt64(frame.count))
+        }
+    }
+
+    @Test func synAckFirstMarksTheReceiverAsOriginator() throws {
+        let p = try programs(.none)
+        let f = try run(p, Self.tcp(Self.b, Self.a, 80, 40001, [.syn, .ack]))
+        #expect(f.first?.isReply == true)
+        let g = try run(p, Self.tcp(Self.a, Self.b, 40001, 80, [.ack]))
+        #expect(g.first?.isReply == false)
+    }
+
+    @Test func midStreamTCPHasUnknownReply() throws {
+        let p = try programs(.none)
+        let f = try run(p, Self.tcp(Self.a, Self.b, 40002, 80, [.ack]))
+        #expect(f.count == 1)
+        #expect(f.first?.isReply == nil)
+    }
+
+    @Test func udpFirstSenderOpensTheConnection() throws {
+        let p = try programs(.none)
+        let q = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5353, dport: 53).payload([1, 2, 3]).build()
+        let r = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).udp(sport: 53, dport: 5353).payload([4]).build()
+        let f1 = try run(p, q)
+        let f2 = try run(p, r, .egress)
+        #expect(f1.first?.l4 == .udp(UDP(sourcePort: 5353, destinationPort: 53)))
+        #expect(f1.first?.isReply == false)
+        #expect(f2.first?.isReply == true)
+        #expect(f2.first?.traceObservationPoint == .toNetwork)
+        #expect(f2.first?.eventType?.subType == 11)
+    }
+
+    @Test func icmpEchoRequestAndReply() throws {
+        let p = try programs(.none)
+        let req = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).icmpv4(.echoRequest(id: 7, sequence: 1)).build()
+        let rep = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).icmpv4(.echoReply(id: 7, sequence: 1)).build()
+        let f1 = try run(p, req)
+        let f2 = try run(p, rep)
+        #expect(f1.first?.l4 == .icmpv4(ICMP(type: 8, code: 0)))
+        #expect(f1.first?.isReply == false)
+        #expect(f2.first?.l4 == .icmpv4(ICMP(type: 0, code: 0)))
+        #expect(f2.first?.isReply == true)
+    }
+
+    @Test func icmpv6EchoOverIPv6() throws {
+        let p = try programs(.none)
+        let req = PacketBuilder.ethernet().ipv6(src: "fd00::1", dst: "fd00::2").icmpv6(.echoRequest(id: 9, sequence: 1)).build()
+        let rep = PacketBuilder.ethernet().ipv6(src: "fd00::2", dst: "fd00::1").icmpv6(.echoReply(id: 9, sequence: 1)).build()
+        let f1 = try run(p, req)
+        let f2 = try run(p, rep)
+        #expect(f1.first?.ip == IPHeader(source: IPAddress("fd00::1")!, destination: IPAddress("fd00::2")!, ipVersion: .ipv6))
+        #expect(f1.first?.l4 == .icmpv6(ICMP(type: 128, code: 0)))
+        #expect(f1.first?.isReply == false)
+        #expect(f2.first?.l4 == .icmpv6(ICMP(type: 129, code: 0)))
+        #expect(f2.first?.isReply == true)
+    }
+
+    @Test func ipv6ExtensionHeadersAreSkipped() throws {
+        let p = try programs(.none)
+        let frame = PacketBuilder.ethernet().ipv6(src: "fd00::1", dst: "fd00::2")
+            .ipv6Extension(.hopByHop()).ipv6Extension(.destinationOptions())
+            .tcp(sport: 1234, dport: 443, flags: [.syn]).build()
+        let f = try run(p, frame)
+        #expect(f.first?.l4 == .tcp(TCP(sourcePort: 1234, destinationPort: 443, flags: [.syn])))
+    }
+
+    @Test func vlanTaggedFrame() throws {
+        let p = try programs(.none)
+        let frame = PacketBuilder.ethernet().vlan(100).ipv4(src: Self.a, dst: Self.b).udp(sport: 1000, dport: 2000).build()
+        let f = try run(p, frame)
+        #expect(f.count == 1)
+        #expect(f.first?.l4 == .udp(UDP(sourcePort: 1000, destinationPort: 2000)))
+        #expect(f.first?.ip?.source == IPAddress(Self.a))
+    }
+
+    @Test func truncatedFrameIsReportedWithoutL4() throws {
+        let p = try programs(.none)
+        let full = Self.tcp(Self.a, Self.b, 40003, 80, [.syn])
+        // Ethernet + IPv4 header + 6 bytes of TCP: the ports are there, the flags are not.
+        let cut = Array(full.prefix(14 + 20 + 6))
+        let f = try run(p, cut)
+        #expect(f.count == 1)
+        #expect(f.first?.ip?.source == IPAddress(Self.a))
+        #expect(f.first?.l4 == nil)
+    }
+
+    @Test func nonIPFramesAreCountedNotReported() throws {
+        let p = try programs(.none)
+        var arp = [UInt8](repeating: 0xff, count: 6) + [0, 1, 2, 3, 4, 5] + [0x08, 0x06]
+        arp += [UInt8](repeating: 0, count: 28)
+        let f = try run(p, arp)
+        #expect(f.isEmpty)
+        #expect(p.stats().nonIP == 1)
+    }
+
+    @Test func mediumFoldsRepeatsInsideTheInterval() throws {
+        let p = try programs(.medium)
+        let syn = Self.tcp(Self.a, Self.b, 40010, 80, [.syn])
+        let ack = Self.tcp(Self.a, Self.b, 40010, 80, [.ack])
+        #expect(try run(p, syn).count == 1, "new connection")
+        #expect(try run(p, ack).count == 1, "ACK not yet seen in this direction")
+        #expect(try run(p, ack).count == 0, "same flags inside the interval are folded")
+        #expect(try run(p, ack).count == 0)
+        let synAck = Self.tcp(Self.b, Self.a, 80, 40010, [.syn, .ack])
+        let back = try run(p, synAck)
+        #expect(back.count == 1, "first packet of the other direction")
+        #expect(back.first?.isReply == true)
+        let psh = Self.tcp(Self.a, Self.b, 40010, 80, [.psh, .ack])
+        let f = try run(p, psh)
+        #expect(f.count == 1, "PSH is new in this direction")
+        #expect(f.first?.aggregatedPackets == 3, "the two folded ACKs plus this packet")
+        let s = p.stats()
+        #expect(s.packets == 6)
+        #expect(s.events == 4)
+        #expect(s.aggregated == 2)
+        #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull)
+    }
+
+    @Test func noneReportsEveryRepeat() throws {
+        let p = try programs(.none)
+        let udp = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 7000, dport: 7001).build()
+        for _ in 0..<5 { #expect(try run(p, udp).count == 1) }
+        #expect(p.stats().events == 5)
+    }
+
+    @Test func mediumReportsAgainAfterTheInterval() throws {
+        let p = try programs(.medium, intervalNs: 2_000_000)  // 2 ms
+        let udp = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 7100, dport: 7101).build()
+        #expect(try run(p, udp).count == 1)
+        #expect(try run(p, udp).count == 0)
+        usleep(20_000)
+        let f = try run(p, udp)
+        #expect(f.count == 1, "one report per interval")
+        #expect(f.first?.aggregatedPackets == 2)
+    }
+
+    @Test func newSynAfterFinStartsANewConnection() throws {
+        let p = try programs(.medium)
+        _ = try run(p, Self.tcp(Self.a, Self.b, 40020, 80, [.syn]))
+        _ = try run(p, Self.tcp(Self.a, Self.b, 40020, 80, [.fin, .ack]))
+        // The port is reused by the other side: the state is replaced, not inherited.
+        let f = try run(p, Self.tcp(Self.b, Self.a, 80, 40020, [.syn]))
+        #expect(f.count == 1)
+        #expect(f.first?.isReply == false)
+    }
+
+    @Test func snapshotCarriesTheFrameHead() throws {
+        let p = try programs(.none)
+        let frame = Self.tcp(Self.a, Self.b, 40030, 80, [.psh, .ack], payload: Array(repeating: 0x41, count: 400))
+        _ = try p.testRun(.ingress, frame: frame)
+        let raw = try p.drainEvents()
+        try #require(raw.count == 1)
+        let ev = try raw[0].withUnsafeBytes { try SpyPacketEvent(validating: $0) }
+        #expect(Int(ev.snapLen) == 128)
+        #expect(Array(raw[0][ev.snapshotRange]) == Array(frame.prefix(128)))
+        #expect(ev.packetLength == UInt32(frame.count))
+    }
+
+    @Test func costPerPacketIsReported() throws {
+        // Not a timed assertion: prints the kernel's own measurement for the record.
+        let p = try programs(.medium)
+        let frame = Self.tcp(Self.a, Self.b, 40040, 80, [.ack])
+        let r = try p.testRun(.ingress, frame: frame, repeat: 100_000)
+        print("tc program, aggregated ACK: \(r.durationNs) ns per run (BPF_PROG_TEST_RUN average over 100000)")
+        #expect(r.returnValue == Self.tcActUnspec)
+    }
+}
