@@ -13,19 +13,17 @@ enum LabGate {
     static let reason = NetworkLab.missingPrerequisites()
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
 
-    static var enabled: Bool {
+    /// Evaluated once, so the reason is printed once.
+    static let enabled: Bool = {
         guard let reason else { return true }
         if isCI { return true }
         print("skipping network lab tests: \(reason)")
         return false
-    }
+    }()
 
     /// Fails the test when prerequisites are missing (only reachable under CI=true).
-    static func require(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        if let reason {
-            Issue.record("CI=true but network lab tests cannot run: \(reason)", sourceLocation: sourceLocation)
-            throw LabError(reason)
-        }
+    static func require() throws {
+        if let reason { throw LabError("CI=true but network lab tests cannot run: \(reason)") }
     }
 }
 
@@ -302,9 +300,14 @@ struct LabTests {
         _ = try NetworkLab.runRoot(["sh", "-c", "nsenter --net=/run/netns/\(stale)-orphan sleep 60 >/dev/null 2>&1 &"])
         try FileManager.default.createDirectory(atPath: NetworkLab.markerDirectory, withIntermediateDirectories: true)
         try "999999999 1\n".write(toFile: "\(NetworkLab.markerDirectory)/\(stale)", atomically: true, encoding: .utf8)
-        let orphanPIDs = try NetworkLab.runRoot(["ip", "netns", "pids", "\(stale)-orphan"]).stdout
-            .split(whereSeparator: \.isNewline).compactMap { pid_t($0) }
-        #expect(orphanPIDs.count == 1)
+        // The backgrounded nsenter needs a moment to enter the namespace.
+        var orphanPIDs: [pid_t] = []
+        let entered = try Self.eventually {
+            orphanPIDs = try NetworkLab.runRoot(["ip", "netns", "pids", "\(stale)-orphan"]).stdout
+                .split(whereSeparator: \.isNewline).compactMap { pid_t($0) }
+            return orphanPIDs.count == 1
+        }
+        #expect(entered)
 
         // A live lab whose names also start with the stale prefix.
         try await withLab(prefix: stale + "ab") { live in
