@@ -141,6 +141,17 @@ public final class MetricsServer: Sendable {
         logger.info("metrics server stopped", metadata: ["address": "\(address)"])
     }
 
+    /// Starts the server and serves until the calling task is cancelled (then shuts down
+    /// gracefully) or until `shutdown()` is called elsewhere. For a service group that runs each
+    /// service as a child task.
+    public func run() async throws(MetricsServerError) {
+        try await start()
+        while !Task.isCancelled, boundAddress != nil {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        await shutdown()
+    }
+
     // MARK: - binding
 
     private func bind(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) async throws(MetricsServerError) -> any Channel {

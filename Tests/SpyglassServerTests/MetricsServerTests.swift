@@ -436,6 +436,45 @@ struct MetricsServerTests {
     }
 }
 
+@Suite("MetricsServer lifecycle and back-pressure", .serialized, .timeLimit(.minutes(1)))
+struct MetricsServerLifecycleTests {
+    @Test func runServesUntilCancelled() async throws {
+        let server = try MetricsServer(address: "127.0.0.1:0", provider: StubProvider())
+        let task = Task { try await server.run() }
+        try await waitUntil { server.boundAddress != nil }
+        let port = try #require(server.boundAddress).port
+        #expect(try await fetch(port: port, get("/healthz", port: port)).status == 200)
+        task.cancel()
+        try await task.value
+        #expect(server.boundAddress == nil)
+        await #expect(throws: (any Error).self) { _ = try await fetch(port: port, get("/healthz", port: port)) }
+    }
+
+    @Test func runReturnsWhenShutDownElsewhere() async throws {
+        let server = try MetricsServer(address: "127.0.0.1:0", provider: StubProvider())
+        let task = Task { try await server.run() }
+        try await waitUntil { server.boundAddress != nil }
+        await server.shutdown()
+        let (_, took) = try await elapsed { try await task.value }
+        #expect(took < .seconds(2))
+    }
+
+    @Test func clientThatNeverReadsIsDroppedAfterTheTimeout() async throws {
+        // 48 MiB cannot fit in the socket buffers, so the write stays pending until the timeout.
+        let provider = StubProvider(body: [UInt8](repeating: UInt8(ascii: "x"), count: 48 << 20))
+        try await withServer(provider: provider, configure: { $0.readTimeout = .milliseconds(500) }) { server, port in
+            let lazy = try RawHTTPConnection(port: port)
+            try lazy.send(get("/metrics", port: port))
+            try await waitUntil { server.openConnections == 1 }
+            let (_, took) = try await elapsed { try await waitUntil(timeout: .seconds(5)) { server.openConnections == 0 } }
+            #expect(took < .seconds(4))
+            let scrapes = await provider.waitForScrapes(1)
+            #expect(scrapes.map(\.code) == [200])
+            _ = lazy
+        }
+    }
+}
+
 /// Polls `condition` every 10 ms for up to `timeout`.
 func waitUntil(timeout: Duration = .seconds(3), _ condition: @Sendable () -> Bool) async throws {
     let clock = ContinuousClock()
