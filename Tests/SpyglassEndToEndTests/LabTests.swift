@@ -233,6 +233,24 @@ struct LabTests {
         }
     }
 
+    @Test func ipv6PodsAndRoutes() async throws {
+        try LabGate.require()
+        try await withLab { lab in
+            let a = try lab.addPod(name: "a6", ipv4: "10.199.5.2/24", ipv6: "fd00:199:5::2/64")
+            let b = try lab.addPod(name: "b6", ipv4: "10.199.5.3/24", ipv6: "fd00:199:5::3/64", gateway: "10.199.5.1")
+            #expect(a.ipv6 == "fd00:199:5::2")
+            let v6 = try await lab.run(in: a, ["cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"])
+            #expect(v6.stdout == "0\n")
+            let ping6 = try await lab.run(in: a, ["ping", "-6", "-n", "-c", "2", "-W", "1", "-i", "0.2", b.ipv6!], timeout: .seconds(10))
+            #expect(ping6.succeeded, "\(ping6)")
+            try lab.addRoute(in: a, "10.250.0.0/16", via: b.ipv4)
+            let routes = try await lab.run(in: a, ["ip", "-4", "route", "show"])
+            #expect(routes.stdout.contains("10.250.0.0/16 via 10.199.5.3 dev eth0"))
+            let defaultRoute = try await lab.run(in: b, ["ip", "-4", "route", "show", "default"])
+            #expect(defaultRoute.stdout.contains("default via 10.199.5.1 dev eth0"))
+        }
+    }
+
     @Test func teardownRemovesEverythingEvenWhenTheBodyThrows() async throws {
         try LabGate.require()
         var prefix = ""
