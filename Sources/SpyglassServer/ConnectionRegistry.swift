@@ -1,0 +1,42 @@
+import NIOCore
+import Synchronization
+
+/// Open connections of one server: enforces the connection limit and lets shutdown reach them all.
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var closing = false
+    }
+
+    private let state = Mutex(State())
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Registers the channel; false when the limit is reached or the server is shutting down.
+    func admit(_ channel: any Channel) -> Bool {
+        let admitted = state.withLock { state in
+            guard !state.closing, state.channels.count < limit else { return false }
+            state.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+        if admitted {
+            channel.closeFuture.whenComplete { [self] _ in
+                _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+            }
+        }
+        return admitted
+    }
+
+    var count: Int { state.withLock { $0.channels.count } }
+
+    /// Stops admitting and returns the channels open now.
+    func beginClosing() -> [any Channel] {
+        state.withLock { state in
+            state.closing = true
+            return Array(state.channels.values)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+extension MetricsServer {
+    /// Limits and sizes of the metrics server. Defaults suit a Prometheus scraping every few seconds.
+    public struct Configuration: Sendable {
+        /// Largest request line plus header fields accepted; beyond it the server answers
+        /// `431 Request Header Fields Too Large` and closes the connection.
+        public var maxRequestHeaderBytes: Int = 16 * 1024
+        /// A connection is closed when a request is not fully received within this time of the
+        /// connection opening or the previous response finishing (idle keep-alive and slow clients),
+        /// or when a response cannot be handed to the kernel within this time (clients that do not read).
+        public var readTimeout: Duration = .seconds(10)
+        /// Open connections beyond this number are closed as soon as they are accepted.
+        public var maxConnections: Int = 256
+        /// Threads rendering (and gzipping) expositions, so slow renders never block an event loop
+        /// and one slow scrape does not hold up the others.
+        public var renderThreads: Int = 2
+        /// Event loop threads accepting and serving connections.
+        public var eventLoopThreads: Int = 1
+        /// `shutdown()` lets in-flight requests finish for this long, then closes what is left.
+        public var shutdownGracePeriod: Duration = .seconds(5)
+        /// Listen backlog.
+        public var backlog: Int32 = 256
+
+        public init() {}
+    }
+}

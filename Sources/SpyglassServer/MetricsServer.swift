@@ -1,0 +1,253 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The Hubble-compatible metrics HTTP server (`--hubble-metrics-server`, default `:9965`).
+///
+/// Serves `GET`/`HEAD /metrics` from a `MetricsProvider` (rendered off the event loop, gzipped
+/// when the client allows it) and `GET /healthz`. Everything else is 404 (405 for other methods
+/// on those two paths).
+///
+/// Lifecycle: `init` validates the address (throws on a bad `--hubble-metrics-server` string),
+/// `start()` binds and returns the bound address, `shutdown()` stops accepting, lets in-flight
+/// requests finish (up to `Configuration.shutdownGracePeriod`), closes every connection and
+/// releases the server's threads. Both are `async`; `shutdown()` returns when everything is
+/// released and is idempotent. A server is started at most once.
+public final class MetricsServer: Sendable {
+    /// Where the server actually listens (the port is the real one when port 0 was asked for).
+    public struct BoundAddress: Sendable, Hashable, CustomStringConvertible {
+        /// Numeric IP address, without brackets (`127.0.0.1`, `::`).
+        public let ip: String
+        public let port: Int
+
+        public var description: String { ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)" }
+    }
+
+    private enum Lifecycle {
+        case created
+        case starting
+        case running(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, channel: any Channel, bound: BoundAddress)
+        case stopping
+        case stopped
+    }
+
+    public let address: ListenAddress
+    public let configuration: Configuration
+    private let provider: any MetricsProvider
+    private let logger: Logger
+    private let connections: ConnectionRegistry
+    private let lifecycle = Mutex(Lifecycle.created)
+
+    /// - Parameter address: a `--hubble-metrics-server` value such as `:9965`, `127.0.0.1:9965`, `[::1]:0`.
+    /// - Throws: `MetricsServerError` of kind `.invalidAddress`, naming the flag and the value.
+    public convenience init(
+        address: String, provider: any MetricsProvider, configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "spyglass.metrics-server")
+    ) throws(MetricsServerError) {
+        self.init(address: try ListenAddress(parsing: address), provider: provider, configuration: configuration, logger: logger)
+    }
+
+    public init(
+        address: ListenAddress, provider: any MetricsProvider, configuration: Configuration = .init(),
+        logger: Logger = Logger(label: "spyglass.metrics-server")
+    ) {
+        self.address = address
+        self.provider = provider
+        self.configuration = configuration
+        self.logger = logger
+        self.connections = ConnectionRegistry(limit: max(1, configuration.maxConnections))
+    }
+
+    /// The bound address while running, nil before `start()` and after `shutdown()`.
+    public var boundAddress: BoundAddress? {
+        lifecycle.withLock { if case .running(_, _, _, let bound) = $0 { bound } else { nil } }
+    }
+
+    /// Number of open client connections (for tests and diagnostics).
+    public var openConnections: Int { connections.count }
+
+    /// Binds and starts serving. Returns the bound address (with the real port when port 0 was given).
+    /// - Throws: `MetricsServerError` of kind `.addressInUse`, `.bindFailed` or `.invalidState`.
+    @discardableResult
+    public func start() async throws(MetricsServerError) -> BoundAddress {
+        let mayStart = lifecycle.withLock { state in
+            guard case .created = state else { return false }
+            state = .starting
+            return true
+        }
+        guard mayStart else {
+            throw MetricsServerError(kind: .invalidState, message: "metrics server on \(address) was already started")
+        }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let pool = NIOThreadPool(numberOfThreads: max(1, configuration.renderThreads))
+        pool.start()
+        do throws(MetricsServerError) {
+            let channel = try await bind(group: group, pool: pool)
+            let bound = Self.boundAddress(of: channel, fallbackPort: address.port)
+            let stillStarting = lifecycle.withLock { state in
+                guard case .starting = state else { return false }
+                state = .running(group: group, pool: pool, channel: channel, bound: bound)
+                return true
+            }
+            guard stillStarting else {
+                // shutdown() ran while we were binding.
+                try? await channel.close()
+                await Self.release(group: group, pool: pool)
+                throw MetricsServerError(kind: .invalidState, message: "metrics server on \(address) was shut down while starting")
+            }
+            logger.info("metrics server listening", metadata: ["address": "\(bound)"])
+            return bound
+        } catch {
+            await Self.release(group: group, pool: pool)
+            lifecycle.withLock { $0 = .stopped }
+            throw error
+        }
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period, closes all
+    /// connections and releases the threads. Returns when done. Idempotent: later or concurrent
+    /// calls return at once.
+    public func shutdown() async {
+        let previous = lifecycle.withLock { state in
+            let previous = state
+            switch state {
+            case .running, .starting, .created: state = .stopping
+            case .stopping, .stopped: break
+            }
+            return previous
+        }
+        guard case .running(let group, let pool, let listener, _) = previous else {
+            if case .created = previous { lifecycle.withLock { $0 = .stopped } }
+            return
+        }
+
+        try? await listener.close()
+        let open = connections.beginClosing()
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(ServerShutdownEvent())
+        }
+        let everyoneClosed = EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: group.next())
+        let deadline = group.next().scheduleTask(in: TimeAmount(configuration.shutdownGracePeriod)) {
+            for channel in open { channel.close(promise: nil) }
+        }
+        try? await everyoneClosed.get()
+        deadline.cancel()
+
+        await Self.release(group: group, pool: pool)
+        lifecycle.withLock { $0 = .stopped }
+        logger.info("metrics server stopped", metadata: ["address": "\(address)"])
+    }
+
+    /// Starts the server and serves until the calling task is cancelled (then shuts down
+    /// gracefully) or until `shutdown()` is called elsewhere. For a service group that runs each
+    /// service as a child task.
+    public func run() async throws(MetricsServerError) {
+        try await start()
+        while !Task.isCancelled, boundAddress != nil {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        await shutdown()
+    }
+
+    // MARK: - binding
+
+    private func bind(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) async throws(MetricsServerError) -> any Channel {
+        let bootstrap = makeBootstrap(group: group, pool: pool)
+        let hosts: [String]
+        switch address.host {
+        case .any: hosts = ["::", "0.0.0.0"]  // dual-stack when IPv6 exists, IPv4 otherwise
+        case .ipv4(let h), .ipv6(let h), .name(let h): hosts = [h]
+        }
+        var lastError: any Error = ChannelError.inappropriateOperationForState
+        for (i, host) in hosts.enumerated() {
+            do {
+                return try await bootstrap.bind(host: host, port: address.port).get()
+            } catch {
+                lastError = error
+                let isLast = i == hosts.count - 1
+                if !isLast, let io = error as? IOError, io.errnoCode == EAFNOSUPPORT || io.errnoCode == EADDRNOTAVAIL {
+                    continue
+                }
+                break
+            }
+        }
+        throw describeBindError(lastError)
+    }
+
+    private func describeBindError(_ error: any Error) -> MetricsServerError {
+        let prefix = "cannot listen on \(address) (--hubble-metrics-server)"
+        if let io = error as? IOError {
+            if io.errnoCode == EADDRINUSE {
+                return MetricsServerError(kind: .addressInUse, message: "\(prefix): address already in use")
+            }
+            return MetricsServerError(kind: .bindFailed, message: "\(prefix): \(Self.strerror(io.errnoCode))")
+        }
+        if error is SocketAddressError {
+            return MetricsServerError(kind: .bindFailed, message: "\(prefix): cannot resolve host")
+        }
+        return MetricsServerError(kind: .bindFailed, message: "\(prefix): \(error)")
+    }
+
+    private static func strerror(_ code: Int32) -> String {
+        #if canImport(Glibc)
+        String(cString: Glibc.strerror(code))
+        #elseif canImport(Darwin)
+        String(cString: Darwin.strerror(code))
+        #else
+        "errno \(code)"
+        #endif
+    }
+
+    private func makeBootstrap(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) -> ServerBootstrap {
+        let connections = self.connections
+        let provider = self.provider
+        let logger = self.logger
+        let timeout = TimeAmount(configuration.readTimeout)
+        let limits = {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = max(256, configuration.maxRequestHeaderBytes)
+            limits.maxHeaderFieldSize = max(256, configuration.maxRequestHeaderBytes)
+            limits.maxHeaderFieldCount = 1000
+            return limits
+        }()
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: configuration.backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                guard connections.admit(channel) else {
+                    logger.warning("connection limit reached, closing new connection",
+                                   metadata: ["limit": "\(connections.limit)"])
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits
+                    )
+                    try sync.addHandler(
+                        HTTPConnectionHandler(provider: provider, renderPool: pool, timeout: timeout, logger: logger)
+                    )
+                }
+            }
+    }
+
+    private static func boundAddress(of channel: any Channel, fallbackPort: Int) -> BoundAddress {
+        let local = channel.localAddress
+        return BoundAddress(ip: local?.ipAddress ?? "?", port: local?.port ?? fallbackPort)
+    }
+
+    private static func release(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) async {
+        try? await pool.shutdownGracefully()
+        try? await group.shutdownGracefully()
+    }
+}
