@@ -48,7 +48,7 @@ public final class Agent: @unchecked Sendable {
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
-    public func start() throws {
+    public func start() async throws {
         let all = NetworkInterfaces.list()
         let stale = TCAttacher.removeStaleHooks(on: all)
         if !stale.isEmpty { logger.info("removed stale hooks of an earlier run: \(stale.joined(separator: ", "))") }
@@ -59,28 +59,30 @@ public final class Agent: @unchecked Sendable {
             }
             pipeline.start()
             reader.start()
-            let srv = MetricsServer(address: config.metricsServer, provider: MetricsEndpoint(engine: metrics, openMetrics: config.openMetrics), logger: logger)
-            serverPort = try srv.start()
+            let srv = try MetricsServer(
+                address: config.metricsServer,
+                provider: MetricsEndpoint(engine: metrics, openMetrics: config.openMetrics), logger: logger)
             server = srv
+            serverPort = try await srv.start().port
             let hk = Housekeeping(agent: self)
             hk.start()
             housekeeping = hk
             logger.info("serving metrics on \(config.metricsServer) (port \(serverPort)): \(metrics.enabledHandlers.joined(separator: " "))")
         } catch {
-            stop()
+            await stop()
             throw error
         }
     }
 
     /// Detaches every hook, drains the pipeline and stops the server. Idempotent.
-    public func stop() {
+    public func stop() async {
         housekeeping?.stop()
         housekeeping = nil
         attacher.detachAll()
         reader.stop()
         queue.close()
         pipeline.stop()
-        server?.shutdown()
+        await server?.shutdown()
         server = nil
     }
 

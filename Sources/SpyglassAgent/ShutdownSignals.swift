@@ -32,4 +32,15 @@ public struct ShutdownSignals: Sendable {
             return received == SIGINT ? "SIGINT" : "SIGTERM"
         }
     }
+
+    /// `wait` on a dedicated thread, so an async caller does not block the cooperative pool.
+    public func waitOffThread(timeoutNs: UInt64? = nil) async -> String? {
+        await withCheckedContinuation { continuation in
+            let t = Thread { continuation.resume(returning: self.wait(timeoutNs: timeoutNs)) }
+            t.name = "spyglass-signals"
+            t.start()
+        }
+    }
 }
+
+import Foundation

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import SpyglassAgent
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build a small network of namespaces with looping TCP, UDP and ICMP traffic, watch it and serve metrics.",
         discussion: """
@@ -20,7 +20,7 @@ struct Demo: ParsableCommand {
     @Option(name: .customLong("traffic-period"), help: "Seconds between traffic rounds.")
     var period: Double = 1.0
 
-    func run() throws {
+    func run() async throws {
         var config = try options.agentConfig()
         let limitNs = try duration.map { text -> UInt64 in
             guard let d = GoDuration.parse(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
@@ -37,7 +37,7 @@ struct Demo: ParsableCommand {
         defer { network.stop() }
         if config.interfaces.isEmpty { config.interfaces = pods.all.map(\.hostInterface) }
         let agent = try Agent(config: config, logger: logger)
-        try agent.start()
+        try await agent.start()
         print("""
             Spyglass demo is running.
               pods:     \(pods.all.map { "\($0.name) \($0.ipv4) (netns \($0.namespace), host side \($0.hostInterface))" }.joined(separator: "\n            "))
@@ -45,8 +45,8 @@ struct Demo: ParsableCommand {
               try:      curl -s http://127.0.0.1:\(agent.serverPort)/metrics | grep -E '^hubble_(flows_processed|tcp_flags|icmp|port_distribution)'
             Stop with Ctrl-C\(limitNs.map { " (or it stops by itself after \(Double($0) / 1e9) s)" } ?? "").
             """)
-        let signal = signals.wait(timeoutNs: limitNs)
+        let signal = await signals.waitOffThread(timeoutNs: limitNs)
         logger.info("\(signal.map { "received \($0), " } ?? "")stopping the demo")
-        agent.stop()
+        await agent.stop()
     }
 }

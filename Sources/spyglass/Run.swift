@@ -2,7 +2,7 @@ import ArgumentParser
 import Logging
 import SpyglassAgent
 
-struct Run: ParsableCommand {
+struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent: watch interfaces with eBPF and serve Hubble metrics until SIGINT/SIGTERM.")
 
@@ -11,7 +11,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("duration"), help: "Stop after this long (e.g. 30s); default: run until interrupted.")
     var duration: String?
 
-    func run() throws {
+    func run() async throws {
         let config = try options.agentConfig()
         let limitNs = try duration.map { text -> UInt64 in
             guard let d = GoDuration.parse(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
@@ -20,10 +20,10 @@ struct Run: ParsableCommand {
         let signals = ShutdownSignals()   // before any thread starts, so every thread inherits the mask
         let logger = makeLogger()
         let agent = try Agent(config: config, logger: logger)
-        try agent.start()
-        let signal = signals.wait(timeoutNs: limitNs)
+        try await agent.start()
+        let signal = await signals.waitOffThread(timeoutNs: limitNs)
         logger.info("\(signal.map { "received \($0), " } ?? "")stopping")
-        agent.stop()
+        await agent.stop()
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Spyglass: ParsableCommand {
+struct Spyglass: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spyglass",
         abstract: "eBPF-fed, Hubble-compatible network metrics and flow logs for any Linux node.",

@@ -56,6 +56,20 @@ struct AgentEndToEndTests {
         return [http, udp]
     }
 
+    /// Runs `body` with a started agent and always stops it.
+    func withAgent<T>(_ config: AgentConfig, _ body: (Agent) throws -> T) async throws -> T {
+        let agent = try Agent(config: config)
+        try await agent.start()
+        do {
+            let r = try body(agent)
+            await agent.stop()
+            return r
+        } catch {
+            await agent.stop()
+            throw error
+        }
+    }
+
     func agentConfig(_ iface: String, _ level: AggregationLevel) -> AgentConfig {
         var c = AgentConfig()
         c.interfaces = [iface]
@@ -80,15 +94,13 @@ struct AgentEndToEndTests {
         ["protocol": proto, "type": "Trace", "subtype": subtype, "verdict": "FORWARDED"]
     }
 
-    @Test func exactCountsAtAggregationNone() throws {
-        try withLab { lab in
+    @Test func exactCountsAtAggregationNone() async throws {
+        try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.7.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.7.3/24")
             let servers = try startServers(lab, server: server)
             defer { servers.forEach { _ = $0.terminate() } }
-            let agent = try Agent(config: agentConfig(client.hostInterface, .none))
-            try agent.start()
-            defer { agent.stop() }
+            try await withAgent(agentConfig(client.hostInterface, .none)) { agent in
 
             let t = try generateTraffic(lab, client: client, server: server)
             #expect(t.tcpOut > 0 && t.tcpIn > 0)
@@ -109,18 +121,17 @@ struct AgentEndToEndTests {
             #expect(m.value("hubble_lost_events_total") == 0)
             let s = agent.datapathStats
             #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull)
+            }
         }
     }
 
-    @Test func reducedCountsAtAggregationMedium() throws {
-        try withLab { lab in
+    @Test func reducedCountsAtAggregationMedium() async throws {
+        try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.8.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.8.3/24")
             let servers = try startServers(lab, server: server)
             defer { servers.forEach { _ = $0.terminate() } }
-            let agent = try Agent(config: agentConfig(client.hostInterface, .medium))
-            try agent.start()
-            defer { agent.stop() }
+            try await withAgent(agentConfig(client.hostInterface, .medium)) { agent in
 
             _ = try generateTraffic(lab, client: client, server: server)
             let name = "hubble_flows_processed_total"
@@ -141,6 +152,7 @@ struct AgentEndToEndTests {
             let s = agent.datapathStats
             #expect(s.aggregated > 0)
             #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull)
+            }
         }
     }
 }
