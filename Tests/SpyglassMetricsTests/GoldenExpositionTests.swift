@@ -15,6 +15,33 @@ import SpyglassFlow
 
     static let scenarios: [Scenario] = [
         Scenario(file: "default", spec: MetricsConfig.defaultSpec, selfMetrics: true),
+        // The docs' Helm example, as Helm renders the list (one item per line).
+        Scenario(
+            file: "helm-example",
+            spec: """
+                dns
+                drop
+                tcp
+                flow
+                port-distribution
+                icmp
+                httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction
+                """,
+            selfMetrics: false),
+        Scenario(file: "dns-query-http-v1", spec: "dns:query;ignoreAAAA http:destinationContext=workload-name", selfMetrics: false),
+        Scenario(
+            file: "flow-contexts", spec: "flow:sourceContext=workload-name|reserved-identity;destinationContext=dns|ip",
+            selfMetrics: false),
+        Scenario(
+            file: "world-policy",
+            spec: "flows-to-world:any-drop;port;syn-only;sourceEgressContext=pod;destinationContext=dns|ip "
+                + "policy:sourceContext=app|pod;destinationContext=namespace",
+            selfMetrics: false),
+        Scenario(
+            file: "http-v1-exemplars-icmp",
+            spec: "http:exemplars=true;sourceContext=pod icmp:sourceIngressContext=pod-name;sourceContext=ip;"
+                + "labelsContext=source_app,destination_app,source_workload_kind,traffic_direction",
+            selfMetrics: false),
     ]
 
     @Test(arguments: scenarios, ExpositionFormat.allCases)
