@@ -1,0 +1,33 @@
+/// A `--hubble-metrics` value that cannot be used. `description` is one precise line naming what failed and where;
+/// where Hubble has a message for the same case, its wording is part of ours.
+public enum MetricsConfigError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// `http` and `httpV2` both enabled.
+    case conflictingMetrics(String, String)
+    /// The same metric name listed twice.
+    case duplicateMetric(String)
+    /// An option key the metric's handler does not know.
+    case unknownOption(metric: String, option: String)
+    /// A context identifier that does not exist (`unknown context 'x'`).
+    case unknownContext(metric: String, option: String, value: String)
+    /// A `labelsContext` name outside the allow-list (`invalid labelsContext value: x`).
+    case invalidLabelsContext(metric: String, value: String)
+    /// `exemplars` with a value other than `true` / `false`.
+    case invalidExemplars(metric: String, value: String)
+
+    public var description: String {
+        switch self {
+        case .conflictingMetrics(let a, let b):
+            "plugin \(a) conflicts with plugin \(b): enable only one of '\(a)' and '\(b)'"
+        case .duplicateMetric(let m):
+            "duplicate metric '\(m)': each metric may be listed only once"
+        case .unknownOption(let m, let o):
+            "unknown option '\(o)' for metric '\(m)'"
+        case .unknownContext(let m, let o, let v):
+            "unknown context '\(v)' in option '\(o)' of metric '\(m)'"
+        case .invalidLabelsContext(let m, let v):
+            "invalid labelsContext value: \(v) (metric '\(m)')"
+        case .invalidExemplars(let m, let v):
+            "invalid exemplars value '\(v)' for metric '\(m)': must be exactly 'true'"
+        }
+    }
+}

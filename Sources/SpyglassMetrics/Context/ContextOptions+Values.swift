@@ -1,0 +1,176 @@
+import SpyglassFlow
+
+/// Computing context label values straight into a `LabelWriter` (no intermediate Strings).
+extension ContextOptions {
+    enum Side { case source, destination }
+
+    /// Writes the context label values in `labelNames` order. `invert` is httpV2's request point of view (§3.5):
+    /// labelsContext `source_*` read the destination endpoint and IP (and vice versa), and the computed `source`
+    /// and `destination` values are swapped; `traffic_direction` is not inverted.
+    @inline(__always) func write(_ flow: Flow, invert: Bool, to w: inout LabelWriter) {
+        for label in labelsContext {
+            writeLabelsContext(label, flow, invert, &w)
+            w.endValue()
+        }
+        if invert {
+            if hasSource {
+                writeList(list(for: .destination, flow.trafficDirection), .destination, flow, &w)
+                w.endValue()
+            }
+            if hasDestination {
+                writeList(list(for: .source, flow.trafficDirection), .source, flow, &w)
+                w.endValue()
+            }
+        } else {
+            if hasSource {
+                writeList(list(for: .source, flow.trafficDirection), .source, flow, &w)
+                w.endValue()
+            }
+            if hasDestination {
+                writeList(list(for: .destination, flow.trafficDirection), .destination, flow, &w)
+                w.endValue()
+            }
+        }
+    }
+
+    /// §3.2: the ingress list when the flow is INGRESS and it is set, else the egress list when EGRESS and set,
+    /// else the plain list (possibly unset).
+    @inline(__always) func list(for side: Side, _ direction: TrafficDirection) -> [ContextIdentifier]? {
+        switch side {
+        case .source:
+            if direction == .ingress, let l = sourceIngressContext { return l }
+            if direction == .egress, let l = sourceEgressContext { return l }
+            return sourceContext
+        case .destination:
+            if direction == .ingress, let l = destinationIngressContext { return l }
+            if direction == .egress, let l = destinationEgressContext { return l }
+            return destinationContext
+        }
+    }
+
+    /// First identifier with a non-empty value wins; all empty gives "".
+    @inline(__always) func writeList(_ list: [ContextIdentifier]?, _ side: Side, _ flow: Flow, _ w: inout LabelWriter) {
+        guard let list else { return }
+        for id in list {
+            let mark = w.mark
+            ContextOptions.writeIdentifier(id, side, flow, &w)
+            if w.mark != mark { return }
+        }
+    }
+
+    static func writeIdentifier(_ id: ContextIdentifier, _ side: Side, _ flow: Flow, _ w: inout LabelWriter) {
+        switch id {
+        case .dns:
+            let names = side == .source ? flow.sourceNames : flow.destinationNames
+            for (i, n) in names.enumerated() {
+                if i > 0 { w.appendByte(0x2C) }
+                w.append(n)
+            }
+            return
+        case .ip:
+            if let ip = flow.ip { w.appendIP(side == .source ? ip.source : ip.destination) }
+            return
+        default:
+            break
+        }
+        guard let ep = side == .source ? flow.source : flow.destination else { return }
+        switch id {
+        case .identity:
+            for (i, l) in ep.labels.enumerated() {
+                if i > 0 { w.appendByte(0x2C) }
+                w.append(l)
+            }
+        case .namespace:
+            w.append(ep.namespace)
+        case .pod:
+            // Quirk kept: a namespace with an empty pod name gives "ns/", which counts as non-empty.
+            if !ep.namespace.isEmpty {
+                w.append(ep.namespace)
+                w.appendByte(0x2F)
+            }
+            w.append(ep.podName)
+        case .podName:
+            w.append(ep.podName)
+        case .reservedIdentity:
+            if ep.labels.contains("reserved:kube-apiserver") {
+                w.append("reserved:kube-apiserver")
+            } else if let l = ep.labels.first(where: { $0.utf8.starts(with: "reserved:".utf8) }) {
+                w.append(l)
+            }
+        case .workload:
+            if let first = ep.workloads.first {
+                if !ep.namespace.isEmpty {
+                    w.append(ep.namespace)
+                    w.appendByte(0x2F)
+                }
+                w.append(first.name)
+            }
+        case .workloadName:
+            if let first = ep.workloads.first { w.append(first.name) }
+        case .app:
+            writeApp(ep, &w)
+        case .dns, .ip:
+            break
+        }
+    }
+
+    static let appPrefixes: [String] = ["k8s:app.kubernetes.io/name=", "k8s:k8s-app=", "k8s:app="]
+
+    /// App label lookup (§3.1): the first label, in the endpoint's own order, that starts with one of the prefixes
+    /// and has a non-empty value.
+    static func writeApp(_ ep: Endpoint, _ w: inout LabelWriter) {
+        for label in ep.labels {
+            for prefix in appPrefixes {
+                let u = label.utf8
+                if u.count > prefix.utf8.count && u.starts(with: prefix.utf8) {
+                    w.append(Substring(label).utf8.dropFirst(prefix.utf8.count))
+                    return
+                }
+            }
+        }
+    }
+
+    /// App value as a String (tests, endpoint matching).
+    static func appValue(_ ep: Endpoint) -> String {
+        var w = LabelWriter()
+        writeApp(ep, &w)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    @inline(__always) func writeLabelsContext(_ label: LabelsContextLabel, _ flow: Flow, _ invert: Bool, _ w: inout LabelWriter) {
+        let src = invert ? flow.destination : flow.source
+        let dst = invert ? flow.source : flow.destination
+        switch label {
+        case .sourceIP:
+            if let ip = flow.ip { w.appendIP(invert ? ip.destination : ip.source) }
+        case .sourcePod:
+            if let src { w.append(src.podName) }
+        case .sourceNamespace:
+            if let src { w.append(src.namespace) }
+        case .sourceWorkload:
+            if let wl = src?.workloads.first { w.append(wl.name) }
+        case .sourceWorkloadKind:
+            if let wl = src?.workloads.first { w.append(wl.kind) }
+        case .sourceApp:
+            if let src { ContextOptions.writeApp(src, &w) }
+        case .destinationIP:
+            if let ip = flow.ip { w.appendIP(invert ? ip.source : ip.destination) }
+        case .destinationPod:
+            if let dst { w.append(dst.podName) }
+        case .destinationNamespace:
+            if let dst { w.append(dst.namespace) }
+        case .destinationWorkload:
+            if let wl = dst?.workloads.first { w.append(wl.name) }
+        case .destinationWorkloadKind:
+            if let wl = dst?.workloads.first { w.append(wl.kind) }
+        case .destinationApp:
+            if let dst { ContextOptions.writeApp(dst, &w) }
+        case .trafficDirection:
+            switch flow.trafficDirection {
+            case .ingress: w.append("ingress")
+            case .egress: w.append("egress")
+            case .unknown: w.append("unknown")
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import SpyglassFlow
+
+/// Flow facts the handlers need that the Flow model does not carry directly.
+extension Flow {
+    /// `reason` label of `hubble_drop_total` (Spyglass decision 4): the Hubble enum name when the datapath mapped
+    /// the kernel's reason to one; otherwise the kernel's own reason name (without `SKB_DROP_REASON_`); otherwise
+    /// `DROP_REASON_UNKNOWN`.
+    var dropReasonLabel: String {
+        if dropReasonDesc != .unknown { return dropReasonDesc.name }
+        if let k = kernelDropReason, !k.isEmpty { return k }
+        return dropReasonDesc.name
+    }
+
+    /// `policy_match_type` (flow.proto field 23). The Flow model has no such field yet because Spyglass's datapath
+    /// emits no policy-verdict events; until it does, every policy verdict reads as match type 0 (`none`).
+    var policyMatchType: UInt32 { 0 }
+
+    /// `reporter` label of the http handlers: `client` for EGRESS, `server` for INGRESS, else `unknown`.
+    var httpReporter: String {
+        switch trafficDirection {
+        case .egress: "client"
+        case .ingress: "server"
+        case .unknown: "unknown"
+        }
+    }
+}
+
+/// Lower-case policy match names (hubble-compat.md §5.8).
+enum PolicyMatchName {
+    static func name(_ code: UInt32) -> String {
+        switch code {
+        case 0: "none"
+        case 1: "l3-only"
+        case 2: "l3-l4"
+        case 3: "l4-only"
+        case 4: "all"
+        case 5: "l3-proto"
+        case 6: "proto-only"
+        default: "unknown"
+        }
+    }
+}

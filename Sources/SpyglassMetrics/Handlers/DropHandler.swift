@@ -1,0 +1,28 @@
+import SpyglassFlow
+
+/// `drop` (hubble-compat.md §5.2): every DROPPED flow by reason and flow protocol.
+struct DropHandler: MetricHandler {
+    let name = "drop"
+    let context: ContextOptions
+    let drops: MetricFamily
+
+    init(_ config: HandlerConfig, _ factory: FamilyFactory) {
+        context = config.context
+        drops = factory.make(
+            "hubble_drop_total", help: Help.drop, type: .counter, labels: ["reason", "protocol"],
+            context: context, placement: .first)
+    }
+
+    var families: [MetricFamily] { [drops] }
+    var status: String { describe("dropped flows by reason and protocol", context) }
+
+    func process(_ flow: Flow, _ env: ProcessEnv) {
+        guard flow.verdict == .dropped else { return }
+        let ctx = context
+        drops.add(now: env.now) { w in
+            ctx.write(flow, invert: false, to: &w)
+            w.value(flow.dropReasonLabel)
+            w.value(flow.flowProtocol)
+        }
+    }
+}

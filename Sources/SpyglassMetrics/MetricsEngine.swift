@@ -1,0 +1,168 @@
+import SpyglassFlow
+import Synchronization
+
+/// The metric engine: Hubble-compatible flow metrics, served as Prometheus text or OpenMetrics.
+///
+/// Public API (everything else in this module is internal):
+/// ```swift
+/// let (config, warnings) = try MetricsConfig.parse(flag ?? MetricsConfig.defaultSpec)   // MetricsConfigError
+/// let engine = MetricsEngine(config: config, options: MetricsEngineOptions())
+/// engine.process(flow)                                   // consumer thread, once per decoded flow
+/// let format = negotiateExposition(accept: request.accept, openMetricsEnabled: enableOpenMetrics)
+/// let body: [UInt8] = engine.render(format)              // any thread; Content-Type: format.contentType
+/// engine.recordScrape(code: 200, seconds: elapsed)       // after writing the response
+/// engine.addLost(source: "perf_event_ring_buffer", count: n)
+/// try engine.registerCollector(name: "spyglass_datapath_events_total", help: "...", type: .counter) { [...] }
+/// engine.removeSeries(matching: EndpointRef(namespace: "default", podName: "web-1", ips: [ip]))
+/// engine.sweepIdleSeries()                               // also done by render when idleSeriesTTL is set
+/// engine.enabledHandlers                                 // ["dns", "drop", ...] in configuration order
+/// engine.handlerStatus                                   // one descriptive line per handler
+/// ```
+///
+/// Thread-safety: the engine is an immutable `Sendable` object graph. Every metric family keeps its series behind
+/// its own `Mutex`, held for one update (hot path, a few hundred nanoseconds) or for rendering that one family.
+/// `process` runs on one consumer thread, `render` on HTTP server threads, `addLost` on the datapath's thread;
+/// they only meet on a family's mutex. Collectors are a `Mutex`-protected list whose closures run during render.
+///
+/// Hot path: a handler writes label values as bytes into a per-family scratch buffer; a 64-bit hash of the bytes
+/// finds the series and a byte comparison confirms it, so an update to an existing series allocates nothing.
+/// Label pair text (sorted, escaped) is rendered once, when the series is created.
+public final class MetricsEngine: Sendable {
+    public let config: MetricsConfig
+    public let options: MetricsEngineOptions
+    let handlers: [any MetricHandler]
+    let handlerFamilies: [MetricFamily]
+    let lostEvents: MetricFamily
+    let scrapeRequests: MetricFamily
+    let scrapeDuration: MetricFamily
+    private let collectors: Mutex<[Collector]>
+    private let lastRenderSize = Atomic<Int>(4096)
+
+    public init(config: MetricsConfig, options: MetricsEngineOptions = MetricsEngineOptions()) {
+        self.config = config
+        self.options = options
+        let factory = FamilyFactory(options: options)
+        handlers = config.handlers.compactMap { h in HandlerCatalog.kinds[h.name].map { $0.make(h, factory) } }
+        handlerFamilies = handlers.flatMap(\.families)
+        lostEvents = MetricFamily(
+            name: "hubble_lost_events_total", help: "Number of lost events", type: .counter, labelNames: ["source"])
+        scrapeRequests = MetricFamily(
+            name: "hubble_metrics_http_handler_requests_total",
+            help: "A counter for requests to the wrapped handler.", type: .counter, labelNames: ["code"])
+        scrapeDuration = MetricFamily(
+            name: "hubble_metrics_http_handler_request_duration_seconds",
+            help: "A histogram of latencies for Hubble metrics handler.", type: .histogram, labelNames: ["code"],
+            buckets: options.buckets(for: "hubble_metrics_http_handler_request_duration_seconds"))
+        var initial: [Collector] = []
+        if options.selfMetrics && !handlerFamilies.isEmpty {
+            let families = handlerFamilies
+            initial.append(Collector(
+                name: "spyglass_metrics_series", help: "Live series per Hubble metric family", type: .gauge
+            ) { families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.liveSeries)) } })
+            initial.append(Collector(
+                name: "spyglass_metrics_series_refused_total",
+                help: "Label sets not created because the metric family reached its series limit", type: .counter
+            ) { families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries)) } })
+        }
+        collectors = Mutex(initial)
+    }
+
+    /// Handler names in configuration order.
+    public var enabledHandlers: [String] { handlers.map(\.name) }
+
+    /// One status line per handler: what it counts, its families and options.
+    public var handlerStatus: [String] { handlers.map(\.status) }
+
+    // MARK: Flows
+
+    /// Counts one flow in every enabled handler. Call from one consumer thread.
+    public func process(_ flow: Flow) {
+        let env = ProcessEnv(now: options.monotonicClock())
+        for h in handlers { h.process(flow, env) }
+    }
+
+    // MARK: Internal metrics
+
+    /// `hubble_lost_events_total{source}` (e.g. `perf_event_ring_buffer`, `observer_events_queue`).
+    public func addLost(source: String, count: UInt64) {
+        lostEvents.add(Double(count), labels: ["source": source], now: options.monotonicClock())
+    }
+
+    /// One scrape of /metrics: `hubble_metrics_http_handler_requests_total{code}` and
+    /// `hubble_metrics_http_handler_request_duration_seconds{code}`.
+    public func recordScrape(code: Int, seconds: Double) {
+        let now = options.monotonicClock()
+        let labels = ["code": String(code)]
+        scrapeRequests.add(1, labels: labels, now: now)
+        scrapeDuration.observe(seconds, labels: labels, now: now)
+    }
+
+    /// Exposes a counter or gauge family whose samples `collect` returns at each render (e.g. the datapath's
+    /// `spyglass_datapath_*` statistics). Counter names should end in `_total`. A family with no samples is omitted.
+    public func registerCollector(
+        name: String, help: String, type: MetricType, collect: @escaping @Sendable () -> [MetricSample]
+    ) throws {
+        guard type != .histogram else { throw MetricsRegistrationError.unsupportedType(name: name, type: type) }
+        guard MetricsEngine.isValidMetricName(name) else { throw MetricsRegistrationError.invalidName(name) }
+        let taken = Set(allFamilies.map(\.name))
+        try collectors.withLock { list in
+            guard !taken.contains(name), !list.contains(where: { $0.name == name }) else {
+                throw MetricsRegistrationError.duplicateName(name)
+            }
+            list.append(Collector(name: name, help: help, type: type, collect: collect))
+        }
+    }
+
+    static func isValidMetricName(_ n: String) -> Bool {
+        guard let first = n.unicodeScalars.first else { return false }
+        func ok(_ c: Unicode.Scalar, _ digit: Bool) -> Bool {
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" || c == ":" || (digit && c >= "0" && c <= "9")
+        }
+        return ok(first, false) && n.unicodeScalars.allSatisfy { ok($0, true) }
+    }
+
+    var allFamilies: [MetricFamily] { handlerFamilies + [lostEvents, scrapeRequests, scrapeDuration] }
+
+    // MARK: Cardinality
+
+    /// Removes, from every family, every series whose context labels reference `endpoint`. Returns how many.
+    @discardableResult
+    public func removeSeries(matching endpoint: EndpointRef) -> Int {
+        handlerFamilies.reduce(0) { $0 + $1.removeSeries(matching: endpoint) }
+    }
+
+    /// Removes handler series idle for longer than `idleSeriesTTL` (no-op without a TTL). Returns how many.
+    @discardableResult
+    public func sweepIdleSeries() -> Int {
+        guard let ttl = options.idleSeriesTTL else { return 0 }
+        let c = ttl.components
+        let ttlNanos = c.seconds &* 1_000_000_000 &+ c.attoseconds / 1_000_000_000
+        let cutoff = options.monotonicClock() &- ttlNanos
+        return handlerFamilies.reduce(0) { $0 + $1.expire(notUpdatedSince: cutoff) }
+    }
+
+    // MARK: Exposition
+
+    /// The whole registry in `format`, families sorted by name; families without series are omitted.
+    public func render(_ format: ExpositionFormat) -> [UInt8] {
+        sweepIdleSeries()
+        enum Item {
+            case family(MetricFamily)
+            case collector(Collector)
+        }
+        var items: [(name: String, item: Item)] = allFamilies.map { ($0.name, .family($0)) }
+        items += collectors.withLock { $0 }.map { ($0.name, .collector($0)) }
+        items.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(lastRenderSize.load(ordering: .relaxed) + 1024)
+        for (_, item) in items {
+            switch item {
+            case .family(let f): f.render(format, into: &out)
+            case .collector(let c): c.render(format, into: &out)
+            }
+        }
+        if format == .openMetrics { out.append(contentsOf: "# EOF\n".utf8) }
+        lastRenderSize.store(out.count, ordering: .relaxed)
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// The metric engine: handlers, option grammar, label contexts, series store and exposition.

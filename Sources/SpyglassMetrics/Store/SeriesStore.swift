@@ -1,0 +1,250 @@
+/// The series of one family: label-set lookup, values, exemplars, render order, budget and expiry.
+///
+/// Lives inside the family's `Mutex`. Storage is struct-of-arrays indexed by a slot number; freed slots are reused.
+/// A series is found by a 64-bit hash of its key bytes (see `LabelWriter`) and confirmed by comparing the bytes,
+/// so the hot path allocates nothing once the series exists.
+struct SeriesStore {
+    let isHistogram: Bool
+    let labelNames: [String]
+    /// Definition indices ordered by label name (the exposition order of label pairs).
+    let namePermutation: [Int]
+    let bounds: [Double]
+    /// `bounds.count + 1` (the last one is +Inf).
+    let bucketSlots: Int
+    let exemplarsEnabled: Bool
+    let limit: Int
+    let seed: UInt64
+
+    var writer = LabelWriter()
+    private(set) var index: [UInt64: Int32] = [:]
+    private(set) var overflow: [[UInt8]: Int32] = [:]
+    private(set) var keys: [[UInt8]] = []
+    private(set) var hashes: [UInt64] = []
+    private(set) var alive: [Bool] = []
+    private(set) var labelValues: [[String]] = []
+    /// Pre-rendered `a="x",b="y"` (sorted by name, escaped), shared by both formats.
+    private(set) var labelText: [[UInt8]] = []
+    /// Label values in name order, each followed by 0x00: byte order of these equals Go's metric sort order.
+    private(set) var sortKeys: [[UInt8]] = []
+    private(set) var lastUpdate: [Int64] = []
+    private var freeSlots: [Int32] = []
+    private(set) var live = 0
+    private(set) var refused: UInt64 = 0
+    /// Writes whose value count did not match the label count (a handler bug; counted, never created).
+    private(set) var malformed: UInt64 = 0
+
+    private(set) var counterValues: [Double] = []
+    private(set) var counterExemplars: [Exemplar?] = []
+    private(set) var bucketCounts: [UInt64] = []
+    private(set) var sums: [Double] = []
+    private(set) var counts: [UInt64] = []
+    private(set) var bucketExemplars: [Exemplar?] = []
+
+    private var sorted: [Int32] = []
+    private var pending: [Int32] = []
+
+    init(labelNames: [String], histogramBounds: [Double]?, exemplars: Bool, limit: Int) {
+        self.isHistogram = histogramBounds != nil
+        self.labelNames = labelNames
+        self.namePermutation = labelNames.indices.sorted { labelNames[$0].utf8.lexicographicallyPrecedes(labelNames[$1].utf8) }
+        self.bounds = histogramBounds ?? []
+        self.bucketSlots = bounds.count + 1
+        self.exemplarsEnabled = exemplars
+        self.limit = limit
+        self.seed = UInt64.random(in: .min ... .max)
+    }
+
+    // MARK: Lookup
+
+    @inline(__always) private func keyMatches(_ slot: Int) -> Bool {
+        keys[slot].withUnsafeBufferPointer { a in
+            writer.bytes.withUnsafeBufferPointer { b in
+                a.count == b.count && (a.count == 0 || a.elementsEqual(b))
+            }
+        }
+    }
+
+    /// The slot of the series whose key is in `writer`, creating it within budget; -1 when refused or malformed.
+    @inline(__always) mutating func slotForWrittenKey(now: Int64) -> Int {
+        let h = writer.hash(seed: seed)
+        if let s = index[h] {
+            if keyMatches(Int(s)) { return Int(s) }
+            if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] { return Int(o) }
+        } else if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] {
+            return Int(o)
+        }
+        return create(hash: h, now: now)
+    }
+
+    private mutating func create(hash h: UInt64, now: Int64) -> Int {
+        guard writer.valueCount == labelNames.count else {
+            malformed += 1
+            return -1
+        }
+        guard live < limit else {
+            refused += 1
+            return -1
+        }
+        let key = Array(writer.bytes[...])
+        let values = writer.values()
+        var text: [UInt8] = []
+        var sortKey: [UInt8] = []
+        for (n, i) in namePermutation.enumerated() {
+            if n > 0 { text.append(0x2C) }
+            text.append(contentsOf: labelNames[i].utf8)
+            text.append(0x3D)
+            text.append(0x22)
+            Escaping.appendLabelValue(values[i], to: &text)
+            text.append(0x22)
+            sortKey.append(contentsOf: values[i].utf8)
+            sortKey.append(0)
+        }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = Int(free)
+            keys[slot] = key
+            hashes[slot] = h
+            alive[slot] = true
+            labelValues[slot] = values
+            labelText[slot] = text
+            sortKeys[slot] = sortKey
+            lastUpdate[slot] = now
+        } else {
+            slot = keys.count
+            keys.append(key)
+            hashes.append(h)
+            alive.append(true)
+            labelValues.append(values)
+            labelText.append(text)
+            sortKeys.append(sortKey)
+            lastUpdate.append(now)
+            if isHistogram {
+                bucketCounts.append(contentsOf: repeatElement(0, count: bucketSlots))
+                sums.append(0)
+                counts.append(0)
+                if exemplarsEnabled { bucketExemplars.append(contentsOf: repeatElement(nil, count: bucketSlots)) }
+            } else {
+                counterValues.append(0)
+                if exemplarsEnabled { counterExemplars.append(nil) }
+            }
+        }
+        if index[h] == nil { index[h] = Int32(slot) } else { overflow[key] = Int32(slot) }
+        pending.append(Int32(slot))
+        live += 1
+        return slot
+    }
+
+    // MARK: Updates
+
+    @inline(__always) mutating func add(_ v: Double, now: Int64, exemplar: Exemplar?) {
+        let s = slotForWrittenKey(now: now)
+        guard s >= 0 else { return }
+        counterValues[s] += v
+        lastUpdate[s] = now
+        if exemplarsEnabled, let e = exemplar { counterExemplars[s] = e }
+    }
+
+    /// Sets a counter to an absolute value (pulled counters).
+    mutating func set(_ v: Double, now: Int64) {
+        let s = slotForWrittenKey(now: now)
+        guard s >= 0 else { return }
+        counterValues[s] = v
+        lastUpdate[s] = now
+    }
+
+    @inline(__always) mutating func observe(_ v: Double, now: Int64, exemplar: Exemplar?) {
+        let s = slotForWrittenKey(now: now)
+        guard s >= 0 else { return }
+        // First bucket whose upper bound is >= v (Go's findBucket); beyond the last bound is +Inf.
+        var b = 0
+        while b < bounds.count && !(v <= bounds[b]) { b += 1 }
+        bucketCounts[s * bucketSlots + b] &+= 1
+        sums[s] += v
+        counts[s] &+= 1
+        lastUpdate[s] = now
+        if exemplarsEnabled, let e = exemplar { bucketExemplars[s * bucketSlots + b] = e }
+    }
+
+    // MARK: Removal
+
+    private mutating func remove(slot s: Int) {
+        let h = hashes[s]
+        if index[h] == Int32(s) { index.removeValue(forKey: h) } else { overflow.removeValue(forKey: keys[s]) }
+        keys[s] = []
+        labelValues[s] = []
+        labelText[s] = []
+        sortKeys[s] = []
+        alive[s] = false
+        if isHistogram {
+            for b in 0..<bucketSlots { bucketCounts[s * bucketSlots + b] = 0 }
+            sums[s] = 0
+            counts[s] = 0
+            if exemplarsEnabled { for b in 0..<bucketSlots { bucketExemplars[s * bucketSlots + b] = nil } }
+        } else {
+            counterValues[s] = 0
+            if exemplarsEnabled { counterExemplars[s] = nil }
+        }
+        freeSlots.append(Int32(s))
+        live -= 1
+    }
+
+    private mutating func compactOrder() {
+        let alive = self.alive
+        sorted.removeAll { !alive[Int($0)] }
+        pending.removeAll { !alive[Int($0)] }
+    }
+
+    /// Removes every series whose label values (definition order) satisfy `predicate`. Returns how many.
+    mutating func removeAll(where predicate: ([String]) -> Bool) -> Int {
+        var removed = 0
+        for s in 0..<keys.count where alive[s] && predicate(labelValues[s]) {
+            remove(slot: s)
+            removed += 1
+        }
+        if removed > 0 { compactOrder() }
+        return removed
+    }
+
+    /// Removes series not updated since `cutoff` (monotonic nanoseconds). Returns how many.
+    mutating func expire(notUpdatedSince cutoff: Int64) -> Int {
+        var removed = 0
+        for s in 0..<keys.count where alive[s] && lastUpdate[s] < cutoff {
+            remove(slot: s)
+            removed += 1
+        }
+        if removed > 0 { compactOrder() }
+        return removed
+    }
+
+    // MARK: Render support
+
+    /// Live slots in Go's exposition order (label values compared in label-name order). Sorting happens only for
+    /// series created since the last call; they are merged into the cached order.
+    mutating func renderOrder() -> [Int32] {
+        if !pending.isEmpty {
+            var fresh = pending
+            pending.removeAll(keepingCapacity: true)
+            let keys = sortKeys
+            func less(_ a: Int32, _ b: Int32) -> Bool {
+                keys[Int(a)].withUnsafeBufferPointer { x in
+                    keys[Int(b)].withUnsafeBufferPointer { y in x.lexicographicallyPrecedes(y) }
+                }
+            }
+            fresh.sort(by: less)
+            if sorted.isEmpty {
+                sorted = fresh
+            } else {
+                var merged: [Int32] = []
+                merged.reserveCapacity(sorted.count + fresh.count)
+                var i = 0, j = 0
+                while i < sorted.count && j < fresh.count {
+                    if less(fresh[j], sorted[i]) { merged.append(fresh[j]); j += 1 } else { merged.append(sorted[i]); i += 1 }
+                }
+                merged.append(contentsOf: sorted[i...])
+                merged.append(contentsOf: fresh[j...])
+                sorted = merged
+            }
+        }
+        return sorted
+    }
+}
