@@ -30,8 +30,8 @@ public final class Agent: @unchecked Sendable {
         let (metricsConfig, warnings) = try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
         for w in warnings { logger.warning("\(w)") }
         var options = MetricsEngineOptions()
-        options.maxSeriesPerMetric = config.maxSeriesPerMetric
-        options.seriesTTLSeconds = Double(config.seriesTTLNs) / 1e9
+        options.defaultSeriesLimit = config.maxSeriesPerMetric
+        options.idleSeriesTTL = config.seriesTTLNs > 0 ? .nanoseconds(Int64(clamping: config.seriesTTLNs)) : nil
         metrics = MetricsEngine(config: metricsConfig, options: options)
 
         // Check names before touching the kernel, so a typo fails fast with the flag named.
@@ -44,7 +44,7 @@ public final class Agent: @unchecked Sendable {
         queue = EventQueue(capacity: config.eventQueueBatches)
         reader = try RingBufferReader(programs: programs, queue: queue)
         pipeline = FlowPipeline(queue: queue, metrics: metrics, nodeName: config.hubbleNodeName)
-        DatapathMetrics.register(on: metrics, programs: programs, queue: queue, pipeline: pipeline)
+        try DatapathMetrics.register(on: metrics, programs: programs, queue: queue, pipeline: pipeline)
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.

@@ -50,7 +50,8 @@ public struct PrometheusText: Sendable {
 
     /// Sum of the samples of `name` whose labels include every pair of `matching`.
     public func value(_ name: String, _ matching: [String: String] = [:]) -> Double {
-        samples.filter { $0.name == name && matching.allSatisfy { k, v in $0.labels[k] == v } }.reduce(0) { $0 + $1.value }
+        samples.filter { sample in sample.name == name && matching.allSatisfy { sample.labels[$0.key] == $0.value } }
+            .reduce(0) { $0 + $1.value }
     }
 
     public func series(_ name: String) -> [Sample] { samples.filter { $0.name == name } }

@@ -1,0 +1,36 @@
+import SpyglassDatapath
+import SpyglassMetrics
+
+/// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
+/// Together they account for every packet: packets = events + aggregated + non-IP (+ ring-buffer full), and
+/// events = flows processed + decode errors + events lost in the queue.
+enum DatapathMetrics {
+    static func register(on engine: MetricsEngine, programs: TCPrograms, queue: EventQueue, pipeline: FlowPipeline) throws {
+        let stats: @Sendable () -> DatapathStats = { programs.stats() }
+        let counters: [(String, String, @Sendable (DatapathStats) -> UInt64)] = [
+            ("spyglass_datapath_packets_total", "Packets the tc programs ran on", { $0.packets }),
+            ("spyglass_datapath_events_total", "Events written to the ring buffer", { $0.events }),
+            ("spyglass_datapath_aggregated_packets_total", "Packets folded into an existing connection report (monitor aggregation)", { $0.aggregated }),
+            ("spyglass_datapath_non_ip_packets_total", "Frames that were not IPv4/IPv6 and were not reported", { $0.nonIP }),
+            ("spyglass_datapath_connection_table_full_total", "Packets whose connection state could not be stored", { $0.connectionTableFull }),
+            ("spyglass_datapath_ring_buffer_full_total", "Events lost because the ring buffer was full", { $0.ringBufferFull }),
+        ]
+        for (name, help, read) in counters {
+            try engine.registerCollector(name: name, help: help, type: .counter) {
+                [MetricSample(value: Double(read(stats())))]
+            }
+        }
+        try engine.registerCollector(name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason", type: .counter) {
+            pipeline.decodeErrorCounts.sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value)) }
+        }
+        try engine.registerCollector(name: "spyglass_flows_processed_total", help: "Flows handed to the metric handlers", type: .counter) {
+            [MetricSample(value: Double(pipeline.flowsProcessed))]
+        }
+        try engine.registerCollector(name: "spyglass_event_queue_depth", help: "Event batches waiting between the ring-buffer reader and the flow pipeline", type: .gauge) {
+            [MetricSample(value: Double(queue.depth))]
+        }
+        try engine.registerCollector(name: "spyglass_event_queue_lost_total", help: "Events dropped because the flow pipeline queue was full", type: .counter) {
+            [MetricSample(value: Double(queue.lost))]
+        }
+    }
+}
