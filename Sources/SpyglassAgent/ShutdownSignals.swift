@@ -1,35 +1,50 @@
+import Foundation
 import Glibc
 
-/// Blocks SIGINT and SIGTERM for the process and waits for them synchronously. Create it before starting any
-/// thread: threads inherit the blocked mask, so the signal is delivered only to the waiter.
+/// SIGINT/SIGTERM as an event to wait for. A process-wide handler writes the signal number into a pipe (the only
+/// async-signal-safe thing it does); `wait` reads it. Unlike blocking the signals per thread, this works no matter
+/// which threads (Swift's cooperative pool included) existed before.
 public struct ShutdownSignals: Sendable {
-    private let set: sigset_t
-
     public init() {
-        var s = sigset_t()
-        sigemptyset(&s)
-        sigaddset(&s, SIGINT)
-        sigaddset(&s, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &s, nil)
-        set = s
+        ShutdownSignals.installOnce
     }
+
+    private static let installOnce: Void = {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { fatalError("spyglass: cannot create the signal pipe") }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        signalPipe = (fds[0], fds[1])
+        for s in [SIGINT, SIGTERM] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipe.write, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(s, &action, nil)
+        }
+    }()
 
     /// Waits for SIGINT/SIGTERM, or until the timeout; returns the signal's name, nil on timeout.
     public func wait(timeoutNs: UInt64? = nil) -> String? {
-        var s = set
+        let deadline = timeoutNs.map { DispatchTime.now().uptimeNanoseconds + $0 }
         while true {
-            var received: Int32 = 0
-            if let timeoutNs {
-                var ts = timespec(tv_sec: Int(timeoutNs / 1_000_000_000), tv_nsec: Int(timeoutNs % 1_000_000_000))
-                received = sigtimedwait(&s, nil, &ts)
-                if received < 0 {
-                    if errno == EINTR { continue }
-                    return nil
-                }
-            } else {
-                if sigwait(&s, &received) != 0 { continue }
+            var remainingMs: Int32 = -1
+            if let deadline {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now >= deadline { return nil }
+                remainingMs = Int32(min((deadline - now) / 1_000_000 + 1, UInt64(Int32.max)))
             }
-            return received == SIGINT ? "SIGINT" : "SIGTERM"
+            var pfd = pollfd(fd: signalPipe.read, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, remainingMs)
+            if n > 0 {
+                var byte: UInt8 = 0
+                if read(signalPipe.read, &byte, 1) == 1 { return Int32(byte) == SIGINT ? "SIGINT" : "SIGTERM" }
+            }
         }
     }
 
@@ -43,4 +58,5 @@ public struct ShutdownSignals: Sendable {
     }
 }
 
-import Foundation
+/// The self-pipe; written only by the signal handler, read only by `wait`.
+nonisolated(unsafe) private var signalPipe: (read: Int32, write: Int32) = (-1, -1)

@@ -1,0 +1,186 @@
+import Foundation
+import SpyglassAgent
+import SpyglassTesting
+import Testing
+
+/// The `spyglass` binary itself: one-line errors, hooks left by a killed agent, and the demo.
+@Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
+struct CommandLineTests {
+    static let binary: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/spyglass").path
+    }()
+
+    struct Outcome { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs the binary to completion (bounded).
+    func spyglass(_ args: [String], prefix: [String] = [], timeout: TimeInterval = 30) throws -> Outcome {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build --build-tests")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: prefix.first ?? Self.binary)
+        p.arguments = prefix.isEmpty ? args : Array(prefix.dropFirst()) + [Self.binary] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if p.isRunning { p.terminate() }
+        let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return Outcome(status: p.terminationStatus, stdout: o, stderr: e)
+    }
+
+    func errorLines(_ o: Outcome) -> [String] {
+        o.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error:") }
+    }
+
+    @Test func missingInterfaceIsOneLineNamingIt() throws {
+        let o = try spyglass(["run", "--interface", "nosuchif0", "--hubble-metrics-server", "127.0.0.1:0"])
+        #expect(o.status != 0)
+        #expect(errorLines(o) == ["Error: --interface: no network interface named 'nosuchif0'"], "\(o.stderr)")
+    }
+
+    @Test(arguments: [
+        (["--monitor-aggregation", "bogus"], "--monitor-aggregation"),
+        (["--monitor-aggregation-interval", "5 parsecs"], "--monitor-aggregation-interval"),
+        (["--ring-buffer-size-mb", "3"], "--ring-buffer-size-mb"),
+        (["--snap-length", "64"], "--snap-length"),
+        (["--hubble-metrics-server", "::1:9965"], "--hubble-metrics-server"),
+        (["--hubble-metrics", "flow:sourceContext=nonsense"], "nonsense"),
+        (["--monitor-aggregation-flags", "syn,bogus"], "--monitor-aggregation-flags"),
+    ])
+    func badFlagsStopStartUpNamingTheFlag(args: [String], named: String) throws {
+        let o = try spyglass(["run", "--interface", "lo"] + args)
+        #expect(o.status != 0)
+        let lines = errorLines(o)
+        #expect(lines.count == 1, "\(o.stderr)")
+        #expect(lines.first?.contains(named) == true, "\(o.stderr)")
+    }
+
+    @Test func notRootIsOneLine() throws {
+        let o = try spyglass(["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0"],
+                             prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(o.status != 0)
+        #expect(errorLines(o).count == 1, "\(o.stderr)")
+        #expect(o.stderr.contains("needs root"), "\(o.stderr)")
+    }
+
+    func tcFilters(_ iface: String, _ dir: String) throws -> [String] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/tc")
+        p.arguments = ["filter", "show", "dev", iface, dir]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text.split(separator: "\n").map(String.init).filter { $0.contains("spy_tc_") }
+    }
+
+    @Test func killedAgentLeavesNoStaleOrDuplicateHooks() throws {
+        try withLab { lab in
+            let a = try lab.addPod(name: "a", ipv4: "10.199.9.2/24")
+            let b = try lab.addPod(name: "b", ipv4: "10.199.9.3/24")
+            // First run on both interfaces, killed with SIGKILL: its hooks stay behind.
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = ["run", "--interface", a.hostInterface, "--interface", b.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            var attached = false
+            for _ in 0..<100 where !attached {
+                Thread.sleep(forTimeInterval: 0.1)
+                attached = try tcFilters(b.hostInterface, "egress").count == 1
+            }
+            #expect(attached)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            #expect(try tcFilters(a.hostInterface, "ingress").count == 1, "stale hook expected after SIGKILL")
+
+            // Second run on `a` only: `a` has exactly one hook per direction, the stale ones on `b` are gone.
+            let q = Process()
+            q.executableURL = URL(fileURLWithPath: Self.binary)
+            q.arguments = ["run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--duration", "2s"]
+            let err = Pipe()
+            q.standardError = err
+            try q.run()
+            Thread.sleep(forTimeInterval: 1.0)
+            #expect(try tcFilters(a.hostInterface, "ingress").count == 1)
+            #expect(try tcFilters(a.hostInterface, "egress").count == 1)
+            #expect(try tcFilters(b.hostInterface, "ingress").isEmpty)
+            #expect(try tcFilters(b.hostInterface, "egress").isEmpty)
+            q.waitUntilExit()
+            let log = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(q.terminationStatus == 0, "\(log)")
+            #expect(log.contains("removed stale hooks"), "\(log)")
+            // A clean exit removes its own hooks.
+            #expect(try tcFilters(a.hostInterface, "ingress").isEmpty)
+            #expect(try tcFilters(a.hostInterface, "egress").isEmpty)
+        }
+    }
+
+    @Test func sigtermDetachesCleanly() throws {
+        try withLab { lab in
+            let a = try lab.addPod(name: "a", ipv4: "10.199.10.2/24")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = ["run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"]
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            var attached = false
+            for _ in 0..<100 where !attached {
+                Thread.sleep(forTimeInterval: 0.1)
+                attached = try tcFilters(a.hostInterface, "ingress").count == 1
+            }
+            #expect(attached)
+            p.terminate()   // SIGTERM
+            let deadline = Date().addingTimeInterval(10)
+            while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            #expect(!p.isRunning, "SIGTERM must stop the agent within 10 s")
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            #expect(try tcFilters(a.hostInterface, "ingress").isEmpty)
+            #expect(try tcFilters(a.hostInterface, "egress").isEmpty)
+        }
+    }
+
+    @Test func demoServesGrowingMetricsAndCleansUp() throws {
+        let port = Int.random(in: 20000...29999)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["demo", "--duration", "12s", "--traffic-period", "0.3", "--hubble-metrics-server", "127.0.0.1:\(port)"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        func total() -> Double {
+            guard let text = try? curlGet("http://127.0.0.1:\(port)/metrics") else { return -1 }
+            return PrometheusText(text).value("hubble_flows_processed_total")
+        }
+        var first = -1.0
+        for _ in 0..<60 where first <= 0 {
+            Thread.sleep(forTimeInterval: 0.2)
+            first = total()
+        }
+        #expect(first > 0, "the demo serves flows within seconds")
+        Thread.sleep(forTimeInterval: 3)
+        let second = total()
+        #expect(second > first, "values grow with the demo's traffic (\(first) → \(second))")
+        let text = try curlGet("http://127.0.0.1:\(port)/metrics")
+        let m = PrometheusText(text)
+        for proto in ["TCP", "UDP", "ICMPv4"] {
+            #expect(m.value("hubble_flows_processed_total", ["protocol": proto]) > 0, "\(proto) flows")
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!p.isRunning)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed.contains("/metrics"))
+        #expect(NetworkLab.leftovers(prefix: DemoNetwork.prefix).isEmpty, "the demo removes its namespaces and links")
+    }
+}
