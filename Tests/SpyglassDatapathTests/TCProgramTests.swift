@@ -224,3 +224,20 @@ struct TCProgramTests {
         #expect(r.returnValue == Self.tcActUnspec)
     }
 }
+
+extension TCProgramTests {
+    @Test func igmpAndVRRPAreDecoded() throws {
+        let p = try programs(.none)
+        // IGMPv2 membership report for 239.1.2.3: type 0x16, max resp 0, checksum, group.
+        let igmp = PacketBuilder.ethernet().ipv4(src: Self.a, dst: "239.1.2.3", ttl: 1).ipProtocol(2)
+            .payload([0x16, 0, 0, 0, 239, 1, 2, 3]).build()
+        let f = try run(p, igmp)
+        #expect(f.first?.l4 == .igmp(IGMP(type: 0x16, groupAddress: IPAddress("239.1.2.3"))))
+        #expect(f.first?.flowProtocol == "IGMP")
+        // VRRPv2 advertisement: version 2 type 1, vrid 7, priority 100.
+        let vrrp = PacketBuilder.ethernet().ipv4(src: Self.a, dst: "224.0.0.18", ttl: 255).ipProtocol(112)
+            .payload([0x21, 7, 100, 1, 0, 1, 0, 0, 10, 1, 0, 254]).build()
+        let g = try run(p, vrrp)
+        #expect(g.first?.l4 == .vrrp(VRRP(type: 1, vrid: 7, priority: 100)))
+    }
+}

@@ -15,10 +15,12 @@
 #define SPY_ETH_P_8021AD 0x88A8
 
 #define SPY_IPPROTO_ICMP 1
+#define SPY_IPPROTO_IGMP 2
 #define SPY_IPPROTO_TCP 6
 #define SPY_IPPROTO_UDP 17
 #define SPY_IPPROTO_ICMPV6 58
 #define SPY_IPPROTO_SCTP 132
+#define SPY_IPPROTO_VRRP 112
 
 /* Configuration, set by user space between open and load. */
 const volatile __u32 cfg_snap_len = SPY_MIN_SNAP_LEN;

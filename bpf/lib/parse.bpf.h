@@ -171,6 +171,15 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
         }
         break;
     }
+    case SPY_IPPROTO_IGMP:
+    case SPY_IPPROTO_VRRP: {
+        /* User space reads type, group / vrid, priority from the snapshot at l4_off. */
+        __u8 hdr[8];
+        if (bpf_skb_load_bytes(skb, off, hdr, nexthdr == SPY_IPPROTO_IGMP ? 8 : 4) < 0)
+            goto truncated;
+        p->icmp_type = nexthdr == SPY_IPPROTO_IGMP ? hdr[0] : (hdr[0] & 0x0f);
+        break;
+    }
     default:
         p->l4_off = 0;
         return 0;

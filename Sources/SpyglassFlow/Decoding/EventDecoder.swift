@@ -92,7 +92,7 @@ public struct EventDecoder: Sendable {
             kernelDropReason: kernelDropReason,
             ethernet: ethernet,
             ip: ip,
-            l4: ip == nil ? nil : EventDecoder.layer4(of: event),
+            l4: ip == nil ? nil : EventDecoder.layer4(of: event, snapshot: snapshot),
             type: .l3L4,
             nodeName: nodeName,
             eventType: eventType,
@@ -106,7 +106,7 @@ public struct EventDecoder: Sendable {
     }
 
     /// `l4` from `l4_proto`, the ports/ICMP fields and `SPY_F_L4_PRESENT`; nil for fragments and other protocols.
-    public static func layer4(of event: SpyPacketEvent) -> Layer4? {
+    public static func layer4(of event: SpyPacketEvent, snapshot: UnsafeRawBufferPointer? = nil) -> Layer4? {
         guard event.flags.contains(.l4Present), !event.flags.contains(.fragment) else { return nil }
         switch event.l4Protocol {
         case SpyEventLayout.IPProto.tcp:
@@ -121,6 +121,21 @@ public struct EventDecoder: Sendable {
             return .icmpv4(ICMP(type: event.icmpType, code: event.icmpCode))
         case SpyEventLayout.IPProto.icmpv6:
             return .icmpv6(ICMP(type: event.icmpType, code: event.icmpCode))
+        case SpyEventLayout.IPProto.igmp:
+            // The group sits at bytes 4..<8 of the IGMP header (zero in queries and v3 reports: no group).
+            let at = Int(event.l4Offset)
+            var group: IPAddress? = nil
+            if let snapshot, event.l4Offset > 0, at + 8 <= snapshot.count {
+                let g = IPAddress(bytes: snapshot[(at + 4)..<(at + 8)])
+                if let g, g != IPAddress(ipv4: 0, 0, 0, 0) { group = g }
+            }
+            return .igmp(IGMP(type: UInt32(event.icmpType), groupAddress: group))
+        case SpyEventLayout.IPProto.vrrp:
+            let at = Int(event.l4Offset)
+            guard let snapshot, event.l4Offset > 0, at + 3 <= snapshot.count else {
+                return .vrrp(VRRP(type: UInt32(event.icmpType), vrid: 0, priority: 0))
+            }
+            return .vrrp(VRRP(type: UInt32(snapshot[at] & 0x0f), vrid: UInt32(snapshot[at + 1]), priority: UInt32(snapshot[at + 2])))
         default:
             return nil
         }

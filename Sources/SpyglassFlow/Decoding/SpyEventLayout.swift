@@ -105,6 +105,8 @@ public enum SpyEventLayout {
     /// IP protocol numbers used by the datapath (`SPY_IPPROTO_*` in bpf/lib/common.bpf.h).
     public enum IPProto {
         public static let icmp: UInt8 = 1
+        public static let igmp: UInt8 = 2
+        public static let vrrp: UInt8 = 112
         public static let tcp: UInt8 = 6
         public static let udp: UInt8 = 17
         public static let icmpv6: UInt8 = 58

@@ -208,8 +208,29 @@ public enum Layer4: Sendable, Equatable, Hashable {
     case icmpv4(ICMP)
     case icmpv6(ICMP)
     case sctp(SCTP)
-    case vrrp
-    case igmp
+    case vrrp(VRRP)
+    case igmp(IGMP)
+}
+
+public struct VRRP: Sendable, Equatable, Hashable {
+    public var type: UInt32
+    public var vrid: UInt32
+    public var priority: UInt32
+    public init(type: UInt32, vrid: UInt32, priority: UInt32) {
+        self.type = type
+        self.vrid = vrid
+        self.priority = priority
+    }
+}
+
+public struct IGMP: Sendable, Equatable, Hashable {
+    public var type: UInt32
+    /// The group of the message; nil when the message carries none in its fixed header (IGMPv3 reports).
+    public var groupAddress: IPAddress?
+    public init(type: UInt32, groupAddress: IPAddress?) {
+        self.type = type
+        self.groupAddress = groupAddress
+    }
 }
 
 public struct Workload: Sendable, Equatable, Hashable {
