@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libbpf from Debian's libbpf-dev.
@@ -38,6 +40,26 @@ let package = Package(
             plugins: ["BPFEmbedPlugin"]
         ),
         .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow"]),
+        // Who is behind an IP: static endpoints file, Kubernetes API, the node itself.
+        .target(
+            name: "SpyglassEndpoints",
+            dependencies: [
+                "SpyglassFlow",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Hubble JSON-lines flow logs: encoder, field mask, aggregation, rotating gzip writer, exporters.
+        .target(
+            name: "SpyglassExport",
+            dependencies: [
+                "SpyglassFlow",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SpyglassServer",
             dependencies: [
@@ -52,7 +74,8 @@ let package = Package(
         .target(
             name: "SpyglassAgent",
             dependencies: [
-                "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer",
+                "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
+                "SpyglassExport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -68,6 +91,8 @@ let package = Package(
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
         .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"]),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
+        .testTarget(name: "SpyglassEndpointsTests", dependencies: ["SpyglassEndpoints", "SpyglassTesting"]),
+        .testTarget(name: "SpyglassExportTests", dependencies: ["SpyglassExport", "SpyglassTesting"]),
         .testTarget(
             name: "SpyglassDatapathTests",
             dependencies: ["SpyglassDatapath", "SpyglassTesting", "SpyglassFlow"]

@@ -1,0 +1,1 @@
+// Hubble JSON-lines flow export.
