@@ -99,7 +99,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SpyglassEndToEndTests",
-            dependencies: ["SpyglassAgent", "SpyglassTesting"]
+            dependencies: ["SpyglassAgent", "SpyglassTesting"],
+            exclude: ["Scripts"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,10 @@
  * connections, new TCP flags and periodic updates (monitor aggregation "medium") or every packet ("none").
  * Traffic is never altered or dropped: both programs always return TC_ACT_UNSPEC. */
 #include "lib/common.bpf.h"
+
+#define SPY_PARSE_CTX struct __sk_buff *
+#define SPY_LOAD(ctx, off, dst, len) bpf_skb_load_bytes(ctx, off, dst, len)
+#define SPY_PARSE_ETHERNET
 #include "lib/parse.bpf.h"
 #include "lib/conn.bpf.h"
 #include "lib/emit.bpf.h"
@@ -75,7 +79,14 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
     ev->cpu = bpf_get_smp_processor_id();
     ev->aggregated = d.folded_packets;
     ev->aggregated_bytes = d.folded_bytes;
-    spy_emit(skb, sc);
+    __u32 snap = skb->len;
+    if (snap > cfg_snap_len)
+        snap = cfg_snap_len;
+    if (snap > SPY_MAX_SNAP_LEN)
+        snap = SPY_MAX_SNAP_LEN;
+    if (snap > 0 && bpf_skb_load_bytes(skb, 0, sc->data, snap) < 0)
+        snap = 0;
+    spy_output(sc, snap);
     return TC_ACT_UNSPEC;
 }
 

@@ -182,3 +182,65 @@ int spy_iface_driver(const char *ifname, char *buf, size_t size)
         snprintf(buf, size, "%s", info.driver);
     return err;
 }
+
+#include <sys/stat.h>
+
+int spy_btf_enum(const char *enum_name, int64_t *values, char (*names)[64], int max)
+{
+    struct btf *btf = btf__load_vmlinux_btf();
+    long e = libbpf_get_error(btf);
+    if (e)
+        return (int)e;
+    int n = 0;
+    int id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM);
+    if (id > 0) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        const struct btf_enum *en = btf_enum(t);
+        for (int i = 0; i < btf_vlen(t) && n < max; i++, n++) {
+            values[n] = en[i].val;
+            snprintf(names[n], 64, "%s", btf__name_by_offset(btf, en[i].name_off));
+        }
+    } else {
+        id = btf__find_by_name_kind(btf, enum_name, BTF_KIND_ENUM64);
+        if (id <= 0) {
+            btf__free(btf);
+            return -ENOENT;
+        }
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        const struct btf_enum64 *en = btf_enum64(t);
+        for (int i = 0; i < btf_vlen(t) && n < max; i++, n++) {
+            values[n] = (int64_t)btf_enum64_value(&en[i]);
+            snprintf(names[n], 64, "%s", btf__name_by_offset(btf, en[i].name_off));
+        }
+    }
+    btf__free(btf);
+    return n;
+}
+
+int spy_btf_typedef_params(const char *typedef_name)
+{
+    struct btf *btf = btf__load_vmlinux_btf();
+    long e = libbpf_get_error(btf);
+    if (e)
+        return (int)e;
+    int id = btf__find_by_name_kind(btf, typedef_name, BTF_KIND_TYPEDEF);
+    int result = -ENOENT;
+    if (id > 0) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        t = btf__type_by_id(btf, t->type); /* pointer */
+        if (t && btf_is_ptr(t))
+            t = btf__type_by_id(btf, t->type);
+        if (t && btf_is_func_proto(t))
+            result = btf_vlen(t);
+    }
+    btf__free(btf);
+    return result;
+}
+
+uint32_t spy_netns_inum(void)
+{
+    struct stat st;
+    if (stat("/proc/self/ns/net", &st) != 0)
+        return 0;
+    return (uint32_t)st.st_ino;
+}

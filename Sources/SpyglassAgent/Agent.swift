@@ -16,6 +16,7 @@ public final class Agent: @unchecked Sendable {
     public let metrics: MetricsEngine
     let logger: Logger
     let programs: TCPrograms
+    let drops: DropPrograms?
     let attacher: TCAttacher
     let queue: EventQueue
     let reader: RingBufferReader
@@ -40,11 +41,14 @@ public final class Agent: @unchecked Sendable {
         if let first = missing.first { throw DatapathError.noSuchInterface(first) }
 
         programs = try TCPrograms(config: config.datapath, verboseLibbpf: config.verboseLibbpf)
+        let reasons = KernelDropReasons.load()
+        drops = config.dropsEnabled ? try DropPrograms(sharing: programs, config: config.drops, reasons: reasons) : nil
         attacher = TCAttacher(programs: programs)
         queue = EventQueue(capacity: config.eventQueueBatches)
         reader = try RingBufferReader(programs: programs, queue: queue)
-        pipeline = FlowPipeline(queue: queue, metrics: metrics, nodeName: config.hubbleNodeName)
-        try DatapathMetrics.register(on: metrics, programs: programs, queue: queue, pipeline: pipeline)
+        pipeline = FlowPipeline(
+            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver())
+        try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
@@ -150,7 +154,8 @@ final class Housekeeping: @unchecked Sendable {
     }
 
     func accountLosses(_ agent: Agent) {
-        let ring = agent.programs.stats().ringBufferFull
+        let stats = agent.programs.stats()
+        let ring = stats.ringBufferFull + stats.dropRingBufferFull
         if ring > lastRingLost {
             agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
             lastRingLost = ring

@@ -5,6 +5,9 @@ public struct AgentConfig: Sendable {
     /// `--interface`: names and globs; empty = every non-loopback interface plus veths that appear later.
     public var interfaces: [String] = []
     public var datapath = DatapathConfig()
+    /// Drops from skb:kfree_skb (`--drop-events`), their rate limit and scope.
+    public var dropsEnabled = true
+    public var drops = DropConfig()
     /// `--hubble-metrics-server`
     public var metricsServer = ":9965"
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.

@@ -5,7 +5,9 @@ import SpyglassMetrics
 /// Together they account for every packet: packets = events + aggregated + non-IP (+ ring-buffer full), and
 /// events = flows processed + decode errors + events lost in the queue.
 enum DatapathMetrics {
-    static func register(on engine: MetricsEngine, programs: TCPrograms, queue: EventQueue, pipeline: FlowPipeline) throws {
+    static func register(
+        on engine: MetricsEngine, programs: TCPrograms, drops: DropPrograms?, queue: EventQueue, pipeline: FlowPipeline
+    ) throws {
         let stats: @Sendable () -> DatapathStats = { programs.stats() }
         let counters: [(String, String, @Sendable (DatapathStats) -> UInt64)] = [
             ("spyglass_datapath_packets_total", "Packets the tc programs ran on", { $0.packets }),
@@ -13,11 +15,23 @@ enum DatapathMetrics {
             ("spyglass_datapath_aggregated_packets_total", "Packets folded into an existing connection report (monitor aggregation)", { $0.aggregated }),
             ("spyglass_datapath_non_ip_packets_total", "Frames that were not IPv4/IPv6 and were not reported", { $0.nonIP }),
             ("spyglass_datapath_connection_table_full_total", "Packets whose connection state could not be stored", { $0.connectionTableFull }),
-            ("spyglass_datapath_ring_buffer_full_total", "Events lost because the ring buffer was full", { $0.ringBufferFull }),
+            ("spyglass_datapath_ring_buffer_full_total", "Trace events lost because the ring buffer was full", { $0.ringBufferFull }),
+            ("spyglass_datapath_drop_events_total", "Drop events written to the ring buffer", { $0.dropEvents }),
+            ("spyglass_datapath_drop_ring_buffer_full_total", "Drop events lost because the ring buffer was full", { $0.dropRingBufferFull }),
+            ("spyglass_datapath_drops_non_ip_total", "Drops of non-IP packets (netlink, ARP, ...), not reported", { $0.dropsNonIP }),
         ]
         for (name, help, read) in counters {
             try engine.registerCollector(name: name, help: help, type: .counter) {
                 [MetricSample(value: Double(read(stats())))]
+            }
+        }
+        if let drops {
+            // Exact kernel-side counts per reason: seen = drop events + suppressed (+ ring-buffer losses).
+            try engine.registerCollector(name: "spyglass_drops_total", help: "Packets the kernel dropped, by the kernel's reason (every drop, including suppressed ones)", type: .counter) {
+                drops.counts().sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value.seen)) }
+            }
+            try engine.registerCollector(name: "spyglass_drops_suppressed_total", help: "Drops not reported as flows because of the per-reason rate limit (--drop-rate-limit)", type: .counter) {
+                drops.counts().sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value.suppressed)) }
             }
         }
         try engine.registerCollector(name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason", type: .counter) {
@@ -29,8 +43,10 @@ enum DatapathMetrics {
         try engine.registerCollector(name: "spyglass_event_queue_depth", help: "Event batches waiting between the ring-buffer reader and the flow pipeline", type: .gauge) {
             [MetricSample(value: Double(queue.depth))]
         }
-        try engine.registerCollector(name: "spyglass_event_queue_lost_total", help: "Events dropped because the flow pipeline queue was full", type: .counter) {
-            [MetricSample(value: Double(queue.lost))]
+        try engine.registerCollector(name: "spyglass_event_queue_lost_total", help: "Events dropped because the flow pipeline queue was full, by event kind", type: .counter) {
+            let lost = queue.lost, drops = queue.lostDrops
+            return [MetricSample(labels: ["kind": "trace"], value: Double(lost - drops)),
+                    MetricSample(labels: ["kind": "drop"], value: Double(drops))]
         }
     }
 }

@@ -16,13 +16,14 @@ public final class FlowPipeline: @unchecked Sendable {
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
-    init(queue: EventQueue, metrics: MetricsEngine, nodeName: String) {
+    init(queue: EventQueue, metrics: MetricsEngine, nodeName: String,
+         dropReasons: @escaping EventDecoder.DropReasonResolver = EventDecoder.unknownDropReason) {
         self.queue = queue
         self.metrics = metrics
         let names = InterfaceNameCache()
         self.decoder = EventDecoder(
             nodeName: nodeName, bootToWallOffsetNs: BootClock.bootToWallOffsetNs(),
-            interfaceName: { names.name(of: $0) })
+            interfaceName: { names.name(of: $0) }, dropReasonResolver: dropReasons)
     }
 
     func start() {

@@ -11,6 +11,7 @@ public final class EventQueue: @unchecked Sendable {
     private var free: [EventBatch] = []
     private var closed = false
     private var lostEvents: UInt64 = 0
+    private var lostDropEvents: UInt64 = 0
     public let capacity: Int
 
     /// `capacity` batches of `batchBytes` each are preallocated and recycled.
@@ -41,6 +42,10 @@ public final class EventQueue: @unchecked Sendable {
         defer { pthread_mutex_unlock(&mutex) }
         if ready.count >= capacity || closed {
             lostEvents &+= UInt64(batch.count)
+            // Only on overflow: tell drop events apart so drop accounting stays exact.
+            batch.forEach { record in
+                if record.count >= 4 && record.loadUnaligned(fromByteOffset: 2, as: UInt16.self) == 2 { lostDropEvents &+= 1 }
+            }
             batch.reset()
             free.append(batch)
             return false
@@ -93,6 +98,13 @@ public final class EventQueue: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return closed && ready.isEmpty
+    }
+
+    /// Of `lost`, the drop events (kind 2).
+    public var lostDrops: UInt64 {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return lostDropEvents
     }
 
     public var depth: Int {

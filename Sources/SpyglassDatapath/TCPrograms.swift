@@ -97,7 +97,11 @@ public final class TCPrograms: @unchecked Sendable {
             ringBufferFull: totals[Int(SPY_STAT_RINGBUF_FULL.rawValue)],
             aggregated: totals[Int(SPY_STAT_AGGREGATED.rawValue)],
             nonIP: totals[Int(SPY_STAT_NON_IP.rawValue)],
-            connectionTableFull: totals[Int(SPY_STAT_CONN_TABLE_FULL.rawValue)]
+            connectionTableFull: totals[Int(SPY_STAT_CONN_TABLE_FULL.rawValue)],
+            dropsSuppressed: totals[Int(SPY_STAT_DROPS_SUPPRESSED.rawValue)],
+            dropsNonIP: totals[Int(SPY_STAT_DROP_NON_IP.rawValue)],
+            dropEvents: totals[Int(SPY_STAT_DROP_EVENTS.rawValue)],
+            dropRingBufferFull: totals[Int(SPY_STAT_DROP_RINGBUF_FULL.rawValue)]
         )
     }
 
@@ -143,8 +147,20 @@ public struct DatapathStats: Sendable, Equatable {
     public var aggregated: UInt64
     public var nonIP: UInt64
     public var connectionTableFull: UInt64
+    /// Drop events suppressed by the per-reason rate limit (counted per reason by `DropPrograms.counts()`).
+    public var dropsSuppressed: UInt64
+    /// Drops of non-IP packets, not reported.
+    public var dropsNonIP: UInt64
+    /// Drop events written, and lost because the ring buffer was full.
+    public var dropEvents: UInt64
+    public var dropRingBufferFull: UInt64
     public init(packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
-                nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0) {
+                nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0, dropsSuppressed: UInt64 = 0, dropsNonIP: UInt64 = 0,
+                dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0) {
+        self.dropEvents = dropEvents
+        self.dropRingBufferFull = dropRingBufferFull
+        self.dropsSuppressed = dropsSuppressed
+        self.dropsNonIP = dropsNonIP
         self.packets = packets
         self.events = events
         self.ringBufferFull = ringBufferFull

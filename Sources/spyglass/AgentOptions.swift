@@ -53,6 +53,15 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("event-queue-batches"), help: "Batches of 256 KiB queued between the ring-buffer reader and the flow pipeline.")
     var eventQueueBatches = 64
 
+    @Option(name: .customLong("drop-events"), help: "Report packets the kernel drops (skb:kfree_skb) as DROPPED flows (true|false).")
+    var dropEvents = true
+
+    @Option(name: .customLong("drop-rate-limit"), help: "Drop flows per kernel reason per second; the rest are counted in spyglass_drops_suppressed_total (0 = no limit).")
+    var dropRateLimit = 1000
+
+    @Option(name: .customLong("drop-scope"), help: "Which drops to report: all (every network namespace of the node) or interfaces (only the watched interfaces).")
+    var dropScope = "all"
+
     @Flag(name: .customLong("debug-libbpf"), help: "Print libbpf's own log.")
     var debugLibbpf = false
 
@@ -92,6 +101,14 @@ struct AgentOptions: ParsableArguments {
         if let nodeName { c.nodeName = nodeName }
         c.clusterName = clusterName
         c.verboseLibbpf = debugLibbpf
+        c.dropsEnabled = dropEvents
+        guard dropRateLimit >= 0 else { throw ValidationError("--drop-rate-limit: must be 0 or more (got \(dropRateLimit))") }
+        c.drops.ratePerReason = UInt32(clamping: dropRateLimit)
+        switch dropScope {
+        case "all": c.drops.watchedInterfacesOnly = false
+        case "interfaces": c.drops.watchedInterfacesOnly = true
+        default: throw ValidationError("--drop-scope: '\(dropScope)' is not all or interfaces")
+        }
         try c.datapath.validate()
         return c
     }

@@ -75,26 +75,43 @@ static __always_inline void spy_conn_origin(const struct spy_pkt *p, int side, s
     }
 }
 
+/* Fills the normalised key of a packet; returns the sending side (0 = a, 1 = b). */
+static __always_inline int spy_conn_key(const struct spy_pkt *p, __u32 ifindex, struct spy_conn_key *key)
+{
+    int side = spy_side_of(p);
+    if (side) {
+        __builtin_memcpy(key->a_addr, p->daddr, 16);
+        __builtin_memcpy(key->b_addr, p->saddr, 16);
+        key->a_port = p->dport;
+        key->b_port = p->sport;
+    } else {
+        __builtin_memcpy(key->a_addr, p->saddr, 16);
+        __builtin_memcpy(key->b_addr, p->daddr, 16);
+        key->a_port = p->sport;
+        key->b_port = p->dport;
+    }
+    key->ifindex = ifindex;
+    key->proto = p->proto;
+    key->family = p->ip_version;
+    return side;
+}
+
+/* is_reply flags from existing connection state, without creating any (used by the drop program). */
+static __always_inline __u16 spy_conn_reply_flags(const struct spy_pkt *p, __u32 ifindex)
+{
+    struct spy_conn_key key = {};
+    int side = spy_conn_key(p, ifindex, &key);
+    struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
+    if (!st || !st->origin_known)
+        return 0;
+    return SPY_F_REPLY_KNOWN | (st->origin != side ? SPY_F_IS_REPLY : 0);
+}
+
 static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifindex, __u32 len, __u64 now,
                                             struct spy_decision *d)
 {
     struct spy_conn_key key = {};
-    int side = spy_side_of(p);
-
-    if (side) {
-        __builtin_memcpy(key.a_addr, p->daddr, 16);
-        __builtin_memcpy(key.b_addr, p->saddr, 16);
-        key.a_port = p->dport;
-        key.b_port = p->sport;
-    } else {
-        __builtin_memcpy(key.a_addr, p->saddr, 16);
-        __builtin_memcpy(key.b_addr, p->daddr, 16);
-        key.a_port = p->sport;
-        key.b_port = p->dport;
-    }
-    key.ifindex = ifindex;
-    key.proto = p->proto;
-    key.family = p->ip_version;
+    int side = spy_conn_key(p, ifindex, &key);
 
     d->folded_packets = 1;
     d->folded_bytes = len;

@@ -1,7 +1,13 @@
-/* Header parsing for tc programs: Ethernet (one 802.1Q/802.1ad tag), IPv4, IPv6 with extension headers,
- * TCP, UDP, SCTP, ICMPv4, ICMPv6. Uses bpf_skb_load_bytes so non-linear skbs parse the same way. */
+/* Header parsing shared by the tc and drop programs: IPv4, IPv6 with extension headers, TCP, UDP, SCTP, ICMPv4,
+ * ICMPv6, IGMP, VRRP; plus Ethernet with one 802.1Q/802.1ad tag for tc. The including program defines how bytes
+ * are read: SPY_PARSE_CTX (the type of the source) and SPY_LOAD(ctx, off, dst, len) (0 on success) — tc uses
+ * bpf_skb_load_bytes (non-linear skbs parse the same way), the drop program bpf_probe_read_kernel. */
 #pragma once
 #include "common.bpf.h"
+
+#ifndef SPY_LOAD
+#error "define SPY_PARSE_CTX and SPY_LOAD before including parse.bpf.h"
+#endif
 
 struct spy_pkt {
     __u64 saddr[2]; /* network byte order, IPv4 in the first 4 bytes */
@@ -40,37 +46,16 @@ struct spy_ipv6_hdr {
 
 #define SPY_MAX_IPV6_EXT 8
 
-/* Returns 0 when an IP packet was found (fields filled, possibly marked truncated), -1 for non-IP frames. */
-static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
+/* Parses from the IP header at `off` (ethertype `proto`). Returns 0 when an IP packet was found (fields filled,
+ * possibly marked truncated), -1 for non-IP. */
+static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 proto, struct spy_pkt *p)
 {
-    __u8 eth[14];
-    __u16 proto;
-    __u32 off = 14;
-
-    if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)) < 0)
-        return -1;
-    proto = ((__u16)eth[12] << 8) | eth[13];
-
-    if (skb->vlan_present) {
-        p->flags |= SPY_F_VLAN;
-        p->vlan_id = skb->vlan_tci & 0x0fff;
-    }
-    if (proto == SPY_ETH_P_8021Q || proto == SPY_ETH_P_8021AD) {
-        __u8 tag[4];
-        if (bpf_skb_load_bytes(skb, 14, tag, sizeof(tag)) < 0)
-            return -1;
-        p->flags |= SPY_F_VLAN;
-        p->vlan_id = (((__u16)tag[0] << 8) | tag[1]) & 0x0fff;
-        proto = ((__u16)tag[2] << 8) | tag[3];
-        off = 18;
-    }
     p->l3_off = off;
-
     __u8 nexthdr;
     if (proto == SPY_ETH_P_IP) {
         struct spy_ipv4_hdr ip;
         p->ip_version = 4;
-        if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0) {
+        if (SPY_LOAD(ctx, off, &ip, sizeof(ip)) < 0) {
             p->flags |= SPY_F_TRUNCATED;
             return 0;
         }
@@ -91,7 +76,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     } else if (proto == SPY_ETH_P_IPV6) {
         struct spy_ipv6_hdr ip6;
         p->ip_version = 6;
-        if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0) {
+        if (SPY_LOAD(ctx, off, &ip6, sizeof(ip6)) < 0) {
             p->flags |= SPY_F_TRUNCATED;
             return 0;
         }
@@ -104,14 +89,14 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
             __u8 ext[2];
             if (nexthdr != 0 && nexthdr != 43 && nexthdr != 44 && nexthdr != 60 && nexthdr != 51)
                 break;
-            if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0) {
+            if (SPY_LOAD(ctx, off, ext, sizeof(ext)) < 0) {
                 p->proto = nexthdr;
                 p->flags |= SPY_F_TRUNCATED;
                 return 0;
             }
             if (nexthdr == 44) { /* fragment header: 8 bytes; a non-first fragment carries no L4 */
                 __u8 frag[4];
-                if (bpf_skb_load_bytes(skb, off, frag, sizeof(frag)) < 0) {
+                if (SPY_LOAD(ctx, off, frag, sizeof(frag)) < 0) {
                     p->flags |= SPY_F_TRUNCATED;
                     return 0;
                 }
@@ -137,7 +122,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     switch (nexthdr) {
     case SPY_IPPROTO_TCP: {
         __u8 tcp[14];
-        if (bpf_skb_load_bytes(skb, off, tcp, sizeof(tcp)) < 0)
+        if (SPY_LOAD(ctx, off, tcp, sizeof(tcp)) < 0)
             goto truncated;
         p->sport = ((__u16)tcp[0] << 8) | tcp[1];
         p->dport = ((__u16)tcp[2] << 8) | tcp[3];
@@ -149,7 +134,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     case SPY_IPPROTO_UDP:
     case SPY_IPPROTO_SCTP: {
         __u8 ports[4];
-        if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
+        if (SPY_LOAD(ctx, off, ports, sizeof(ports)) < 0)
             goto truncated;
         p->sport = ((__u16)ports[0] << 8) | ports[1];
         p->dport = ((__u16)ports[2] << 8) | ports[3];
@@ -158,14 +143,14 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     case SPY_IPPROTO_ICMP:
     case SPY_IPPROTO_ICMPV6: {
         __u8 icmp[6];
-        if (bpf_skb_load_bytes(skb, off, icmp, 2) < 0)
+        if (SPY_LOAD(ctx, off, icmp, 2) < 0)
             goto truncated;
         p->icmp_type = icmp[0];
         p->icmp_code = icmp[1];
         /* Echo request/reply: the identifier keys the "connection" (as conntrack does). */
         int echo = nexthdr == SPY_IPPROTO_ICMP ? (icmp[0] == 8 || icmp[0] == 0)
                                                : (icmp[0] == 128 || icmp[0] == 129);
-        if (echo && bpf_skb_load_bytes(skb, off, icmp, sizeof(icmp)) == 0) {
+        if (echo && SPY_LOAD(ctx, off, icmp, sizeof(icmp)) == 0) {
             p->sport = ((__u16)icmp[4] << 8) | icmp[5];
             p->dport = p->sport;
         }
@@ -175,7 +160,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     case SPY_IPPROTO_VRRP: {
         /* User space reads type, group / vrid, priority from the snapshot at l4_off. */
         __u8 hdr[8];
-        if (bpf_skb_load_bytes(skb, off, hdr, nexthdr == SPY_IPPROTO_IGMP ? 8 : 4) < 0)
+        if (SPY_LOAD(ctx, off, hdr, nexthdr == SPY_IPPROTO_IGMP ? 8 : 4) < 0)
             goto truncated;
         p->icmp_type = nexthdr == SPY_IPPROTO_IGMP ? hdr[0] : (hdr[0] & 0x0f);
         break;
@@ -191,3 +176,32 @@ truncated:
     p->flags |= SPY_F_TRUNCATED;
     return 0;
 }
+
+#ifdef SPY_PARSE_ETHERNET
+/* tc: Ethernet and one VLAN tag, then L3. Returns 0 for IP packets, -1 for non-IP frames. */
+static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
+{
+    __u8 eth[14];
+    __u16 proto;
+    __u32 off = 14;
+
+    if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)) < 0)
+        return -1;
+    proto = ((__u16)eth[12] << 8) | eth[13];
+
+    if (skb->vlan_present) {
+        p->flags |= SPY_F_VLAN;
+        p->vlan_id = skb->vlan_tci & 0x0fff;
+    }
+    if (proto == SPY_ETH_P_8021Q || proto == SPY_ETH_P_8021AD) {
+        __u8 tag[4];
+        if (bpf_skb_load_bytes(skb, 14, tag, sizeof(tag)) < 0)
+            return -1;
+        p->flags |= SPY_F_VLAN;
+        p->vlan_id = (((__u16)tag[0] << 8) | tag[1]) & 0x0fff;
+        proto = ((__u16)tag[2] << 8) | tag[3];
+        off = 18;
+    }
+    return spy_parse_l3(skb, off, proto, p);
+}
+#endif

@@ -107,7 +107,11 @@ enum spy_stat {
     SPY_STAT_AGGREGATED = 3,       /* packets folded into an existing connection report */
     SPY_STAT_NON_IP = 4,           /* frames that were not IPv4/IPv6 (ARP, ...) and not reported */
     SPY_STAT_CONN_TABLE_FULL = 5,  /* connection state could not be stored */
-    SPY_STAT_COUNT = 8,
+    SPY_STAT_DROPS_SUPPRESSED = 6, /* drop events suppressed by the per-reason rate limit */
+    SPY_STAT_DROP_NON_IP = 7,      /* drops of non-IP packets (netlink, ARP, ...), not reported */
+    SPY_STAT_DROP_EVENTS = 8,      /* drop events written to the ring buffer */
+    SPY_STAT_DROP_RINGBUF_FULL = 9,/* drop events lost: ring buffer output failed */
+    SPY_STAT_COUNT = 16,
 };
 
 /* Per-interface configuration written by user space (map `spy_ifaces`, key ifindex). */

@@ -30,3 +30,11 @@ int spy_prog_test_run(int prog_fd, const void *data_in, uint32_t size_in, void *
 
 /* Driver name of a network interface (ethtool), e.g. "veth", "bridge". */
 int spy_iface_driver(const char *ifname, char *buf, size_t size);
+
+/* Values and names of a kernel enum from the running kernel's BTF (/sys/kernel/btf/vmlinux). Returns the number of
+ * entries written (at most `max`), or a negative errno. Names are truncated to 63 bytes. */
+int spy_btf_enum(const char *enum_name, int64_t *values, char (*names)[64], int max);
+/* Number of parameters of a function-pointer typedef in the kernel's BTF (e.g. "btf_trace_kfree_skb"). */
+int spy_btf_typedef_params(const char *typedef_name);
+/* Inode number of this process's network namespace. */
+uint32_t spy_netns_inum(void);

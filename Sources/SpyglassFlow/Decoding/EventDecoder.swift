@@ -75,7 +75,11 @@ public struct EventDecoder: Sendable {
             eventType = CiliumEventType(type: CiliumEventType.drop, subType: dropReason.rawValue)
             point = .unknownPoint
         }
-        let ethernet = snapshot.count >= 14 ? Ethernet(source: snapshot.mac(6), destination: snapshot.mac(0)) : nil
+        // tc snapshots always start at the MAC header; a drop's may start at the IP header (l3_offset 0) when the
+        // kernel freed it without one.
+        let hasMAC = event.kind == .trace || event.l3Offset >= 14
+        let ethernet = hasMAC && snapshot.count >= 14
+            ? Ethernet(source: snapshot.mac(6), destination: snapshot.mac(0)) : nil
         let ip: IPHeader?
         switch event.ipVersion {
         case 4: ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv4)

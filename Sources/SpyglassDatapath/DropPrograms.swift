@@ -1,0 +1,123 @@
+import CLibBPF
+import CSpyglassBPF
+import Foundation
+import Glibc
+
+/// Settings of the drop program.
+public struct DropConfig: Sendable, Equatable {
+    /// Drop events per reason per second (0 = unlimited); the rest are counted as suppressed.
+    public var ratePerReason: UInt32 = 1000
+    /// true: only drops on watched interfaces of the agent's network namespace; false: every namespace.
+    public var watchedInterfacesOnly = false
+    public init() {}
+}
+
+/// Per-reason drop counts kept in the kernel (exact, including suppressed drops).
+public struct DropCounts: Sendable, Equatable {
+    public var seen: UInt64
+    public var suppressed: UInt64
+}
+
+/// `bpf/drop_kfree_skb.bpf.c` loaded into the kernel and attached to skb:kfree_skb. It shares the ring buffer,
+/// stats, connection and interface maps of the tc programs. The tracepoint link belongs to this process: the
+/// kernel detaches it when the process exits, even after SIGKILL, so no stale hook can survive a crash.
+public final class DropPrograms: @unchecked Sendable {
+    // @unchecked: set once in init, read-only afterwards.
+    let object: OpaquePointer
+    let link: OpaquePointer
+    public let reasons: KernelDropReasons
+    let countsMapFD: Int32
+
+    public init(sharing tc: TCPrograms, config: DropConfig, reasons: KernelDropReasons = .load()) throws {
+        self.reasons = reasons
+        guard let bytes = Data(base64Encoded: BPFObject_drop_kfree_skb.base64) else {
+            throw DatapathError.invalidConfig("embedded BPF object is corrupt (rebuild spyglass)")
+        }
+        var err: Int32 = 0
+        let obj: OpaquePointer? = bytes.withUnsafeBytes { raw in
+            spy_object_open_mem(raw.baseAddress, raw.count, "spyglass_drop", &err)
+        }
+        guard let obj else { throw libbpfError("opening the drop BPF object", err) }
+        do {
+            let set = { (name: String, value: UInt32) throws in
+                var v = value
+                let rc = withUnsafeBytes(of: &v) { spy_object_set_rodata(obj, name, $0.baseAddress, $0.count) }
+                if rc != 0 { throw libbpfError("setting \(name) in the drop BPF object", rc) }
+            }
+            // Without a reason argument every drop arrives as 0xffffffff: keep the non-drop filters off it.
+            try set("cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : 0xffff_fffe)
+            try set("cfg_reason_consumed", reasons.hasReasonArgument ? reasons.consumed : 0xffff_fffe)
+            try set("cfg_drop_rate", config.ratePerReason)
+            try set("cfg_watched_only", config.watchedInterfacesOnly ? 1 : 0)
+            try set("cfg_netns_inum", spy_netns_inum())
+            try set("cfg_snap_len", tc.config.snapLength)
+            for (name, fd) in [("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
+                               ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD)] {
+                guard let map = bpf_object__find_map_by_name(obj, name) else {
+                    throw DatapathError.invalidConfig("embedded drop object has no map \(name) (rebuild spyglass)")
+                }
+                let rc = bpf_map__reuse_fd(map, fd)
+                if rc != 0 { throw libbpfError("sharing map \(name) with the drop program", rc) }
+            }
+            let use = reasons.hasReasonArgument ? "spy_kfree_skb" : "spy_kfree_skb_noreason"
+            let skip = reasons.hasReasonArgument ? "spy_kfree_skb_noreason" : "spy_kfree_skb"
+            guard let prog = bpf_object__find_program_by_name(obj, use),
+                  let other = bpf_object__find_program_by_name(obj, skip) else {
+                throw DatapathError.invalidConfig("embedded drop object lacks its programs (rebuild spyglass)")
+            }
+            bpf_program__set_autoload(other, false)
+            let rc = bpf_object__load(obj)
+            if rc != 0 {
+                let e = libbpfError("loading the kfree_skb drop program", rc)
+                if case .libbpf(_, let errno, _) = e, errno == EINVAL || errno == ENOENT || errno == ENOTSUPP_ {
+                    throw DatapathError.kernelFeature("BTF-typed tracepoint skb:kfree_skb (\(e))")
+                }
+                throw e
+            }
+            guard let counts = bpf_object__find_map_by_name(obj, "spy_drop_counts") else {
+                throw DatapathError.invalidConfig("embedded drop object has no map spy_drop_counts (rebuild spyglass)")
+            }
+            countsMapFD = bpf_map__fd(counts)
+            guard let l = bpf_program__attach(prog) else {
+                throw libbpfError("attaching to the skb:kfree_skb tracepoint", Int32(-errno))
+            }
+            link = l
+            object = obj
+        } catch {
+            bpf_object__close(obj)
+            throw error
+        }
+    }
+
+    deinit {
+        bpf_link__destroy(link)
+        bpf_object__close(object)
+    }
+
+    /// Exact per-reason counts from the kernel (summed over CPUs), keyed by the kernel's reason name.
+    public func counts() -> [String: DropCounts] {
+        let cpus = Int(libbpf_num_possible_cpus())
+        var out: [String: DropCounts] = [:]
+        var key: UInt32 = 0
+        var next: UInt32 = 0
+        var first = true
+        var values = [UInt64](repeating: 0, count: 2 * max(cpus, 1))
+        while true {
+            let rc = first ? bpf_map_get_next_key(countsMapFD, nil, &next) : bpf_map_get_next_key(countsMapFD, &key, &next)
+            if rc != 0 { break }
+            first = false
+            key = next
+            if bpf_map_lookup_elem(countsMapFD, &key, &values) == 0 {
+                var c = DropCounts(seen: 0, suppressed: 0)
+                for cpu in 0..<max(cpus, 1) {
+                    c.seen &+= values[2 * cpu]
+                    c.suppressed &+= values[2 * cpu + 1]
+                }
+                let name = reasons.name(of: key)
+                out[name, default: DropCounts(seen: 0, suppressed: 0)].seen &+= c.seen
+                out[name, default: DropCounts(seen: 0, suppressed: 0)].suppressed &+= c.suppressed
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,82 @@
+import CSpyglassBPF
+import SpyglassFlow
+
+/// The running kernel's drop reasons, read from its BTF at start-up (`enum skb_drop_reason`): numbers differ
+/// between kernels (NO_SOCKET was 1 in 5.17 and is 3 on 6.x), so none are compiled in.
+public struct KernelDropReasons: Sendable {
+    /// Code → name without the `SKB_DROP_REASON_` / `SKB_` prefix (e.g. 3 → `NO_SOCKET`).
+    public let names: [UInt32: String]
+    /// Codes of the two non-drops the tracepoint also sees.
+    public let notDroppedYet: UInt32
+    public let consumed: UInt32
+    /// False on kernels before 5.17, whose kfree_skb tracepoint has no reason.
+    public let hasReasonArgument: Bool
+
+    /// Reads the enum from /sys/kernel/btf/vmlinux (~ms).
+    public static func load() -> KernelDropReasons {
+        let max = 1024
+        var values = [Int64](repeating: 0, count: max)
+        var names = [(CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)](
+            repeating: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+            count: max)
+        let n = spy_btf_enum("skb_drop_reason", &values, &names, Int32(max))
+        var table: [UInt32: String] = [:]
+        var notDropped: UInt32 = 0, consumed: UInt32 = 1
+        for i in 0..<Int(Swift.max(n, 0)) {
+            let raw = withUnsafeBytes(of: names[i]) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let code = UInt32(truncatingIfNeeded: values[i])
+            switch raw {
+            case "SKB_NOT_DROPPED_YET": notDropped = code
+            case "SKB_CONSUMED": consumed = code
+            case "SKB_DROP_REASON_MAX", "SKB_DROP_REASON_SUBSYS_MASK": continue
+            default: break
+            }
+            var name = raw
+            for prefix in ["SKB_DROP_REASON_", "SKB_"] where name.hasPrefix(prefix) {
+                name = String(name.dropFirst(prefix.count))
+                break
+            }
+            if table[code] == nil { table[code] = name }
+        }
+        let params = spy_btf_typedef_params("btf_trace_kfree_skb")
+        return KernelDropReasons(names: table, notDroppedYet: notDropped, consumed: consumed,
+                                 hasReasonArgument: n > 0 && params >= 4)
+    }
+
+    /// The kernel's name of a reason code; `UNKNOWN` for the code used when the kernel gives no reason, and
+    /// `SUBSYS_<s>_<n>` for subsystem reasons (high bits) not in the core enum.
+    public func name(of code: UInt32) -> String {
+        if code == 0xffff_ffff { return "UNKNOWN" }
+        if let n = names[code] { return n }
+        let subsystem = code >> 16
+        return subsystem != 0 ? "SUBSYS_\(subsystem)_\(code & 0xffff)" : "\(code)"
+    }
+
+    /// The Hubble `DropReason` a kernel reason maps to (Spyglass decision 4), or nil where no Hubble reason means
+    /// the same thing. Keep this table small and faithful; the README documents it.
+    public static let hubbleEquivalents: [String: DropReason] = [
+        // A firewall / NetworkPolicy verdict is what Hubble users call a policy drop.
+        "NETFILTER_DROP": .policyDenied,
+        // A malformed IPv6 extension header, as Cilium's datapath reports it.
+        "IPV6_BAD_EXTHDR": DropReason(rawValue: 156),   // INVALID_IPV6_EXTENSION_HEADER
+        // The IP protocol has no handler on this host.
+        "IP_NOPROTO": DropReason(rawValue: 142),        // UNKNOWN_L4_PROTOCOL
+        "UNHANDLED_PROTO": DropReason(rawValue: 142),
+        // No route for the packet.
+        "IP_OUTNOROUTES": DropReason(rawValue: 169),    // FIB_LOOKUP_FAILED
+        "IP_INNOROUTES": DropReason(rawValue: 169),
+    ]
+
+    /// For the event decoder: code → (Hubble reason or unknown, kernel name).
+    public func resolver() -> @Sendable (UInt32) -> (DropReason, String?) {
+        let copy = self
+        return { code in
+            let name = copy.name(of: code)
+            return (KernelDropReasons.hubbleEquivalents[name] ?? .unknown, name)
+        }
+    }
+}
