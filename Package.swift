@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spyglass", targets: ["spyglass"]),
+        .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,8 @@ let package = Package(
             plugins: ["BPFEmbedPlugin"]
         ),
         .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow"]),
+        // Benchmarks that print figures (`spyglass-bench metrics`); not part of the test suite.
+        .executableTarget(name: "SpyglassBench", dependencies: ["SpyglassMetrics", "SpyglassFlow"]),
         .target(
             name: "SpyglassServer",
             dependencies: [

@@ -8,9 +8,14 @@ extension ContextOptions {
     /// labelsContext `source_*` read the destination endpoint and IP (and vice versa), and the computed `source`
     /// and `destination` values are swapped; `traffic_direction` is not inverted.
     @inline(__always) func write(_ flow: Flow, invert: Bool, to w: inout LabelWriter) {
-        for label in labelsContext {
-            writeLabelsContext(label, flow, invert, &w)
-            w.endValue()
+        if !labelsContext.isEmpty {
+            // Read each endpoint once per series lookup, not once per label.
+            let src = invert ? flow.destination : flow.source
+            let dst = invert ? flow.source : flow.destination
+            for label in labelsContext {
+                writeLabelsContext(label, flow, src, dst, invert, &w)
+                w.endValue()
+            }
         }
         if invert {
             if hasSource {
@@ -137,9 +142,11 @@ extension ContextOptions {
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
-    @inline(__always) func writeLabelsContext(_ label: LabelsContextLabel, _ flow: Flow, _ invert: Bool, _ w: inout LabelWriter) {
-        let src = invert ? flow.destination : flow.source
-        let dst = invert ? flow.source : flow.destination
+    /// `src` / `dst` are already swapped when `invert` is set.
+    @inline(__always) func writeLabelsContext(
+        _ label: LabelsContextLabel, _ flow: Flow, _ src: Endpoint?, _ dst: Endpoint?, _ invert: Bool,
+        _ w: inout LabelWriter
+    ) {
         switch label {
         case .sourceIP:
             if let ip = flow.ip { w.appendIP(invert ? ip.destination : ip.source) }

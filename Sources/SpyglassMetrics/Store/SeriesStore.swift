@@ -16,7 +16,7 @@ struct SeriesStore {
     let seed: UInt64
 
     var writer = LabelWriter()
-    private(set) var index: [UInt64: Int32] = [:]
+    private(set) var index = HashIndex()
     private(set) var overflow: [[UInt8]: Int32] = [:]
     private(set) var keys: [[UInt8]] = []
     private(set) var hashes: [UInt64] = []
@@ -67,7 +67,7 @@ struct SeriesStore {
     /// The slot of the series whose key is in `writer`, creating it within budget; -1 when refused or malformed.
     @inline(__always) mutating func slotForWrittenKey(now: Int64) -> Int {
         let h = writer.hash(seed: seed)
-        if let s = index[h] {
+        if let s = index.find(h) {
             if keyMatches(Int(s)) { return Int(s) }
             if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] { return Int(o) }
         } else if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] {
@@ -128,7 +128,7 @@ struct SeriesStore {
                 if exemplarsEnabled { counterExemplars.append(nil) }
             }
         }
-        if index[h] == nil { index[h] = Int32(slot) } else { overflow[key] = Int32(slot) }
+        if index.find(h) == nil { index.insert(h, slot: Int32(slot)) } else { overflow[key] = Int32(slot) }
         pending.append(Int32(slot))
         live += 1
         return slot
@@ -169,7 +169,7 @@ struct SeriesStore {
 
     private mutating func remove(slot s: Int) {
         let h = hashes[s]
-        if index[h] == Int32(s) { index.removeValue(forKey: h) } else { overflow.removeValue(forKey: keys[s]) }
+        if !index.remove(h, slot: Int32(s)) { overflow.removeValue(forKey: keys[s]) }
         keys[s] = []
         labelValues[s] = []
         labelText[s] = []
