@@ -11,10 +11,12 @@ import Testing
             let h = (rng.next() % 3000) &* 0x1_0000_0001 | (rng.next() % 7)
             if let slot = model[h] {
                 if step % 3 == 0 {
-                    #expect(index.remove(h, slot: slot))
+                    let removed = index.remove(h, slot: slot)
+                    #expect(removed)
                     model[h] = nil
                 } else {
-                    #expect(!index.remove(h, slot: slot + 1))  // wrong slot: left alone
+                    let removed = index.remove(h, slot: slot + 1)
+                    #expect(!removed)  // wrong slot: left alone
                 }
             } else {
                 let slot = Int32(step)
