@@ -57,11 +57,7 @@ struct SeriesStore {
     // MARK: Lookup
 
     @inline(__always) private func keyMatches(_ slot: Int) -> Bool {
-        keys[slot].withUnsafeBufferPointer { a in
-            writer.bytes.withUnsafeBufferPointer { b in
-                a.count == b.count && (a.count == 0 || a.elementsEqual(b))
-            }
-        }
+        writer.equals(keys[slot])
     }
 
     /// The slot of the series whose key is in `writer`, creating it within budget; -1 when refused or malformed.
@@ -69,8 +65,8 @@ struct SeriesStore {
         let h = writer.hash(seed: seed)
         if let s = index.find(h) {
             if keyMatches(Int(s)) { return Int(s) }
-            if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] { return Int(o) }
-        } else if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] {
+            if !overflow.isEmpty, let o = overflow[writer.bytes] { return Int(o) }
+        } else if !overflow.isEmpty, let o = overflow[writer.bytes] {
             return Int(o)
         }
         return create(hash: h, now: now)
@@ -85,7 +81,7 @@ struct SeriesStore {
             refused += 1
             return -1
         }
-        let key = Array(writer.bytes[...])
+        let key = writer.bytes
         let values = writer.values()
         var text: [UInt8] = []
         var sortKey: [UInt8] = []
