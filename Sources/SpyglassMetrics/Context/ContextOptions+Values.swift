@@ -9,12 +9,11 @@ extension ContextOptions {
     /// and `destination` values are swapped; `traffic_direction` is not inverted.
     @inline(__always) func write(_ flow: Flow, invert: Bool, to w: inout LabelWriter) {
         if !labelsContext.isEmpty {
-            // Read each endpoint once per series lookup, not once per label.
-            let src = invert ? flow.destination : flow.source
-            let dst = invert ? flow.source : flow.destination
-            for label in labelsContext {
-                writeLabelsContext(label, flow, src, dst, invert, &w)
-                w.endValue()
+            // The endpoints are passed as borrowed arguments: no copy (and no retains) per label.
+            if invert {
+                writeLabelsContext(flow, flow.destination, flow.source, true, &w)
+            } else {
+                writeLabelsContext(flow, flow.source, flow.destination, false, &w)
             }
         }
         if invert {
@@ -143,6 +142,13 @@ extension ContextOptions {
     }
 
     /// `src` / `dst` are already swapped when `invert` is set.
+    func writeLabelsContext(_ flow: Flow, _ src: Endpoint?, _ dst: Endpoint?, _ invert: Bool, _ w: inout LabelWriter) {
+        for label in labelsContext {
+            writeLabelsContext(label, flow, src, dst, invert, &w)
+            w.endValue()
+        }
+    }
+
     @inline(__always) func writeLabelsContext(
         _ label: LabelsContextLabel, _ flow: Flow, _ src: Endpoint?, _ dst: Endpoint?, _ invert: Bool,
         _ w: inout LabelWriter
@@ -151,9 +157,9 @@ extension ContextOptions {
         case .sourceIP:
             if let ip = flow.ip { w.appendIP(invert ? ip.destination : ip.source) }
         case .sourcePod:
-            if let src { w.append(src.podName) }
+            if let p = src?.podName { w.append(p) }
         case .sourceNamespace:
-            if let src { w.append(src.namespace) }
+            if let n = src?.namespace { w.append(n) }
         case .sourceWorkload:
             if let wl = src?.workloads.first { w.append(wl.name) }
         case .sourceWorkloadKind:
@@ -163,9 +169,9 @@ extension ContextOptions {
         case .destinationIP:
             if let ip = flow.ip { w.appendIP(invert ? ip.source : ip.destination) }
         case .destinationPod:
-            if let dst { w.append(dst.podName) }
+            if let p = dst?.podName { w.append(p) }
         case .destinationNamespace:
-            if let dst { w.append(dst.namespace) }
+            if let n = dst?.namespace { w.append(n) }
         case .destinationWorkload:
             if let wl = dst?.workloads.first { w.append(wl.name) }
         case .destinationWorkloadKind:

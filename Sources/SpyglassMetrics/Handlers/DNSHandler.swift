@@ -36,7 +36,6 @@ struct DNSHandler: MetricHandler {
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard case .dns(let dns)? = flow.l7?.record else { return }
         if ignoreAAAA && dns.qtypes.count == 1 && dns.qtypes[0] == "AAAA" { return }
-        let ctx = context
         let withQuery = includeQuery
 
         @inline(__always) func qtypes(_ w: inout LabelWriter) {
@@ -47,7 +46,7 @@ struct DNSHandler: MetricHandler {
             w.endValue()
         }
         @inline(__always) func rcodeSeries(_ rcode: String, _ w: inout LabelWriter) {
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
             w.value(rcode)
             qtypes(&w)
             w.appendDecimal(UInt64(dns.ips.count))
@@ -63,7 +62,7 @@ struct DNSHandler: MetricHandler {
             responses.add(now: env.now) { rcodeSeries(DNSRCode.name(dns.rcode), &$0) }
             for rr in dns.rrtypes {
                 responseTypes.add(now: env.now) { w in
-                    ctx.write(flow, invert: false, to: &w)
+                    context.write(flow, invert: false, to: &w)
                     w.value(rr)
                     qtypes(&w)
                     if withQuery { w.value(dns.query) }

@@ -30,11 +30,10 @@ struct ICMPHandler: MetricHandler {
         default:
             return
         }
-        let ctx = context
         messages.add(now: env.now) { w in
             w.value(family)
             w.value(type)
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
     }
 }

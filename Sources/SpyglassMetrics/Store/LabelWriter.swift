@@ -136,7 +136,13 @@ final class ScratchBytes {
         let n = bytes.count
         if n == 0 { return }
         if count + n > capacity { grow(count + n) }
-        memcpy(base + count, bytes.baseAddress!, n)
+        if n <= 16 {
+            // Label values are mostly short: a byte loop beats a libc call.
+            let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<n { base[count + i] = src[i] }
+        } else {
+            memcpy(base + count, bytes.baseAddress!, n)
+        }
         count += n
     }
 
