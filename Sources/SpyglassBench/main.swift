@@ -48,14 +48,13 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
-func benchProcess() throws {
+func benchProcess(flows n: Int) throws {
     let spec = "dns drop tcp flow port-distribution icmp httpV2".split(separator: " ")
         .map { "\($0):labelsContext=\(labels7)" }.joined(separator: " ")
     let (config, _) = try MetricsConfig.parse(spec)
     let engine = MetricsEngine(config: config)
     let flows = flowMix()
     for _ in 0..<10_000 { for f in flows { engine.process(f) } }  // warm up: every series exists
-    let n = 3_000_000
     let clock = ContinuousClock()
     var i = 0
     let elapsed = clock.measure {
@@ -96,10 +95,15 @@ func benchRender() throws {
     }
 }
 
-let args = CommandLine.arguments.dropFirst()
+// usage: spyglass-bench metrics [--flows N] [--skip-render]
+// (--flows/--skip-render let `valgrind` count heap allocations per flow: run twice with different N and divide
+// the difference in "total heap usage" allocs by the difference in N.)
+let args = Array(CommandLine.arguments.dropFirst())
 guard args.first == "metrics" else {
-    print("usage: spyglass-bench metrics")
+    print("usage: spyglass-bench metrics [--flows N] [--skip-render]")
     exit(2)
 }
-try benchProcess()
-try benchRender()
+var flowCount = 3_000_000
+if let i = args.firstIndex(of: "--flows"), i + 1 < args.count, let n = Int(args[i + 1]) { flowCount = n }
+try benchProcess(flows: flowCount)
+if !args.contains("--skip-render") { try benchRender() }
