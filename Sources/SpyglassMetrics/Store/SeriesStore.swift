@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The series of one family: label-set lookup, values, exemplars, render order, budget and expiry.
 ///
 /// Lives inside the family's `Mutex`. Storage is struct-of-arrays indexed by a slot number; freed slots are reused.
@@ -222,8 +228,12 @@ struct SeriesStore {
             pending.removeAll(keepingCapacity: true)
             let keys = sortKeys
             func less(_ a: Int32, _ b: Int32) -> Bool {
-                keys[Int(a)].withUnsafeBufferPointer { x in
-                    keys[Int(b)].withUnsafeBufferPointer { y in x.lexicographicallyPrecedes(y) }
+                keys[Int(a)].withUnsafeBytes { x in
+                    keys[Int(b)].withUnsafeBytes { y in
+                        let n = min(x.count, y.count)
+                        let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                        return c < 0 || (c == 0 && x.count < y.count)
+                    }
                 }
             }
             fresh.sort(by: less)
