@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spyglass", targets: ["spyglass"]),
+        .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,6 +61,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmarks that print figures (`spyglass-bench metrics`); not part of the test suite.
+        .executableTarget(name: "SpyglassBench", dependencies: ["SpyglassMetrics", "SpyglassFlow"]),
         .target(
             name: "SpyglassServer",
             dependencies: [
@@ -89,7 +92,7 @@ let package = Package(
         ),
         .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
-        .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"]),
+        .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"], exclude: ["Golden"]),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
         .testTarget(name: "SpyglassEndpointsTests", dependencies: ["SpyglassEndpoints", "SpyglassTesting"]),
         .testTarget(name: "SpyglassExportTests", dependencies: ["SpyglassExport", "SpyglassTesting"]),

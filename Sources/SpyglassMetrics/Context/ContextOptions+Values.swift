@@ -8,9 +8,13 @@ extension ContextOptions {
     /// labelsContext `source_*` read the destination endpoint and IP (and vice versa), and the computed `source`
     /// and `destination` values are swapped; `traffic_direction` is not inverted.
     @inline(__always) func write(_ flow: Flow, invert: Bool, to w: inout LabelWriter) {
-        for label in labelsContext {
-            writeLabelsContext(label, flow, invert, &w)
-            w.endValue()
+        if !labelsContext.isEmpty {
+            // The endpoints are passed as borrowed arguments: no copy (and no retains) per label.
+            if invert {
+                writeLabelsContext(flow, flow.destination, flow.source, true, &w)
+            } else {
+                writeLabelsContext(flow, flow.source, flow.destination, false, &w)
+            }
         }
         if invert {
             if hasSource {
@@ -137,16 +141,25 @@ extension ContextOptions {
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
-    @inline(__always) func writeLabelsContext(_ label: LabelsContextLabel, _ flow: Flow, _ invert: Bool, _ w: inout LabelWriter) {
-        let src = invert ? flow.destination : flow.source
-        let dst = invert ? flow.source : flow.destination
+    /// `src` / `dst` are already swapped when `invert` is set.
+    func writeLabelsContext(_ flow: Flow, _ src: Endpoint?, _ dst: Endpoint?, _ invert: Bool, _ w: inout LabelWriter) {
+        for label in labelsContext {
+            writeLabelsContext(label, flow, src, dst, invert, &w)
+            w.endValue()
+        }
+    }
+
+    @inline(__always) func writeLabelsContext(
+        _ label: LabelsContextLabel, _ flow: Flow, _ src: Endpoint?, _ dst: Endpoint?, _ invert: Bool,
+        _ w: inout LabelWriter
+    ) {
         switch label {
         case .sourceIP:
             if let ip = flow.ip { w.appendIP(invert ? ip.destination : ip.source) }
         case .sourcePod:
-            if let src { w.append(src.podName) }
+            if let p = src?.podName { w.append(p) }
         case .sourceNamespace:
-            if let src { w.append(src.namespace) }
+            if let n = src?.namespace { w.append(n) }
         case .sourceWorkload:
             if let wl = src?.workloads.first { w.append(wl.name) }
         case .sourceWorkloadKind:
@@ -156,9 +169,9 @@ extension ContextOptions {
         case .destinationIP:
             if let ip = flow.ip { w.appendIP(invert ? ip.source : ip.destination) }
         case .destinationPod:
-            if let dst { w.append(dst.podName) }
+            if let p = dst?.podName { w.append(p) }
         case .destinationNamespace:
-            if let dst { w.append(dst.namespace) }
+            if let n = dst?.namespace { w.append(n) }
         case .destinationWorkload:
             if let wl = dst?.workloads.first { w.append(wl.name) }
         case .destinationWorkloadKind:

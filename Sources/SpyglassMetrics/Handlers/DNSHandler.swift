@@ -36,40 +36,40 @@ struct DNSHandler: MetricHandler {
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard case .dns(let dns)? = flow.l7?.record else { return }
         if ignoreAAAA && dns.qtypes.count == 1 && dns.qtypes[0] == "AAAA" { return }
-        let ctx = context
-        let withQuery = includeQuery
-
-        @inline(__always) func qtypes(_ w: inout LabelWriter) {
-            for (i, t) in dns.qtypes.enumerated() {
-                if i > 0 { w.appendByte(0x2C) }
-                w.append(t)
-            }
-            w.endValue()
-        }
-        @inline(__always) func rcodeSeries(_ rcode: String, _ w: inout LabelWriter) {
-            ctx.write(flow, invert: false, to: &w)
-            w.value(rcode)
-            qtypes(&w)
-            w.appendDecimal(UInt64(dns.ips.count))
-            w.endValue()
-            if withQuery { w.value(dns.query) }
-        }
-
         if flow.verdict == .dropped {
-            queries.add(now: env.now) { rcodeSeries("Policy denied", &$0) }
+            queries.add(now: env.now) { writeRcodeSeries("Policy denied", flow, dns, &$0) }
         } else if flow.isReply != true {
-            queries.add(now: env.now) { rcodeSeries("", &$0) }
+            queries.add(now: env.now) { writeRcodeSeries("", flow, dns, &$0) }
         } else {
-            responses.add(now: env.now) { rcodeSeries(DNSRCode.name(dns.rcode), &$0) }
+            responses.add(now: env.now) { writeRcodeSeries(DNSRCode.name(dns.rcode), flow, dns, &$0) }
             for rr in dns.rrtypes {
                 responseTypes.add(now: env.now) { w in
-                    ctx.write(flow, invert: false, to: &w)
+                    context.write(flow, invert: false, to: &w)
                     w.value(rr)
-                    qtypes(&w)
-                    if withQuery { w.value(dns.query) }
+                    DNSHandler.writeQtypes(dns, &w)
+                    if includeQuery { w.value(dns.query) }
                 }
             }
         }
+    }
+
+    /// `[ctx] rcode qtypes ips_returned [query]`.
+    @inline(__always) func writeRcodeSeries(_ rcode: String, _ flow: Flow, _ dns: DNS, _ w: inout LabelWriter) {
+        context.write(flow, invert: false, to: &w)
+        w.value(rcode)
+        DNSHandler.writeQtypes(dns, &w)
+        w.appendDecimal(UInt64(dns.ips.count))
+        w.endValue()
+        if includeQuery { w.value(dns.query) }
+    }
+
+    /// `qtypes` joined with ','.
+    @inline(__always) static func writeQtypes(_ dns: DNS, _ w: inout LabelWriter) {
+        for (i, t) in dns.qtypes.enumerated() {
+            if i > 0 { w.appendByte(0x2C) }
+            w.append(t)
+        }
+        w.endValue()
     }
 }
 

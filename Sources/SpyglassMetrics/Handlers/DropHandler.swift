@@ -18,9 +18,8 @@ struct DropHandler: MetricHandler {
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard flow.verdict == .dropped else { return }
-        let ctx = context
         drops.add(now: env.now) { w in
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
             w.value(flow.dropReasonLabel)
             w.value(flow.flowProtocol)
         }

@@ -17,7 +17,6 @@ struct FlowHandler: MetricHandler {
     var status: String { describe("all flows by protocol, type, subtype and verdict", context) }
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
-        let ctx = context
         flows.add(now: env.now) { w in
             w.value(flow.flowProtocol)
             let type = flow.eventType?.type ?? 0
@@ -49,7 +48,7 @@ struct FlowHandler: MetricHandler {
                 w.endValue()
             }
             w.value(flow.verdict.name)
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
     }
 }

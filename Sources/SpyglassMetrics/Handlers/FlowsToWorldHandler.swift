@@ -38,7 +38,6 @@ struct FlowsToWorldHandler: MetricHandler {
         if synOnly {
             guard case .tcp(let tcp) = l4, tcp.flags?.contains(.syn) == true, flow.isReply != true else { return }
         }
-        let ctx = context
         let withPort = port
         flows.add(now: env.now) { w in
             w.value(flow.flowProtocol)
@@ -52,7 +51,7 @@ struct FlowsToWorldHandler: MetricHandler {
                 }
                 w.endValue()
             }
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
     }
 }

@@ -29,20 +29,19 @@ struct HTTPHandler: MetricHandler {
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard let l7 = flow.l7, case .http(let http)? = l7.record else { return }
-        let ctx = context
         let reporter = flow.httpReporter
         switch l7.type {
         case .request:
             let ex = exemplar(flow, 1, env)
             requests.add(now: env.now, exemplar: ex) { w in
-                ctx.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w)
                 w.value(http.method)
                 w.value(http.protocol)
                 w.value(reporter)
             }
         case .response:
             responses.add(now: env.now, exemplar: exemplar(flow, 1, env)) { w in
-                ctx.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w)
                 w.value(http.method)
                 w.value(http.protocol)
                 w.appendDecimal(UInt64(http.code))
@@ -51,7 +50,7 @@ struct HTTPHandler: MetricHandler {
             }
             let seconds = Double(l7.latencyNs) / 1e9
             duration.observe(seconds, now: env.now, exemplar: exemplar(flow, seconds, env)) { w in
-                ctx.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w)
                 w.value(http.method)
                 w.value(reporter)
             }

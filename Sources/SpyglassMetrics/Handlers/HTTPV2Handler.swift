@@ -26,7 +26,6 @@ struct HTTPV2Handler: MetricHandler {
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard let l7 = flow.l7, l7.type == .response, case .http(let http)? = l7.record else { return }
-        let ctx = context
         let reporter = flow.httpReporter
         let seconds = Double(l7.latencyNs) / 1e9
         var ex1: Exemplar? = nil
@@ -37,7 +36,7 @@ struct HTTPV2Handler: MetricHandler {
             ex2 = Exemplar(traceID: tc.traceID, value: seconds, timestampNanos: t)
         }
         requests.add(now: env.now, exemplar: ex1) { w in
-            ctx.write(flow, invert: true, to: &w)
+            context.write(flow, invert: true, to: &w)
             w.value(http.method)
             w.value(http.protocol)
             w.appendDecimal(UInt64(http.code))
@@ -45,7 +44,7 @@ struct HTTPV2Handler: MetricHandler {
             w.value(reporter)
         }
         duration.observe(seconds, now: env.now, exemplar: ex2) { w in
-            ctx.write(flow, invert: true, to: &w)
+            context.write(flow, invert: true, to: &w)
             w.value(http.method)
             w.value(reporter)
         }

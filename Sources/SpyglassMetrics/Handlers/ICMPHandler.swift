@@ -23,18 +23,30 @@ struct ICMPHandler: MetricHandler {
         switch flow.l4 {
         case .icmpv4(let m):
             family = "IPv4"
-            type = ICMPTypeName.v4(type: m.type, code: m.code)
+            type = ICMPTypeNames.v4(m.type, m.code)
         case .icmpv6(let m):
             family = "IPv6"
-            type = ICMPTypeName.v6(type: m.type, code: m.code)
+            type = ICMPTypeNames.v6(m.type, m.code)
         default:
             return
         }
-        let ctx = context
         messages.add(now: env.now) { w in
             w.value(family)
             w.value(type)
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
+    }
+}
+
+/// `ICMPTypeName` strings precomputed for codes 0–15 of every type, so the hot path does not build a String.
+enum ICMPTypeNames {
+    static let v4Table: [String] = (0..<4096).map { ICMPTypeName.v4(type: UInt8($0 >> 4), code: UInt8($0 & 15)) }
+    static let v6Table: [String] = (0..<4096).map { ICMPTypeName.v6(type: UInt8($0 >> 4), code: UInt8($0 & 15)) }
+
+    @inline(__always) static func v4(_ type: UInt8, _ code: UInt8) -> String {
+        code < 16 ? v4Table[Int(type) << 4 | Int(code)] : ICMPTypeName.v4(type: type, code: code)
+    }
+    @inline(__always) static func v6(_ type: UInt8, _ code: UInt8) -> String {
+        code < 16 ? v6Table[Int(type) << 4 | Int(code)] : ICMPTypeName.v6(type: type, code: code)
     }
 }

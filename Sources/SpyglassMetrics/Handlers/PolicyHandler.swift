@@ -32,7 +32,6 @@ struct PolicyHandler: MetricHandler {
         default:
             return
         }
-        let ctx = context
         verdicts.add(now: env.now) { w in
             switch flow.trafficDirection {
             case .ingress: w.value("ingress")
@@ -41,7 +40,7 @@ struct PolicyHandler: MetricHandler {
             }
             w.value(match)
             w.value(PolicyHandler.action(flow.verdict))
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
     }
 

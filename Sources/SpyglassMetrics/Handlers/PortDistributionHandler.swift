@@ -20,7 +20,6 @@ struct PortDistributionHandler: MetricHandler {
         guard flow.verdict == .forwarded || flow.verdict == .redirected, let l4 = flow.l4, flow.isReply == false else {
             return
         }
-        let ctx = context
         ports.add(now: env.now) { w in
             switch l4 {
             case .tcp(let t): w.value("TCP"); w.appendDecimal(UInt64(t.destinationPort))
@@ -32,7 +31,7 @@ struct PortDistributionHandler: MetricHandler {
             case .igmp: w.value("IGMP"); w.appendByte(0x30)
             }
             w.endValue()
-            ctx.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w)
         }
     }
 }

@@ -20,12 +20,11 @@ struct TCPHandler: MetricHandler {
         guard flow.verdict == .forwarded || flow.verdict == .redirected, let ip = flow.ip,
               case .tcp(let tcp)? = flow.l4, let f = tcp.flags else { return }
         let family = ip.ipVersion.name
-        let ctx = context
         @inline(__always) func count(_ flag: String) {
             flags.add(now: env.now) { w in
                 w.value(flag)
                 w.value(family)
-                ctx.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w)
             }
         }
         if f.contains(.fin) { count("FIN") }

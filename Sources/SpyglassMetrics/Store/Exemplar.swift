@@ -11,7 +11,9 @@ struct Exemplar: Sendable, Equatable {
 
     /// nil when the trace ID is empty or the label set would exceed 128 runes (the Go client rejects those).
     init?(traceID: String, value: Double, timestampNanos: Int64) {
-        guard !traceID.isEmpty, traceID.unicodeScalars.count + Exemplar.labelName.count <= Exemplar.maxRunes else {
+        let budget = Exemplar.maxRunes - Exemplar.labelName.count
+        // UTF-8 length bounds the rune count from above, so the common 32-hex-digit ID needs no scalar walk.
+        guard !traceID.isEmpty, traceID.utf8.count <= budget || traceID.unicodeScalars.count <= budget else {
             return nil
         }
         self.traceID = traceID

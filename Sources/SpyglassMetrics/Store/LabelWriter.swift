@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SpyglassFlow
 
 /// Scratch buffer into which a handler writes the label values of one series, in the family's definition order.
@@ -7,38 +12,45 @@ import SpyglassFlow
 /// increment allocates nothing. The buffer keeps its capacity between uses.
 struct LabelWriter {
     static let separator: UInt8 = 0xFF
-    private(set) var bytes: [UInt8]
+    private let buffer = ScratchBytes(capacity: 1024)
     /// Number of completed values.
     private(set) var valueCount: Int = 0
 
-    init() {
-        bytes = []
-        bytes.reserveCapacity(1024)
-    }
+    init() {}
 
     @inline(__always) mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        buffer.count = 0
         valueCount = 0
     }
 
     /// Current length, to detect whether a candidate wrote anything (context fallback lists).
-    @inline(__always) var mark: Int { bytes.count }
+    @inline(__always) var mark: Int { buffer.count }
 
-    @inline(__always) mutating func append(_ s: String) {
-        bytes.append(contentsOf: s.utf8)
+    /// The key bytes written so far (valid until the next write).
+    @inline(__always) var raw: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: buffer.base, count: buffer.count)
     }
 
-    @inline(__always) mutating func append(_ s: Substring.UTF8View) {
-        bytes.append(contentsOf: s)
+    /// A copy of the key bytes.
+    var bytes: [UInt8] { Array(raw) }
+
+    @inline(__always) func append(_ s: String) {
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { buffer.append(UnsafeRawBufferPointer($0)) }
+        if done == nil { for c in s.utf8 { buffer.append(c) } }
     }
 
-    @inline(__always) mutating func appendByte(_ b: UInt8) {
-        bytes.append(b)
+    @inline(__always) func append(_ s: Substring.UTF8View) {
+        let done: Void? = s.withContiguousStorageIfAvailable { buffer.append(UnsafeRawBufferPointer($0)) }
+        if done == nil { for c in s { buffer.append(c) } }
+    }
+
+    @inline(__always) func appendByte(_ b: UInt8) {
+        buffer.append(b)
     }
 
     /// Ends the current value.
     @inline(__always) mutating func endValue() {
-        bytes.append(LabelWriter.separator)
+        buffer.append(LabelWriter.separator)
         valueCount += 1
     }
 
@@ -48,9 +60,9 @@ struct LabelWriter {
         endValue()
     }
 
-    mutating func appendDecimal(_ v: UInt64) {
+    func appendDecimal(_ v: UInt64) {
         if v < 10 {
-            bytes.append(0x30 &+ UInt8(v))
+            buffer.append(0x30 &+ UInt8(v))
             return
         }
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch on the stack
@@ -62,22 +74,27 @@ struct LabelWriter {
                 x /= 10
                 n += 1
             }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[(24 - n)...]))
+            buffer.append(UnsafeRawBufferPointer(rebasing: raw[(24 - n)...]))
         }
     }
 
     /// Appends an address exactly as `IPAddress.description` prints it, without allocating.
-    mutating func appendIP(_ a: IPAddress) {
-        IPText.append(a, to: &bytes)
+    func appendIP(_ a: IPAddress) {
+        var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // IPText.maxLength bytes
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let n = IPText.write(a, into: raw)
+            buffer.append(UnsafeRawBufferPointer(rebasing: raw[..<n]))
+        }
     }
 
     /// Splits the written values back into strings (series creation only).
     func values() -> [String] {
         var out: [String] = []
         out.reserveCapacity(valueCount)
+        let r = raw
         var start = 0
-        for i in 0..<bytes.count where bytes[i] == LabelWriter.separator {
-            out.append(String(decoding: bytes[start..<i], as: UTF8.self))
+        for i in 0..<r.count where r[i] == LabelWriter.separator {
+            out.append(String(decoding: r[start..<i], as: UTF8.self))
             start = i + 1
         }
         return out
@@ -85,7 +102,58 @@ struct LabelWriter {
 
     /// 64-bit hash of the key bytes.
     @inline(__always) func hash(seed: UInt64) -> UInt64 {
-        bytes.withUnsafeBytes { KeyHash.hash($0, seed: seed) }
+        KeyHash.hash(raw, seed: seed)
+    }
+
+    /// Whether `key` equals the written bytes.
+    @inline(__always) func equals(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBytes { k in
+            k.count == buffer.count && (k.count == 0 || memcmp(k.baseAddress!, buffer.base, k.count) == 0)
+        }
+    }
+}
+
+/// A growable byte buffer without copy-on-write or uniqueness checks (owned by one `LabelWriter`).
+final class ScratchBytes {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) func append(_ b: UInt8) {
+        if count == capacity { grow(count + 1) }
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        if n == 0 { return }
+        if count + n > capacity { grow(count + n) }
+        if n <= 16 {
+            // Label values are mostly short: a byte loop beats a libc call.
+            let src = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<n { base[count + i] = src[i] }
+        } else {
+            memcpy(base + count, bytes.baseAddress!, n)
+        }
+        count += n
+    }
+
+    private func grow(_ needed: Int) {
+        var c = capacity * 2
+        while c < needed { c *= 2 }
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = c
     }
 }
 
@@ -125,33 +193,52 @@ enum KeyHash {
 /// Zero-allocation rendering of `IPAddress` text, byte-identical to `IPAddress.description`
 /// (dotted quad; RFC 5952 IPv6 with `::ffff:a.b.c.d` for IPv4-mapped addresses).
 enum IPText {
+    /// Longest text: 39 bytes (IPv6) / 22 (`::ffff:255.255.255.255`).
+    static let maxLength = 48
+
     static func append(_ a: IPAddress, to out: inout [UInt8]) {
+        var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &tmp) { raw in
+            let n = write(a, into: raw)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<n]))
+        }
+    }
+
+    /// Writes the text into `out` (at least `maxLength` bytes) and returns its length.
+    static func write(_ a: IPAddress, into out: UnsafeMutableRawBufferPointer) -> Int {
+        var n = 0
+        @inline(__always) func put(_ b: UInt8) {
+            out[n] = b
+            n += 1
+        }
+        @inline(__always) func octet(_ v: UInt8) {
+            if v >= 100 { put(0x30 &+ v / 100) }
+            if v >= 10 { put(0x30 &+ (v / 10) % 10) }
+            put(0x30 &+ v % 10)
+        }
+        @inline(__always) func quad(_ v: UInt64) {
+            octet(UInt8(truncatingIfNeeded: v >> 24))
+            put(0x2E)
+            octet(UInt8(truncatingIfNeeded: v >> 16))
+            put(0x2E)
+            octet(UInt8(truncatingIfNeeded: v >> 8))
+            put(0x2E)
+            octet(UInt8(truncatingIfNeeded: v))
+        }
         if !a.isIPv6 {
-            let v = a.high >> 32
-            appendOctet(UInt8(truncatingIfNeeded: v >> 24), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: v >> 16), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: v >> 8), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: v), &out)
-            return
+            quad(a.high >> 32)
+            return n
+        }
+        if a.high == 0 && (a.low >> 32) == 0xffff {
+            for c in [UInt8(0x3A), 0x3A, 0x66, 0x66, 0x66, 0x66, 0x3A] { put(c) }  // "::ffff:"
+            quad(a.low & 0xFFFF_FFFF)
+            return n
         }
         @inline(__always) func group(_ i: Int) -> UInt16 {
             i < 4 ? UInt16(truncatingIfNeeded: a.high >> (48 - 16 * UInt64(i)))
                 : UInt16(truncatingIfNeeded: a.low >> (48 - 16 * UInt64(i - 4)))
         }
-        if a.high == 0 && (a.low >> 32) == 0xffff {
-            out.append(contentsOf: [0x3A, 0x3A, 0x66, 0x66, 0x66, 0x66, 0x3A])  // "::ffff:"
-            appendOctet(UInt8(truncatingIfNeeded: a.low >> 24), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: a.low >> 16), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: a.low >> 8), &out)
-            out.append(0x2E)
-            appendOctet(UInt8(truncatingIfNeeded: a.low), &out)
-            return
-        }
+        // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.
         var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
         for i in 0..<8 {
             if group(i) == 0 {
@@ -164,34 +251,28 @@ enum IPText {
         }
         if bestLen < 2 { bestStart = -1 }
         var i = 0
-        let begin = out.count
         while i < 8 {
             if i == bestStart {
-                out.append(0x3A)
-                out.append(0x3A)
+                put(0x3A)
+                put(0x3A)
                 i += bestLen
                 continue
             }
-            if out.count > begin && out[out.count - 1] != 0x3A { out.append(0x3A) }
-            appendHex16(group(i), &out)
+            if n > 0 && out[n - 1] != 0x3A { put(0x3A) }
+            let v = group(i)
+            var started = false
+            var shift: UInt16 = 12
+            while true {
+                let d = UInt8((v >> shift) & 0xf)
+                if d != 0 || started || shift == 0 {
+                    put(d < 10 ? 0x30 &+ d : 0x57 &+ d)
+                    started = true
+                }
+                if shift == 0 { break }
+                shift -= 4
+            }
             i += 1
         }
-    }
-
-    @inline(__always) static func appendOctet(_ v: UInt8, _ out: inout [UInt8]) {
-        if v >= 100 { out.append(0x30 &+ v / 100) }
-        if v >= 10 { out.append(0x30 &+ (v / 10) % 10) }
-        out.append(0x30 &+ v % 10)
-    }
-
-    @inline(__always) static func appendHex16(_ v: UInt16, _ out: inout [UInt8]) {
-        var started = false
-        for shift in stride(from: 12, through: 0, by: -4) {
-            let d = UInt8((v >> UInt16(shift)) & 0xf)
-            if d != 0 || started || shift == 0 {
-                out.append(d < 10 ? 0x30 &+ d : 0x57 &+ d)
-                started = true
-            }
-        }
+        return n
     }
 }

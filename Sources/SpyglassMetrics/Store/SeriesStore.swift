@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The series of one family: label-set lookup, values, exemplars, render order, budget and expiry.
 ///
 /// Lives inside the family's `Mutex`. Storage is struct-of-arrays indexed by a slot number; freed slots are reused.
@@ -16,7 +22,7 @@ struct SeriesStore {
     let seed: UInt64
 
     var writer = LabelWriter()
-    private(set) var index: [UInt64: Int32] = [:]
+    private(set) var index = HashIndex()
     private(set) var overflow: [[UInt8]: Int32] = [:]
     private(set) var keys: [[UInt8]] = []
     private(set) var hashes: [UInt64] = []
@@ -57,20 +63,16 @@ struct SeriesStore {
     // MARK: Lookup
 
     @inline(__always) private func keyMatches(_ slot: Int) -> Bool {
-        keys[slot].withUnsafeBufferPointer { a in
-            writer.bytes.withUnsafeBufferPointer { b in
-                a.count == b.count && (a.count == 0 || a.elementsEqual(b))
-            }
-        }
+        writer.equals(keys[slot])
     }
 
     /// The slot of the series whose key is in `writer`, creating it within budget; -1 when refused or malformed.
     @inline(__always) mutating func slotForWrittenKey(now: Int64) -> Int {
         let h = writer.hash(seed: seed)
-        if let s = index[h] {
+        if let s = index.find(h) {
             if keyMatches(Int(s)) { return Int(s) }
-            if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] { return Int(o) }
-        } else if !overflow.isEmpty, let o = overflow[Array(writer.bytes[...])] {
+            if !overflow.isEmpty, let o = overflow[writer.bytes] { return Int(o) }
+        } else if !overflow.isEmpty, let o = overflow[writer.bytes] {
             return Int(o)
         }
         return create(hash: h, now: now)
@@ -85,7 +87,7 @@ struct SeriesStore {
             refused += 1
             return -1
         }
-        let key = Array(writer.bytes[...])
+        let key = writer.bytes
         let values = writer.values()
         var text: [UInt8] = []
         var sortKey: [UInt8] = []
@@ -128,7 +130,7 @@ struct SeriesStore {
                 if exemplarsEnabled { counterExemplars.append(nil) }
             }
         }
-        if index[h] == nil { index[h] = Int32(slot) } else { overflow[key] = Int32(slot) }
+        if index.find(h) == nil { index.insert(h, slot: Int32(slot)) } else { overflow[key] = Int32(slot) }
         pending.append(Int32(slot))
         live += 1
         return slot
@@ -169,7 +171,7 @@ struct SeriesStore {
 
     private mutating func remove(slot s: Int) {
         let h = hashes[s]
-        if index[h] == Int32(s) { index.removeValue(forKey: h) } else { overflow.removeValue(forKey: keys[s]) }
+        if !index.remove(h, slot: Int32(s)) { overflow.removeValue(forKey: keys[s]) }
         keys[s] = []
         labelValues[s] = []
         labelText[s] = []
@@ -226,8 +228,12 @@ struct SeriesStore {
             pending.removeAll(keepingCapacity: true)
             let keys = sortKeys
             func less(_ a: Int32, _ b: Int32) -> Bool {
-                keys[Int(a)].withUnsafeBufferPointer { x in
-                    keys[Int(b)].withUnsafeBufferPointer { y in x.lexicographicallyPrecedes(y) }
+                keys[Int(a)].withUnsafeBytes { x in
+                    keys[Int(b)].withUnsafeBytes { y in
+                        let n = min(x.count, y.count)
+                        let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                        return c < 0 || (c == 0 && x.count < y.count)
+                    }
                 }
             }
             fresh.sort(by: less)

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import SpyglassMetrics
+
+/// External linters on real output: `promtool check metrics` for the text format and the Python client's strict
+/// OpenMetrics parser for OpenMetrics with exemplars. Without the tool the test is skipped with a printed reason,
+/// except under `CI=true`, where a missing tool fails.
+@Suite struct ExpositionLintTests {
+    static let specs = [
+        MetricsConfig.defaultSpec,
+        "dns:query;ignoreAAAA http:exemplars=true;destinationContext=workload-name|ip;sourceContext=pod drop:labelsContext=source_namespace,destination_ip",
+        "httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction icmp flows-to-world:port",
+    ]
+
+    func engineWithEverything(_ spec: String) throws -> MetricsEngine {
+        let e = try TestSupport.engine(spec)
+        e.addLost(source: "perf_event_ring_buffer", count: 3)
+        e.recordScrape(code: 200, seconds: 0.0042)
+        try e.registerCollector(name: "spyglass_datapath_decode_errors_total", help: "Events that failed \"decoding\"\nby reason", type: .counter) {
+            [MetricSample(labels: ["reason": "short\\read"], value: 2)]
+        }
+        try e.registerCollector(name: "spyglass_datapath_ring_fill_ratio", help: "Ring buffer fill", type: .gauge) {
+            [MetricSample(value: 0.25)]
+        }
+        return e
+    }
+
+    func skipOrFail(_ reason: String) {
+        if TestSupport.isCI {
+            Issue.record("CI=true and \(reason)")
+        } else {
+            print("SKIPPED: \(reason)")
+        }
+    }
+
+    @Test(arguments: specs)
+    func promtoolAcceptsTextFormat(_ spec: String) throws {
+        let body = try engineWithEverything(spec).render(.prometheusText)
+        guard let promtool = TestSupport.which("promtool"),
+              let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body)) else {
+            skipOrFail("promtool is not installed (Debian package 'prometheus')")
+            return
+        }
+        #expect(r.status == 0, "promtool check metrics: \(r.output)")
+        #expect(r.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "promtool lint: \(r.output)")
+    }
+
+    static let pythonParser = """
+        import sys
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+        text = sys.stdin.read()
+        families = samples = exemplars = 0
+        for family in text_string_to_metric_families(text):
+            families += 1
+            for s in family.samples:
+                samples += 1
+                if s.exemplar is not None:
+                    exemplars += 1
+        print(families, samples, exemplars)
+        """
+
+    @Test(arguments: specs)
+    func pythonOpenMetricsParserAccepts(_ spec: String) throws {
+        let e = try engineWithEverything(spec)
+        let body = e.render(.openMetrics)
+        guard let python = TestSupport.which("python3") else {
+            skipOrFail("python3 is not installed")
+            return
+        }
+        guard let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
+              probe.status == 0 else {
+            skipOrFail("Python package prometheus-client is not installed (pip install prometheus-client)")
+            return
+        }
+        let r = try #require(TestSupport.run(python, ["-c", ExpositionLintTests.pythonParser], stdin: Data(body)))
+        #expect(r.status == 0, "OpenMetrics parser rejected the output: \(r.output)")
+        let counts = r.output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(counts.count == 3)
+        if spec.contains("exemplars=true") {
+            #expect((counts.last ?? 0) > 0, "expected exemplars in the parsed output: \(r.output)")
+        }
+    }
+}
