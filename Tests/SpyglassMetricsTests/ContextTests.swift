@@ -223,7 +223,7 @@ import SpyglassFlow
     @Test func portDistributionL4Kinds() throws {
         func f(_ l4: Layer4) -> Flow { with(Fixtures.tcpSyn) { $0.l4 = l4 } }
         let e = try engine("port-distribution", [
-            f(.sctp(SCTP(sourcePort: 1, destinationPort: 3868))), f(.vrrp), f(.igmp), f(.icmpv6(ICMP(type: 128, code: 0))),
+            f(.sctp(SCTP(sourcePort: 1, destinationPort: 3868))), f(.vrrp(VRRP(type: 1, vrid: 1, priority: 100))), f(.igmp(IGMP(type: 0x16, groupAddress: nil))), f(.icmpv6(ICMP(type: 128, code: 0))),
         ])
         #expect(series(e, "hubble_port_distribution_total") == [
             ["SCTP", "3868"]: 1, ["VRRP", "0"]: 1, ["IGMP", "0"]: 1, ["ICMPv6", "0"]: 1,
