@@ -11,6 +11,7 @@
 #include "lib/parse.bpf.h"
 #include "lib/conn.bpf.h"
 #include "lib/emit.bpf.h"
+#include "lib/l7.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -187,9 +188,14 @@ static __always_inline int spy_handle_drop(struct sk_buff *skb, __u32 reason)
     ev->aggregated = 1;
     ev->aggregated_bytes = ev->pkt_len;
 
+    /* A dropped DNS query keeps enough payload to be parsed (Hubble counts it in hubble_dns_queries_total). */
+    int l7 = spy_l7_candidate(head + start, &p);
+    if (l7)
+        ev->flags |= SPY_F_L7_CANDIDATE;
     __u32 snap = tail - start;
-    if (snap > cfg_snap_len)
-        snap = cfg_snap_len;
+    __u32 limit = l7 ? cfg_l7_snap_len : cfg_snap_len;
+    if (snap > limit)
+        snap = limit;
     if (snap > SPY_MAX_SNAP_LEN)
         snap = SPY_MAX_SNAP_LEN;
     if (snap > 0 && bpf_probe_read_kernel(sc->data, snap, head + start) < 0)

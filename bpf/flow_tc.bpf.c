@@ -9,6 +9,7 @@
 #include "lib/parse.bpf.h"
 #include "lib/conn.bpf.h"
 #include "lib/emit.bpf.h"
+#include "lib/l7.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -24,6 +25,7 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
 {
     struct spy_pkt p = {};
     struct spy_decision d = {};
+    int l7 = 0;
     __u64 now = bpf_ktime_get_boot_ns();
 
     spy_stat_inc(SPY_STAT_PACKETS);
@@ -38,7 +40,8 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
         d.folded_packets = 1;
         d.folded_bytes = skb->len;
     } else {
-        spy_conn_decide(&p, skb->ifindex, skb->len, now, &d);
+        l7 = spy_l7_candidate(skb, &p);
+        spy_conn_decide(&p, skb->ifindex, skb->len, now, l7, &d);
     }
     if (!d.report) {
         spy_stat_inc(SPY_STAT_AGGREGATED);
@@ -60,7 +63,7 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
     ev->sport = p.sport;
     ev->dport = p.dport;
     ev->vlan_id = p.vlan_id;
-    ev->flags = p.flags | d.flags;
+    ev->flags = p.flags | d.flags | (l7 ? SPY_F_L7_CANDIDATE : 0);
     ev->direction = direction;
     struct spy_iface_config *ic = bpf_map_lookup_elem(&spy_ifaces, &ev->ifindex);
     if (ic)
@@ -80,8 +83,9 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
     ev->aggregated = d.folded_packets;
     ev->aggregated_bytes = d.folded_bytes;
     __u32 snap = skb->len;
-    if (snap > cfg_snap_len)
-        snap = cfg_snap_len;
+    __u32 limit = l7 ? cfg_l7_snap_len : cfg_snap_len;
+    if (snap > limit)
+        snap = limit;
     if (snap > SPY_MAX_SNAP_LEN)
         snap = SPY_MAX_SNAP_LEN;
     if (snap > 0 && bpf_skb_load_bytes(skb, 0, sc->data, snap) < 0)

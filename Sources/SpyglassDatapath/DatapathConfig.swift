@@ -29,6 +29,13 @@ public struct DatapathConfig: Sendable, Equatable {
     public var wakeupBytes: UInt64 = 64 << 10
     /// Connection state entries (LRU).
     public var connectionTableSize: UInt32 = 65536
+    /// Bytes copied of packets that carry DNS or HTTP (always reported, whatever the aggregation).
+    public var l7SnapLength: UInt32 = 1024
+    /// Ports whose TCP/UDP payload is DNS (`--dns-port`) or HTTP (`--http-port`).
+    public var dnsPorts: [UInt16] = [53]
+    public var httpPorts: [UInt16] = [80, 8080, 8000, 3000, 5000]
+    /// Also report TCP payloads that start like an HTTP request or status line on any port.
+    public var httpDetect = true
 
     public init() {}
 
@@ -37,6 +44,16 @@ public struct DatapathConfig: Sendable, Equatable {
         if snapLength < UInt32(SPY_MIN_SNAP_LEN) || snapLength > UInt32(SPY_MAX_SNAP_LEN) {
             throw DatapathError.invalidConfig(
                 "--snap-length: \(snapLength) is out of range (\(SPY_MIN_SNAP_LEN)...\(SPY_MAX_SNAP_LEN) bytes)")
+        }
+        if l7SnapLength < 256 || l7SnapLength > UInt32(SPY_MAX_SNAP_LEN) {
+            throw DatapathError.invalidConfig(
+                "--l7-snap-length: \(l7SnapLength) is out of range (256...\(SPY_MAX_SNAP_LEN) bytes)")
+        }
+        if dnsPorts.count + httpPorts.count > 256 {
+            throw DatapathError.invalidConfig("--dns-port/--http-port: at most 256 ports in all")
+        }
+        if let p = dnsPorts.first(where: { $0 == 0 }) ?? httpPorts.first(where: { $0 == 0 }) {
+            throw DatapathError.invalidConfig("--dns-port/--http-port: port \(p) is not a valid port")
         }
         let page: UInt32 = 4096
         if ringBufferBytes < page || ringBufferBytes & (ringBufferBytes - 1) != 0 {

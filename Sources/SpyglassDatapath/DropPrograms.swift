@@ -51,8 +51,11 @@ public final class DropPrograms: @unchecked Sendable {
             try set("cfg_watched_only", config.watchedInterfacesOnly ? 1 : 0)
             try set("cfg_netns_inum", spy_netns_inum())
             try set("cfg_snap_len", tc.config.snapLength)
+            try set("cfg_l7_snap_len", tc.config.l7SnapLength)
+            try set("cfg_http_detect", tc.config.httpDetect ? 1 : 0)
             for (name, fd) in [("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
-                               ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD)] {
+                               ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD),
+                               ("spy_l7_ports", tc.l7PortsMapFD)] {
                 guard let map = bpf_object__find_map_by_name(obj, name) else {
                     throw DatapathError.invalidConfig("embedded drop object has no map \(name) (rebuild spyglass)")
                 }

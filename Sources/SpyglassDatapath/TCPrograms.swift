@@ -15,6 +15,7 @@ public final class TCPrograms: @unchecked Sendable {
     public let statsMapFD: Int32
     public let interfacesMapFD: Int32
     public let connectionsMapFD: Int32
+    public let l7PortsMapFD: Int32
     public let config: DatapathConfig
 
     public init(config: DatapathConfig, verboseLibbpf: Bool = false) throws {
@@ -40,6 +41,8 @@ public final class TCPrograms: @unchecked Sendable {
             try Self.setRodata(obj, "cfg_interval_ns", config.aggregationIntervalNs)
             try Self.setRodata(obj, "cfg_wakeup_bytes", config.wakeupBytes)
             try Self.setRodata(obj, "cfg_report_flags", config.reportFlags)
+            try Self.setRodata(obj, "cfg_l7_snap_len", config.l7SnapLength)
+            try Self.setRodata(obj, "cfg_http_detect", UInt32(config.httpDetect ? 1 : 0))
             try Self.setMaxEntries(obj, "spy_events", config.ringBufferBytes)
             try Self.setMaxEntries(obj, "spy_conns", config.connectionTableSize)
             let rc = bpf_object__load(obj)
@@ -56,6 +59,16 @@ public final class TCPrograms: @unchecked Sendable {
             statsMapFD = try Self.mapFD(obj, "spy_stats")
             interfacesMapFD = try Self.mapFD(obj, "spy_ifaces")
             connectionsMapFD = try Self.mapFD(obj, "spy_conns")
+            l7PortsMapFD = try Self.mapFD(obj, "spy_l7_ports")
+            for (ports, kind) in [(config.httpPorts, UInt8(SPY_L7_HTTP)), (config.dnsPorts, UInt8(SPY_L7_DNS))] {
+                for port in ports {
+                    var key = port
+                    var value = kind
+                    if bpf_map_update_elem(l7PortsMapFD, &key, &value, UInt64(BPF_ANY)) != 0 {
+                        throw libbpfError("writing the L7 port map", Int32(-errno))
+                    }
+                }
+            }
         } catch {
             bpf_object__close(obj)
             throw error

@@ -41,6 +41,18 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("snap-length"), help: "Bytes of each reported packet copied to user space (128-1024).")
     var snapLength = 128
 
+    @Option(name: .customLong("l7-snap-length"), help: "Bytes copied of packets that carry DNS or HTTP (256-2048); they are always reported.")
+    var l7SnapLength = 1024
+
+    @Option(name: .customLong("dns-port"), help: "A port whose TCP/UDP payload is DNS (repeatable; default 53).")
+    var dnsPorts: [Int] = []
+
+    @Option(name: .customLong("http-port"), help: "A port whose TCP payload is HTTP/1.x (repeatable; default 80, 8080, 8000, 3000, 5000).")
+    var httpPorts: [Int] = []
+
+    @Option(name: .customLong("http-detect"), help: "Also read TCP payloads that start like an HTTP request or status line on any port (true|false).")
+    var httpDetect = true
+
     @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
     var connectionTableSize = 65536
 
@@ -96,6 +108,16 @@ struct AgentOptions: ParsableArguments {
         c.datapath.ringBufferBytes = UInt32(ringBufferMB) << 20
         c.datapath.snapLength = UInt32(clamping: snapLength)
         c.datapath.connectionTableSize = UInt32(clamping: connectionTableSize)
+        c.datapath.l7SnapLength = UInt32(clamping: l7SnapLength)
+        func ports(_ list: [Int], _ flag: String) throws -> [UInt16] {
+            try list.map { p in
+                guard (1...65535).contains(p) else { throw ValidationError("\(flag): \(p) is not a port (1-65535)") }
+                return UInt16(p)
+            }
+        }
+        if !dnsPorts.isEmpty { c.datapath.dnsPorts = try ports(dnsPorts, "--dns-port") }
+        if !httpPorts.isEmpty { c.datapath.httpPorts = try ports(httpPorts, "--http-port") }
+        c.datapath.httpDetect = httpDetect
         guard eventQueueBatches >= 2 else { throw ValidationError("--event-queue-batches: at least 2 (got \(eventQueueBatches))") }
         c.eventQueueBatches = eventQueueBatches
         if let nodeName { c.nodeName = nodeName }

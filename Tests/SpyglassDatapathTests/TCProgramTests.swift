@@ -205,7 +205,8 @@ struct TCProgramTests {
 
     @Test func snapshotCarriesTheFrameHead() throws {
         let p = try programs(.none)
-        let frame = Self.tcp(Self.a, Self.b, 40030, 80, [.psh, .ack], payload: Array(repeating: 0x41, count: 400))
+        // Port 9090 and a payload that is not HTTP: the ordinary snapshot length applies.
+        let frame = Self.tcp(Self.a, Self.b, 40030, 9090, [.psh, .ack], payload: Array(repeating: 0x41, count: 400))
         _ = try p.testRun(.ingress, frame: frame)
         let raw = try p.drainEvents()
         try #require(raw.count == 1)
@@ -239,5 +240,43 @@ extension TCProgramTests {
             .payload([0x21, 7, 100, 1, 0, 1, 0, 0, 10, 1, 0, 254]).build()
         let g = try run(p, vrrp)
         #expect(g.first?.l4 == .vrrp(VRRP(type: 1, vrid: 7, priority: 100)))
+    }
+}
+
+extension TCProgramTests {
+    /// Packets that carry DNS or HTTP are reported whatever the aggregation, with the longer L7 snapshot.
+    @Test func l7PayloadIsAlwaysReportedWithALongSnapshot() throws {
+        let p = try programs(.medium)
+        let request = Array("GET /index.html HTTP/1.1\r\nHost: deathstar\r\n\r\n".utf8) + Array(repeating: 0x61, count: 1400)
+        let http = Self.tcp(Self.a, Self.b, 40100, 80, [.psh, .ack], payload: request)
+        for _ in 0..<3 {
+            let raw = try { () throws -> [[UInt8]] in
+                let r = try p.testRun(.ingress, frame: http)
+                #expect(r.dataOut == http)
+                return try p.drainEvents()
+            }()
+            try #require(raw.count == 1, "every HTTP segment is reported at medium")
+            let ev = try raw[0].withUnsafeBytes { try SpyPacketEvent(validating: $0) }
+            #expect(Int(ev.snapLen) == 1024, "L7 snapshot length")
+            #expect(ev.reportReason == .l7)
+            #expect(Array(raw[0][ev.snapshotRange]) == Array(http.prefix(1024)))
+        }
+        // A bare ACK on the same connection (ACK already seen in this direction) is folded as usual.
+        let ack = Self.tcp(Self.a, Self.b, 40100, 80, [.ack])
+        #expect(try run(p, ack).count == 0, "bare ACKs without payload are aggregated")
+    }
+
+    @Test func httpIsDetectedOnAnyPortAndDNSOnItsPort() throws {
+        let p = try programs(.medium)
+        let get = Self.tcp(Self.a, Self.b, 40200, 12345, [.psh, .ack], payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        let other = Self.tcp(Self.a, Self.b, 40200, 12345, [.psh, .ack], payload: Array("hello world".utf8))
+        #expect(try run(p, get).count == 1)
+        #expect(try run(p, get).count == 1, "an HTTP start line is always reported")
+        #expect(try run(p, other).count == 0, "other payload on an unknown port is aggregated")
+        let dns = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5300, dport: 53).payload([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]).build()
+        for _ in 0..<3 { #expect(try run(p, dns).count == 1, "every DNS datagram is reported") }
+        let plain = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5301, dport: 5353).payload([1, 2, 3]).build()
+        #expect(try run(p, plain).count == 1)
+        #expect(try run(p, plain).count == 0, "other UDP is aggregated")
     }
 }

@@ -28,6 +28,8 @@ const volatile __u32 cfg_aggregation = 3;          /* 0 = none, >= 1 = medium */
 const volatile __u64 cfg_interval_ns = 5000000000ULL;
 const volatile __u64 cfg_wakeup_bytes = 65536;     /* wake the reader once this much is queued */
 const volatile __u8 cfg_report_flags = 0xff;       /* TCP flags that trigger a report when first seen */
+const volatile __u32 cfg_l7_snap_len = 1024;       /* snapshot of packets that carry DNS/HTTP */
+const volatile __u32 cfg_http_detect = 1;          /* report TCP payloads that start like HTTP on any port */
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -40,6 +42,14 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } spy_stats SEC(".maps");
+
+/* Ports whose payload is L7 (SPY_L7_DNS / SPY_L7_HTTP), written by user space. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, __u16);
+    __type(value, __u8);
+} spy_l7_ports SEC(".maps");
 
 struct spy_scratch {
     struct spy_packet_event ev;

@@ -107,7 +107,8 @@ static __always_inline __u16 spy_conn_reply_flags(const struct spy_pkt *p, __u32
     return SPY_F_REPLY_KNOWN | (st->origin != side ? SPY_F_IS_REPLY : 0);
 }
 
-static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifindex, __u32 len, __u64 now,
+/* `force`: report whatever the aggregation says (L7 payload), with reason SPY_REPORT_L7. */
+static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifindex, __u32 len, __u64 now, int force,
                                             struct spy_decision *d)
 {
     struct spy_conn_key key = {};
@@ -136,7 +137,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
             return;
         }
         d->report = 1;
-        d->reason = cfg_aggregation ? SPY_REPORT_NEW_CONNECTION : SPY_REPORT_EVERY_PACKET;
+        d->reason = force ? SPY_REPORT_L7 : cfg_aggregation ? SPY_REPORT_NEW_CONNECTION : SPY_REPORT_EVERY_PACKET;
         d->flags = SPY_F_NEW_CONNECTION;
         if (fresh.origin_known)
             d->flags |= SPY_F_REPLY_KNOWN | (fresh.origin != side ? SPY_F_IS_REPLY : 0);
@@ -150,7 +151,10 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     __u8 new_flags = p->tcp_flags & cfg_report_flags & ~st->flags_seen[s];
     st->flags_seen[s] |= p->tcp_flags;
 
-    if (!cfg_aggregation) {
+    if (force) {
+        d->report = 1;
+        d->reason = SPY_REPORT_L7;
+    } else if (!cfg_aggregation) {
         d->report = 1;
         d->reason = SPY_REPORT_EVERY_PACKET;
     } else if (new_flags) {

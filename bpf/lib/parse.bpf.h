@@ -16,6 +16,8 @@ struct spy_pkt {
     __u16 vlan_id;
     __u16 flags;    /* SPY_F_* */
     __u16 l3_off, l4_off;
+    __u16 payload_off;  /* 0: no L4 payload known */
+    __u16 payload_len;
     __u8 ip_version;
     __u8 proto;
     __u8 tcp_flags;
@@ -52,6 +54,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
 {
     p->l3_off = off;
     __u8 nexthdr;
+    __u32 ip_end = 0;
     if (proto == SPY_ETH_P_IP) {
         struct spy_ipv4_hdr ip;
         p->ip_version = 4;
@@ -67,6 +70,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
         __builtin_memcpy(&p->saddr[0], &ip.saddr, 4);
         __builtin_memcpy(&p->daddr[0], &ip.daddr, 4);
         p->proto = ip.protocol;
+        ip_end = off + bpf_ntohs(ip.tot_len);
         if (bpf_ntohs(ip.frag_off) & 0x1fff) {
             p->flags |= SPY_F_FRAGMENT;
             return 0;
@@ -83,6 +87,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
         __builtin_memcpy(p->saddr, ip6.saddr, 16);
         __builtin_memcpy(p->daddr, ip6.daddr, 16);
         off += sizeof(ip6);
+        ip_end = off + bpf_ntohs(ip6.payload_len);
         nexthdr = ip6.nexthdr;
 #pragma unroll
         for (int i = 0; i < SPY_MAX_IPV6_EXT; i++) {
@@ -119,6 +124,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
     }
 
     p->l4_off = off;
+    __u32 payload = 0;
     switch (nexthdr) {
     case SPY_IPPROTO_TCP: {
         __u8 tcp[14];
@@ -129,6 +135,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
         p->tcp_flags = tcp[13];
         if (tcp[12] & 0x01)
             p->flags |= SPY_F_TCP_NS;
+        payload = off + (tcp[12] >> 4) * 4;
         break;
     }
     case SPY_IPPROTO_UDP:
@@ -138,6 +145,8 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
             goto truncated;
         p->sport = ((__u16)ports[0] << 8) | ports[1];
         p->dport = ((__u16)ports[2] << 8) | ports[3];
+        if (nexthdr == SPY_IPPROTO_UDP)
+            payload = off + 8;
         break;
     }
     case SPY_IPPROTO_ICMP:
@@ -170,6 +179,10 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
         return 0;
     }
     p->flags |= SPY_F_L4_PRESENT;
+    if (payload && ip_end > payload && ip_end - payload < 0x10000) {
+        p->payload_off = payload;
+        p->payload_len = ip_end - payload;
+    }
     return 0;
 
 truncated:

@@ -13,7 +13,7 @@
 #define SPY_EVENT_VERSION 1
 
 /* Largest packet snapshot a single event can carry (bytes of the frame, from the MAC header). */
-#define SPY_MAX_SNAP_LEN 1024
+#define SPY_MAX_SNAP_LEN 2048
 /* Smallest snapshot the agent accepts: enough for Ethernet + VLAN + IPv6 + a few extension headers + TCP. */
 #define SPY_MIN_SNAP_LEN 128
 
@@ -47,6 +47,7 @@ enum spy_direction {
 #define SPY_F_FRAGMENT        (1u << 5) /* a non-first IP fragment: no L4 header */
 #define SPY_F_TRUNCATED       (1u << 6) /* the packet ended before the headers it announced */
 #define SPY_F_TCP_NS          (1u << 7) /* the TCP NS (ECN nonce) bit */
+#define SPY_F_L7_CANDIDATE    (1u << 8) /* carries payload on a DNS/HTTP port or that starts like HTTP */
 
 /* TCP flag bits in spy_packet_event.tcp_flags (the order of the TCP header's flags byte). */
 #define SPY_TCP_FIN 0x01
@@ -121,6 +122,10 @@ struct spy_iface_config {
     __u8 pad[2];
 };
 _Static_assert(sizeof(struct spy_iface_config) == 4, "spy_iface_config layout");
+
+/* Values of the `spy_l7_ports` map (key: port in host order). */
+#define SPY_L7_DNS 1
+#define SPY_L7_HTTP 2
 
 /* Hubble trace observation point codes (pkg/monitor/api/types.go). */
 #define SPY_OBS_TO_ENDPOINT 0
