@@ -258,12 +258,32 @@ extension TCProgramTests {
             try #require(raw.count == 1, "every HTTP segment is reported at medium")
             let ev = try raw[0].withUnsafeBytes { try SpyPacketEvent(validating: $0) }
             #expect(Int(ev.snapLen) == 1024, "L7 snapshot length")
-            #expect(ev.reportReason == .l7)
+            #expect(ev.flags.contains(.l7Candidate))
             #expect(Array(raw[0][ev.snapshotRange]) == Array(http.prefix(1024)))
         }
         // A bare ACK on the same connection (ACK already seen in this direction) is folded as usual.
         let ack = Self.tcp(Self.a, Self.b, 40100, 80, [.ack])
         #expect(try run(p, ack).count == 0, "bare ACKs without payload are aggregated")
+    }
+
+    @Test func l7OnlyReportsKeepTraceAccountingExact() throws {
+        let p = try programs(.medium)
+        let get = Self.tcp(Self.a, Self.b, 40300, 80, [.psh, .ack], payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        let first = try run(p, get)
+        #expect(first.count == 1)
+        // The second identical segment is folded as a trace but still sent for the L7 parser.
+        _ = try p.testRun(.ingress, frame: get)
+        let raw = try p.drainEvents()
+        try #require(raw.count == 1)
+        let ev = try raw[0].withUnsafeBytes { try SpyPacketEvent(validating: $0) }
+        #expect(ev.flags.contains(.l7Only))
+        #expect(ev.aggregatedPackets == 0)
+        // A later trace report counts the folded packet.
+        let fin = Self.tcp(Self.a, Self.b, 40300, 80, [.fin, .ack])
+        let f = try run(p, fin)
+        #expect(f.first?.aggregatedPackets == 2)
+        let s = p.stats()
+        #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull)
     }
 
     @Test func httpIsDetectedOnAnyPortAndDNSOnItsPort() throws {

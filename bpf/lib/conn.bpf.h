@@ -137,7 +137,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
             return;
         }
         d->report = 1;
-        d->reason = force ? SPY_REPORT_L7 : cfg_aggregation ? SPY_REPORT_NEW_CONNECTION : SPY_REPORT_EVERY_PACKET;
+        d->reason = cfg_aggregation ? SPY_REPORT_NEW_CONNECTION : SPY_REPORT_EVERY_PACKET;
         d->flags = SPY_F_NEW_CONNECTION;
         if (fresh.origin_known)
             d->flags |= SPY_F_REPLY_KNOWN | (fresh.origin != side ? SPY_F_IS_REPLY : 0);
@@ -151,10 +151,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     __u8 new_flags = p->tcp_flags & cfg_report_flags & ~st->flags_seen[s];
     st->flags_seen[s] |= p->tcp_flags;
 
-    if (force) {
-        d->report = 1;
-        d->reason = SPY_REPORT_L7;
-    } else if (!cfg_aggregation) {
+    if (!cfg_aggregation) {
         d->report = 1;
         d->reason = SPY_REPORT_EVERY_PACKET;
     } else if (new_flags) {
@@ -163,6 +160,17 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     } else if (now - st->last_report_ns[s] >= cfg_interval_ns) {
         d->report = 1;
         d->reason = SPY_REPORT_INTERVAL;
+    } else if (force) {
+        /* Aggregation folds this packet as a trace, but its payload is L7: send it for the L7 parser only. The
+         * packet stays folded, so the next trace report counts it. */
+        d->report = 1;
+        d->reason = SPY_REPORT_L7;
+        d->flags |= SPY_F_L7_ONLY;
+        d->folded_packets = 0;
+        d->folded_bytes = 0;
+        st->folded_packets[s] += 1;
+        st->folded_bytes[s] += len;
+        return;
     }
 
     if (d->report) {

@@ -48,6 +48,8 @@ enum spy_direction {
 #define SPY_F_TRUNCATED       (1u << 6) /* the packet ended before the headers it announced */
 #define SPY_F_TCP_NS          (1u << 7) /* the TCP NS (ECN nonce) bit */
 #define SPY_F_L7_CANDIDATE    (1u << 8) /* carries payload on a DNS/HTTP port or that starts like HTTP */
+#define SPY_F_L7_ONLY         (1u << 9) /* reported only for its L7 payload: aggregation folded it as a trace
+                                         * (aggregated = 0; its packet is counted in the next trace report) */
 
 /* TCP flag bits in spy_packet_event.tcp_flags (the order of the TCP header's flags byte). */
 #define SPY_TCP_FIN 0x01

@@ -65,6 +65,8 @@ public enum SpyEventLayout {
         public static let fragment = Flags(rawValue: 1 << 5)      // SPY_F_FRAGMENT
         public static let truncated = Flags(rawValue: 1 << 6)     // SPY_F_TRUNCATED
         public static let tcpNS = Flags(rawValue: 1 << 7)         // SPY_F_TCP_NS
+        public static let l7Candidate = Flags(rawValue: 1 << 8)   // SPY_F_L7_CANDIDATE
+        public static let l7Only = Flags(rawValue: 1 << 9)        // SPY_F_L7_ONLY
     }
 
     /// `enum spy_report_reason`; unknown codes are kept as raw values.
