@@ -127,6 +127,41 @@ struct DashboardTests {
                 "\(check.stdout)")
     }
 
+    @Test func deployCheckRejectsBrokenFiles() throws {
+        // A copy of the deployment files with one mistake of each kind the checker promises to catch.
+        let dir = try Self.makeTempDir("deploy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        for item in ["deploy", "scripts", "Containerfile", "Package.swift", "Package.resolved"] {
+            try fm.copyItem(atPath: Self.root.appendingPathComponent(item).path, toPath: "\(dir)/\(item)")
+        }
+        for empty in ["Plugins", "Sources", "bpf", "Tests"] { try fm.createDirectory(atPath: "\(dir)/\(empty)", withIntermediateDirectories: true) }
+        func edit(_ path: String, _ from: String, _ to: String) throws {
+            let text = try String(contentsOfFile: "\(dir)/\(path)", encoding: .utf8)
+            #expect(text.contains(from), "\(path) no longer contains '\(from)': update this test")
+            try text.replacingOccurrences(of: from, with: to).write(toFile: "\(dir)/\(path)", atomically: true, encoding: .utf8)
+        }
+        try edit("deploy/kubernetes/daemonset.yaml", "readinessProbe:", "readinesProbe:")
+        try edit("deploy/kubernetes/daemonset.yaml", "\"PERFMON\", \"SYS_RESOURCE\"", "\"PERFMON\", \"SYS_RESOURCE\", \"SYS_PTRACE\"")
+        try edit("deploy/kubernetes/rbac.yaml", "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\"]",
+                 "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\", \"delete\"]")
+        try edit("deploy/kubernetes/servicemonitor.yaml", "- port: metrics", "- port: metricz")
+        try edit("deploy/systemd/spyglass.service", "ProtectHome=yes", "ProtectHome=read-only")
+        try edit("deploy/systemd/spyglass.service", "RestrictRealtime=yes", "RestrictRealtime=maybe")
+        try edit("Containerfile", "libbpf1 ", "")
+        let check = try Self.run(Self.python, ["\(dir)/scripts/check-deploy.py"])
+        #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+        var needles = [
+            "'readinesProbe' was unexpected", "capabilities not needed: ['SYS_PTRACE']",
+            "grants more than get/list/watch: ['delete']", "endpoint port 'metricz' is not a Service port name",
+            "ProtectHome=read-only, want yes", "the runtime stage does not install libbpf1",
+        ]
+        if fm.isExecutableFile(atPath: "/usr/bin/systemd-analyze") { needles.append("Failed to parse boolean value") }
+        for needle in needles {
+            #expect(check.stdout.contains(needle), "expected '\(needle)' in:\n\(check.stdout)")
+        }
+    }
+
     // MARK: - Every panel query on real data (root: the demo builds network namespaces)
 
     struct Query {
