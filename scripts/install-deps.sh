@@ -8,6 +8,7 @@ packages=(
   iproute2 nftables iputils-ping curl dnsutils   # demo and namespace tests
   python3 python3-prometheus-client              # strict OpenMetrics parser used by the tests
   prometheus                                     # promtool and a real Prometheus for scrape tests
+  python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
 )
 
 missing=()
