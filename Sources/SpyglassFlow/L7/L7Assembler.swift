@@ -220,6 +220,10 @@ public final class L7Assembler {
                             clientPort: packet.destinationPort, serverPort: packet.sourcePort)
         let closing = tcp.flags.contains(.rst) || tcp.flags.contains(.fin)
         var slot = dnsStreams.slot(of: key)
+        if let s = slot, isNewConnection(tcp) {
+            reassemblyBytes -= dnsStreams.removeSlot(s).1.release()
+            slot = nil
+        }
         if slot == nil {
             guard seg.length > 0 else { return [] }
             let (s, evicted) = dnsStreams.insert(key, DNSTCPConnection(), stamp: packet.monotonicNs)
@@ -260,6 +264,11 @@ public final class L7Assembler {
             }
         }
         return out
+    }
+
+    /// A client's SYN (without ACK) opens a new connection.
+    private func isNewConnection(_ tcp: ParsedPacket.TCPHeader) -> Bool {
+        tcp.flags.contains(.syn) && !tcp.flags.contains(.ack)
     }
 
     private func feed(
@@ -382,6 +391,11 @@ public final class L7Assembler {
             : ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
                             clientPort: packet.destinationPort, serverPort: packet.sourcePort)
         var slot = httpConnections.slot(of: key)
+        if let s = slot, isNewConnection(tcp) {
+            // The 5-tuple is reused by a new connection: the old one ended unseen.
+            discard(httpConnections.removeSlot(s).1)
+            slot = nil
+        }
         if slot == nil {
             guard seg.length > 0 else { return [] }
             let (s, evicted) = httpConnections.insert(key, HTTPConnection(), stamp: packet.monotonicNs)
@@ -426,6 +440,9 @@ public final class L7Assembler {
             httpConnections.removeSlot(slot)
         } else if tcp.flags.contains(.fin) {
             stream.closed = true
+            // No more bytes in this direction: a head still in the buffer never completes.
+            reassemblyBytes -= stream.release()
+            stream.mode = .opaque
             // The server is done: whatever it has not answered, it never will.
             if !fromClient { flushPending(conn) }
             if conn.client.closed && conn.server.closed {
@@ -566,17 +583,17 @@ public final class L7Assembler {
         }
     }
 
-    /// Stable sort by key (Hubble's records list headers by key).
+    /// Stable sort by key (Hubble's records list headers by key): insertion sort in place, heads are short.
     private func sortHeaders(_ headers: inout [HTTPHeader]) {
         guard headers.count > 1 else { return }
-        var sorted = true
         for i in 1..<headers.count where headers[i - 1].key > headers[i].key {
-            sorted = false
-            break
+            let h = headers[i]
+            var j = i
+            while j > 0 && headers[j - 1].key > h.key {
+                headers[j] = headers[j - 1]
+                j -= 1
+            }
+            headers[j] = h
         }
-        if sorted { return }
-        headers = headers.enumerated().sorted { a, b in
-            a.element.key != b.element.key ? a.element.key < b.element.key : a.offset < b.offset
-        }.map(\.element)
     }
 }

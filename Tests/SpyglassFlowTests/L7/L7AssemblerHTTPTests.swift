@@ -247,6 +247,29 @@ struct L7AssemblerHTTPTests {
         }
     }
 
+    @Test func exchangeCutAtEveryLengthThenClosed() throws {
+        let request = bytes("GET /t HTTP/1.1\r\nHost: h\r\ntraceparent: 00-\(traceID)-00f067aa0ba902b7-01\r\n\r\n")
+        let response = bytes("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
+        for n in 1...request.count {
+            var x = Exchange()
+            let flows = x.client(Array(request.prefix(n)))
+            #expect(flows.count == (n == request.count ? 1 : 0), "n \(n)")
+            _ = x.client(bytes(""), flags: [.rst])
+            let s = x.a.stats
+            #expect(s.entries[.httpConnections] == 0 && s.entries[.reassemblyBytes] == 0 && s.entries[.httpPending] == 0)
+            #expect(s.unansweredHTTP == (n == request.count ? 1 : 0))
+        }
+        for n in 1...response.count {
+            var x = Exchange()
+            _ = x.client(request)
+            let flows = x.server(Array(response.prefix(n)), flags: [.fin, .ack, .psh])
+            let headComplete = n >= response.count - 4
+            #expect(flows.count == (headComplete ? 1 : 0), "n \(n)")
+            #expect(x.a.stats.unansweredHTTP == (headComplete ? 0 : 1))
+            #expect(x.a.stats.entries[.reassemblyBytes] == 0)
+        }
+    }
+
     @Test func oversizedHeadersAreBoundedAndCounted() throws {
         let a = L7Assembler(config: L7Config(limits: L7Limits(maxHTTPHeaderBytes: 1024)))
         var x = Exchange(a)
@@ -305,6 +328,20 @@ struct L7AssemblerHTTPTests {
         let b = L7Assembler(config: L7Config(includeHeaders: false))
         var y = Exchange(b)
         #expect(y.client("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").first?.http?.headers == [])
+    }
+
+    @Test func reusedFiveTupleStartsAfresh() throws {
+        var x = Exchange()
+        _ = x.client("GET /old HTTP/1.1\r\nHost: h\r\n\r\n")
+        // The old connection ended unseen; a new one on the same ports starts with a SYN at another sequence.
+        x.tcp.clientSeq = 777_000
+        x.tcp.serverSeq = 999_000
+        #expect(x.client(bytes(""), flags: [.syn]).isEmpty)
+        #expect(x.a.stats.unansweredHTTP == 1)
+        _ = x.server(bytes(""), flags: [.syn, .ack])
+        #expect(x.client("GET /new HTTP/1.1\r\nHost: h\r\n\r\n").first?.http?.url == "http://h/new")
+        #expect(x.server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").first?.http?.url == "http://h/new")
+        #expect(x.a.stats.streamResyncs == 0)
     }
 
     @Test func upgradeMakesTheConnectionOpaque() throws {

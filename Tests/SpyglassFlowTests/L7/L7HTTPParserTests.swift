@@ -147,6 +147,30 @@ struct L7HTTPParserTests {
         #expect(run("fffffffffffffffff\r\n") == .error)
     }
 
+    @Test func truncatedAtEveryLength() throws {
+        let whole = bytes("POST /p?x=1 HTTP/1.1\r\nHost: h.test\r\nContent-Length: 3\r\nX-A: b\r\n\r\n")
+        let firstLine = 22 // "POST /p?x=1 HTTP/1.1\r\n"
+        for n in 0..<whole.count {
+            let cut = Array(whole.prefix(n))
+            #expect(cut.withUnsafeBytes { HTTPParser.headEnd($0) } == nil)
+            // A cut head parses only once its start line is whole; its header lines come out whole or not at all.
+            if n < firstLine {
+                #expect(throws: HTTPParseError.self) { try HTTPParser.parseHead(cut, isRequest: true, complete: false) }
+            } else {
+                let h = try HTTPParser.parseHead(cut, isRequest: true, complete: false)
+                #expect(h.isPartial && h.method == "POST" && h.target == "/p?x=1")
+                #expect(h.headers.allSatisfy { ["Host": "h.test", "Content-Length": "3", "X-A": "b"][$0.key] == $0.value })
+            }
+        }
+    }
+
+    @Test func malformedReasonsAreListed() {
+        #expect(L7Stats.malformedReasons[.http] == ["bad_start_line", "bad_version", "bad_header", "too_many_headers",
+                                                   "oversized_headers", "bad_content_length", "bad_transfer_encoding", "bad_chunk"])
+        #expect(L7Stats.malformedReasons[.dns] == ["short_header", "truncated", "bad_label_type", "name_too_long",
+                                                  "pointer_out_of_range", "pointer_loop", "bad_rdata", "no_question", "bad_tcp_length"])
+    }
+
     @Test func seededGarbageNeverTraps() {
         var rng = SeededRandom(seed: 0x4774)
         let alphabet = bytes("GET HTTP/1.1 200 \r\n:;Content-Length: 5chunkedTransfer-Encoding0123456789abcdef \t")

@@ -120,14 +120,30 @@ public enum DNSParser {
         /// Reads the name at `start`. Returns the offset after the name *where it starts* (after the first pointer,
         /// if any) and, when `decode`, its text.
         func name(at start: Int, decode: Bool) throws(DNSParseError) -> (end: Int, text: String) {
+            guard decode else { return (try walk(start, into: nil).end, "") }
+            // 255 wire bytes escape to at most 4 × 255 text bytes: a stack buffer, one String at the end.
+            let r: Result<(Int, String), DNSParseError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf in
+                do throws(DNSParseError) {
+                    let (end, length) = try walk(start, into: buf)
+                    if length == 0 { return .success((end, ".")) }
+                    return .success((end, String(decoding: UnsafeBufferPointer(rebasing: buf[0..<length]), as: UTF8.self)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            return try r.get()
+        }
+
+        /// Follows the labels and pointers of the name at `start`; writes its text into `out` when given. Returns the
+        /// offset after the name where it starts and the text length.
+        private func walk(_ start: Int, into out: UnsafeMutableBufferPointer<UInt8>?) throws(DNSParseError) -> (end: Int, length: Int) {
             var pos = start
             // Labels from here up to a pointer were read in this run; a pointer must target strictly before it.
             var runStart = start
             var end = -1
             var wireLength = 0
             var jumps = 0
-            var text: [UInt8] = []
-            if decode { text.reserveCapacity(64) }
+            var length = 0
             while true {
                 guard pos < b.count else { throw .truncated }
                 let len = Int(b[pos])
@@ -137,12 +153,10 @@ public enum DNSParser {
                     guard wireLength <= 255 else { throw .nameTooLong }
                     if len == 0 {
                         if end < 0 { end = pos + 1 }
-                        if !decode { return (end, "") }
-                        if text.isEmpty { return (end, ".") }
-                        return (end, String(decoding: text, as: UTF8.self))
+                        return (end, length)
                     }
                     guard has(pos + 1, len) else { throw .truncated }
-                    if decode { appendLabel(pos + 1, len, to: &text) }
+                    if let out { appendLabel(pos + 1, len, to: out, at: &length) }
                     pos += 1 + len
                 case 0xc0:
                     guard pos + 1 < b.count else { throw .truncated }
@@ -160,26 +174,31 @@ public enum DNSParser {
             }
         }
 
-        private func appendLabel(_ o: Int, _ n: Int, to out: inout [UInt8]) {
+        /// Appends one label and its dot (at most 4 × 63 + 1 bytes; the caller's buffer holds 4 × 255).
+        private func appendLabel(_ o: Int, _ n: Int, to out: UnsafeMutableBufferPointer<UInt8>, at k: inout Int) {
             for i in o..<(o + n) {
-                var c = b[i]
+                let c = b[i]
                 switch c {
                 case UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                    c |= 0x20
-                    out.append(c)
+                    out[k] = c | 0x20
+                    k += 1
                 case UInt8(ascii: "."), UInt8(ascii: "\\"):
-                    out.append(UInt8(ascii: "\\"))
-                    out.append(c)
+                    out[k] = UInt8(ascii: "\\")
+                    out[k + 1] = c
+                    k += 2
                 case 0x21...0x7e:
-                    out.append(c)
+                    out[k] = c
+                    k += 1
                 default:
-                    out.append(UInt8(ascii: "\\"))
-                    out.append(UInt8(ascii: "0") + c / 100)
-                    out.append(UInt8(ascii: "0") + (c / 10) % 10)
-                    out.append(UInt8(ascii: "0") + c % 10)
+                    out[k] = UInt8(ascii: "\\")
+                    out[k + 1] = UInt8(ascii: "0") + c / 100
+                    out[k + 2] = UInt8(ascii: "0") + (c / 10) % 10
+                    out[k + 3] = UInt8(ascii: "0") + c % 10
+                    k += 4
                 }
             }
-            out.append(UInt8(ascii: "."))
+            out[k] = UInt8(ascii: ".")
+            k += 1
         }
     }
 }

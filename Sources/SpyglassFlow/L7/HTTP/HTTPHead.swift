@@ -135,6 +135,7 @@ public enum HTTPParser {
             startLine: startLine, version: version, headers: [], contentLength: nil, hasTransferEncoding: false,
             chunked: false, invalidContentLength: false, host: nil, traceparent: nil, isPartial: !complete)
         pos = lineEnd + 1
+        if keepHeaders { head.headers.reserveCapacity(12) }
         var count = 0
         var previous: Int? = nil // index in head.headers of the last header, for obs-fold
         while pos < n {
@@ -370,16 +371,24 @@ public enum HTTPParser {
     /// Go's `textproto.CanonicalMIMEHeaderKey`: upper-case the first letter and every letter after `-`, lower-case
     /// the rest.
     static func canonicalKey(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {
-        var upper = true
-        var out = [UInt8]()
-        out.reserveCapacity(r.count)
-        for i in r {
-            var c = b[i]
-            if upper && c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c &= ~0x20 }
-            else if !upper && c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c |= 0x20 }
-            upper = c == UInt8(ascii: "-")
-            out.append(c)
+        String(unsafeUninitializedCapacity: r.count) { out in
+            var upper = true
+            var k = 0
+            for i in r {
+                var c = b[i]
+                if upper && c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c &= ~0x20 }
+                else if !upper && c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c |= 0x20 }
+                upper = c == UInt8(ascii: "-")
+                out[k] = c
+                k += 1
+            }
+            return k
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `canonicalKey` of a string (for configured header names).
+    static func canonicalKey(_ name: String) -> String {
+        var n = name
+        return n.withUTF8 { canonicalKey(UnsafeRawBufferPointer($0), 0..<$0.count) }
     }
 }

@@ -32,7 +32,7 @@ enum HTTPURL {
     /// (`[v6]` bracketed, `:port` unless 80).
     static func build(target: String, host: String?, server: IPAddress, serverPort: UInt16, config: L7Config) -> String {
         var url: String
-        if target.hasPrefix("/") {
+        if target.utf8.first == UInt8(ascii: "/") {
             let authority: String
             if let host, !host.isEmpty {
                 authority = host
@@ -42,47 +42,62 @@ enum HTTPURL {
             }
             url = "http://" + authority + target
         } else {
-            url = target
+            // Only an absolute-form target can carry userinfo (a Host header cannot).
+            url = config.redactUserInfo ? dropUserInfo(target) : target
         }
-        if config.redactUserInfo { url = dropUserInfo(url) }
         if config.redactURLQuery { url = dropQuery(url) }
         return url
     }
 
     /// Removes `userinfo@` from the authority of `scheme://userinfo@host/...`.
     static func dropUserInfo(_ url: String) -> String {
-        guard let schemeEnd = url.firstRange(of: "://") else { return url }
-        let authorityStart = schemeEnd.upperBound
-        let rest = url[authorityStart...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? url.endIndex
-        guard let at = url[authorityStart..<authorityEnd].lastIndex(of: "@") else { return url }
-        return String(url[..<authorityStart]) + String(url[url.index(after: at)...])
+        let u = Array(url.utf8)
+        // "://" after a scheme of letters, digits, "+", "-", ".".
+        var i = 0
+        while i < u.count, u[i] != UInt8(ascii: ":") {
+            let c = u[i] | 0x20
+            guard (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (u[i] >= 0x30 && u[i] <= 0x39)
+                || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".")
+            else { return url }
+            i += 1
+        }
+        guard i > 0, i + 2 < u.count, u[i + 1] == UInt8(ascii: "/"), u[i + 2] == UInt8(ascii: "/") else { return url }
+        let authorityStart = i + 3
+        var end = authorityStart
+        var at = -1
+        while end < u.count, u[end] != UInt8(ascii: "/"), u[end] != UInt8(ascii: "?"), u[end] != UInt8(ascii: "#") {
+            if u[end] == UInt8(ascii: "@") { at = end }
+            end += 1
+        }
+        guard at >= 0 else { return url }
+        return String(decoding: u[..<authorityStart] + u[(at + 1)...], as: UTF8.self)
     }
 
     /// Removes `?query` and `#fragment`.
     static func dropQuery(_ url: String) -> String {
-        guard let i = url.firstIndex(where: { $0 == "?" || $0 == "#" }) else { return url }
+        guard let i = url.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else { return url }
         return String(url[..<i])
     }
 }
 
-/// Header redaction by allow or deny list (see `L7Config`).
+/// Header redaction by allow or deny list (see `L7Config`). Lists are kept in Go's canonical form, the form
+/// `HTTPParser` gives keys, so a lookup needs no case folding.
 struct HeaderRedactor {
     private let allow: Set<String>
     private let deny: Set<String>
 
     init(config: L7Config) {
-        allow = Set(config.headerAllowList.map { $0.lowercased() })
-        deny = config.headerAllowList.isEmpty ? Set(config.headerDenyList.map { $0.lowercased() }) : []
+        allow = Set(config.headerAllowList.map { HTTPParser.canonicalKey($0) })
+        deny = config.headerAllowList.isEmpty ? Set(config.headerDenyList.map { HTTPParser.canonicalKey($0) }) : []
     }
 
     var isNoop: Bool { allow.isEmpty && deny.isEmpty }
 
+    /// `headers` keys must be canonical.
     func apply(_ headers: inout [HTTPHeader]) {
         guard !isNoop else { return }
         for i in headers.indices {
-            let key = headers[i].key.lowercased()
-            let redact = allow.isEmpty ? deny.contains(key) : !allow.contains(key)
+            let redact = allow.isEmpty ? deny.contains(headers[i].key) : !allow.contains(headers[i].key)
             if redact { headers[i].value = L7Config.redactedValue }
         }
     }
