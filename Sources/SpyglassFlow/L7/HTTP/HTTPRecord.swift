@@ -1,0 +1,104 @@
+/// W3C Trace Context `traceparent` (https://www.w3.org/TR/trace-context/#traceparent-header).
+public enum TraceParent {
+    /// The trace ID of a `traceparent` value: `version-traceid-parentid-flags` with a 2-hex version other than
+    /// `ff`, a 32-hex trace ID and a 16-hex parent ID that are not all zero, and 2-hex flags; all lower-case hex as
+    /// the specification requires. Version `00` must be exactly 55 characters; a higher version may carry more
+    /// fields after a `-`. Nil when invalid.
+    public static func traceID(_ value: String) -> String? {
+        var v = value
+        return v.withUTF8 { traceID(utf8: $0) }
+    }
+
+    static func traceID(utf8 b: UnsafeBufferPointer<UInt8>) -> String? {
+        guard b.count >= 55 else { return nil }
+        func hex(_ r: Range<Int>) -> Bool {
+            r.allSatisfy { (b[$0] >= 0x30 && b[$0] <= 0x39) || (b[$0] >= 0x61 && b[$0] <= 0x66) }
+        }
+        func allZero(_ r: Range<Int>) -> Bool { r.allSatisfy { b[$0] == 0x30 } }
+        guard hex(0..<2), !(b[0] == 0x66 && b[1] == 0x66), b[2] == 0x2d, hex(3..<35), b[35] == 0x2d, hex(36..<52),
+            b[52] == 0x2d, hex(53..<55)
+        else { return nil }
+        let version00 = b[0] == 0x30 && b[1] == 0x30
+        if version00 ? b.count != 55 : (b.count > 55 && b[55] != 0x2d) { return nil }
+        guard !allZero(3..<35), !allZero(36..<52) else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[3..<35]), as: UTF8.self)
+    }
+}
+
+/// Builds the `url` of Hubble's HTTP record and applies redaction.
+enum HTTPURL {
+    /// `http://<host><target>` for origin-form targets (`/path?q`), the target itself when absolute
+    /// (`http://h/p`), authority (CONNECT `h:443`) or `*`. Without a Host header the server address is the host
+    /// (`[v6]` bracketed, `:port` unless 80).
+    static func build(target: String, host: String?, server: IPAddress, serverPort: UInt16, config: L7Config) -> String {
+        var url: String
+        if target.utf8.first == UInt8(ascii: "/") {
+            let authority: String
+            if let host, !host.isEmpty {
+                authority = host
+            } else {
+                let a = server.isIPv6 ? "[\(server)]" : server.description
+                authority = serverPort == 80 ? a : "\(a):\(serverPort)"
+            }
+            url = "http://" + authority + target
+        } else {
+            // Only an absolute-form target can carry userinfo (a Host header cannot).
+            url = config.redactUserInfo ? dropUserInfo(target) : target
+        }
+        if config.redactURLQuery { url = dropQuery(url) }
+        return url
+    }
+
+    /// Removes `userinfo@` from the authority of `scheme://userinfo@host/...`.
+    static func dropUserInfo(_ url: String) -> String {
+        let u = Array(url.utf8)
+        // "://" after a scheme of letters, digits, "+", "-", ".".
+        var i = 0
+        while i < u.count, u[i] != UInt8(ascii: ":") {
+            let c = u[i] | 0x20
+            guard (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (u[i] >= 0x30 && u[i] <= 0x39)
+                || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".")
+            else { return url }
+            i += 1
+        }
+        guard i > 0, i + 2 < u.count, u[i + 1] == UInt8(ascii: "/"), u[i + 2] == UInt8(ascii: "/") else { return url }
+        let authorityStart = i + 3
+        var end = authorityStart
+        var at = -1
+        while end < u.count, u[end] != UInt8(ascii: "/"), u[end] != UInt8(ascii: "?"), u[end] != UInt8(ascii: "#") {
+            if u[end] == UInt8(ascii: "@") { at = end }
+            end += 1
+        }
+        guard at >= 0 else { return url }
+        return String(decoding: u[..<authorityStart] + u[(at + 1)...], as: UTF8.self)
+    }
+
+    /// Removes `?query` and `#fragment`.
+    static func dropQuery(_ url: String) -> String {
+        guard let i = url.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else { return url }
+        return String(url[..<i])
+    }
+}
+
+/// Header redaction by allow or deny list (see `L7Config`). Lists are kept in Go's canonical form, the form
+/// `HTTPParser` gives keys, so a lookup needs no case folding.
+struct HeaderRedactor {
+    private let allow: Set<String>
+    private let deny: Set<String>
+
+    init(config: L7Config) {
+        allow = Set(config.headerAllowList.map { HTTPParser.canonicalKey($0) })
+        deny = config.headerAllowList.isEmpty ? Set(config.headerDenyList.map { HTTPParser.canonicalKey($0) }) : []
+    }
+
+    var isNoop: Bool { allow.isEmpty && deny.isEmpty }
+
+    /// `headers` keys must be canonical.
+    func apply(_ headers: inout [HTTPHeader]) {
+        guard !isNoop else { return }
+        for i in headers.indices {
+            let redact = allow.isEmpty ? deny.contains(headers[i].key) : !allow.contains(headers[i].key)
+            if redact { headers[i].value = L7Config.redactedValue }
+        }
+    }
+}

@@ -1,0 +1,599 @@
+/// Turns packets that carry DNS or HTTP/1.x into Hubble L7 flows, pairing each response with its request.
+///
+/// Feed it every decoded trace flow with its frame snapshot (`process`); packets on other ports cost two bitmap
+/// loads. For each DNS query / HTTP request it returns a REQUEST flow, for each response a RESPONSE flow with
+/// `latency_ns`, the request's method and URL (HTTP) and the request's `traceparent` trace ID. Call `expire`
+/// periodically (about once a second) to age out unanswered requests and idle connections, and `annotateNames` on
+/// flows that should carry `source_names`/`destination_names`.
+///
+/// **Not thread-safe, by design**: one instance belongs to one pipeline thread (state is per connection and the
+/// hot path takes no lock). Shard by flow hash if more than one thread must process L7.
+///
+/// Flow shape (as Hubble's L7 access-log flows): `Type` L7, `event_type` (129, 0), `is_reply` false for requests
+/// and true for responses, `l7.type` REQUEST/RESPONSE; `time`, `verdict`, `ethernet`, `IP`, `l4` (TCP flags
+/// dropped, ports kept), endpoints, services, `interface` and `node_name` copied from the packet's flow, so a
+/// response's source is the server. `trace_observation_point` is UNKNOWN_POINT (Hubble's L7 flows carry none).
+/// `traffic_direction` (httpV2's `reporter`): a request observed leaving a local endpoint (`from-endpoint`, or
+/// `to-network` on an uplink) is EGRESS (client side), one arriving (`to-endpoint`, `from-network`) INGRESS
+/// (server side); its response inherits it.
+///
+/// Pairing keys include the observation site (interface + facing points, `ObservationSite`): a packet seen on
+/// two watched veths pairs on each side separately. DNS pairs by (client, client port, server, server port, id)
+/// and — when the response has a question — the same name; HTTP pairs FIFO per connection.
+///
+/// Only trace events are read: a dropped packet never reached its peer (and TCP will retransmit it).
+public final class L7Assembler {
+    public let config: L7Config
+
+    private let dnsPorts: PortSet
+    private let httpPorts: PortSet
+    private let redactor: HeaderRedactor
+    private let dnsTimeoutNs: UInt64
+    private let idleTimeoutNs: UInt64
+    private let limits: L7Limits
+
+    private var pendingDNS: LRUTable<DNSQueryKey, PendingDNSQuery>
+    private var dnsStreams: LRUTable<ConnectionKey, DNSTCPConnection>
+    private var httpConnections: LRUTable<ConnectionKey, HTTPConnection>
+    private var names: NamesMemory
+    private var counters = L7Stats()
+    private var reassemblyBytes = 0
+    private var pendingHTTP = 0
+    /// The latest packet time seen (monotonic ns): the clock of `annotateNames`.
+    private var now: UInt64 = 0
+
+    public init(config: L7Config = L7Config()) {
+        self.config = config
+        limits = config.limits
+        dnsPorts = PortSet(config.dnsPorts)
+        httpPorts = PortSet(config.httpPorts)
+        redactor = HeaderRedactor(config: config)
+        dnsTimeoutNs = config.limits.dnsQueryTimeout.l7Nanoseconds
+        idleTimeoutNs = config.limits.connectionIdleTimeout.l7Nanoseconds
+        pendingDNS = LRUTable(capacity: config.limits.maxPendingDNSQueries)
+        dnsStreams = LRUTable(capacity: config.limits.maxDNSTCPStreams)
+        httpConnections = LRUTable(capacity: config.limits.maxHTTPConnections)
+        names = NamesMemory(
+            capacity: config.limits.maxNameEntries, maxNamesPerIP: config.limits.maxNamesPerIP,
+            minTTLNs: config.limits.minNameTTL.l7Nanoseconds, maxTTLNs: config.limits.maxNameTTL.l7Nanoseconds)
+    }
+
+    /// Counters and current table sizes.
+    public var stats: L7Stats {
+        var s = counters
+        s.entries = [
+            .dnsPending: pendingDNS.count, .dnsTCPStreams: dnsStreams.count, .httpConnections: httpConnections.count,
+            .httpPending: pendingHTTP, .names: names.count, .reassemblyBytes: reassemblyBytes,
+        ]
+        if names.evictions > 0 { s.evictions[.names, default: 0] &+= names.evictions }
+        return s
+    }
+
+    // MARK: - Packets
+
+    /// `flow` is the decoded L3/L4 trace flow of a packet; `frame` its snapshot from the MAC header; `monotonicNs`
+    /// the packet time (CLOCK_BOOTTIME, the event's timestamp). Returns the L7 flows this packet completes, in
+    /// order (zero, one or more: a segment may finish several pipelined messages).
+    public func process(flow: Flow, frame: UnsafeRawBufferPointer, monotonicNs: UInt64) -> [Flow] {
+        guard let et = flow.eventType, et.type == CiliumEventType.trace, let ip = flow.ip else { return [] }
+        let sport: UInt16
+        let dport: UInt16
+        let isTCP: Bool
+        switch flow.l4 {
+        case .tcp(let t)?: (sport, dport, isTCP) = (t.sourcePort, t.destinationPort, true)
+        case .udp(let u)?: (sport, dport, isTCP) = (u.sourcePort, u.destinationPort, false)
+        default: return []
+        }
+        let dnsSrc = dnsPorts.contains(sport)
+        let dnsDst = dnsPorts.contains(dport)
+        let httpSrc = isTCP && httpPorts.contains(sport)
+        let httpDst = isTCP && httpPorts.contains(dport)
+        guard dnsSrc || dnsDst || httpSrc || httpDst else { return [] }
+
+        if monotonicNs > now { now = monotonicNs }
+        let p = PacketParser.parse(frame)
+        guard let range = p.payloadRange, p.sourcePort == sport, p.destinationPort == dport,
+            p.source == ip.source, p.destination == ip.destination
+        else { return [] }
+        let payload = UnsafeRawBufferPointer(rebasing: frame[range])
+        let seg = Segment(bytes: payload, length: max(payload.count, L7Assembler.realPayloadLength(p, frame, flow) ?? 0))
+        let site = ObservationSite(flow)
+        let packet = PacketContext(flow: flow, site: site, monotonicNs: monotonicNs, source: ip.source,
+                                   destination: ip.destination, sourcePort: sport, destinationPort: dport)
+        if !isTCP {
+            return processDNSDatagram(packet, seg, serverIsSource: dnsSrc, serverIsDestination: dnsDst)
+        }
+        guard let tcp = p.tcp else { return [] }
+        if dnsSrc || dnsDst {
+            return processDNSStream(packet, seg, tcp, fromClient: dnsDst)
+        }
+        return processHTTP(packet, seg, tcp, fromClient: httpDst)
+    }
+
+    /// Convenience for tests and tools.
+    public func process(flow: Flow, frame: [UInt8], monotonicNs: UInt64) -> [Flow] {
+        frame.withUnsafeBytes { process(flow: flow, frame: $0, monotonicNs: monotonicNs) }
+    }
+
+    /// Sets `source_names` / `destination_names` from the names memory (sorted, unique) for the flow's IPs that
+    /// were answered in DNS responses and have not expired; leaves them untouched otherwise.
+    public func annotateNames(_ flow: inout Flow) {
+        guard let ip = flow.ip, names.count > 0 else { return }
+        let s = names.names(of: ip.source, now: now)
+        if !s.isEmpty { flow.sourceNames = s }
+        let d = names.names(of: ip.destination, now: now)
+        if !d.isEmpty { flow.destinationNames = d }
+    }
+
+    /// Evicts DNS queries older than `dnsQueryTimeout` and connections idle for `connectionIdleTimeout` (their
+    /// pending requests count as unanswered), and expired names. `nowNs` is on the packets' clock.
+    public func expire(nowNs: UInt64) {
+        if nowNs > now { now = nowNs }
+        var unansweredDNS: UInt64 = 0
+        pendingDNS.removeOlder(than: nowNs > dnsTimeoutNs ? nowNs - dnsTimeoutNs : 0) { _, _ in unansweredDNS += 1 }
+        counters.unansweredDNS &+= unansweredDNS
+
+        let idleCut = nowNs > idleTimeoutNs ? nowNs - idleTimeoutNs : 0
+        var dropped: [HTTPConnection] = []
+        httpConnections.removeOlder(than: idleCut) { _, c in dropped.append(c) }
+        for c in dropped { discard(c) }
+        var freed = 0
+        dnsStreams.removeOlder(than: idleCut) { _, c in freed += c.release() }
+        reassemblyBytes -= freed
+        names.expire(now: nowNs)
+    }
+
+    // MARK: - Shared
+
+    struct PacketContext {
+        var flow: Flow
+        var site: ObservationSite
+        var monotonicNs: UInt64
+        var source: IPAddress
+        var destination: IPAddress
+        var sourcePort: UInt16
+        var destinationPort: UInt16
+    }
+
+    /// The real payload size of the packet: from the IP length (UDP: its length field), which the snapshot may
+    /// cut; nil when unknown.
+    static func realPayloadLength(_ p: ParsedPacket, _ frame: UnsafeRawBufferPointer, _ flow: Flow) -> Int? {
+        guard let l3 = p.l3Offset, let start = p.payloadOffset else { return nil }
+        func be16(_ o: Int) -> Int? {
+            guard o >= 0, o + 2 <= frame.count else { return nil }
+            return Int(frame[o]) << 8 | Int(frame[o + 1])
+        }
+        if p.ipProtocol == 17, let l4 = p.l4Offset, let udpLength = be16(l4 + 4), udpLength >= 8 {
+            return udpLength - 8
+        }
+        var end: Int? = nil
+        switch p.ipVersion {
+        case .ipv4: if let total = be16(l3 + 2), total > 0 { end = l3 + total }
+        case .ipv6: if let plen = be16(l3 + 4), plen > 0 { end = l3 + 40 + plen }
+        case .ipNotUsed: break
+        }
+        if end == nil, flow.aggregatedPackets == 1, flow.aggregatedBytes > 0 {
+            end = Int(clamping: flow.aggregatedBytes) // skb->len from the MAC header (GSO / jumbo without IP length)
+        }
+        guard let end, end >= start else { return nil }
+        return end - start
+    }
+
+    /// An L7 flow from the packet that completed the message.
+    func l7Flow(
+        _ packet: PacketContext, type: L7FlowType, latencyNs: UInt64, record: Layer7.Record,
+        direction: TrafficDirection, traceID: String?
+    ) -> Flow {
+        let p = packet.flow
+        var l4 = p.l4
+        if case .tcp(let t)? = l4 { l4 = .tcp(TCP(sourcePort: t.sourcePort, destinationPort: t.destinationPort)) }
+        return Flow(
+            time: p.time, verdict: p.verdict, ethernet: p.ethernet, ip: p.ip, l4: l4,
+            source: p.source, destination: p.destination, type: .l7, nodeName: p.nodeName,
+            sourceNames: p.sourceNames, destinationNames: p.destinationNames,
+            l7: Layer7(type: type, latencyNs: latencyNs, record: record),
+            eventType: CiliumEventType(type: CiliumEventType.accessLog, subType: 0),
+            sourceService: p.sourceService, destinationService: p.destinationService,
+            trafficDirection: direction, traceObservationPoint: .unknownPoint, isReply: type == .response,
+            interface: p.interface, traceContext: traceID.map { TraceContext(traceID: $0) })
+    }
+
+    // MARK: - DNS
+
+    private func processDNSDatagram(_ packet: PacketContext, _ seg: Segment, serverIsSource: Bool, serverIsDestination: Bool) -> [Flow] {
+        guard let header = DNSParser.header(seg.bytes) else {
+            counters.countMalformed(.dns, DNSParseError.shortHeader.reason)
+            return []
+        }
+        // A query goes to the server port, a response comes from it.
+        guard header.flags.isResponse ? serverIsSource : serverIsDestination else { return [] }
+        var out: [Flow] = []
+        handleDNS(seg.bytes, isPrefix: seg.missingTail > 0, packet, into: &out)
+        return out
+    }
+
+    private func processDNSStream(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool) -> [Flow] {
+        let key = fromClient
+            ? ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
+                            clientPort: packet.sourcePort, serverPort: packet.destinationPort)
+            : ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
+                            clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+        let closing = tcp.flags.contains(.rst) || tcp.flags.contains(.fin)
+        var slot = dnsStreams.slot(of: key)
+        if let s = slot, isNewConnection(tcp) {
+            reassemblyBytes -= dnsStreams.removeSlot(s).1.release()
+            slot = nil
+        }
+        if slot == nil {
+            guard seg.length > 0 else { return [] }
+            let (s, evicted) = dnsStreams.insert(key, DNSTCPConnection(), stamp: packet.monotonicNs)
+            if let (_, old) = evicted {
+                reassemblyBytes -= old.release()
+                counters.countEviction(.dnsTCPStreams)
+            }
+            slot = s
+        }
+        guard let slot else { return [] }
+        dnsStreams.touch(slot, stamp: packet.monotonicNs)
+        let conn = dnsStreams[slot: slot]
+        var out: [Flow] = []
+        var budget = limits.maxReassemblyBytes - reassemblyBytes
+        var budgetExceeded: UInt64 = 0
+        let emit: (DNSTCPFramer.Event) -> Void = { event in
+            switch event {
+            case .message(let bytes, let isPrefix):
+                self.handleDNS(bytes, isPrefix: isPrefix, packet, into: &out)
+            case .badLength:
+                self.counters.countMalformed(.dns, "bad_tcp_length")
+            }
+        }
+        var lost = false
+        if fromClient {
+            lost = feed(&conn.toServer, seg, tcp, &budget, &budgetExceeded, emit)
+        } else {
+            lost = feed(&conn.toClient, seg, tcp, &budget, &budgetExceeded, emit)
+        }
+        if lost { counters.streamResyncs &+= 1 }
+        reassemblyBytes = limits.maxReassemblyBytes - budget
+        counters.reassemblyBudgetExceeded &+= budgetExceeded
+        if closing {
+            if fromClient { conn.clientClosed = true } else { conn.serverClosed = true }
+            if tcp.flags.contains(.rst) || (conn.clientClosed && conn.serverClosed) {
+                reassemblyBytes -= conn.release()
+                dnsStreams.removeSlot(slot)
+            }
+        }
+        return out
+    }
+
+    /// A client's SYN (without ACK) opens a new connection.
+    private func isNewConnection(_ tcp: ParsedPacket.TCPHeader) -> Bool {
+        tcp.flags.contains(.syn) && !tcp.flags.contains(.ack)
+    }
+
+    private func feed(
+        _ framer: inout DNSTCPFramer, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, _ budget: inout Int,
+        _ exceeded: inout UInt64, _ emit: (DNSTCPFramer.Event) -> Void
+    ) -> Bool {
+        var seg = seg
+        var lost = false
+        switch framer.sequence.admit(seq: tcp.sequence, length: seg.length, syn: tcp.flags.contains(.syn)) {
+        case .duplicate: return false
+        case .gap(let n): lost = framer.skip(n, budget: &budget, emit: emit)
+        case .inOrder(let skip): seg = seg.dropping(skip)
+        case .first: break
+        }
+        guard seg.length > 0 else { return lost }
+        let l = framer.feed(seg, maxMessageBytes: limits.maxDNSTCPMessageBytes, budget: &budget, budgetExceeded: &exceeded, emit: emit)
+        return lost || l
+    }
+
+    /// One DNS message of the packet: a query becomes a REQUEST flow and a pending entry, a response a RESPONSE
+    /// flow paired with its query (if seen) and names for the names memory.
+    private func handleDNS(_ bytes: UnsafeRawBufferPointer, isPrefix: Bool, _ packet: PacketContext, into out: inout [Flow]) {
+        let message: DNSMessage
+        do throws(DNSParseError) {
+            message = try DNSParser.parse(bytes, isPrefix: isPrefix)
+        } catch {
+            counters.countMalformed(.dns, error.reason)
+            return
+        }
+        if message.isPartial { counters.dnsPartial &+= 1 }
+        let point = packet.flow.traceObservationPoint
+        if !message.isResponse {
+            guard let question = message.questions.first else {
+                counters.countMalformed(.dns, "no_question")
+                return
+            }
+            counters.dnsQueries &+= 1
+            let qtypes = message.questions.map { DNSRecordType.name($0.type) }
+            let direction = L7Direction.ofRequest(at: point)
+            let key = DNSQueryKey(
+                connection: ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
+                                          clientPort: packet.sourcePort, serverPort: packet.destinationPort),
+                id: message.id)
+            // A retransmitted query keeps the first one's time: latency is from the first ask.
+            if pendingDNS.slot(of: key) == nil {
+                let pending = PendingDNSQuery(query: question.name, qtypes: qtypes, monotonicNs: packet.monotonicNs, direction: direction)
+                if pendingDNS.insert(key, pending, stamp: packet.monotonicNs).evicted != nil {
+                    counters.countEviction(.dnsPending)
+                    counters.unansweredDNS &+= 1
+                }
+            }
+            let record = DNS(query: question.name, observationSource: config.dnsObservationSource, rcode: 0, qtypes: qtypes)
+            out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .dns(record), direction: direction, traceID: nil))
+            return
+        }
+
+        let key = DNSQueryKey(
+            connection: ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
+                                      clientPort: packet.destinationPort, serverPort: packet.sourcePort),
+            id: message.id)
+        var pending: PendingDNSQuery? = nil
+        if let slot = pendingDNS.slot(of: key) {
+            let candidate = pendingDNS[slot: slot]
+            // An id reused for another name is not this query's answer.
+            if message.questions.first.map({ $0.name == candidate.query }) ?? true {
+                pending = candidate
+                pendingDNS.removeSlot(slot)
+            }
+        }
+        guard let query = message.questions.first?.name ?? pending?.query else {
+            counters.countMalformed(.dns, "no_question")
+            return
+        }
+        counters.dnsResponses &+= 1
+        if pending == nil { counters.dnsUnmatchedResponses &+= 1 }
+        let qtypes = message.questions.isEmpty ? (pending?.qtypes ?? []) : message.questions.map { DNSRecordType.name($0.type) }
+
+        var ips: [String] = []
+        var cnames: [String] = []
+        var rrtypes: [String] = []
+        rrtypes.reserveCapacity(message.answers.count)
+        var ttl: UInt32 = .max
+        // Names that lead to the query through the CNAME chain: only their addresses are remembered.
+        var chain: [String] = [query]
+        for answer in message.answers {
+            rrtypes.append(DNSRecordType.name(answer.type))
+            ttl = min(ttl, answer.ttl)
+            switch answer.data {
+            case .address(let a):
+                ips.append(a.description)
+            case .name(let target) where answer.type == DNSRecordType.cname:
+                cnames.append(target)
+                if chain.contains(answer.name) { chain.append(target) }
+            default:
+                break
+            }
+        }
+        if message.answers.isEmpty { ttl = 0 }
+        if message.rcode == 0 {
+            for answer in message.answers where chain.contains(answer.name) {
+                if case .address(let a) = answer.data {
+                    names.insert(ip: a, name: query, ttlSeconds: answer.ttl, now: packet.monotonicNs)
+                }
+            }
+        }
+        let latency = pending.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
+        let direction = pending?.direction ?? L7Direction.ofUnmatchedResponse(at: packet.flow.traceObservationPoint)
+        let record = DNS(
+            query: query, ips: ips, ttl: ttl, cnames: cnames, observationSource: config.dnsObservationSource,
+            rcode: UInt32(message.rcode), qtypes: qtypes, rrtypes: rrtypes)
+        out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .dns(record), direction: direction, traceID: nil))
+    }
+
+    // MARK: - HTTP
+
+    private func processHTTP(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool) -> [Flow] {
+        let key = fromClient
+            ? ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
+                            clientPort: packet.sourcePort, serverPort: packet.destinationPort)
+            : ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
+                            clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+        var slot = httpConnections.slot(of: key)
+        if let s = slot, isNewConnection(tcp) {
+            // The 5-tuple is reused by a new connection: the old one ended unseen.
+            discard(httpConnections.removeSlot(s).1)
+            slot = nil
+        }
+        if slot == nil {
+            guard seg.length > 0 else { return [] }
+            let (s, evicted) = httpConnections.insert(key, HTTPConnection(), stamp: packet.monotonicNs)
+            if let (_, old) = evicted {
+                counters.countEviction(.httpConnections)
+                discard(old)
+            }
+            slot = s
+        }
+        guard let slot else { return [] }
+        httpConnections.touch(slot, stamp: packet.monotonicNs)
+        let conn = httpConnections[slot: slot]
+        let stream = fromClient ? conn.client : conn.server
+        var out: [Flow] = []
+        var ctx = HTTPStream.Context(
+            maxHeadBytes: limits.maxHTTPHeaderBytes, maxHeaders: limits.maxHTTPHeaderCount,
+            keepHeaders: config.includeHeaders, budget: limits.maxReassemblyBytes - reassemblyBytes)
+
+        var seg = seg
+        var feedSegment = seg.length > 0
+        switch stream.sequence.admit(seq: tcp.sequence, length: seg.length, syn: tcp.flags.contains(.syn)) {
+        case .duplicate:
+            feedSegment = false
+        case .gap(let n):
+            if let event = stream.lose(n, &ctx) { handle(event, conn, stream, packet, &out) }
+        case .inOrder(let skip):
+            seg = seg.dropping(skip)
+        case .first:
+            break
+        }
+        if feedSegment && seg.length > 0 {
+            var off = 0
+            while let event = stream.next(seg, &off, &ctx) {
+                handle(event, conn, stream, packet, &out)
+            }
+        }
+        reassemblyBytes = limits.maxReassemblyBytes - ctx.budget
+        counters.reassemblyBudgetExceeded &+= ctx.budgetExceeded
+
+        if tcp.flags.contains(.rst) {
+            discard(conn)
+            httpConnections.removeSlot(slot)
+        } else if tcp.flags.contains(.fin) {
+            stream.closed = true
+            // No more bytes in this direction: a head still in the buffer never completes.
+            reassemblyBytes -= stream.release()
+            stream.mode = .opaque
+            // The server is done: whatever it has not answered, it never will.
+            if !fromClient { flushPending(conn) }
+            if conn.client.closed && conn.server.closed {
+                discard(conn)
+                httpConnections.removeSlot(slot)
+            }
+        }
+        if pendingHTTP > limits.maxPendingHTTPRequests { shedPendingHTTP(keeping: slot) }
+        return out
+    }
+
+    private func handle(_ event: HTTPStreamEvent, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext, _ out: inout [Flow]) {
+        switch event {
+        case .lostSync:
+            counters.streamResyncs &+= 1
+        case .malformed(let error, let salvaged):
+            counters.countMalformed(.http, error.reason)
+            if let head = salvaged {
+                headArrived(head, conn, stream, packet, &out)
+            } else if error != .badChunk {
+                if stream.isRequest {
+                    // A request we could not read still gets a response: keep the FIFO aligned.
+                    enqueue(PendingHTTPRequest(method: "", url: "", traceID: nil, monotonicNs: packet.monotonicNs,
+                                               direction: L7Direction.ofRequest(at: packet.flow.traceObservationPoint)), conn)
+                } else if !conn.pending.isEmpty {
+                    // Likewise a response we could not read answers the oldest request.
+                    conn.pending.removeFirst()
+                    pendingHTTP -= 1
+                }
+            }
+        case .head(let head):
+            if head.isPartial { counters.httpPartial &+= 1 }
+            headArrived(head, conn, stream, packet, &out)
+        }
+    }
+
+    private func headArrived(_ head: HTTPHead, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext, _ out: inout [Flow]) {
+        var headers = head.headers
+        if !headers.isEmpty {
+            redactor.apply(&headers)
+            sortHeaders(&headers)
+        }
+        if case .request(let method, let target) = head.startLine {
+            counters.httpRequests &+= 1
+            let url = HTTPURL.build(
+                target: target, host: head.host, server: packet.destination, serverPort: packet.destinationPort, config: config)
+            let traceID = head.traceparent.flatMap { TraceParent.traceID($0) }
+            let direction = L7Direction.ofRequest(at: packet.flow.traceObservationPoint)
+            let record = HTTP(code: 0, method: method, url: url, protocol: head.version, headers: headers)
+            out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .http(record), direction: direction, traceID: traceID))
+            enqueue(PendingHTTPRequest(method: method, url: url, traceID: traceID, monotonicNs: packet.monotonicNs, direction: direction), conn)
+            guard !head.isPartial else { return }
+            if head.hasTransferEncoding {
+                if head.chunked {
+                    stream.mode = .chunked(ChunkState())
+                } else {
+                    counters.countMalformed(.http, HTTPParseError.badTransferEncoding.reason)
+                    stream.mode = .unsynced
+                }
+            } else if head.invalidContentLength {
+                counters.countMalformed(.http, HTTPParseError.badContentLength.reason)
+                stream.mode = .unsynced
+            } else if let n = head.contentLength, n > 0 {
+                stream.mode = .fixed(remaining: n)
+            }
+            return
+        }
+
+        let code = head.statusCode
+        if code < 200 && code != 101 {
+            counters.httpInterimResponses &+= 1
+            return
+        }
+        counters.httpResponses &+= 1
+        var request: PendingHTTPRequest? = nil
+        if !conn.pending.isEmpty {
+            request = conn.pending.removeFirst()
+            pendingHTTP -= 1
+        } else {
+            counters.httpUnmatchedResponses &+= 1
+        }
+        let latency = request.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
+        let direction = request?.direction ?? L7Direction.ofUnmatchedResponse(at: packet.flow.traceObservationPoint)
+        let record = HTTP(code: code, method: request?.method ?? "", url: request?.url ?? "", protocol: head.version, headers: headers)
+        out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .http(record), direction: direction, traceID: request?.traceID))
+        guard !head.isPartial else { return }
+        let method = request?.method ?? ""
+        if code == 101 || (method == "CONNECT" && code < 300) {
+            // Not HTTP/1.x any more in either direction.
+            conn.client.mode = .opaque
+            conn.server.mode = .opaque
+            flushPending(conn)
+        } else if method == "HEAD" || code == 204 || code == 304 {
+            stream.mode = .head
+        } else if head.hasTransferEncoding {
+            // Chunked, or delimited by the end of the connection.
+            stream.mode = head.chunked ? .chunked(ChunkState()) : .unsynced
+        } else if head.invalidContentLength {
+            counters.countMalformed(.http, HTTPParseError.badContentLength.reason)
+            stream.mode = .unsynced
+        } else if let n = head.contentLength {
+            stream.mode = n > 0 ? .fixed(remaining: n) : .head
+        } else {
+            // Read until the server closes: wait for something that looks like a status line.
+            stream.mode = .unsynced
+        }
+    }
+
+    private func enqueue(_ request: PendingHTTPRequest, _ conn: HTTPConnection) {
+        if conn.pending.count >= limits.maxPendingRequestsPerConnection {
+            conn.pending.removeFirst()
+            pendingHTTP -= 1
+            counters.unansweredHTTP &+= 1
+            counters.countEviction(.httpPending)
+        }
+        conn.pending.append(request)
+        pendingHTTP += 1
+    }
+
+    private func flushPending(_ conn: HTTPConnection) {
+        counters.unansweredHTTP &+= UInt64(conn.pending.count)
+        pendingHTTP -= conn.pending.count
+        conn.pending.removeAll()
+    }
+
+    /// Forgets a connection's state: pending requests are unanswered, buffers freed.
+    private func discard(_ conn: HTTPConnection) {
+        flushPending(conn)
+        reassemblyBytes -= conn.release()
+    }
+
+    /// Over the global pending bound: drop the least recently active connections (never `keeping`).
+    private func shedPendingHTTP(keeping: Int32) {
+        while pendingHTTP > limits.maxPendingHTTPRequests, let oldest = httpConnections.oldest, oldest != keeping {
+            let (_, conn) = httpConnections.removeSlot(oldest)
+            counters.countEviction(.httpConnections)
+            discard(conn)
+        }
+    }
+
+    /// Stable sort by key (Hubble's records list headers by key): insertion sort in place, heads are short.
+    private func sortHeaders(_ headers: inout [HTTPHeader]) {
+        guard headers.count > 1 else { return }
+        for i in 1..<headers.count where headers[i - 1].key > headers[i].key {
+            let h = headers[i]
+            var j = i
+            while j > 0 && headers[j - 1].key > h.key {
+                headers[j] = headers[j - 1]
+                j -= 1
+            }
+            headers[j] = h
+        }
+    }
+}

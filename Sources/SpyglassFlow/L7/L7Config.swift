@@ -1,0 +1,158 @@
+/// Configuration of `L7Assembler`: which ports carry DNS and HTTP/1.x, what is redacted, and how much state may be
+/// kept. Every default is chosen so an agent that sets nothing is safe (bounded memory, secrets redacted).
+///
+/// Suggested agent flags (Hubble's names where Hubble has one):
+///
+/// | field | flag | default |
+/// |---|---|---|
+/// | `dnsPorts` | `--l7-dns-ports` | `[53]` |
+/// | `httpPorts` | `--l7-http-ports` | `[80, 8080]` |
+/// | `redactURLQuery` | `--hubble-redact-http-urlquery` | `false` (as Hubble) |
+/// | `redactUserInfo` | `--hubble-redact-http-userinfo` | `true` (as Hubble) |
+/// | `headerAllowList` | `--hubble-redact-http-headers-allow` | `[]` |
+/// | `headerDenyList` | `--hubble-redact-http-headers-deny` | `L7Config.defaultHeaderDenyList` |
+/// | `includeHeaders` | `--l7-http-headers` | `true` |
+/// | `dnsObservationSource` | – | `"proxy"` (the value Hubble's DNS proxy writes) |
+/// | `limits.*` | `--l7-max-…` / `--l7-…-timeout` | see `L7Limits` |
+///
+/// Header redaction (values become `HUBBLE_REDACTED`, keys stay): when `headerAllowList` is non-empty, every header
+/// not in it is redacted and `headerDenyList` is ignored (Hubble rejects setting both; the agent should too).
+/// Otherwise the headers in `headerDenyList` are redacted. Names compare case-insensitively. Unlike Hubble, whose
+/// deny list is empty by default, Spyglass redacts credentials and session cookies by default: an observability
+/// pipeline should not be a secret store. Set `headerDenyList = []` for Hubble's behaviour.
+public struct L7Config: Sendable, Equatable {
+    /// Server ports of DNS (UDP and TCP). A packet takes part when its source or destination port is listed.
+    public var dnsPorts: Set<UInt16>
+    /// Server ports of HTTP/1.x over TCP (cleartext only). The side with the listed port is the server.
+    public var httpPorts: Set<UInt16>
+
+    /// Drop `?query` and `#fragment` from URLs (`--hubble-redact-http-urlquery`).
+    public var redactURLQuery: Bool
+    /// Drop `user:password@` from absolute URLs (`--hubble-redact-http-userinfo`).
+    public var redactUserInfo: Bool
+    /// When non-empty: only these headers keep their values.
+    public var headerAllowList: [String]
+    /// Headers whose values are replaced (ignored when `headerAllowList` is non-empty).
+    public var headerDenyList: [String]
+    /// Put HTTP headers into flows at all (`false`: `headers` stays empty; framing still reads them).
+    public var includeHeaders: Bool
+
+    /// `l7.dns.observation_source` of every DNS flow.
+    public var dnsObservationSource: String
+
+    public var limits: L7Limits
+
+    /// The value that replaces redacted header values (Hubble's constant).
+    public static let redactedValue = "HUBBLE_REDACTED"
+
+    /// Credentials and session state: `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`,
+    /// `X-Api-Key`, `X-Auth-Token`.
+    public static let defaultHeaderDenyList = [
+        "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token",
+    ]
+
+    public init(
+        dnsPorts: Set<UInt16> = [53],
+        httpPorts: Set<UInt16> = [80, 8080],
+        redactURLQuery: Bool = false,
+        redactUserInfo: Bool = true,
+        headerAllowList: [String] = [],
+        headerDenyList: [String] = L7Config.defaultHeaderDenyList,
+        includeHeaders: Bool = true,
+        dnsObservationSource: String = "proxy",
+        limits: L7Limits = L7Limits()
+    ) {
+        self.dnsPorts = dnsPorts
+        self.httpPorts = httpPorts
+        self.redactURLQuery = redactURLQuery
+        self.redactUserInfo = redactUserInfo
+        self.headerAllowList = headerAllowList
+        self.headerDenyList = headerDenyList
+        self.includeHeaders = includeHeaders
+        self.dnsObservationSource = dnsObservationSource
+        self.limits = limits
+    }
+}
+
+/// Bounds of every table `L7Assembler` keeps. Reaching a bound evicts the least recently used entry and counts it
+/// (`L7Stats.evictions`, and `unanswered` for pending requests); nothing grows without limit.
+public struct L7Limits: Sendable, Equatable {
+    /// DNS queries waiting for their response (`dns_pending`).
+    public var maxPendingDNSQueries: Int
+    /// A DNS query without a response for this long is counted unanswered.
+    public var dnsQueryTimeout: Duration
+    /// DNS-over-TCP connections with framing state (`dns_tcp_streams`).
+    public var maxDNSTCPStreams: Int
+    /// A DNS-over-TCP message is buffered up to this size; a longer one is parsed from its first bytes (answers that
+    /// do not fit are not seen) and the rest is skipped.
+    public var maxDNSTCPMessageBytes: Int
+    /// HTTP connections with state (`http_connections`).
+    public var maxHTTPConnections: Int
+    /// Requests waiting for a response on one connection (pipelining depth); more evicts the oldest.
+    public var maxPendingRequestsPerConnection: Int
+    /// Requests waiting for a response over all connections (`http_pending`); more evicts the least recently
+    /// active connections.
+    public var maxPendingHTTPRequests: Int
+    /// Bytes of one request/response head (start line + headers) that are reassembled across segments.
+    public var maxHTTPHeaderBytes: Int
+    /// Header lines of one HTTP message.
+    public var maxHTTPHeaderCount: Int
+    /// A TCP connection (HTTP or DNS) without packets for this long is dropped; its pending requests are counted
+    /// unanswered. HTTP requests are never expired one by one: that would shift the FIFO pairing of the connection.
+    public var connectionIdleTimeout: Duration
+    /// All reassembly buffers together (HTTP heads and DNS-over-TCP messages).
+    public var maxReassemblyBytes: Int
+    /// IPs remembered with their DNS names (`names`).
+    public var maxNameEntries: Int
+    /// Names remembered per IP; more replaces the one expiring first.
+    public var maxNamesPerIP: Int
+    /// Answer TTLs are clamped into `minNameTTL...maxNameTTL` for the names memory.
+    public var minNameTTL: Duration
+    public var maxNameTTL: Duration
+
+    public init(
+        maxPendingDNSQueries: Int = 16384,
+        dnsQueryTimeout: Duration = .seconds(10),
+        maxDNSTCPStreams: Int = 4096,
+        maxDNSTCPMessageBytes: Int = 16384,
+        maxHTTPConnections: Int = 16384,
+        maxPendingRequestsPerConnection: Int = 32,
+        maxPendingHTTPRequests: Int = 65536,
+        maxHTTPHeaderBytes: Int = 8192,
+        maxHTTPHeaderCount: Int = 128,
+        connectionIdleTimeout: Duration = .seconds(120),
+        maxReassemblyBytes: Int = 8 << 20,
+        maxNameEntries: Int = 65536,
+        maxNamesPerIP: Int = 16,
+        minNameTTL: Duration = .seconds(300),
+        maxNameTTL: Duration = .seconds(86400)
+    ) {
+        self.maxPendingDNSQueries = maxPendingDNSQueries
+        self.dnsQueryTimeout = dnsQueryTimeout
+        self.maxDNSTCPStreams = maxDNSTCPStreams
+        self.maxDNSTCPMessageBytes = maxDNSTCPMessageBytes
+        self.maxHTTPConnections = maxHTTPConnections
+        self.maxPendingRequestsPerConnection = maxPendingRequestsPerConnection
+        self.maxPendingHTTPRequests = maxPendingHTTPRequests
+        self.maxHTTPHeaderBytes = maxHTTPHeaderBytes
+        self.maxHTTPHeaderCount = maxHTTPHeaderCount
+        self.connectionIdleTimeout = connectionIdleTimeout
+        self.maxReassemblyBytes = maxReassemblyBytes
+        self.maxNameEntries = maxNameEntries
+        self.maxNamesPerIP = maxNamesPerIP
+        self.minNameTTL = minNameTTL
+        self.maxNameTTL = maxNameTTL
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating (negative durations give 0).
+    var l7Nanoseconds: UInt64 {
+        let c = components
+        guard c.seconds >= 0 else { return 0 }
+        let (s, o) = UInt64(c.seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if o { return .max }
+        let (t, o2) = s.addingReportingOverflow(UInt64(c.attoseconds / 1_000_000_000))
+        return o2 ? .max : t
+    }
+}
