@@ -46,8 +46,11 @@ public final class Agent: @unchecked Sendable {
         attacher = TCAttacher(programs: programs)
         queue = EventQueue(capacity: config.eventQueueBatches)
         reader = try RingBufferReader(programs: programs, queue: queue)
+        var l7 = config.l7
+        l7?.dnsPorts = Set(config.datapath.dnsPorts)
+        l7?.httpPorts = Set(config.datapath.httpPorts)
         pipeline = FlowPipeline(
-            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver())
+            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7)
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
     }
 

@@ -1,4 +1,5 @@
 import SpyglassDatapath
+import SpyglassFlow
 
 /// Everything `spyglass run` can be told, with Cilium's flag names where Cilium has the same knob.
 public struct AgentConfig: Sendable {
@@ -8,6 +9,8 @@ public struct AgentConfig: Sendable {
     /// Drops from skb:kfree_skb (`--drop-events`), their rate limit and scope.
     public var dropsEnabled = true
     public var drops = DropConfig()
+    /// DNS and HTTP read from packets; nil turns the L7 parser off. Ports follow `datapath.dnsPorts/httpPorts`.
+    public var l7: L7Config? = L7Config()
     /// `--hubble-metrics-server`
     public var metricsServer = ":9965"
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.

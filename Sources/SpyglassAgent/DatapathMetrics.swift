@@ -1,4 +1,5 @@
 import SpyglassDatapath
+import SpyglassFlow
 import SpyglassMetrics
 
 /// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
@@ -37,8 +38,12 @@ enum DatapathMetrics {
         try engine.registerCollector(name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason", type: .counter) {
             pipeline.decodeErrorCounts.sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value)) }
         }
-        try engine.registerCollector(name: "spyglass_flows_processed_total", help: "Flows handed to the metric handlers", type: .counter) {
-            [MetricSample(value: Double(pipeline.flowsProcessed))]
+        try engine.registerCollector(name: "spyglass_flows_processed_total", help: "Flows handed to the metric handlers and exporters, by kind (l3_l4 from packets and drops, l7 from DNS/HTTP payloads)", type: .counter) {
+            [MetricSample(labels: ["kind": "l3_l4"], value: Double(pipeline.flowsProcessed)),
+             MetricSample(labels: ["kind": "l7"], value: Double(pipeline.l7FlowsProcessed))]
+        }
+        if pipeline.l7Enabled {
+            try registerL7(on: engine, pipeline: pipeline)
         }
         try engine.registerCollector(name: "spyglass_event_queue_depth", help: "Event batches waiting between the ring-buffer reader and the flow pipeline", type: .gauge) {
             [MetricSample(value: Double(queue.depth))]
@@ -47,6 +52,36 @@ enum DatapathMetrics {
             let lost = queue.lost, drops = queue.lostDrops
             return [MetricSample(labels: ["kind": "trace"], value: Double(lost - drops)),
                     MetricSample(labels: ["kind": "drop"], value: Double(drops))]
+        }
+    }
+
+    /// The L7 assembler's bounded state and what it could not pair or parse.
+    static func registerL7(on engine: MetricsEngine, pipeline: FlowPipeline) throws {
+        try engine.registerCollector(name: "spyglass_l7_unanswered_total", help: "DNS queries and HTTP requests evicted or closed without a response", type: .counter) {
+            let s = pipeline.l7Counters
+            return [MetricSample(labels: ["protocol": "dns"], value: Double(s.unansweredDNS)),
+                    MetricSample(labels: ["protocol": "http"], value: Double(s.unansweredHTTP))]
+        }
+        try engine.registerCollector(name: "spyglass_l7_malformed_total", help: "DNS and HTTP messages rejected by the parsers, by reason", type: .counter) {
+            let s = pipeline.l7Counters
+            return L7Stats.malformedReasons.map { key in
+                MetricSample(labels: ["protocol": key.protocol.rawValue, "reason": key.reason], value: Double(s.malformed[key] ?? 0))
+            }
+        }
+        try engine.registerCollector(name: "spyglass_l7_state_entries", help: "Entries in the L7 assembler's bounded tables (bytes for reassembly_bytes)", type: .gauge) {
+            let s = pipeline.l7Counters
+            return L7Table.allCases.map { MetricSample(labels: ["table": $0.rawValue], value: Double(s.entries[$0] ?? 0)) }
+        }
+        try engine.registerCollector(name: "spyglass_l7_evictions_total", help: "Entries evicted from the L7 assembler's tables because a bound was reached", type: .counter) {
+            let s = pipeline.l7Counters
+            return L7Table.allCases.map { MetricSample(labels: ["table": $0.rawValue], value: Double(s.evictions[$0] ?? 0)) }
+        }
+        try engine.registerCollector(name: "spyglass_l7_messages_total", help: "DNS and HTTP messages parsed, by protocol and type", type: .counter) {
+            let s = pipeline.l7Counters
+            return [MetricSample(labels: ["protocol": "dns", "type": "request"], value: Double(s.dnsQueries)),
+                    MetricSample(labels: ["protocol": "dns", "type": "response"], value: Double(s.dnsResponses)),
+                    MetricSample(labels: ["protocol": "http", "type": "request"], value: Double(s.httpRequests)),
+                    MetricSample(labels: ["protocol": "http", "type": "response"], value: Double(s.httpResponses))]
         }
     }
 }

@@ -3,35 +3,60 @@ import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
 
-/// The consumer thread: takes event batches from the queue, decodes each event into a Flow and hands it to the
-/// metric handlers. Decode failures are counted by reason, never dropped silently.
+/// The consumer thread: takes event batches from the queue and, per event, decodes the Flow, adds DNS names,
+/// lets the L7 assembler turn DNS/HTTP payloads into L7 flows, enriches endpoints, and hands every flow to the
+/// metric handlers and the exporters. Decode failures are counted by reason, never dropped silently.
+///
+/// The L7 assembler is single-threaded by design: it lives on this thread only. Its counters are copied out under
+/// a lock once per housekeeping tick for the metrics endpoint.
 public final class FlowPipeline: @unchecked Sendable {
-    // @unchecked: `decoder` and the name cache are used only on the pipeline thread; counters are behind `lock`.
+    // @unchecked: `decoder` and `l7` are used only on the pipeline thread; the counters are behind `lock`.
+    public typealias Enricher = @Sendable (inout Flow) -> Void
+    public typealias Sink = @Sendable (Flow) -> Void
+
     private let queue: EventQueue
     private let metrics: MetricsEngine
     private let decoder: EventDecoder
+    private let l7: L7Assembler?
+    private let enrich: Enricher?
+    private let export: Sink?
     private let lock = NSLock()
     private var decodeErrors: [String: UInt64] = [:]
     private var flows: UInt64 = 0
+    private var l7Flows: UInt64 = 0
+    private var l7Stats = L7Stats()
+    private var lastExpireNs: UInt64 = 0
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
-    init(queue: EventQueue, metrics: MetricsEngine, nodeName: String,
-         dropReasons: @escaping EventDecoder.DropReasonResolver = EventDecoder.unknownDropReason) {
+    init(
+        queue: EventQueue, metrics: MetricsEngine, nodeName: String,
+        dropReasons: @escaping EventDecoder.DropReasonResolver = EventDecoder.unknownDropReason,
+        l7: L7Config? = L7Config(), enrich: Enricher? = nil, export: Sink? = nil
+    ) {
         self.queue = queue
         self.metrics = metrics
         let names = InterfaceNameCache()
         self.decoder = EventDecoder(
             nodeName: nodeName, bootToWallOffsetNs: BootClock.bootToWallOffsetNs(),
             interfaceName: { names.name(of: $0) }, dropReasonResolver: dropReasons)
+        self.l7 = l7.map { L7Assembler(config: $0) }
+        self.enrich = enrich
+        self.export = export
     }
 
     func start() {
         let t = Thread { [self] in
-            while let batch = nextBatch() {
-                process(batch)
-                queue.recycle(batch)
+            while true {
+                if let batch = queue.pop(timeoutMs: 200) {
+                    process(batch)
+                    queue.recycle(batch)
+                } else if queue.isClosed {
+                    break
+                }
+                housekeeping()
             }
+            housekeeping(force: true)
             done.signal()
         }
         t.name = "spyglass-flows"
@@ -46,26 +71,55 @@ public final class FlowPipeline: @unchecked Sendable {
         thread = nil
     }
 
-    private func nextBatch() -> EventBatch? {
-        while true {
-            if let b = queue.pop(timeoutMs: 200) { return b }
-            if queue.isClosed { return nil }
-        }
-    }
-
     private func process(_ batch: EventBatch) {
         var processed: UInt64 = 0
+        var l7Made: UInt64 = 0
         batch.forEach { record in
             do throws(DecodeError) {
-                let flow = try decoder.decode(record)
-                metrics.process(flow)
-                processed += 1
+                let event = try SpyPacketEvent(validating: record)
+                let snapshot = UnsafeRawBufferPointer(rebasing: record[event.snapshotRange])
+                var flow = decoder.flow(from: event, snapshot: snapshot)
+                if let l7 {
+                    l7.annotateNames(&flow)
+                    if event.flags.contains(.l7Candidate) && event.kind == .trace {
+                        for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs) {
+                            l7.annotateNames(&l7Flow)
+                            deliver(&l7Flow)
+                            l7Made += 1
+                        }
+                    }
+                }
+                // A packet sent only for its L7 payload was folded as a trace by aggregation: no trace flow.
+                if !event.flags.contains(.l7Only) {
+                    deliver(&flow)
+                    processed += 1
+                }
             } catch {
                 countDecodeError(error.reason)
             }
         }
         lock.lock()
         flows &+= processed
+        l7Flows &+= l7Made
+        lock.unlock()
+    }
+
+    @inline(__always) private func deliver(_ flow: inout Flow) {
+        enrich?(&flow)
+        metrics.process(flow)
+        export?(flow)
+    }
+
+    /// Once a second: expire idle L7 state and publish its counters.
+    private func housekeeping(force: Bool = false) {
+        guard let l7 else { return }
+        let now = BootClock.bootNowNs()
+        guard force || now &- lastExpireNs >= 1_000_000_000 else { return }
+        lastExpireNs = now
+        l7.expire(nowNs: now)
+        let snapshot = l7.stats
+        lock.lock()
+        l7Stats = snapshot
         lock.unlock()
     }
 
@@ -82,12 +136,28 @@ public final class FlowPipeline: @unchecked Sendable {
         return decodeErrors
     }
 
-    /// Flows handed to the metric handlers (monotonic).
+    /// L3/L4 flows handed on (monotonic).
     public var flowsProcessed: UInt64 {
         lock.lock()
         defer { lock.unlock() }
         return flows
     }
+
+    /// L7 flows made from payloads (monotonic).
+    public var l7FlowsProcessed: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return l7Flows
+    }
+
+    /// The L7 assembler's counters as of the last housekeeping tick (at most a second old).
+    public var l7Counters: L7Stats {
+        lock.lock()
+        defer { lock.unlock() }
+        return l7Stats
+    }
+
+    public var l7Enabled: Bool { l7 != nil }
 }
 
 /// ifindex → name, looked up once per index (names of deleted interfaces may be reused; good enough for labels).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SpyglassAgent
 import SpyglassDatapath
+import SpyglassFlow
+import Foundation
 
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
 struct AgentOptions: ParsableArguments {
@@ -52,6 +54,21 @@ struct AgentOptions: ParsableArguments {
 
     @Option(name: .customLong("http-detect"), help: "Also read TCP payloads that start like an HTTP request or status line on any port (true|false).")
     var httpDetect = true
+
+    @Option(name: .customLong("l7-parsing"), help: "Turn DNS and HTTP payloads into L7 flows (true|false).")
+    var l7Parsing = true
+
+    @Option(name: .customLong("hubble-redact-http-urlquery"), help: "Remove the query string from HTTP URLs in flows (true|false).")
+    var redactURLQuery = false
+
+    @Option(name: .customLong("hubble-redact-http-userinfo"), help: "Remove user:password@ from HTTP URLs in flows (true|false).")
+    var redactUserInfo = true
+
+    @Option(name: .customLong("hubble-redact-http-headers-allow"), help: "Comma-separated HTTP headers to keep; every other header's value is redacted. Excludes --hubble-redact-http-headers-deny.")
+    var headersAllow: String?
+
+    @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token).")
+    var headersDeny: String?
 
     @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
     var connectionTableSize = 65536
@@ -118,6 +135,22 @@ struct AgentOptions: ParsableArguments {
         if !dnsPorts.isEmpty { c.datapath.dnsPorts = try ports(dnsPorts, "--dns-port") }
         if !httpPorts.isEmpty { c.datapath.httpPorts = try ports(httpPorts, "--http-port") }
         c.datapath.httpDetect = httpDetect
+        if l7Parsing {
+            var l7 = L7Config()
+            l7.redactURLQuery = redactURLQuery
+            l7.redactUserInfo = redactUserInfo
+            if headersAllow != nil && headersDeny != nil {
+                throw ValidationError("--hubble-redact-http-headers-allow and --hubble-redact-http-headers-deny: set one, not both")
+            }
+            func list(_ text: String) -> [String] {
+                text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            }
+            if let headersAllow { l7.headerAllowList = list(headersAllow) }
+            if let headersDeny { l7.headerDenyList = list(headersDeny) }
+            c.l7 = l7
+        } else {
+            c.l7 = nil
+        }
         guard eventQueueBatches >= 2 else { throw ValidationError("--event-queue-batches: at least 2 (got \(eventQueueBatches))") }
         c.eventQueueBatches = eventQueueBatches
         if let nodeName { c.nodeName = nodeName }
