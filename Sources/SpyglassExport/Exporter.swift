@@ -20,7 +20,9 @@ final class Exporter: Sendable {
     private let mill: BackupMill?
     private let needsUUIDString: Bool
 
-    init(spec: ExporterSpec, nodeName: String, encoder: FlowRecordEncoder, logger: Logger) {
+    /// `startGate`: when given, the writer thread waits for it before its first write (an updated flow log waits
+    /// for its predecessor to close the same file).
+    init(spec: ExporterSpec, nodeName: String, encoder: FlowRecordEncoder, logger: Logger, startGate: DispatchSemaphore? = nil) {
         self.spec = spec
         self.nodeName = nodeName
         self.queue = ExportQueue(capacity: spec.queueCapacity)
@@ -39,6 +41,7 @@ final class Exporter: Sendable {
         let loop = WriterLoop(file: file, queue: queue, encoder: encoder, spec: spec, nodeName: nodeName, shared: shared)
         let done = self.done
         let t = Thread {
+            startGate?.wait()
             loop.run()
             done.signal()
         }
