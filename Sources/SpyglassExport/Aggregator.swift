@@ -18,7 +18,7 @@ final class Aggregator {
 
     init(mask: FieldMask, encoder: FlowRecordEncoder) {
         self.mask = mask
-        self.outputMask = mask.adding(topLevel: "time")
+        self.outputMask = mask.adding(topLevel: "time").adding(topLevel: "aggregate")
         self.encoder = encoder
     }
 
