@@ -182,6 +182,7 @@ private final class WriterLoop: @unchecked Sendable {
             }
             let (dropped, finished) = queue.take(into: &batch, timeoutNs: timeout)
             pendingLost += dropped
+            let small = batch.count < 256
             for item in batch {
                 switch item {
                 case .flow(let flow, let uuid):
@@ -206,6 +207,9 @@ private final class WriterLoop: @unchecked Sendable {
             }
             writeOut()
             if finished || shared.abort.load(ordering: .relaxed) { break }
+            // A trickle of events would wake this thread once per event (a futex wake for the producer each
+            // time); let small batches gather for a millisecond instead.
+            if small { usleep(1000) }
         }
         file.close()
     }

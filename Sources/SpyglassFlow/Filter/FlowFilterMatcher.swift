@@ -5,7 +5,7 @@
 /// Regular expressions (`dns_query`, `http_path`, `http_url`) use Swift Regex syntax, which accepts the RE2
 /// constructs Hubble users write (classes, groups, alternation, anchors, `\d`, repetition); they search anywhere in
 /// the text, as Go's `MatchString` does.
-public struct FlowFilterMatcher: @unchecked Sendable {
+public final class FlowFilterMatcher: @unchecked Sendable {
     // @unchecked: the stored regexes are immutable and only used for matching.
     public let filter: FlowFilter
 
