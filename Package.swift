@@ -58,6 +58,8 @@ let package = Package(
                 "SpyglassFlow",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                // CompressNIO's streaming API works on NIOCore's ByteBuffer.
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,0 +1,243 @@
+import Foundation
+import Logging
+import SpyglassFlow
+import Synchronization
+
+/// Flow logs from the dynamic config file (`--hubble-flowlogs-config-path`, hubble-compat.md §10.8).
+///
+/// The file is read at start and then polled every `pollInterval`; a reload happens only when its content hash
+/// changed. Entries are reconciled by name: new → `add`, changed (filters and field-mask order ignored) → `update`
+/// (the new exporter starts writing once the old one has closed the file), gone → `remove`. A file that cannot be
+/// read or parsed counts one `failure` per distinct content, keeps the last good configuration, and its error is
+/// logged and kept in `lastError`. A flow log whose `end` has passed stays configured and writes nothing.
+final class DynamicExporters: Sendable {
+    struct Entry {
+        var config: FlowLogConfig
+        var exporter: Exporter
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var order: [String] = []
+        var lastSeenHash: UInt64?
+        var appliedHash: UInt64 = 0
+        var lastApplied: Double = 0
+        var ops: [String: UInt64] = [:]
+        var lastError: String?
+        var retired: [String: (written: UInt64, dropped: [String: UInt64])] = [:]
+    }
+
+    let path: String
+    private let pollInterval: Duration
+    private let nodeName: String
+    private let encoder: FlowRecordEncoder
+    private let logger: Logger
+    private let fileMode: UInt32
+    private let queueCapacity: Int
+    private let state = Mutex(State())
+    /// What the hot path reads: the live exporters.
+    private let live = Mutex<[Exporter]>([])
+    private let reloadLock = Mutex(())
+    private let stopSignal = DispatchSemaphore(value: 0)
+    private let watcherDone = DispatchSemaphore(value: 0)
+
+    init(
+        path: String, pollInterval: Duration, nodeName: String, encoder: FlowRecordEncoder, fileMode: UInt32,
+        queueCapacity: Int, logger: Logger
+    ) {
+        self.path = path
+        self.pollInterval = pollInterval
+        self.nodeName = nodeName
+        self.encoder = encoder
+        self.fileMode = fileMode
+        self.queueCapacity = queueCapacity
+        self.logger = logger
+        reload()
+        let t = Thread { [self] in
+            let ns = max(1_000_000, pollInterval.components.seconds * 1_000_000_000 + pollInterval.components.attoseconds / 1_000_000_000)
+            while stopSignal.wait(timeout: .now() + .nanoseconds(Int(ns))) == .timedOut {
+                reload()
+            }
+            watcherDone.signal()
+        }
+        t.name = "spyglass-flowlogs-watch"
+        t.start()
+    }
+
+    func offer(_ flow: Flow, uuid: UUIDv4?) {
+        for e in live.withLock({ $0 }) { e.offer(flow, uuid: uuid) }
+    }
+
+    func offerLost(source: LostEventSource, count: UInt64, cpu: Int32?, time: Timestamp) {
+        for e in live.withLock({ $0 }) { e.offerLost(source: source, count: count, cpu: cpu, time: time) }
+    }
+
+    var isEmpty: Bool { live.withLock { $0.isEmpty } }
+
+    /// The last read or parse error, nil when the last attempt applied.
+    var lastError: String? { state.withLock { $0.lastError } }
+
+    /// Names of the configured flow logs, in file order.
+    var names: [String] { state.withLock { $0.order } }
+
+    func exporter(named name: String) -> Exporter? { state.withLock { $0.entries[name]?.exporter } }
+
+    /// Reads the file and applies it when its content changed. Returns false on a read or parse failure.
+    @discardableResult
+    func reload() -> Bool {
+        reloadLock.withLock { _ in reloadLocked() }
+    }
+
+    private func reloadLocked() -> Bool {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = "cannot read \(path): \(String(cString: strerror(errno)))"
+            return fail(hash: 1, reason)
+        }
+        let bytes = [UInt8](data)
+        let hash = MD5.uint64(bytes)
+        if state.withLock({ $0.lastSeenHash }) == hash { return state.withLock { $0.lastError == nil } }
+        let configs: [FlowLogConfig]
+        do {
+            configs = try FlowLogsFile.parse(String(decoding: bytes, as: UTF8.self))
+        } catch {
+            return fail(hash: hash, "\(path): \(error.description)")
+        }
+        apply(configs, hash: hash)
+        return true
+    }
+
+    private func fail(hash: UInt64, _ reason: String) -> Bool {
+        let first = state.withLock { s -> Bool in
+            let first = s.lastSeenHash != hash
+            s.lastSeenHash = hash
+            s.lastError = reason
+            if first { s.ops["failure", default: 0] += 1 }
+            return first
+        }
+        if first { logger.error("flow log configuration not applied; keeping the previous one", metadata: ["error": "\(reason)"]) }
+        return false
+    }
+
+    private func apply(_ configs: [FlowLogConfig], hash: UInt64) {
+        let old = state.withLock { $0.entries }
+        var next: [String: Entry] = [:]
+        var toStop: [(Exporter, DispatchSemaphore?)] = []
+        var ops: [String: UInt64] = [:]
+        let wanted = Set(configs.map(\.name))
+        // Removed first, so a path freed by one flow log can be taken by another.
+        for (name, e) in old where !wanted.contains(name) {
+            toStop.append((e.exporter, nil))
+            ops["remove", default: 0] += 1
+            logger.info("flow log removed", metadata: ["name": "\(name)"])
+        }
+        for c in configs {
+            if let e = old[c.name], e.config == c {
+                next[c.name] = e
+                continue
+            }
+            var gate: DispatchSemaphore? = nil
+            if let e = old[c.name] {
+                gate = DispatchSemaphore(value: 0)
+                toStop.append((e.exporter, gate))
+                ops["update", default: 0] += 1
+                logger.info("flow log updated", metadata: ["name": "\(c.name)"])
+            } else {
+                ops["add", default: 0] += 1
+                logger.info("flow log added", metadata: ["name": "\(c.name)", "file": "\(c.filePath)"])
+            }
+            let spec = c.spec(fileMode: fileMode, queueCapacity: queueCapacity)
+            // A removed log's path may be reused: wait for every log being stopped that wrote to the same file.
+            if gate == nil, old.values.contains(where: { $0.config.filePath == c.filePath && !wanted.contains($0.config.name) }) {
+                gate = DispatchSemaphore(value: 0)
+                if let i = toStop.firstIndex(where: { $0.0.spec.filePath == c.filePath && $0.1 == nil }) { toStop[i].1 = gate }
+            }
+            next[c.name] = Entry(config: c, exporter: Exporter(spec: spec, nodeName: nodeName, encoder: encoder, logger: logger, startGate: gate))
+        }
+        let order = configs.map(\.name)
+        live.withLock { $0 = order.compactMap { next[$0]?.exporter } }
+        state.withLock { s in
+            s.entries = next
+            s.order = order
+            s.lastSeenHash = hash
+            s.appliedHash = hash
+            s.lastApplied = Date().timeIntervalSince1970
+            s.lastError = nil
+            for (op, n) in ops { s.ops[op, default: 0] += n }
+        }
+        for (exporter, gate) in toStop {
+            exporter.stop(deadline: .now + .seconds(10))
+            retire(exporter)
+            gate?.signal()
+        }
+    }
+
+    private func retire(_ e: Exporter) {
+        let written = e.written
+        let dropped = e.dropped
+        state.withLock { s in
+            var r = s.retired[e.spec.label] ?? (0, [:])
+            r.written += written
+            for (k, v) in dropped { r.dropped[k, default: 0] += v }
+            s.retired[e.spec.label] = r
+        }
+    }
+
+    func stop(deadline: ContinuousClock.Instant) -> Bool {
+        stopSignal.signal()
+        _ = watcherDone.wait(timeout: .now() + .seconds(2))
+        let all = live.withLock { l -> [Exporter] in
+            let a = l
+            l = []
+            return a
+        }
+        var ok = true
+        for e in all { ok = e.stop(deadline: deadline) && ok }
+        return ok
+    }
+
+    /// `hubble_dynamic_exporter_*` (hubble-compat.md §7).
+    func hubbleMetrics() -> [ExportMetricFamily] {
+        let (entries, order, ops, hash, applied) = state.withLock { s in (s.entries, s.order, s.ops, s.appliedHash, s.lastApplied) }
+        var active = 0
+        var up: [ExportMetricFamily.Sample] = []
+        for name in order {
+            guard let e = entries[name] else { continue }
+            let isUp = !e.exporter.isExpired
+            if isUp { active += 1 }
+            up.append(.init(labels: [.init("name", name)], value: isUp ? 1 : 0))
+        }
+        return [
+            ExportMetricFamily(
+                name: "hubble_dynamic_exporter_exporters_total", kind: .gauge, help: "Number of configured exporters",
+                samples: [
+                    .init(labels: [.init("status", "active")], value: Double(active)),
+                    .init(labels: [.init("status", "inactive")], value: Double(order.count - active)),
+                ]),
+            ExportMetricFamily(name: "hubble_dynamic_exporter_up", kind: .gauge, help: "Status of exporter (1 - active, 0 - inactive)", samples: up),
+            ExportMetricFamily(
+                name: "hubble_dynamic_exporter_reconfigurations_total", kind: .counter, help: "Number of dynamic exporters reconfigurations",
+                samples: ops.keys.sorted().map { .init(labels: [.init("op", $0)], value: Double(ops[$0]!)) }),
+            ExportMetricFamily(
+                name: "hubble_dynamic_exporter_config_hash", kind: .gauge, help: "Hash of last applied config",
+                samples: [.init(value: Double(hash))]),
+            ExportMetricFamily(
+                name: "hubble_dynamic_exporter_config_last_applied", kind: .gauge, help: "Timestamp of last applied config",
+                samples: [.init(value: applied)]),
+        ]
+    }
+
+    /// Written and dropped counts per exporter label, including exporters already stopped.
+    func counts() -> [(label: String, written: UInt64, dropped: [String: UInt64], queue: Int)] {
+        let (entries, retired) = state.withLock { ($0.entries, $0.retired) }
+        var out: [String: (UInt64, [String: UInt64], Int)] = [:]
+        for (label, r) in retired { out[label] = (r.written, r.dropped, 0) }
+        for e in entries.values {
+            var c = out[e.exporter.spec.label] ?? (0, [:], 0)
+            c.0 += e.exporter.written
+            for (k, v) in e.exporter.dropped { c.1[k, default: 0] += v }
+            c.2 = e.exporter.queueLength
+            out[e.exporter.spec.label] = c
+        }
+        return out.keys.sorted().map { ($0, out[$0]!.0, out[$0]!.1, out[$0]!.2) }
+    }
+}

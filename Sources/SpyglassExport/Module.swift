@@ -1,1 +1,0 @@
-// Hubble JSON-lines flow export.
