@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassDatapath
+import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassServer
@@ -21,6 +22,7 @@ public final class Agent: @unchecked Sendable {
     let queue: EventQueue
     let reader: RingBufferReader
     let pipeline: FlowPipeline
+    let exporters: FlowExporters?
     private var server: MetricsServer?
     private var housekeeping: Housekeeping?
     public private(set) var serverPort: Int = 0
@@ -46,12 +48,22 @@ public final class Agent: @unchecked Sendable {
         attacher = TCAttacher(programs: programs)
         queue = EventQueue(capacity: config.eventQueueBatches)
         reader = try RingBufferReader(programs: programs, queue: queue)
+        // Flow logs: bad settings stop start-up with the flag named (ExportConfigError's text).
+        if config.staticExport != nil || config.flowLogsConfigPath != nil {
+            exporters = try FlowExporters(
+                static: config.staticExport, dynamicConfigPath: config.flowLogsConfigPath, nodeName: config.nodeName,
+                logger: logger)
+        } else {
+            exporters = nil
+        }
         var l7 = config.l7
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
         pipeline = FlowPipeline(
-            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7)
+            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
+            export: Agent.exportSink(exporters))
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
+        if let exporters { try ExportMetrics.register(on: metrics, exporters: exporters) }
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
@@ -89,6 +101,10 @@ public final class Agent: @unchecked Sendable {
         reader.stop()
         queue.close()
         pipeline.stop()
+        // After the pipeline drained: flush the flow logs and close their files (bounded).
+        if let exporters, !exporters.shutdown(timeout: .seconds(5)) {
+            logger.warning("flow logs did not finish writing within 5 s")
+        }
         await server?.shutdown()
         server = nil
     }
@@ -117,6 +133,11 @@ public final class Agent: @unchecked Sendable {
                 logger.warning("cannot attach to \(iface.name): \(error)")
             }
         }
+    }
+
+    private static func exportSink(_ exporters: FlowExporters?) -> FlowPipeline.Sink? {
+        guard let exporters else { return nil }
+        return { flow in exporters.export(flow) }
     }
 
     /// Current datapath counters.
@@ -161,11 +182,13 @@ final class Housekeeping: @unchecked Sendable {
         let ring = stats.ringBufferFull + stats.dropRingBufferFull
         if ring > lastRingLost {
             agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
+            agent.exporters?.exportLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, cpu: nil)
             lastRingLost = ring
         }
         let q = agent.queue.lost
         if q > lastQueueLost {
             agent.metrics.addLost(source: "observer_events_queue", count: q - lastQueueLost)
+            agent.exporters?.exportLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, cpu: nil)
             lastQueueLost = q
         }
     }

@@ -1,4 +1,5 @@
 import SpyglassDatapath
+import SpyglassExport
 import SpyglassFlow
 
 /// Everything `spyglass run` can be told, with Cilium's flag names where Cilium has the same knob.
@@ -11,6 +12,10 @@ public struct AgentConfig: Sendable {
     public var drops = DropConfig()
     /// DNS and HTTP read from packets; nil turns the L7 parser off. Ports follow `datapath.dnsPorts/httpPorts`.
     public var l7: L7Config? = L7Config()
+    /// `--hubble-export-file-path` and friends; nil = no static flow log.
+    public var staticExport: StaticExporterConfig? = nil
+    /// `--hubble-flowlogs-config-path`
+    public var flowLogsConfigPath: String? = nil
     /// `--hubble-metrics-server`
     public var metricsServer = ":9965"
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.

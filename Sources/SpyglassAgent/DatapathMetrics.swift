@@ -64,8 +64,11 @@ enum DatapathMetrics {
         }
         try engine.registerCollector(name: "spyglass_l7_malformed_total", help: "DNS and HTTP messages rejected by the parsers, by reason", type: .counter) {
             let s = pipeline.l7Counters
-            return L7Stats.malformedReasons.map { key in
-                MetricSample(labels: ["protocol": key.protocol.rawValue, "reason": key.reason], value: Double(s.malformed[key] ?? 0))
+            return L7Protocol.allCases.flatMap { proto in
+                (L7Stats.malformedReasons[proto] ?? []).map { reason in
+                    MetricSample(labels: ["protocol": proto.rawValue, "reason": reason],
+                                 value: Double(s.malformed[L7MalformedKey(proto, reason)] ?? 0))
+                }
             }
         }
         try engine.registerCollector(name: "spyglass_l7_state_entries", help: "Entries in the L7 assembler's bounded tables (bytes for reassembly_bytes)", type: .gauge) {

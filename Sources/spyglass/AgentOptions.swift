@@ -1,6 +1,7 @@
 import ArgumentParser
 import SpyglassAgent
 import SpyglassDatapath
+import SpyglassExport
 import SpyglassFlow
 import Foundation
 
@@ -70,6 +71,42 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token).")
     var headersDeny: String?
 
+    @Option(name: .customLong("hubble-export-file-path"), help: "Write flows as Hubble JSON lines to this file (or 'stdout'); empty: no flow log.")
+    var exportFilePath = ""
+
+    @Option(name: .customLong("hubble-export-file-max-size-mb"), help: "Rotate the flow log before it would exceed this size.")
+    var exportMaxSizeMB = 10
+
+    @Option(name: .customLong("hubble-export-file-max-backups"), help: "Rotated flow logs to keep (0 keeps all).")
+    var exportMaxBackups = 5
+
+    @Option(name: .customLong("hubble-export-file-compress"), help: "gzip rotated flow logs (true|false).")
+    var exportCompress = false
+
+    @Option(name: .customLong("hubble-export-allowlist"), help: "Export only flows matching one of these whitespace-separated JSON FlowFilters.")
+    var exportAllowList = ""
+
+    @Option(name: .customLong("hubble-export-denylist"), help: "Do not export flows matching any of these whitespace-separated JSON FlowFilters.")
+    var exportDenyList = ""
+
+    @Option(name: .customLong("hubble-export-fieldmask"), help: "Export only these fields (comma or space separated, e.g. time,source.namespace,verdict).")
+    var exportFieldMask = ""
+
+    @Option(name: .customLong("hubble-export-fieldaggregate"), help: "Aggregate exported flows on these fields over --hubble-export-aggregation-interval.")
+    var exportFieldAggregate = ""
+
+    @Option(name: .customLong("hubble-export-aggregation-interval"), help: "Interval of flow-log aggregation (e.g. 10s; 0s: off).")
+    var exportAggregationInterval = "0s"
+
+    @Option(name: .customLong("hubble-export-file-mode"), help: "Permissions of flow-log files (octal).")
+    var exportFileMode = "0600"
+
+    @Option(name: .customLong("hubble-export-queue-size"), help: "Flows queued per exporter before new ones are dropped and counted.")
+    var exportQueueSize = 16384
+
+    @Option(name: .customLong("hubble-flowlogs-config-path"), help: "YAML file of dynamic flow logs (Hubble's flowlogs config), re-read when it changes.")
+    var flowLogsConfigPath: String?
+
     @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
     var connectionTableSize = 65536
 
@@ -135,6 +172,21 @@ struct AgentOptions: ParsableArguments {
         if !dnsPorts.isEmpty { c.datapath.dnsPorts = try ports(dnsPorts, "--dns-port") }
         if !httpPorts.isEmpty { c.datapath.httpPorts = try ports(httpPorts, "--http-port") }
         c.datapath.httpDetect = httpDetect
+        if !exportFilePath.isEmpty {
+            guard let mode = UInt32(exportFileMode, radix: 8), mode <= 0o777 else {
+                throw ValidationError("--hubble-export-file-mode: '\(exportFileMode)' is not an octal file mode")
+            }
+            let export = StaticExporterConfig(
+                filePath: exportFilePath, fileMaxSizeMB: exportMaxSizeMB, fileMaxBackups: exportMaxBackups,
+                fileCompress: exportCompress, allowList: exportAllowList, denyList: exportDenyList,
+                fieldMask: StaticExporterConfig.splitList(exportFieldMask),
+                fieldAggregate: StaticExporterConfig.splitList(exportFieldAggregate),
+                aggregationInterval: try StaticExporterConfig.parseDuration(exportAggregationInterval, flag: "--hubble-export-aggregation-interval"),
+                fileMode: mode, queueCapacity: exportQueueSize)
+            try export.validate()
+            c.staticExport = export
+        }
+        c.flowLogsConfigPath = flowLogsConfigPath
         if l7Parsing {
             var l7 = L7Config()
             l7.redactURLQuery = redactURLQuery
