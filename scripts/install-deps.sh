@@ -9,6 +9,7 @@ packages=(
   python3 python3-prometheus-client              # strict OpenMetrics parser used by the tests
   prometheus                                     # promtool and a real Prometheus for scrape tests
   python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
+  dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
 )
 
 missing=()
