@@ -38,6 +38,13 @@ public struct EndpointInfo: Sendable, Hashable {
         self.service = service
     }
 
+    /// A record that only names service frontends (a Kubernetes Service, or a file entry with nothing but
+    /// `addresses` and `service`): its addresses get a service but no endpoint, so their endpoint is whatever
+    /// else matches, usually `reserved:world`, as Hubble shows ClusterIPs.
+    public var isServiceOnly: Bool {
+        service != nil && namespace.isEmpty && podName.isEmpty && workloads.isEmpty && labels.isEmpty && identity == nil
+    }
+
     /// Labels sorted and de-duplicated, as flows carry them.
     var canonicalLabels: [String] { Array(Set(labels)).sorted() }
 }

@@ -14,9 +14,13 @@ import SpyglassFlow
 /// 5. `apiServer` — kube-apiserver backends (`reserved:kube-apiserver`). Where an apiserver address is also the
 ///    host's or a node's address, the winning record gets the `reserved:kube-apiserver` label added (identity 7
 ///    for a remote node, 1 stays for the host), as Cilium does.
-/// 6. Nothing matches: `reserved:world` (see `EndpointsConfig.splitWorldByFamily`).
+/// 6. Kubernetes Services name frontends only (`source_service`/`destination_service`); a file entry's
+///    `service` on the same address wins over them.
+/// 7. Nothing matches: `reserved:world` (see `EndpointsConfig.splitWorldByFamily`).
 public enum EndpointSourceRank: Int, Sendable, Comparable, CaseIterable {
     case host = 0, pods, file, remoteNode, apiServer
+    /// Service frontends only (no endpoints); services of other sources rank with them.
+    case services
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     var departureSource: String? {
         switch self {
@@ -232,7 +236,7 @@ final class EndpointStore: Sendable {
             for (i, info) in infos.enumerated() {
                 for p in info.prefixes {
                     if rank == .apiServer { apiServerPrefixes.append(p) }
-                    if winner[p] == nil { winner[p] = (rank, i, s) }
+                    if winner[p] == nil && !info.isServiceOnly { winner[p] = (rank, i, s) }
                     if let svc = info.service, serviceWinner[p] == nil { serviceWinner[p] = svc }
                 }
             }
@@ -295,7 +299,7 @@ final class EndpointStore: Sendable {
         // Live endpoints that metrics can name (pods, file entries).
         for (rank, infos) in records {
             guard let source = rank.departureSource else { continue }
-            for info in infos {
+            for info in infos where !info.isServiceOnly {
                 let hosts = info.prefixes.filter(\.isHost).map(\.address)
                 let nets = info.prefixes.filter { !$0.isHost }
                 let d = EndpointDeparture(
