@@ -1,83 +1,76 @@
 import SpyglassFlow
 
-/// Longest-prefix-match tables for one family: one sorted key array per prefix length present, longest length
-/// first. A lookup masks the address for each length and binary-searches that length's keys; the first hit is the
-/// longest match. Immutable once built, so readers need no lock; no allocation on lookup.
-struct PrefixTable4: Sendable {
-    struct Level: Sendable {
-        let mask: UInt32
-        let keys: [UInt32]
-        let values: [Int32]
-    }
-    let levels: [Level]
+/// Longest-prefix-match table for one family: one sorted run of keys per prefix length present, longest length
+/// first, all runs in one flat array. A lookup masks the address for each length and binary-searches that
+/// length's run; the first hit is the longest match. Immutable once built, so readers need no lock; a lookup
+/// touches only flat arrays of integers and does not allocate.
+struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+    /// Per level (longest first): its mask and where its run starts in `keys`; `starts` has one extra end entry.
+    private let masks: [Key]
+    private let starts: [Int]
+    private let keys: [Key]
+    private let values: [Int32]
 
-    /// `entries` must hold each prefix at most once.
-    init(_ entries: [(prefix: IPPrefix, value: Int32)]) {
-        var byLength: [UInt8: [(UInt32, Int32)]] = [:]
-        for e in entries where !e.prefix.isIPv6 {
-            byLength[e.prefix.length, default: []].append((UInt32(truncatingIfNeeded: e.prefix.address.high >> 32), e.value))
+    /// `entries` must hold each key/length at most once.
+    init(_ entries: [(key: Key, length: Int, value: Int32)]) {
+        var byLength: [Int: [(Key, Int32)]] = [:]
+        for e in entries { byLength[e.length, default: []].append((e.key, e.value)) }
+        var masks: [Key] = []
+        var starts: [Int] = []
+        var keys: [Key] = []
+        var values: [Int32] = []
+        for len in byLength.keys.sorted(by: >) {
+            let run = byLength[len]!.sorted { $0.0 < $1.0 }
+            masks.append(len == 0 ? 0 : Key.max << (Key.bitWidth - len))
+            starts.append(keys.count)
+            keys.append(contentsOf: run.map(\.0))
+            values.append(contentsOf: run.map(\.1))
         }
-        levels = byLength.keys.sorted(by: >).map { len in
-            let sorted = byLength[len]!.sorted { $0.0 < $1.0 }
-            return Level(mask: IPPrefix.mask32(.max, Int(len)), keys: sorted.map(\.0), values: sorted.map(\.1))
-        }
+        starts.append(keys.count)
+        self.masks = masks
+        self.starts = starts
+        self.keys = keys
+        self.values = values
     }
 
-    @inline(__always) func lookup(_ ip: UInt32) -> Int32 {
-        for level in levels {
-            let k = ip & level.mask
-            var lo = 0
-            var hi = level.keys.count
+    @inline(__always) func lookup(_ ip: Key) -> Int32 {
+        var level = 0
+        let levels = masks.count
+        while level < levels {
+            let k = ip & masks[level]
+            var lo = starts[level]
+            var hi = starts[level + 1]
             while lo < hi {
                 let mid = (lo &+ hi) >> 1
-                let v = level.keys[mid]
-                if v == k { return level.values[mid] }
+                let v = keys[mid]
+                if v == k { return values[mid] }
                 if v < k { lo = mid + 1 } else { hi = mid }
             }
+            level += 1
         }
         return -1
     }
 
-    var count: Int { levels.reduce(0) { $0 + $1.keys.count } }
+    var count: Int { keys.count }
 }
 
-struct PrefixTable6: Sendable {
-    struct Level: Sendable {
-        let mask: UInt128
-        let keys: [UInt128]
-        let values: [Int32]
-    }
-    let levels: [Level]
+typealias PrefixTable4 = PrefixTable<UInt32>
+typealias PrefixTable6 = PrefixTable<UInt128>
 
+extension PrefixTable where Key == UInt32 {
     init(_ entries: [(prefix: IPPrefix, value: Int32)]) {
-        var byLength: [UInt8: [(UInt128, Int32)]] = [:]
-        for e in entries where e.prefix.isIPv6 {
-            byLength[e.prefix.length, default: []].append((PrefixTable6.key(e.prefix.address), e.value))
-        }
-        levels = byLength.keys.sorted(by: >).map { len in
-            let sorted = byLength[len]!.sorted { $0.0 < $1.0 }
-            return Level(mask: IPPrefix.mask128(.max, Int(len)), keys: sorted.map(\.0), values: sorted.map(\.1))
-        }
+        self.init(entries.filter { !$0.prefix.isIPv6 }.map {
+            (UInt32(truncatingIfNeeded: $0.prefix.address.high >> 32), Int($0.prefix.length), $0.value)
+        })
+    }
+}
+
+extension PrefixTable where Key == UInt128 {
+    init(_ entries: [(prefix: IPPrefix, value: Int32)]) {
+        self.init(entries.filter { $0.prefix.isIPv6 }.map { (PrefixTable6.key($0.prefix.address), Int($0.prefix.length), $0.value) })
     }
 
     @inline(__always) static func key(_ ip: IPAddress) -> UInt128 { UInt128(ip.high) << 64 | UInt128(ip.low) }
-
-    @inline(__always) func lookup(_ ip: UInt128) -> Int32 {
-        for level in levels {
-            let k = ip & level.mask
-            var lo = 0
-            var hi = level.keys.count
-            while lo < hi {
-                let mid = (lo &+ hi) >> 1
-                let v = level.keys[mid]
-                if v == k { return level.values[mid] }
-                if v < k { lo = mid + 1 } else { hi = mid }
-            }
-        }
-        return -1
-    }
-
-    var count: Int { levels.reduce(0) { $0 + $1.keys.count } }
 }
 
 /// One immutable view of everything known, swapped in whole when a source changes.

@@ -37,6 +37,9 @@ final class KubeClient: Sendable {
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16),
             decompression: .disabled)
         config.httpVersion = .http1Only
+        // Fail a request at the first refused or failed connection: the reflector's own backoff takes it from
+        // there, and the failure shows in the metrics at once instead of after the request deadline.
+        config.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
