@@ -49,6 +49,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Hubble JSON-lines flow logs: encoder, field mask, aggregation, rotating gzip writer, exporters.
@@ -96,7 +98,16 @@ let package = Package(
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
         .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"], exclude: ["Golden"]),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
-        .testTarget(name: "SpyglassEndpointsTests", dependencies: ["SpyglassEndpoints", "SpyglassTesting"]),
+        .testTarget(
+            name: "SpyglassEndpointsTests",
+            dependencies: [
+                "SpyglassEndpoints", "SpyglassTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SpyglassExportTests", dependencies: ["SpyglassExport", "SpyglassTesting"]),
         .testTarget(
             name: "SpyglassDatapathTests",

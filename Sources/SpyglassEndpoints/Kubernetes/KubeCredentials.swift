@@ -1,0 +1,149 @@
+import Foundation
+import Yams
+
+/// How to reach and authenticate to the Kubernetes API server.
+public struct KubeCredentials: Sendable, Equatable {
+    /// `https://host:port` (or `http://` for tests), no trailing slash.
+    public var server: String
+    /// A bearer token, or a file to re-read on every request (service-account tokens are rotated).
+    public var token: String?
+    public var tokenFile: String?
+    /// PEM bytes.
+    public var certificateAuthority: [UInt8]?
+    public var clientCertificate: [UInt8]?
+    public var clientKey: [UInt8]?
+    public var insecureSkipTLSVerify: Bool
+
+    public init(
+        server: String, token: String? = nil, tokenFile: String? = nil, certificateAuthority: [UInt8]? = nil,
+        clientCertificate: [UInt8]? = nil, clientKey: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false
+    ) {
+        var s = server
+        while s.hasSuffix("/") { s.removeLast() }
+        self.server = s
+        self.token = token
+        self.tokenFile = tokenFile
+        self.certificateAuthority = certificateAuthority
+        self.clientCertificate = clientCertificate
+        self.clientKey = clientKey
+        self.insecureSkipTLSVerify = insecureSkipTLSVerify
+    }
+
+    /// The bearer token to send now, if any.
+    func currentToken() -> String? {
+        if let tokenFile, let data = FileManager.default.contents(atPath: tokenFile),
+            let t = String(data: data, encoding: .utf8)
+        {
+            return t.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return token
+    }
+
+    public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    /// In-cluster: `KUBERNETES_SERVICE_HOST`/`_PORT` and the pod's service-account token and CA.
+    public static func inCluster(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        directory: String = serviceAccountDirectory
+    ) throws(KubeConfigError) -> KubeCredentials {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
+            let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty
+        else {
+            throw KubeConfigError("not running in a cluster: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set")
+        }
+        let tokenPath = directory + "/token"
+        guard FileManager.default.isReadableFile(atPath: tokenPath) else {
+            throw KubeConfigError("in-cluster: cannot read the service-account token \(tokenPath)")
+        }
+        let caPath = directory + "/ca.crt"
+        let ca = FileManager.default.contents(atPath: caPath).map { [UInt8]($0) }
+        let h = host.contains(":") ? "[\(host)]" : host
+        return KubeCredentials(server: "https://\(h):\(port)", tokenFile: tokenPath, certificateAuthority: ca)
+    }
+
+    /// From a kubeconfig file: its current context's cluster and user. Supported: `server`,
+    /// `certificate-authority(-data)`, `insecure-skip-tls-verify`, `client-certificate(-data)`,
+    /// `client-key(-data)`, `token`, `tokenFile`. `exec` and `auth-provider` users are refused with a clear error.
+    /// Relative file paths are relative to the kubeconfig's directory.
+    public static func kubeconfig(path: String, context: String? = nil) throws(KubeConfigError) -> KubeCredentials {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw KubeConfigError("kubeconfig \(path): cannot read")
+        }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            throw KubeConfigError("kubeconfig \(path): not valid YAML: \(error)")
+        }
+        guard let doc = root as? [String: Any] else { throw KubeConfigError("kubeconfig \(path): not a mapping") }
+        let dir = (path as NSString).deletingLastPathComponent
+
+        func named(_ listKey: String, _ name: String, _ field: String) throws(KubeConfigError) -> [String: Any] {
+            let list = doc[listKey] as? [[String: Any]] ?? []
+            guard let e = list.first(where: { ($0["name"] as? String) == name }) else {
+                throw KubeConfigError("kubeconfig \(path): \(listKey) has no entry named '\(name)'")
+            }
+            return e[field] as? [String: Any] ?? [:]
+        }
+        func file(_ p: String) throws(KubeConfigError) -> [UInt8] {
+            let full = p.hasPrefix("/") ? p : (dir as NSString).appendingPathComponent(p)
+            guard let d = FileManager.default.contents(atPath: full) else {
+                throw KubeConfigError("kubeconfig \(path): cannot read \(full)")
+            }
+            return [UInt8](d)
+        }
+        func base64(_ s: String, _ what: String) throws(KubeConfigError) -> [UInt8] {
+            guard let d = Data(base64Encoded: s, options: .ignoreUnknownCharacters) else {
+                throw KubeConfigError("kubeconfig \(path): \(what) is not base64")
+            }
+            return [UInt8](d)
+        }
+
+        let contextName = context ?? (doc["current-context"] as? String) ?? ""
+        guard !contextName.isEmpty else { throw KubeConfigError("kubeconfig \(path): no current-context") }
+        let ctx = try named("contexts", contextName, "context")
+        guard let clusterName = ctx["cluster"] as? String else {
+            throw KubeConfigError("kubeconfig \(path): context '\(contextName)' names no cluster")
+        }
+        let cluster = try named("clusters", clusterName, "cluster")
+        guard let server = cluster["server"] as? String, !server.isEmpty else {
+            throw KubeConfigError("kubeconfig \(path): cluster '\(clusterName)' has no server")
+        }
+        var creds = KubeCredentials(server: server)
+        if let d = cluster["certificate-authority-data"] as? String {
+            creds.certificateAuthority = try base64(d, "certificate-authority-data")
+        } else if let f = cluster["certificate-authority"] as? String {
+            creds.certificateAuthority = try file(f)
+        }
+        creds.insecureSkipTLSVerify = (cluster["insecure-skip-tls-verify"] as? Bool) ?? false
+
+        if let userName = ctx["user"] as? String, !userName.isEmpty {
+            let user = try named("users", userName, "user")
+            if user["exec"] != nil || user["auth-provider"] != nil {
+                throw KubeConfigError(
+                    "kubeconfig \(path): user '\(userName)' uses exec/auth-provider, which Spyglass does not run; use a token or client certificate")
+            }
+            if let d = user["client-certificate-data"] as? String {
+                creds.clientCertificate = try base64(d, "client-certificate-data")
+            } else if let f = user["client-certificate"] as? String {
+                creds.clientCertificate = try file(f)
+            }
+            if let d = user["client-key-data"] as? String {
+                creds.clientKey = try base64(d, "client-key-data")
+            } else if let f = user["client-key"] as? String {
+                creds.clientKey = try file(f)
+            }
+            if (creds.clientCertificate == nil) != (creds.clientKey == nil) {
+                throw KubeConfigError("kubeconfig \(path): user '\(userName)' has a client certificate without a key or the reverse")
+            }
+            creds.token = user["token"] as? String
+            if let tf = user["tokenFile"] as? String {
+                creds.tokenFile = tf.hasPrefix("/") ? tf : (dir as NSString).appendingPathComponent(tf)
+            }
+        }
+        return creds
+    }
+}
+
+public struct KubeConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
