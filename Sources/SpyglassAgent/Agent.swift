@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassDatapath
+import SpyglassEndpoints
 import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
@@ -23,6 +24,7 @@ public final class Agent: @unchecked Sendable {
     let reader: RingBufferReader
     let pipeline: FlowPipeline
     let exporters: FlowExporters?
+    public let endpoints: Endpoints
     private var server: MetricsServer?
     private var housekeeping: Housekeeping?
     public private(set) var serverPort: Int = 0
@@ -56,14 +58,24 @@ public final class Agent: @unchecked Sendable {
         } else {
             exporters = nil
         }
+        endpoints = Endpoints(config: config.endpoints, logger: logger)
         var l7 = config.l7
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
         pipeline = FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
-            export: Agent.exportSink(exporters))
+            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters))
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
         if let exporters { try ExportMetrics.register(on: metrics, exporters: exporters) }
+        try EndpointsMetrics.register(on: metrics, endpoints: endpoints)
+        // A departed endpoint takes every series that names it with it, in any context (after the grace period).
+        let engine = metrics, log = logger
+        endpoints.onDeparture { gone in
+            let removed = engine.removeSeries(matching: EndpointRef(
+                namespace: gone.namespace, podName: gone.podName, ips: gone.ips,
+                workloadName: gone.workloadGone ? gone.workloadName : nil))
+            log.debug("endpoint \(gone.namespace)/\(gone.podName) departed: \(removed) series removed")
+        }
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
@@ -72,6 +84,7 @@ public final class Agent: @unchecked Sendable {
         let stale = TCAttacher.removeStaleHooks(on: all)
         if !stale.isEmpty { logger.info("removed stale hooks of an earlier run: \(stale.joined(separator: ", "))") }
         do {
+            try await endpoints.start()
             for iface in NetworkInterfaces.select(config.interfaces, from: all) {
                 try attacher.attach(iface)
                 logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
@@ -107,6 +120,7 @@ public final class Agent: @unchecked Sendable {
         }
         await server?.shutdown()
         server = nil
+        await endpoints.stop()
     }
 
     /// Attaches to interfaces that appeared since the last scan and forgets those that went away.
@@ -133,6 +147,11 @@ public final class Agent: @unchecked Sendable {
                 logger.warning("cannot attach to \(iface.name): \(error)")
             }
         }
+    }
+
+    private static func enricher(_ endpoints: Endpoints) -> FlowPipeline.Enricher {
+        let resolver = endpoints.resolver
+        return { flow in resolver.enrich(&flow) }
     }
 
     private static func exportSink(_ exporters: FlowExporters?) -> FlowPipeline.Sink? {

@@ -1,4 +1,5 @@
 import SpyglassDatapath
+import SpyglassEndpoints
 import SpyglassExport
 import SpyglassFlow
 
@@ -16,6 +17,8 @@ public struct AgentConfig: Sendable {
     public var staticExport: StaticExporterConfig? = nil
     /// `--hubble-flowlogs-config-path`
     public var flowLogsConfigPath: String? = nil
+    /// Who is behind an IP: Kubernetes, `--endpoints-file`, the node's own addresses.
+    public var endpoints = EndpointsConfig()
     /// `--hubble-metrics-server`
     public var metricsServer = ":9965"
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.

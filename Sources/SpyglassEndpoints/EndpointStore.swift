@@ -46,6 +46,9 @@ public struct EndpointDeparture: Sendable, Hashable {
     public var labels: [String]
     /// `kubernetes` or `file`.
     public var source: String
+    /// No live endpoint belongs to this workload any more (set when the departure fires): series in `workload`
+    /// contexts, shared by all of a workload's endpoints, may go too.
+    public var workloadGone = false
 
     public init(
         namespace: String, podName: String, workloadName: String, workloadKind: String, ips: [IPAddress],
@@ -178,6 +181,8 @@ final class EndpointStore: Sendable {
             for (key, p) in s.pending where p.due <= now {
                 var d = p.departure
                 d.ips = d.ips.filter { !s.liveIPs.contains($0) }
+                d.workloadGone = !d.workloadName.isEmpty
+                    && !s.live.values.contains { $0.namespace == d.namespace && $0.workloadName == d.workloadName }
                 out.append(d)
                 s.pending[key] = nil
             }

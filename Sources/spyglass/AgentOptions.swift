@@ -107,6 +107,21 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("hubble-flowlogs-config-path"), help: "YAML file of dynamic flow logs (Hubble's flowlogs config), re-read when it changes.")
     var flowLogsConfigPath: String?
 
+    @Option(name: .customLong("k8s-kubeconfig-path"), help: "Watch pods, services and nodes of the cluster in this kubeconfig (default: in-cluster credentials when running in a pod).")
+    var kubeconfig: String?
+
+    @Option(name: .customLong("k8s-context"), help: "kubeconfig context to use (default: the current context).")
+    var kubeContext: String?
+
+    @Option(name: .customLong("kubernetes"), help: "Kubernetes source: auto (in-cluster when KUBERNETES_SERVICE_HOST is set), on or off.")
+    var kubernetes = "auto"
+
+    @Option(name: .customLong("endpoints-file"), help: "YAML or JSON file of CIDRs/IPs -> namespace, pod, workload, labels (reloaded on change).")
+    var endpointsFile: String?
+
+    @Option(name: .customLong("endpoint-departure-grace"), help: "How long after an endpoint disappears its series are removed (e.g. 1m).")
+    var departureGrace = "1m"
+
     @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
     var connectionTableSize = 65536
 
@@ -187,6 +202,22 @@ struct AgentOptions: ParsableArguments {
             c.staticExport = export
         }
         c.flowLogsConfigPath = flowLogsConfigPath
+        if let kubeconfig {
+            c.endpoints.kubernetes = .kubeconfig(path: kubeconfig, context: kubeContext)
+        } else {
+            switch kubernetes {
+            case "auto": c.endpoints.kubernetes = .automatic
+            case "on": c.endpoints.kubernetes = .inCluster
+            case "off": c.endpoints.kubernetes = .none
+            default: throw ValidationError("--kubernetes: '\(kubernetes)' is not auto, on or off")
+            }
+        }
+        c.endpoints.endpointsFile = endpointsFile
+        guard let grace = GoDuration.parse(departureGrace) else {
+            throw ValidationError("--endpoint-departure-grace: '\(departureGrace)' is not a duration (e.g. 1m)")
+        }
+        c.endpoints.departureGrace = .nanoseconds(Int64(clamping: grace))
+        if !clusterName.isEmpty { c.endpoints.clusterName = clusterName }
         if l7Parsing {
             var l7 = L7Config()
             l7.redactURLQuery = redactURLQuery
