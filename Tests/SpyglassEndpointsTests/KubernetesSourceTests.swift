@@ -117,13 +117,17 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         server.send(KubePaths.pods, events[2])
         #expect(await eventually { r.lookup(ip("10.244.2.20")) == nil })
         #expect(await eventually { log.all.count == 1 })
-        #expect(log.all.first == EndpointDeparture(
+        #expect(log.all.first == { () -> EndpointDeparture in
+            var d = EndpointDeparture(
             namespace: "shop", podName: "checkout-5f6d7c8b9-abcde", workloadName: "checkout", workloadKind: "Deployment",
             ips: [ip("10.244.2.20")],
             labels: [
                 "k8s:app=checkout", "k8s:io.cilium.k8s.policy.cluster=default", "k8s:io.cilium.k8s.policy.serviceaccount=default",
                 "k8s:io.kubernetes.pod.namespace=shop",
-            ], source: "kubernetes"))
+            ], source: "kubernetes")
+            d.workloadGone = true  // the only checkout pod
+            return d
+        }())
 
         server.send(KubePaths.pods, events[3])  // bookmark: resourceVersion 1250
 
