@@ -158,7 +158,7 @@ final class EndpointStore: Sendable {
                 s.generation += 1
                 s.rebuilds += 1
                 resolver.install(ResolverSnapshot(
-                    endpoints: built.endpoints, services: built.services, worldV4: world.v4, worldV6: world.v6,
+                    endpoints: built.endpoints, prefixes: built.prefixes, services: built.services, worldV4: world.v4, worldV6: world.v6,
                     generation: s.generation))
                 for (key, dep) in s.live where built.live[key] == nil && s.pending[key] == nil {
                     s.pending[key] = (dep, now + grace)
@@ -226,7 +226,8 @@ final class EndpointStore: Sendable {
     // MARK: - Building
 
     private struct Built {
-        var endpoints: [(prefix: IPPrefix, endpoint: Endpoint)] = []
+        var endpoints: [Endpoint] = []
+        var prefixes: [(prefix: IPPrefix, value: Int32)] = []
         var services: [(prefix: IPPrefix, service: Service)] = []
         var live: [String: EndpointDeparture] = [:]
         var liveIPs: Set<IPAddress> = []
@@ -258,14 +259,15 @@ final class EndpointStore: Sendable {
             overrides[p] = info
         }
         // Identities for every non-reserved label set in use.
-        var keyOf: [[String]] = []
+        var labelsOf: [[[String]]] = []
         var needed = Set<String>()
         for infos in effective {
-            keyOf.append(infos.map { info in
+            labelsOf.append(infos.map { info in
                 let labels = info.canonicalLabels
-                let key = IdentityAllocator.canonicalKey(labels)
-                if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil { needed.insert(key) }
-                return key
+                if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil {
+                    needed.insert(IdentityAllocator.canonicalKey(labels))
+                }
+                return labels
             })
         }
         for info in overrides.values where EndpointStore.reservedIdentity(info.canonicalLabels) == nil {
@@ -273,8 +275,7 @@ final class EndpointStore: Sendable {
         }
         let ids = allocator.assign(needed)
 
-        func endpoint(_ info: EndpointInfo) -> Endpoint {
-            let labels = info.canonicalLabels
+        func endpoint(_ info: EndpointInfo, _ labels: [String]) -> Endpoint {
             let identity = info.identity ?? EndpointStore.reservedIdentity(labels)?.rawValue
                 ?? ids[IdentityAllocator.canonicalKey(labels)] ?? 0
             return Endpoint(
@@ -283,20 +284,23 @@ final class EndpointStore: Sendable {
         }
 
         var out = Built()
-        var cache: [Int: Endpoint] = [:]  // per (source, info) so shared records build once
-        out.endpoints.reserveCapacity(winner.count)
+        var cache: [Int: Int32] = [:]  // (source, info) → index, so a record with many prefixes builds once
+        out.prefixes.reserveCapacity(winner.count)
         for (p, w) in winner {
             if let o = overrides[p] {
-                out.endpoints.append((p, endpoint(o)))
+                out.prefixes.append((p, Int32(out.endpoints.count)))
+                out.endpoints.append(endpoint(o, o.canonicalLabels))
                 continue
             }
             let cacheKey = w.source << 40 | w.info
-            let ep: Endpoint
-            if let c = cache[cacheKey] { ep = c } else {
-                ep = endpoint(effective[w.source][w.info])
-                cache[cacheKey] = ep
+            if let c = cache[cacheKey] {
+                out.prefixes.append((p, c))
+            } else {
+                let i = Int32(out.endpoints.count)
+                out.endpoints.append(endpoint(effective[w.source][w.info], labelsOf[w.source][w.info]))
+                cache[cacheKey] = i
+                out.prefixes.append((p, i))
             }
-            out.endpoints.append((p, ep))
         }
         out.services = serviceWinner.map { ($0.key, $0.value) }
         effective = []

@@ -193,7 +193,7 @@ public final class Endpoints: Sendable {
     /// Rebuilds the resolver now instead of after the coalescing window (tests, tools).
     public func rebuildNow() { store.rebuildNow() }
 
-    /// Announces due departures now (tests, tools).
+    /// Announces the departures due at `instant` (tests, tools); returns how many.
     @discardableResult
-    public func fireDueDepartures() -> Int { store.fireDue() }
+    public func fireDueDepartures(at instant: ContinuousClock.Instant = .now) -> Int { store.fireDue(now: instant) }
 }

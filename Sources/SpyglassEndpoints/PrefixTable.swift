@@ -85,23 +85,11 @@ final class ResolverSnapshot: Sendable {
     let worldV6: Endpoint
     let generation: UInt64
 
+    /// `endpoints` are distinct values; `prefixes` point into them.
     init(
-        endpoints: [(prefix: IPPrefix, endpoint: Endpoint)], services: [(prefix: IPPrefix, service: Service)],
-        worldV4: Endpoint, worldV6: Endpoint, generation: UInt64
+        endpoints eps: [Endpoint], prefixes entries: [(prefix: IPPrefix, value: Int32)],
+        services: [(prefix: IPPrefix, service: Service)], worldV4: Endpoint, worldV6: Endpoint, generation: UInt64
     ) {
-        var eps: [Endpoint] = []
-        var index: [Endpoint: Int32] = [:]
-        var entries: [(prefix: IPPrefix, value: Int32)] = []
-        entries.reserveCapacity(endpoints.count)
-        for (prefix, ep) in endpoints {
-            let i: Int32
-            if let known = index[ep] { i = known } else {
-                i = Int32(eps.count)
-                eps.append(ep)
-                index[ep] = i
-            }
-            entries.append((prefix, i))
-        }
         self.endpoints = eps
         endpoints4 = PrefixTable4(entries)
         endpoints6 = PrefixTable6(entries)
@@ -126,7 +114,7 @@ final class ResolverSnapshot: Sendable {
     }
 
     static func empty(worldV4: Endpoint, worldV6: Endpoint) -> ResolverSnapshot {
-        ResolverSnapshot(endpoints: [], services: [], worldV4: worldV4, worldV6: worldV6, generation: 0)
+        ResolverSnapshot(endpoints: [], prefixes: [], services: [], worldV4: worldV4, worldV6: worldV6, generation: 0)
     }
 
     /// Index into `endpoints`, or -1. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are looked up as IPv4.

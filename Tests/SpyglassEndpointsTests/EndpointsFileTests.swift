@@ -156,7 +156,8 @@ import SpyglassFlow
         let path = dir.path("e.yaml")
         let full = "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.2], namespace: shop, pod: cart-1}\n"
         dir.write("e.yaml", full)
-        let endpoints = Endpoints(config: config(path, grace: .milliseconds(600)), logger: quietLogger)
+        // A long grace period: the test checks the bookkeeping, then jumps the clock instead of sleeping.
+        let endpoints = Endpoints(config: config(path, grace: .seconds(600)), logger: quietLogger)
         let log = DepartureLog()
         endpoints.onDeparture { log.add($0) }
         try await endpoints.start()
@@ -167,11 +168,19 @@ import SpyglassFlow
         // Back (with a new IP) within the grace period.
         dir.write("e.yaml", "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.3], namespace: shop, pod: cart-1}\n")
         #expect(await eventually { endpoints.resolver.lookup(ip("10.5.0.3"))?.podName == "cart-1" })
-        try await Task.sleep(for: .milliseconds(900))
+        #expect(endpoints.fireDueDepartures(at: .now + .seconds(3600)) == 0)
         #expect(log.all.isEmpty)
+        #expect(endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value == 0)
+        // Gone again: pending, and due only after the grace period.
+        dir.write("e.yaml", "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n")
+        #expect(await eventually { endpoints.resolver.lookup(ip("10.5.0.3")) == nil })
+        #expect(endpoints.fireDueDepartures(at: .now + .seconds(300)) == 0)
+        #expect(endpoints.fireDueDepartures(at: .now + .seconds(601)) == 1)
+        #expect(log.all.map(\.podName) == ["cart-1"])
+        #expect(log.all.first?.ips == [ip("10.5.0.3")])
         let deps = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_total" }!
         #expect(deps.samples.first { $0.labels.contains { $0 == ("outcome", "cancelled") } }?.value == 1)
-        #expect(deps.samples.first { $0.labels.contains { $0 == ("outcome", "fired") } }?.value == 0)
+        #expect(deps.samples.first { $0.labels.contains { $0 == ("outcome", "fired") } }?.value == 1)
     }
 
     @Test func badFileAtStartThrows() async {
