@@ -65,6 +65,8 @@ public final class Agent: @unchecked Sendable {
         pipeline = FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
             enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters))
+        // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
+        for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
         if let exporters { try ExportMetrics.register(on: metrics, exporters: exporters) }
         try EndpointsMetrics.register(on: metrics, endpoints: endpoints)

@@ -36,7 +36,9 @@ enum DatapathMetrics {
             }
         }
         try engine.registerCollector(name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason", type: .counter) {
-            pipeline.decodeErrorCounts.sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value)) }
+            // Every reason from the start, at zero: rate() and alerts work before the first failure.
+            let counts = pipeline.decodeErrorCounts
+            return Set(DecodeError.allReasons).union(counts.keys).sorted().map { MetricSample(labels: ["reason": $0], value: Double(counts[$0] ?? 0)) }
         }
         try engine.registerCollector(name: "spyglass_flows_processed_total", help: "Flows handed to the metric handlers and exporters, by kind (l3_l4 from packets and drops, l7 from DNS/HTTP payloads)", type: .counter) {
             [MetricSample(labels: ["kind": "l3_l4"], value: Double(pipeline.flowsProcessed)),

@@ -2,14 +2,17 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpyglassAgent
+import SpyglassExport
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build a small network of namespaces with looping TCP, UDP and ICMP traffic, watch it and serve metrics.",
+        abstract: "Run the seed's Star Wars scenario in network namespaces, watch it and serve metrics and flow logs.",
         discussion: """
-            Three pods (client, web, cache) on a bridge exchange HTTP, UDP and ping traffic. The agent watches their \
-            host-side veths and serves Hubble metrics on --hubble-metrics-server. Everything is removed on exit; \
-            leftovers of a killed run are removed on the next start.
+            tiefighter (org=empire) and xwing (org=alliance) resolve deathstar.default.svc.cluster.local at kube-dns \
+            and call the Death Star (two replicas) on port 80; an nftables policy lets only the empire land, so \
+            xwing's SYNs are dropped (POLICY_DENIED). The agent watches every pod's host-side veth with the seed's \
+            --hubble-metrics value, labels from an endpoints file the demo writes, and a rotated events.log. \
+            Everything is removed on exit; leftovers of a killed run are removed on the next start.
             """)
 
     @OptionGroup var options: AgentOptions
@@ -19,6 +22,12 @@ struct Demo: AsyncParsableCommand {
 
     @Option(name: .customLong("traffic-period"), help: "Seconds between traffic rounds.")
     var period: Double = 1.0
+
+    @Option(name: .customLong("work-dir"), help: "Where the demo writes its endpoints file and flow log.")
+    var workDirectory = "/run/spyglass-demo"
+
+    /// The seed's exact value (hubble-compat.md, seed walkthrough).
+    static let seedMetrics = "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
 
     func run() async throws {
         var config = try options.agentConfig()
@@ -32,17 +41,26 @@ struct Demo: AsyncParsableCommand {
         if let missing = NetworkLab.missingPrerequisites() {
             throw ValidationError("demo: \(missing)")
         }
-        let network = DemoNetwork(period: period)
+        let network = StarWarsDemo(period: period, workDirectory: workDirectory)
         let pods = try network.start()
         defer { network.stop() }
         if config.interfaces.isEmpty { config.interfaces = pods.all.map(\.hostInterface) }
+        if options.hubbleMetrics == nil { config.hubbleMetrics = Self.seedMetrics }
+        if config.endpoints.endpointsFile == nil { config.endpoints.endpointsFile = network.endpointsFile }
+        if config.staticExport == nil {
+            config.staticExport = StaticExporterConfig(filePath: network.flowLog, fileMaxSizeMB: 10, fileMaxBackups: 5, fileCompress: true)
+        }
         let agent = try Agent(config: config, logger: logger)
         try await agent.start()
         print("""
-            Spyglass demo is running.
-              pods:     \(pods.all.map { "\($0.name) \($0.ipv4) (netns \($0.namespace), host side \($0.hostInterface))" }.joined(separator: "\n            "))
-              metrics:  curl -s http://127.0.0.1:\(agent.serverPort)/metrics
-              try:      curl -s http://127.0.0.1:\(agent.serverPort)/metrics | grep -E '^hubble_(flows_processed|tcp_flags|icmp|port_distribution)'
+            Spyglass demo is running: the Star Wars scenario.
+              pods:       \(pods.all.map { "\($0.name) \($0.ipv4) (netns \($0.namespace), host side \($0.hostInterface))" }.joined(separator: "\n              "))
+              metrics:    curl -s http://127.0.0.1:\(agent.serverPort)/metrics
+              drops:      curl -s http://127.0.0.1:\(agent.serverPort)/metrics | grep hubble_drop_total
+              exemplars:  curl -s -H 'Accept: application/openmetrics-text' http://127.0.0.1:\(agent.serverPort)/metrics | grep traceID
+              flow log:   tail -f \(config.staticExport?.filePath ?? "(none)")
+              endpoints:  \(config.endpoints.endpointsFile ?? "(none)")
+              dashboards: dashboards/*.json (Grafana; point a Prometheus at this port)
             Stop with Ctrl-C\(limitNs.map { " (or it stops by itself after \(Double($0) / 1e9) s)" } ?? "").
             """)
         let signal = await signals.waitOffThread(timeoutNs: limitNs)

@@ -42,14 +42,7 @@ struct AgentEndToEndTests {
 
     func startServers(_ lab: NetworkLab, server: Pod) throws -> [LabProcess] {
         let http = try lab.spawn(in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4], timeout: .seconds(120))
-        let sink = """
-            import socket, sys
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((sys.argv[1], 9999))
-            while True:
-                s.recv(65535)
-            """
-        let udp = try lab.spawn(in: server, ["python3", "-c", sink, server.ipv4], timeout: .seconds(120))
+        let udp = try lab.spawn(in: server, ["python3", "-c", DemoScripts.udpSink, server.ipv4, "9999"], timeout: .seconds(120))
         // Wait until the HTTP server answers (bounded).
         let client = try lab.run(inNamespace: server.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(server.ipv4):8080/ && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
         #expect(client.succeeded, "HTTP server did not come up: \(client)")
