@@ -68,8 +68,8 @@ public final class Agent: @unchecked Sendable {
         // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
         for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
-        if let exporters { try ExportMetrics.register(on: metrics, exporters: exporters) }
-        try EndpointsMetrics.register(on: metrics, endpoints: endpoints)
+        if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
+        try ExternalMetrics.register(on: metrics, endpoints: endpoints)
         // A departed endpoint takes every series that names it with it, in any context (after the grace period).
         let engine = metrics, log = logger
         endpoints.onDeparture { gone in

@@ -155,7 +155,7 @@ struct AgentOptions: ParsableArguments {
         c.openMetrics = openMetrics
         guard maxSeries > 0 else { throw ValidationError("--hubble-metrics-max-series: must be at least 1 (got \(maxSeries))") }
         c.maxSeriesPerMetric = maxSeries
-        guard let ttl = GoDuration.parse(seriesTTL) else {
+        guard let ttl = GoDuration.nanoseconds(seriesTTL) else {
             throw ValidationError("--hubble-metrics-series-ttl: '\(seriesTTL)' is not a duration (e.g. 10m, 1h)")
         }
         c.seriesTTLNs = ttl
@@ -163,7 +163,7 @@ struct AgentOptions: ParsableArguments {
             throw ValidationError("--monitor-aggregation: '\(aggregation)' is not a level (none, medium; Cilium's lowest/low/maximum are taken as medium)")
         }
         c.datapath.aggregation = level
-        guard let interval = GoDuration.parse(aggregationInterval), interval > 0 else {
+        guard let interval = GoDuration.nanoseconds(aggregationInterval), interval > 0 else {
             throw ValidationError("--monitor-aggregation-interval: '\(aggregationInterval)' is not a positive duration (e.g. 5s)")
         }
         c.datapath.aggregationIntervalNs = interval
@@ -213,7 +213,7 @@ struct AgentOptions: ParsableArguments {
             }
         }
         c.endpoints.endpointsFile = endpointsFile
-        guard let grace = GoDuration.parse(departureGrace) else {
+        guard let grace = GoDuration.nanoseconds(departureGrace) else {
             throw ValidationError("--endpoint-departure-grace: '\(departureGrace)' is not a duration (e.g. 1m)")
         }
         c.endpoints.departureGrace = .nanoseconds(Int64(clamping: grace))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpyglassAgent
+import SpyglassFlow
 import SpyglassExport
 
 struct Demo: AsyncParsableCommand {
@@ -32,7 +33,7 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         var config = try options.agentConfig()
         let limitNs = try duration.map { text -> UInt64 in
-            guard let d = GoDuration.parse(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
+            guard let d = GoDuration.nanoseconds(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
             return d
         }
         guard period >= 0.05, period <= 60 else { throw ValidationError("--traffic-period: must be between 0.05 and 60 seconds (got \(period))") }

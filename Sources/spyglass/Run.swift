@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SpyglassAgent
+import SpyglassFlow
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let config = try options.agentConfig()
         let limitNs = try duration.map { text -> UInt64 in
-            guard let d = GoDuration.parse(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
+            guard let d = GoDuration.nanoseconds(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
             return d
         }
         let signals = ShutdownSignals()   // before any thread starts, so every thread inherits the mask

@@ -49,19 +49,6 @@ struct AgentEndToEndTests {
         return [http, udp]
     }
 
-    /// Runs `body` with a started agent and always stops it.
-    func withAgent<T>(_ config: AgentConfig, _ body: (Agent) throws -> T) async throws -> T {
-        let agent = try Agent(config: config)
-        try await agent.start()
-        do {
-            let r = try body(agent)
-            await agent.stop()
-            return r
-        } catch {
-            await agent.stop()
-            throw error
-        }
-    }
 
     func agentConfig(_ iface: String, _ level: AggregationLevel) -> AgentConfig {
         var c = AgentConfig()
@@ -72,16 +59,6 @@ struct AgentEndToEndTests {
         return c
     }
 
-    /// Scrapes until `done` holds for the parsed exposition, or 10 s pass; returns the last scrape.
-    func scrape(_ port: Int, until done: (PrometheusText) -> Bool) throws -> PrometheusText {
-        var last = PrometheusText("")
-        for _ in 0..<100 {
-            last = PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics"))
-            if done(last) { return last }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return last
-    }
 
     static func flows(_ proto: String, _ subtype: String) -> [String: String] {
         ["protocol": proto, "type": "Trace", "subtype": subtype, "verdict": "FORWARDED"]
@@ -93,7 +70,7 @@ struct AgentEndToEndTests {
             let server = try lab.addPod(name: "server", ipv4: "10.199.7.3/24")
             let servers = try startServers(lab, server: server)
             defer { servers.forEach { _ = $0.terminate() } }
-            try await withAgent(agentConfig(client.hostInterface, .none)) { agent in
+            try await withStartedAgent(agentConfig(client.hostInterface, .none)) { agent in
 
             let t = try generateTraffic(lab, client: client, server: server)
             #expect(t.tcpOut > 0 && t.tcpIn > 0)
@@ -105,7 +82,7 @@ struct AgentEndToEndTests {
                 (Self.flows("TCP", "from-endpoint"), t.tcpOut),
                 (Self.flows("TCP", "to-endpoint"), t.tcpIn),
             ]
-            let m = try scrape(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
+            let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
             for (labels, count) in expected {
                 #expect(Int(m.value(name, labels)) == count, "\(labels)")
             }
@@ -128,7 +105,7 @@ struct AgentEndToEndTests {
             let server = try lab.addPod(name: "server", ipv4: "10.199.8.3/24")
             let servers = try startServers(lab, server: server)
             defer { servers.forEach { _ = $0.terminate() } }
-            try await withAgent(agentConfig(client.hostInterface, .medium)) { agent in
+            try await withStartedAgent(agentConfig(client.hostInterface, .medium)) { agent in
 
             _ = try generateTraffic(lab, client: client, server: server)
             let name = "hubble_flows_processed_total"
@@ -142,7 +119,7 @@ struct AgentEndToEndTests {
                 (Self.flows("TCP", "from-endpoint"), 4 * Self.httpRequests),
                 (Self.flows("TCP", "to-endpoint"), 3 * Self.httpRequests),
             ]
-            let m = try scrape(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
+            let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
             for (labels, count) in expected {
                 #expect(Int(m.value(name, labels)) == count, "\(labels)")
             }
@@ -157,7 +134,7 @@ struct AgentEndToEndTests {
         try await withLab { lab in
             var config = agentConfig("\(lab.prefix)*", .none)
             config.interfaceRescanMs = 200
-            try await withAgent(config) { agent in
+            try await withStartedAgent(config) { agent in
                 #expect(agent.attachedInterfaces.isEmpty)
                 let client = try lab.addPod(name: "client", ipv4: "10.199.11.2/24")
                 let server = try lab.addPod(name: "server", ipv4: "10.199.11.3/24")
@@ -172,7 +149,7 @@ struct AgentEndToEndTests {
                 #expect(r.succeeded, "\(r)")
                 // Each echo is seen leaving the client (from-endpoint) and entering the server (to-endpoint), and
                 // each reply the other way round.
-                let m = try scrape(agent.serverPort) { $0.value("hubble_icmp_total") >= 8 }
+                let m = try scrapeMetrics(agent.serverPort) { $0.value("hubble_icmp_total") >= 8 }
                 #expect(m.value("hubble_flows_processed_total", Self.flows("ICMPv4", "from-endpoint")) == 4)
                 #expect(m.value("hubble_flows_processed_total", Self.flows("ICMPv4", "to-endpoint")) == 4)
             }

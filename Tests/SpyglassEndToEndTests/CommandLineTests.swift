@@ -102,11 +102,15 @@ struct CommandLineTests {
             // Second run on `a` only: `a` has exactly one hook per direction, the stale ones on `b` are gone.
             let q = Process()
             q.executableURL = URL(fileURLWithPath: Self.binary)
-            q.arguments = ["run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--duration", "2s"]
+            q.arguments = ["run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--duration", "6s"]
             let err = Pipe()
             q.standardError = err
             try q.run()
-            Thread.sleep(forTimeInterval: 1.0)
+            // Wait (bounded) until the second run has started: its own hooks are on `a`, the stale ones on `b` gone.
+            for _ in 0..<50 {
+                Thread.sleep(forTimeInterval: 0.1)
+                if try tcFilters(b.hostInterface, "ingress").isEmpty && tcFilters(a.hostInterface, "ingress").count == 1 { break }
+            }
             #expect(try tcFilters(a.hostInterface, "ingress").count == 1)
             #expect(try tcFilters(a.hostInterface, "egress").count == 1)
             #expect(try tcFilters(b.hostInterface, "ingress").isEmpty)

@@ -19,27 +19,9 @@ struct DropEndToEndTests {
         c.metricsServer = "127.0.0.1:0"
         c.hubbleMetrics = Self.metrics
         c.drops.ratePerReason = rate
-        let agent = try Agent(config: c)
-        try await agent.start()
-        do {
-            let r = try body(agent)
-            await agent.stop()
-            return r
-        } catch {
-            await agent.stop()
-            throw error
-        }
+        return try await withStartedAgent(c, body)
     }
 
-    func scrape(_ port: Int, until done: (PrometheusText) -> Bool) throws -> PrometheusText {
-        var last = PrometheusText("")
-        for _ in 0..<100 {
-            last = PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics"))
-            if done(last) { return last }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return last
-    }
 
     func drops(_ m: PrometheusText, _ reason: String, _ proto: String, from: Pod, to: Pod) -> Int {
         Int(m.value("hubble_drop_total", ["reason": reason, "protocol": proto, "source_ip": from.ipv4, "destination_ip": to.ipv4]))
@@ -79,7 +61,7 @@ struct DropEndToEndTests {
                     ("NO_SOCKET", "TCP", 5), ("POLICY_DENIED", "TCP", 4), ("TCP_CSUM", "TCP", 3),
                     ("UDP_CSUM", "UDP", 2), ("NO_SOCKET", "UDP", 6),
                 ]
-                let m = try scrape(agent.serverPort) { m in
+                let m = try scrapeMetrics(agent.serverPort) { m in
                     expected.allSatisfy { drops(m, $0.0, $0.1, from: xwing, to: deathstar) >= $0.2 }
                 }
                 for (reason, proto, count) in expected {
@@ -113,7 +95,7 @@ struct DropEndToEndTests {
                 let send = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.IPPROTO_IP,socket.IP_TTL,1)\nfor i in range(3): s.sendto(b'x',(sys.argv[1],7100))"
                 let r = try lab.run(in: client, ["python3", "-c", send, far.ipv4])
                 #expect(r.succeeded, "\(r)")
-                let m = try scrape(agent.serverPort) { drops($0, expectedReason, "UDP", from: client, to: far) >= 3 }
+                let m = try scrapeMetrics(agent.serverPort) { drops($0, expectedReason, "UDP", from: client, to: far) >= 3 }
                 #expect(drops(m, expectedReason, "UDP", from: client, to: far) == 3, "\(m.series("hubble_drop_total"))")
                 // The router told the client, and the agent saw it arrive.
                 // (The three ICMP errors share one state entry, so at aggregation medium they are one report.)
@@ -153,7 +135,7 @@ struct DropEndToEndTests {
                      // Drop events lost on the way (ring buffer full, pipeline queue full), told apart from traces.
                      delta(m, "spyglass_datapath_drop_ring_buffer_full_total") + delta(m, "spyglass_event_queue_lost_total", ["kind": "drop"]))
                 }
-                let m = try scrape(agent.serverPort) { m in
+                let m = try scrapeMetrics(agent.serverPort) { m in
                     let b = books(m)
                     return b.seen - Int(before.value("spyglass_drops_total", ["reason": "NO_SOCKET"])) >= 2 * storm
                         && b.seen == b.reported + b.suppressed + b.lost

@@ -7,15 +7,6 @@ import Testing
 /// `sourceContext=workload|ip`; removing an entry from the file removes its series after the grace period.
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct EndpointsEndToEndTests {
-    func scrape(_ port: Int, until done: (PrometheusText) -> Bool) throws -> PrometheusText {
-        var last = PrometheusText("")
-        for _ in 0..<100 {
-            last = PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics"))
-            if done(last) { return last }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return last
-    }
 
     static func file(client: Pod, server: Pod, withServer: Bool) -> String {
         var text = """
@@ -72,7 +63,7 @@ struct EndpointsEndToEndTests {
                     "destination_namespace": "default", "destination_workload": "deathstar",
                     "destination_app": "deathstar", "traffic_direction": "egress",
                 ]
-                let m = try scrape(agent.serverPort) { $0.value(name, request) >= 1 }
+                let m = try scrapeMetrics(agent.serverPort) { $0.value(name, request) >= 1 }
                 #expect(m.value(name, request) == 1, "\(m.series(name))")
                 #expect(m.value(name, ["type": "EchoReply", "source": "default/deathstar", "destination": "default/tiefighter"]) >= 1,
                         "\(m.series(name))")
@@ -88,7 +79,7 @@ struct EndpointsEndToEndTests {
                 #expect(gone, "series naming the departed endpoint are removed after the grace period")
                 // New traffic to the address now falls back to `ip` (the address belongs to nothing known).
                 _ = try await lab.run(in: client, ["ping", "-c", "1", "-W", "1", server.ipv4])
-                let after = try scrape(agent.serverPort) { $0.value(name, ["type": "EchoRequest", "destination": server.ipv4]) >= 1 }
+                let after = try scrapeMetrics(agent.serverPort) { $0.value(name, ["type": "EchoRequest", "destination": server.ipv4]) >= 1 }
                 #expect(after.value(name, ["type": "EchoRequest", "destination": server.ipv4, "destination_workload": ""]) == 1)
             } catch {
                 await agent.stop()

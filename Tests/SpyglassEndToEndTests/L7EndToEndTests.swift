@@ -14,27 +14,9 @@ struct L7EndToEndTests {
         c.interfaces = interfaces
         c.metricsServer = "127.0.0.1:0"
         c.hubbleMetrics = metrics
-        let agent = try Agent(config: c)
-        try await agent.start()
-        do {
-            let r = try body(agent)
-            await agent.stop()
-            return r
-        } catch {
-            await agent.stop()
-            throw error
-        }
+        return try await withStartedAgent(c, body)
     }
 
-    func scrape(_ port: Int, accept: String? = nil, until done: (PrometheusText) -> Bool) throws -> PrometheusText {
-        var last = PrometheusText("")
-        for _ in 0..<100 {
-            last = PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics"))
-            if done(last) { return last }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return last
-    }
 
     func startDNS(_ lab: NetworkLab, _ pod: Pod) throws -> LabProcess {
         let p = try lab.spawn(in: pod, [
@@ -89,7 +71,7 @@ struct L7EndToEndTests {
                     (q, ["rcode": "", "qtypes": "A", "ips_returned": "0", "query": "tcp.empire.local."], 1),
                     (r, ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "tcp.empire.local."], 1),
                 ]
-                let m = try scrape(agent.serverPort) { m in expected.allSatisfy { Int(m.value($0.0, $0.1)) >= $0.2 } }
+                let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value($0.0, $0.1)) >= $0.2 } }
                 for (name, labels, count) in expected {
                     #expect(Int(m.value(name, labels)) == count, "\(name) \(labels): \(m.series(name))")
                 }
@@ -109,7 +91,7 @@ struct L7EndToEndTests {
             try await withAgent([client.hostInterface], metrics: "dns:ignoreAAAA") { agent in
                 _ = try dig(lab, client, dns, ["v6.empire.local", "AAAA"])
                 _ = try dig(lab, client, dns, ["deathstar.empire.local", "A"])
-                let m = try scrape(agent.serverPort) { $0.value("hubble_dns_responses_total") >= 1 }
+                let m = try scrapeMetrics(agent.serverPort) { $0.value("hubble_dns_responses_total") >= 1 }
                 Thread.sleep(forTimeInterval: 0.5)
                 let n = PrometheusText(try curlGet("http://127.0.0.1:\(agent.serverPort)/metrics"))
                 #expect(n.value("hubble_dns_responses_total", ["qtypes": "A"]) == 1)
@@ -151,7 +133,7 @@ struct L7EndToEndTests {
                         (["method": "POST", "status": "200", "protocol": "HTTP/1.1", "reporter": reporter], 1),
                     ]
                 }
-                let m = try scrape(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
+                let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
                 for (labels, count) in expected {
                     #expect(Int(m.value(name, labels)) == count, "\(labels): \(m.series(name))")
                 }
