@@ -40,7 +40,8 @@ let package = Package(
             dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow"],
             plugins: ["BPFEmbedPlugin"]
         ),
-        .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow"]),
+        // Yams: the dynamic metrics file (--hubble-dynamic-metrics-config-path) is parsed, validated and reloaded here.
+        .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow", .product(name: "Yams", package: "Yams")]),
         // Who is behind an IP: static endpoints file, Kubernetes API, the node itself.
         .target(
             name: "SpyglassEndpoints",

@@ -11,10 +11,6 @@ extension Flow {
         return dropReasonDesc.name
     }
 
-    /// `policy_match_type` (flow.proto field 23). The Flow model has no such field yet because Spyglass's datapath
-    /// emits no policy-verdict events; until it does, every policy verdict reads as match type 0 (`none`).
-    var policyMatchType: UInt32 { 0 }
-
     /// `reporter` label of the http handlers: `client` for EGRESS, `server` for INGRESS, else `unknown`.
     var httpReporter: String {
         switch trafficDirection {

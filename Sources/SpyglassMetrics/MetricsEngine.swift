@@ -17,33 +17,57 @@ import Synchronization
 /// engine.sweepIdleSeries()                               // also done by render when idleSeriesTTL is set
 /// engine.enabledHandlers                                 // ["dns", "drop", ...] in configuration order
 /// engine.handlerStatus                                   // one descriptive line per handler
+/// try engine.apply(newConfig)                            // replace handlers at run time (MetricsConfigError)
+///
+/// // Dynamic configuration (--hubble-dynamic-metrics-config-path), instead of a static --hubble-metrics:
+/// try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: flag, dynamicConfigPath: path)
+/// let engine = MetricsEngine(config: MetricsConfig(handlers: []),
+///                            options: MetricsEngineOptions(flowPredicateFactory: flowFilterFactory))
+/// let watcher = try DynamicMetricsConfigWatcher(path: path, engine: engine) { level, message in log(...) }
+/// try watcher.loadInitial()                              // DynamicMetricsConfigError: file, metric, field
+/// Task { await watcher.run() }                           // polls every 5 s; reloads on content change
 /// ```
 ///
-/// Thread-safety: the engine is an immutable `Sendable` object graph. Every metric family keeps its series behind
-/// its own `Mutex`, held for one update (hot path, a few hundred nanoseconds) or for rendering that one family.
-/// `process` runs on one consumer thread, `render` on HTTP server threads, `addLost` on the datapath's thread;
-/// they only meet on a family's mutex. Collectors are a `Mutex`-protected list whose closures run during render.
+/// Thread-safety: the handlers in effect form an immutable `HandlerSet`, swapped atomically by `apply` (a
+/// `Mutex`-guarded reference: `process` and `render` take one reference per call and work on that set). Every metric
+/// family keeps its series behind its own `Mutex`, held for one update (hot path, a few hundred nanoseconds) or for
+/// rendering that one family. `process` runs on one consumer thread, `render` on HTTP server threads, `addLost` on
+/// the datapath's thread; they only meet on a family's mutex. Collectors are a `Mutex`-protected list whose closures
+/// run during render.
+///
+/// Reconfiguration: `apply` keeps every handler whose labels and options are unchanged (its series survive; its
+/// include/exclude filters may change); removed or relabelled handlers leave the exposition with their series.
+/// Filters are evaluated by the injectable `MetricsEngineOptions.flowPredicateFactory` before the handler runs.
 ///
 /// Hot path: a handler writes label values as bytes into a per-family scratch buffer; a 64-bit hash of the bytes
 /// finds the series and a byte comparison confirms it, so an update to an existing series allocates nothing.
 /// Label pair text (sorted, escaped) is rendered once, when the series is created.
 public final class MetricsEngine: Sendable {
-    public let config: MetricsConfig
     public let options: MetricsEngineOptions
-    let handlers: [any MetricHandler]
-    let handlerFamilies: [MetricFamily]
+    /// The handlers in effect; replaced as a whole by `apply(_:)`.
+    let slot: HandlerSetSlot
+    /// Serialises `apply(_:)` calls (building a set runs the filter factory, outside the slot's lock).
+    private let applyLock = Mutex<Void>(())
     let lostEvents: MetricFamily
     let scrapeRequests: MetricFamily
     let scrapeDuration: MetricFamily
     private let collectors: Mutex<[Collector]>
     private let lastRenderSize = Atomic<Int>(4096)
 
+    /// - Precondition: every handler's filters are accepted by `options.flowPredicateFactory`. Configurations from
+    ///   `MetricsConfig.parse` have no filters; for configurations that may (dynamic files) use `apply(_:)`, which
+    ///   throws instead.
     public init(config: MetricsConfig, options: MetricsEngineOptions = MetricsEngineOptions()) {
-        self.config = config
         self.options = options
-        let factory = FamilyFactory(options: options)
-        handlers = config.handlers.compactMap { h in HandlerCatalog.kinds[h.name].map { $0.make(h, factory) } }
-        handlerFamilies = handlers.flatMap(\.families)
+        let set: HandlerSet
+        do {
+            set = try HandlerSet.build(
+                config, reusing: .empty, factory: FamilyFactory(options: options),
+                predicates: options.flowPredicateFactory)
+        } catch {
+            preconditionFailure("MetricsEngine(config:): \(error)")
+        }
+        slot = HandlerSetSlot(set)
         lostEvents = MetricFamily(
             name: "hubble_lost_events_total", help: "Number of lost events", type: .counter, labelNames: ["source"])
         scrapeRequests = MetricFamily(
@@ -54,31 +78,78 @@ public final class MetricsEngine: Sendable {
             help: "A histogram of latencies for Hubble metrics handler.", type: .histogram, labelNames: ["code"],
             buckets: options.buckets(for: "hubble_metrics_http_handler_request_duration_seconds"))
         var initial: [Collector] = []
-        if options.selfMetrics && !handlerFamilies.isEmpty {
-            let families = handlerFamilies
+        if options.selfMetrics {
+            // Read the current set at each render; families without series are omitted, so an engine without
+            // handlers shows neither.
+            let slot = self.slot
             initial.append(Collector(
                 name: "spyglass_metrics_series", help: "Live series per Hubble metric family", type: .gauge
-            ) { families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.liveSeries)) } })
+            ) { slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.liveSeries)) } })
             initial.append(Collector(
                 name: "spyglass_metrics_series_refused_total",
                 help: "Label sets not created because the metric family reached its series limit", type: .counter
-            ) { families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries)) } })
+            ) { slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries)) } })
         }
         collectors = Mutex(initial)
     }
 
+    /// The configuration in effect.
+    public var config: MetricsConfig { slot.load().config }
+
     /// Handler names in configuration order.
-    public var enabledHandlers: [String] { handlers.map(\.name) }
+    public var enabledHandlers: [String] { slot.load().handlers.map(\.name) }
 
     /// One status line per handler: what it counts, its families and options.
-    public var handlerStatus: [String] { handlers.map(\.status) }
+    public var handlerStatus: [String] {
+        slot.load().entries.map { e in
+            let (i, x) = (e.config.includeFilters.count, e.config.excludeFilters.count)
+            return i + x == 0 ? e.handler.status : e.handler.status + " {filters: \(i) include, \(x) exclude}"
+        }
+    }
+
+    var handlers: [any MetricHandler] { slot.load().handlers }
+    var handlerFamilies: [MetricFamily] { slot.load().families }
+
+    // MARK: Reconfiguration
+
+    /// Replaces the handler configuration while `process` and `render` keep running on other threads.
+    ///
+    /// Handlers whose label set and options are unchanged (`HandlerConfig.hasSameLabels`) keep their families and
+    /// series; only their filters are replaced. Handlers that are gone, or whose labels changed, leave the
+    /// exposition with all their series (a relabelled handler starts again with new, empty families). Unlike Hubble,
+    /// label-set changes need no restart. The swap is atomic: a render sees the old set or the new one, never a mix;
+    /// a flow being processed during the swap may still be counted by the old set.
+    ///
+    /// Throws (and changes nothing) on a duplicate name, the http/httpV2 conflict, or filters that
+    /// `options.flowPredicateFactory` rejects, or when a new family name is taken by a registered collector.
+    @discardableResult
+    public func apply(_ newConfig: MetricsConfig) throws(MetricsConfigError) -> MetricsReconfiguration {
+        try applyLock.withLock { _ throws(MetricsConfigError) -> MetricsReconfiguration in
+            let old = slot.load()
+            let set = try HandlerSet.build(
+                newConfig, reusing: old, factory: FamilyFactory(options: options),
+                predicates: options.flowPredicateFactory)
+            let collectorNames = Set(collectors.withLock { $0.map(\.name) })
+            for e in set.entries {
+                if let clash = e.handler.families.first(where: { collectorNames.contains($0.name) }) {
+                    throw MetricsConfigError.familyNameTaken(metric: e.config.name, family: clash.name)
+                }
+            }
+            slot.store(set)
+            return MetricsReconfiguration.between(old.config, newConfig)
+        }
+    }
 
     // MARK: Flows
 
-    /// Counts one flow in every enabled handler. Call from one consumer thread.
+    /// Counts one flow in every enabled handler whose filters it passes. Call from one consumer thread.
     public func process(_ flow: Flow) {
+        let set = slot.load()
         let env = ProcessEnv(now: options.monotonicClock())
-        for h in handlers { h.process(flow, env) }
+        for e in set.entries {
+            if let p = e.predicate, !p(flow) { continue }
+            e.handler.process(flow, env)
+        }
     }
 
     // MARK: Internal metrics
@@ -121,7 +192,11 @@ public final class MetricsEngine: Sendable {
         return ok(first, false) && n.unicodeScalars.allSatisfy { ok($0, true) }
     }
 
-    var allFamilies: [MetricFamily] { handlerFamilies + [lostEvents, scrapeRequests, scrapeDuration] }
+    var allFamilies: [MetricFamily] { allFamilies(slot.load()) }
+
+    private func allFamilies(_ set: HandlerSet) -> [MetricFamily] {
+        set.families + [lostEvents, scrapeRequests, scrapeDuration]
+    }
 
     // MARK: Cardinality
 
@@ -150,7 +225,7 @@ public final class MetricsEngine: Sendable {
             case family(MetricFamily)
             case collector(Collector)
         }
-        var items: [(name: String, item: Item)] = allFamilies.map { ($0.name, .family($0)) }
+        var items: [(name: String, item: Item)] = allFamilies(slot.load()).map { ($0.name, .family($0)) }
         items += collectors.withLock { $0 }.map { ($0.name, .collector($0)) }
         items.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         var out: [UInt8] = []

@@ -212,9 +212,12 @@ import SpyglassFlow
             $0.verdict = .dropped
             $0.trafficDirection = .unknown
         }
-        let e = try engine("policy", [pv, Fixtures.dnsQueryA, Fixtures.httpRequest, with(Fixtures.httpRequest) { $0.l7 = Layer7(type: .request) }])
+        let l3l4 = with(pv) { $0.policyMatchType = 2; $0.trafficDirection = .ingress; $0.verdict = .forwarded }
+        let odd = with(pv) { $0.policyMatchType = 9 }
+        let e = try engine("policy", [pv, l3l4, odd, Fixtures.dnsQueryA, Fixtures.httpRequest, with(Fixtures.httpRequest) { $0.l7 = Layer7(type: .request) }])
         #expect(series(e, "hubble_policy_verdicts_total") == [
-            ["traffic_direction_unknown", "none", "dropped"]: 1, ["egress", "l7/dns", "forwarded"]: 1,
+            ["traffic_direction_unknown", "none", "dropped"]: 1, ["ingress", "l3-l4", "forwarded"]: 1,
+            ["traffic_direction_unknown", "unknown", "dropped"]: 1, ["egress", "l7/dns", "forwarded"]: 1,
             ["egress", "l7/http", "forwarded"]: 1, ["egress", "l7/", "forwarded"]: 1,
         ])
         #expect(PolicyMatchName.name(5) == "l3-proto" && PolicyMatchName.name(9) == "unknown")

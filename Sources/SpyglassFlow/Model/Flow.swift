@@ -33,6 +33,8 @@ public struct Flow: Sendable, Equatable {
     /// at aggregation level `none`.
     public var aggregatedPackets: UInt32
     public var aggregatedBytes: UInt64
+    /// `policy_match_type` (flow.proto field 23) of policy-verdict events; nil when the event carries none.
+    public var policyMatchType: UInt32?
 
     public init(
         time: Timestamp = Timestamp(seconds: 0, nanos: 0),
@@ -59,7 +61,8 @@ public struct Flow: Sendable, Equatable {
         interface: NetworkInterface? = nil,
         traceContext: TraceContext? = nil,
         aggregatedPackets: UInt32 = 1,
-        aggregatedBytes: UInt64 = 0
+        aggregatedBytes: UInt64 = 0,
+        policyMatchType: UInt32? = nil
     ) {
         self.time = time
         self.uuid = uuid
@@ -86,6 +89,7 @@ public struct Flow: Sendable, Equatable {
         self.traceContext = traceContext
         self.aggregatedPackets = aggregatedPackets
         self.aggregatedBytes = aggregatedBytes
+        self.policyMatchType = policyMatchType
     }
 }
 

@@ -23,6 +23,16 @@ public struct MetricsConfig: Sendable, Equatable {
         try validate(splitSpecs(hubbleMetrics))
     }
 
+    /// Start-up check (hubble-compat.md §2.1): a non-blank `--hubble-metrics` together with
+    /// `--hubble-dynamic-metrics-config-path` is an error. nil / blank values count as not given.
+    public static func checkStaticAndDynamic(hubbleMetrics: String?, dynamicConfigPath: String?)
+        throws(MetricsConfigError)
+    {
+        let hasStatic = hubbleMetrics.map { !$0.unicodeScalars.allSatisfy(\.properties.isWhitespace) } ?? false
+        let hasDynamic = dynamicConfigPath.map { !$0.isEmpty } ?? false
+        if hasStatic && hasDynamic { throw .staticAndDynamic }
+    }
+
     /// Splits the string into specs without validating them (grammar only).
     public static func splitSpecs(_ text: String) -> [MetricSpec] {
         var specs: [MetricSpec] = []

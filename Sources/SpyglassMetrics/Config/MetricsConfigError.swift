@@ -13,6 +13,12 @@ public enum MetricsConfigError: Error, Equatable, CustomStringConvertible, Senda
     case invalidLabelsContext(metric: String, value: String)
     /// `exemplars` with a value other than `true` / `false`.
     case invalidExemplars(metric: String, value: String)
+    /// includeFilters/excludeFilters the flow predicate factory rejected (`message` is its error).
+    case invalidFilters(metric: String, message: String)
+    /// A family of the metric has the name of a family registered with `registerCollector`.
+    case familyNameTaken(metric: String, family: String)
+    /// Both `--hubble-metrics` and `--hubble-dynamic-metrics-config-path` were given.
+    case staticAndDynamic
 
     public var description: String {
         switch self {
@@ -28,6 +34,13 @@ public enum MetricsConfigError: Error, Equatable, CustomStringConvertible, Senda
             "invalid labelsContext value: \(v) (metric '\(m)')"
         case .invalidExemplars(let m, let v):
             "invalid exemplars value '\(v)' for metric '\(m)': must be exactly 'true'"
+        case .invalidFilters(let m, let message):
+            "invalid includeFilters/excludeFilters for metric '\(m)': \(message)"
+        case .familyNameTaken(let m, let f):
+            "metric '\(m)': family '\(f)' is already registered by another component"
+        case .staticAndDynamic:
+            "cannot configure both static and dynamic Hubble metrics "
+                + "(--hubble-metrics and --hubble-dynamic-metrics-config-path): use one of them"
         }
     }
 }

@@ -22,7 +22,7 @@ struct PolicyHandler: MetricHandler {
         case CiliumEventType.policyVerdict:
             // Verdicts for the host's own traffic (identity 1, reserved:host) are not counted.
             if flow.source?.identity == 1 { return }
-            match = PolicyMatchName.name(flow.policyMatchType)
+            match = PolicyMatchName.name(flow.policyMatchType ?? 0)  // absent reads as 0 (`none`), as in protobuf
         case CiliumEventType.accessLog:
             switch flow.l7?.record {
             case .dns: match = "l7/dns"

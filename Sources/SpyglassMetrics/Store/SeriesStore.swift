@@ -224,33 +224,123 @@ struct SeriesStore {
     /// series created since the last call; they are merged into the cached order.
     mutating func renderOrder() -> [Int32] {
         if !pending.isEmpty {
-            var fresh = pending
+            let fresh = SeriesStore.sortSlots(pending, sortKeys)
             pending.removeAll(keepingCapacity: true)
-            let keys = sortKeys
-            func less(_ a: Int32, _ b: Int32) -> Bool {
-                keys[Int(a)].withUnsafeBytes { x in
-                    keys[Int(b)].withUnsafeBytes { y in
-                        let n = min(x.count, y.count)
-                        let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-                        return c < 0 || (c == 0 && x.count < y.count)
-                    }
-                }
-            }
-            fresh.sort(by: less)
             if sorted.isEmpty {
                 sorted = fresh
             } else {
-                var merged: [Int32] = []
-                merged.reserveCapacity(sorted.count + fresh.count)
-                var i = 0, j = 0
-                while i < sorted.count && j < fresh.count {
-                    if less(fresh[j], sorted[i]) { merged.append(fresh[j]); j += 1 } else { merged.append(sorted[i]); i += 1 }
-                }
-                merged.append(contentsOf: sorted[i...])
-                merged.append(contentsOf: fresh[j...])
-                sorted = merged
+                sorted = SeriesStore.merge(sorted, fresh, sortKeys)
             }
         }
         return sorted
+    }
+
+    /// Merges two sorted slot lists. A few new series among many (the steady state) are placed by binary search,
+    /// so the cost is mostly one copy of the list rather than one key comparison per series.
+    static func merge(_ sorted: [Int32], _ fresh: [Int32], _ keys: [[UInt8]]) -> [Int32] {
+        var merged: [Int32] = []
+        merged.reserveCapacity(sorted.count + fresh.count)
+        let n = sorted.count
+        if fresh.count * (Int.bitWidth - n.leadingZeroBitCount + 1) < n {
+            var from = 0
+            for f in fresh {
+                let key = keys[Int(f)]
+                var lo = from, hi = n
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if less(keys[Int(sorted[mid])], key) { lo = mid + 1 } else { hi = mid }
+                }
+                merged.append(contentsOf: sorted[from..<lo])
+                merged.append(f)
+                from = lo
+            }
+            merged.append(contentsOf: sorted[from...])
+            return merged
+        }
+        var i = 0, j = 0
+        while i < n && j < fresh.count {
+            if less(keys[Int(fresh[j])], keys[Int(sorted[i])]) {
+                merged.append(fresh[j]); j += 1
+            } else {
+                merged.append(sorted[i]); i += 1
+            }
+        }
+        merged.append(contentsOf: sorted[i...])
+        merged.append(contentsOf: fresh[j...])
+        return merged
+    }
+
+    /// Byte order of two sort keys (memcmp, then the shorter first).
+    @inline(__always) static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c < 0 || (c == 0 && x.count < y.count)
+            }
+        }
+    }
+
+    /// One key of a batch being sorted: where its bytes are in the batch's arena, and 8 bytes of it (from the
+    /// batch's common prefix on, big-endian) that decide most comparisons with one integer compare.
+    private struct SortItem {
+        var prefix: UInt64
+        var offset: UInt32
+        var length: UInt32
+        var slot: Int32
+    }
+
+    /// Sorts `slots` by their keys. The keys are copied into one contiguous arena first, so comparisons touch no
+    /// reference counts; the bytes all keys share are skipped, and the next 8 bytes compare as one integer.
+    static func sortSlots(_ slots: [Int32], _ keys: [[UInt8]]) -> [Int32] {
+        if slots.count < 2 { return slots }
+        var total = 0
+        for s in slots { total += keys[Int(s)].count }
+        guard total <= Int(UInt32.max) else {
+            return slots.sorted { less(keys[Int($0)], keys[Int($1)]) }
+        }
+        var arena: [UInt8] = []
+        arena.reserveCapacity(total + 8)
+        var items: [SortItem] = []
+        items.reserveCapacity(slots.count)
+        // Longest prefix shared by every key.
+        let first = keys[Int(slots[0])]
+        var common = first.count
+        for s in slots {
+            let k = keys[Int(s)]
+            var i = 0
+            let n = min(common, k.count)
+            k.withUnsafeBufferPointer { kb in
+                first.withUnsafeBufferPointer { fb in
+                    while i < n && kb[i] == fb[i] { i += 1 }
+                }
+            }
+            common = i
+            items.append(SortItem(prefix: 0, offset: UInt32(arena.count), length: UInt32(k.count), slot: s))
+            arena.append(contentsOf: k)
+        }
+        arena.append(contentsOf: repeatElement(0, count: 8))  // so every 8-byte read stays inside
+        let skip = common
+        arena.withUnsafeBufferPointer { buf in
+            let base = buf.baseAddress!
+            for i in items.indices {
+                let start = Int(items[i].offset) + skip
+                let end = Int(items[i].offset) + Int(items[i].length)
+                var p: UInt64 = 0
+                for b in 0..<8 {
+                    // Bytes past the key's end read as 0 (see `less`: a shorter key sorts first; ties fall through).
+                    p = p << 8 | UInt64(start + b < end ? base[start + b] : 0)
+                }
+                items[i].prefix = p
+            }
+            items.sort { a, b in
+                if a.prefix != b.prefix { return a.prefix < b.prefix }
+                let la = Int(a.length) - skip, lb = Int(b.length) - skip
+                let n = min(la, lb)
+                let c = n <= 0 ? 0 : memcmp(base + Int(a.offset) + skip, base + Int(b.offset) + skip, n)
+                return c < 0 || (c == 0 && la < lb)
+            }
+        }
+        return items.map(\.slot)
     }
 }
