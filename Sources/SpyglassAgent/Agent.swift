@@ -25,6 +25,8 @@ public final class Agent: @unchecked Sendable {
     let pipeline: FlowPipeline
     let exporters: FlowExporters?
     public let endpoints: Endpoints
+    let dynamicMetrics: DynamicMetricsConfigWatcher?
+    private var dynamicMetricsTask: Task<Void, Never>?
     private var server: MetricsServer?
     private var housekeeping: Housekeeping?
     public private(set) var serverPort: Int = 0
@@ -32,12 +34,30 @@ public final class Agent: @unchecked Sendable {
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
         self.logger = logger
-        let (metricsConfig, warnings) = try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
+        try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: config.hubbleMetrics, dynamicConfigPath: config.dynamicMetricsPath)
+        let (metricsConfig, warnings) = config.dynamicMetricsPath != nil
+            ? (MetricsConfig(handlers: []), [])
+            : try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
         for w in warnings { logger.warning("\(w)") }
         var options = MetricsEngineOptions()
+        options.flowPredicateFactory = Agent.flowFilterPredicates
         options.defaultSeriesLimit = config.maxSeriesPerMetric
         options.idleSeriesTTL = config.seriesTTLNs > 0 ? .nanoseconds(Int64(clamping: config.seriesTTLNs)) : nil
         metrics = MetricsEngine(config: metricsConfig, options: options)
+        if let path = config.dynamicMetricsPath {
+            let log = logger
+            let watcher = try DynamicMetricsConfigWatcher(path: path, engine: metrics) { level, message in
+                switch level {
+                case .info: log.info("\(message)")
+                case .warning: log.warning("\(message)")
+                case .error: log.error("\(message)")
+                }
+            }
+            _ = try watcher.loadInitial()   // a bad file at start-up stops start-up, naming file, metric and field
+            dynamicMetrics = watcher
+        } else {
+            dynamicMetrics = nil
+        }
 
         // Check names before touching the kernel, so a typo fails fast with the flag named.
         let all = NetworkInterfaces.list()
@@ -98,6 +118,7 @@ public final class Agent: @unchecked Sendable {
                 provider: MetricsEndpoint(engine: metrics, openMetrics: config.openMetrics), logger: logger)
             server = srv
             serverPort = try await srv.start().port
+            if let watcher = dynamicMetrics { dynamicMetricsTask = Task { await watcher.run() } }
             let hk = Housekeeping(agent: self)
             hk.start()
             housekeeping = hk
@@ -110,6 +131,8 @@ public final class Agent: @unchecked Sendable {
 
     /// Detaches every hook, drains the pipeline and stops the server. Idempotent.
     public func stop() async {
+        dynamicMetricsTask?.cancel()
+        dynamicMetricsTask = nil
         housekeeping?.stop()
         housekeeping = nil
         attacher.detachAll()
@@ -149,6 +172,15 @@ public final class Agent: @unchecked Sendable {
                 logger.warning("cannot attach to \(iface.name): \(error)")
             }
         }
+    }
+
+    /// include/exclude filters of dynamic metrics, evaluated with Hubble's FlowFilter semantics.
+    static let flowFilterPredicates: FlowPredicateFactory = { include, exclude in
+        if include.isEmpty && exclude.isEmpty { return nil }
+        let allow = try include.flatMap { try FlowFilter.parseList($0.jsonText) }
+        let deny = try exclude.flatMap { try FlowFilter.parseList($0.jsonText) }
+        let set = try FlowFilterSet(allow: allow, deny: deny)
+        return { set.accepts($0) }
     }
 
     private static func enricher(_ endpoints: Endpoints) -> FlowPipeline.Enricher {

@@ -23,6 +23,8 @@ public struct AgentConfig: Sendable {
     public var metricsServer = ":9965"
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.
     public var hubbleMetrics: String? = nil
+    /// `--hubble-dynamic-metrics-config-path`: metrics from a YAML file re-read on change (excludes `hubbleMetrics`).
+    public var dynamicMetricsPath: String? = nil
     /// `--enable-hubble-open-metrics`
     public var openMetrics = true
     /// `--hubble-metrics-max-series` (per metric family)

@@ -20,6 +20,9 @@ struct AgentOptions: ParsableArguments {
         valueName: "specs"))
     var hubbleMetrics: String?
 
+    @Option(name: .customLong("hubble-dynamic-metrics-config-path"), help: "YAML file of metrics with contextOptions and include/exclude FlowFilters, re-read when it changes (excludes --hubble-metrics).")
+    var dynamicMetricsPath: String?
+
     @Option(name: .customLong("enable-hubble-open-metrics"), help: "Serve OpenMetrics (with exemplars) to clients that ask for it (true|false).")
     var openMetrics = true
 
@@ -152,6 +155,7 @@ struct AgentOptions: ParsableArguments {
         c.interfaces = interfaces
         c.metricsServer = metricsServer
         c.hubbleMetrics = hubbleMetrics
+        c.dynamicMetricsPath = dynamicMetricsPath
         c.openMetrics = openMetrics
         guard maxSeries > 0 else { throw ValidationError("--hubble-metrics-max-series: must be at least 1 (got \(maxSeries))") }
         c.maxSeriesPerMetric = maxSeries
