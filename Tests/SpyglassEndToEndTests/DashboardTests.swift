@@ -350,6 +350,9 @@ struct DashboardTests {
                 let ex = try Self.api(base, "/api/v1/query_exemplars?query=\(Self.encode(q.expr))&start=\(now - 300)&end=\(now)")
                 if ex["status"] as? String != "success" {
                     failures.append("\(label): exemplar query failed: \(ex["error"] ?? "")")
+                } else if !String(describing: ex["data"] ?? "").contains("traceID") {
+                    // The demo sends a traceparent with every other request: Prometheus must hold its trace IDs.
+                    failures.append("\(label): no exemplar with a traceID came back from Prometheus")
                 }
             }
             let data = answer["data"]
