@@ -18,6 +18,8 @@ public final class FlowPipeline: @unchecked Sendable {
     private let metrics: MetricsEngine
     private let decoder: EventDecoder
     private let l7: L7Assembler?
+    private let dnsPorts: Set<UInt16>
+    private let dnsObservationSource: String
     private let enrich: Enricher?
     private let export: Sink?
     private let lock = NSLock()
@@ -41,6 +43,8 @@ public final class FlowPipeline: @unchecked Sendable {
             nodeName: nodeName, bootToWallOffsetNs: BootClock.bootToWallOffsetNs(),
             interfaceName: { names.name(of: $0) }, dropReasonResolver: dropReasons)
         self.l7 = l7.map { L7Assembler(config: $0) }
+        self.dnsPorts = l7?.dnsPorts ?? []
+        self.dnsObservationSource = l7?.dnsObservationSource ?? ""
         self.enrich = enrich
         self.export = export
     }
@@ -81,6 +85,11 @@ public final class FlowPipeline: @unchecked Sendable {
                 var flow = decoder.flow(from: event, snapshot: snapshot)
                 if let l7 {
                     l7.annotateNames(&flow)
+                    if event.flags.contains(.l7Candidate) && event.kind == .drop,
+                       var dropped = droppedDNSQuery(event, flow, snapshot) {
+                        deliver(&dropped)
+                        l7Made += 1
+                    }
                     if event.flags.contains(.l7Candidate) && event.kind == .trace {
                         for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs) {
                             l7.annotateNames(&l7Flow)
@@ -102,6 +111,25 @@ public final class FlowPipeline: @unchecked Sendable {
         flows &+= processed
         l7Flows &+= l7Made
         lock.unlock()
+    }
+
+    /// A DNS query the kernel dropped: Hubble reports it as an L7 DNS request flow with verdict DROPPED, which the
+    /// `dns` handler counts in `hubble_dns_queries_total{rcode="Policy denied"}`.
+    private func droppedDNSQuery(_ event: SpyPacketEvent, _ flow: Flow, _ snapshot: UnsafeRawBufferPointer) -> Flow? {
+        guard case .udp(let udp)? = flow.l4, dnsPorts.contains(udp.destinationPort), event.l4Offset > 0 else { return nil }
+        let start = Int(event.l4Offset) + 8
+        guard start < snapshot.count else { return nil }
+        let payload = UnsafeRawBufferPointer(rebasing: snapshot[start...])
+        guard let message = try? DNSParser.parse(payload, isPrefix: true), !message.isResponse,
+              let question = message.questions.first else { return nil }
+        var l7Flow = flow
+        l7Flow.type = .l7
+        l7Flow.eventType = CiliumEventType(type: CiliumEventType.accessLog, subType: 0)
+        l7Flow.isReply = false
+        l7Flow.l7 = Layer7(type: .request, record: .dns(DNS(
+            query: question.name, observationSource: dnsObservationSource,
+            qtypes: message.questions.map { DNSRecordType.name($0.type) })))
+        return l7Flow
     }
 
     @inline(__always) private func deliver(_ flow: inout Flow) {

@@ -150,4 +150,37 @@ struct DropEndToEndTests {
             }
         }
     }
+
+    /// A DNS query the kernel drops counts as Hubble counts a denied query: `rcode="Policy denied"`.
+    @Test func droppedDNSQueriesCountAsPolicyDenied() async throws {
+        try await withLab { lab in
+            let xwing = try lab.addPod(name: "xwing", ipv4: "10.199.24.2/24")
+            let dns = try lab.addPod(name: "dns", ipv4: "10.199.24.3/24")
+            let rules = """
+                table inet spyglass_test {
+                  chain input {
+                    type filter hook input priority 0; policy accept;
+                    ip saddr \(xwing.ipv4) udp dport 53 drop
+                  }
+                }
+                """
+            let nft = try await lab.run(in: dns, ["bash", "-c", "nft -f - <<'EOF'\n\(rules)\nEOF"])
+            #expect(nft.succeeded, "\(nft)")
+            var c = AgentConfig()
+            c.interfaces = [xwing.hostInterface]
+            c.metricsServer = "127.0.0.1:0"
+            c.hubbleMetrics = "dns:query drop"
+            try await withStartedAgent(c) { agent in
+                for name in ["deathstar.default.svc.cluster.local", "alderaan.default.svc.cluster.local"] {
+                    let r = try lab.run(in: xwing, ["dig", "@\(dns.ipv4)", "+tries=1", "+time=1", name])
+                    #expect(!r.succeeded || r.stdout.contains("timed out"), "the query must not be answered: \(r)")
+                }
+                let q = "hubble_dns_queries_total"
+                let m = try scrapeMetrics(agent.serverPort) { $0.value(q, ["rcode": "Policy denied"]) >= 2 }
+                #expect(m.value(q, ["rcode": "Policy denied", "qtypes": "A", "query": "deathstar.default.svc.cluster.local."]) == 1, "\(m.series(q))")
+                #expect(m.value(q, ["rcode": "Policy denied", "qtypes": "A", "query": "alderaan.default.svc.cluster.local."]) == 1)
+                #expect(m.value("hubble_drop_total", ["reason": "POLICY_DENIED", "protocol": "UDP"]) >= 2)
+            }
+        }
+    }
 }
