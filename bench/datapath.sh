@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Datapath overhead (issue #9, part 1): TCP throughput and small-packet UDP rate between two network namespaces over
+# veths and a bridge — no agent, agent at aggregation medium, agent at none — in alternated rounds, plus the tc
+# programs' own cost per packet from the kernel's BPF run-time statistics (kernel.bpf_stats_enabled:
+# run_time_ns / run_cnt). Everything runs in namespaces this script creates and removes; every run is bounded.
+#
+# usage (root): bench/datapath.sh [rounds] [seconds-per-run]      BIN=path/to/spyglass (default .build/release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-5}
+BIN=${BIN:-.build/release/spyglass}
+[ "$(id -u)" = 0 ] || { echo "bench/datapath.sh: run as root"; exit 1; }
+command -v iperf3 >/dev/null || { echo "bench/datapath.sh: needs iperf3 (apt-get install iperf3)"; exit 1; }
+[ -x "$BIN" ] || { echo "bench/datapath.sh: no agent binary at $BIN (swift build -c release --product spyglass)"; exit 1; }
+
+P=spyb$((RANDOM % 900 + 100))
+A=$P-a; B=$P-b; BR=${P}br
+AGENT=""
+cleanup() {
+  [ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null || true
+  ip netns pids "$B" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip netns del "$A" 2>/dev/null || true; ip netns del "$B" 2>/dev/null || true
+  ip link del "${P}ha" 2>/dev/null || true; ip link del "${P}hb" 2>/dev/null || true; ip link del "$BR" 2>/dev/null || true
+  sysctl -qw kernel.bpf_stats_enabled=0 || true
+}
+trap cleanup EXIT
+
+ip link add "$BR" type bridge; ip link set "$BR" up
+for side in a b; do
+  ns=$P-$side
+  ip netns add "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip link add "${P}h$side" type veth peer name eth0 netns "$ns"
+  ip link set "${P}h$side" master "$BR" up
+  ip -n "$ns" addr add 10.199.90.$([ $side = a ] && echo 2 || echo 3)/24 dev eth0
+  ip -n "$ns" link set eth0 up; ip -n "$ns" link set lo up
+done
+ip netns exec "$B" iperf3 -s -D -1 >/dev/null 2>&1 || true
+nsb() { ip netns exec "$B" "$@"; }
+serve() { nsb pkill -x iperf3 2>/dev/null || true; nsb iperf3 -s -D >/dev/null; sleep 0.3; }
+
+tcp_gbps() { ip netns exec "$A" iperf3 -c 10.199.90.3 -t "$SECS" -J | python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
+udp_kpps() { ip netns exec "$A" iperf3 -c 10.199.90.3 -u -b 0 -l 64 -t "$SECS" -J | python3 -c 'import json,sys
+d=json.load(sys.stdin)["end"]["sum"]; print("%.0f" % ((d["packets"]-d["lost_packets"])/d["seconds"]/1e3))'; }
+
+start_agent() {
+  "$BIN" run --interface "${P}ha" --hubble-metrics-server 127.0.0.1:0 --monitor-aggregation "$1" --drop-events false >/tmp/$P-agent.log 2>&1 &
+  AGENT=$!
+  for _ in $(seq 1 50); do tc filter show dev "${P}ha" ingress | grep -q spy_tc && return; sleep 0.1; done
+  echo "agent did not attach"; cat /tmp/$P-agent.log; exit 1
+}
+stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=""; }
+prog_ns() { # average run_time_ns/run_cnt over both tc programs
+  bpftool prog show -j | python3 -c 'import json,sys
+ps=[p for p in json.load(sys.stdin) if p.get("name","").startswith("spy_tc_")]
+t=sum(p.get("run_time_ns",0) for p in ps); c=sum(p.get("run_cnt",0) for p in ps)
+print("%.1f %d" % (t/c if c else 0, c))'; }
+
+sysctl -qw kernel.bpf_stats_enabled=1
+serve
+declare -A TCP UDP NS
+for r in $(seq 1 "$ROUNDS"); do
+  for mode in off medium none; do
+    [ "$mode" != off ] && start_agent "$mode"
+    TCP[$mode]+="$(tcp_gbps) "
+    UDP[$mode]+="$(udp_kpps) "
+    if [ "$mode" != off ]; then read -r ns cnt <<<"$(prog_ns)"; NS[$mode]+="$ns "; stop_agent; fi
+  done
+done
+
+avg() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:]]; print("%.2f" % (sum(v)/len(v)))' $1; }
+echo
+echo "Datapath overhead, $ROUNDS alternated rounds of ${SECS}s per run (veth + bridge, $(nproc) cores, $(uname -r))"
+printf "%-14s %14s %10s %16s %10s %18s\n" mode "TCP Gbit/s" ratio "UDP 64B kpps" ratio "tc ns/packet"
+b_t=$(avg "${TCP[off]}"); b_u=$(avg "${UDP[off]}")
+for mode in off medium none; do
+  t=$(avg "${TCP[$mode]}"); u=$(avg "${UDP[$mode]}")
+  n=$([ "$mode" = off ] && echo "-" || avg "${NS[$mode]}")
+  printf "%-14s %14s %10s %16s %10s %18s\n" "$([ $mode = off ] && echo 'no agent' || echo "agent $mode")" "$t" \
+    "$(python3 -c "print('%.3f' % ($t/$b_t))")" "$u" "$(python3 -c "print('%.3f' % ($u/$b_u))")" "$n"
+done
+echo "(raw TCP: off ${TCP[off]}| medium ${TCP[medium]}| none ${TCP[none]}; raw UDP: off ${UDP[off]}| medium ${UDP[medium]}| none ${UDP[none]})"
