@@ -49,9 +49,6 @@ public struct DatapathConfig: Sendable, Equatable {
             throw DatapathError.invalidConfig(
                 "--l7-snap-length: \(l7SnapLength) is out of range (256...\(SPY_MAX_SNAP_LEN) bytes)")
         }
-        if dnsPorts.count + httpPorts.count > 256 {
-            throw DatapathError.invalidConfig("--dns-port/--http-port: at most 256 ports in all")
-        }
         if let p = dnsPorts.first(where: { $0 == 0 }) ?? httpPorts.first(where: { $0 == 0 }) {
             throw DatapathError.invalidConfig("--dns-port/--http-port: port \(p) is not a valid port")
         }

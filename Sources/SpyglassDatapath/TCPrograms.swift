@@ -62,7 +62,7 @@ public final class TCPrograms: @unchecked Sendable {
             l7PortsMapFD = try Self.mapFD(obj, "spy_l7_ports")
             for (ports, kind) in [(config.httpPorts, UInt8(SPY_L7_HTTP)), (config.dnsPorts, UInt8(SPY_L7_DNS))] {
                 for port in ports {
-                    var key = port
+                    var key = UInt32(port)
                     var value = kind
                     if bpf_map_update_elem(l7PortsMapFD, &key, &value, UInt64(BPF_ANY)) != 0 {
                         throw libbpfError("writing the L7 port map", Int32(-errno))

@@ -43,11 +43,12 @@ struct {
     __type(value, __u64);
 } spy_stats SEC(".maps");
 
-/* Ports whose payload is L7 (SPY_L7_DNS / SPY_L7_HTTP), written by user space. */
+/* Ports whose payload is L7 (SPY_L7_DNS / SPY_L7_HTTP; 0 = none), indexed by port, written by user space. An array
+ * lookup needs no hashing: this check runs for every packet that carries payload. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 256);
-    __type(key, __u16);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
     __type(value, __u8);
 } spy_l7_ports SEC(".maps");
 

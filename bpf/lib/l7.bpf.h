@@ -12,8 +12,12 @@ static __always_inline int spy_l7_candidate(SPY_PARSE_CTX ctx, const struct spy_
         return 0;
     if (p->proto != SPY_IPPROTO_TCP && p->proto != SPY_IPPROTO_UDP)
         return 0;
-    __u16 sport = p->sport, dport = p->dport;
-    if (bpf_map_lookup_elem(&spy_l7_ports, &dport) || bpf_map_lookup_elem(&spy_l7_ports, &sport))
+    __u32 sport = p->sport, dport = p->dport;
+    __u8 *kind = bpf_map_lookup_elem(&spy_l7_ports, &dport);
+    if (kind && *kind)
+        return 1;
+    kind = bpf_map_lookup_elem(&spy_l7_ports, &sport);
+    if (kind && *kind)
         return 1;
     if (p->proto != SPY_IPPROTO_TCP || !cfg_http_detect || p->payload_len < 4)
         return 0;
