@@ -45,8 +45,7 @@ struct DropEndToEndTests {
                   }
                 }
                 """
-            let nft = try await lab.run(in: deathstar, ["bash", "-c", "nft -f - <<'EOF'\n\(rules)\nEOF"])
-            #expect(nft.succeeded, "\(nft)")
+            try lab.nft(in: deathstar, rules)
 
             try await withAgent(lab, xwing.hostInterface) { agent in
                 try craft(lab, xwing, "syn", to: deathstar, port: 7000, count: 5)        // closed TCP port
@@ -164,8 +163,7 @@ struct DropEndToEndTests {
                   }
                 }
                 """
-            let nft = try await lab.run(in: dns, ["bash", "-c", "nft -f - <<'EOF'\n\(rules)\nEOF"])
-            #expect(nft.succeeded, "\(nft)")
+            try lab.nft(in: dns, rules)
             var c = AgentConfig()
             c.interfaces = [xwing.hostInterface]
             c.metricsServer = "127.0.0.1:0"

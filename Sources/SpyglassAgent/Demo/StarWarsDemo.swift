@@ -77,8 +77,7 @@ public final class StarWarsDemo: @unchecked Sendable {
                       }
                     }
                     """
-                let r = try lab.run(in: ds, ["bash", "-c", "nft -f - <<'EOF'\n\(policy)\nEOF"])
-                guard r.succeeded else { throw LabError("demo: cannot install the nftables policy in \(ds.namespace): \(r.stderr)") }
+                try lab.nft(in: ds, policy)
                 processes.append(try lab.spawn(in: ds, ["python3", "-c", DemoScripts.httpServer, ds.ipv4, "80"], timeout: lifetime))
             }
             processes.append(try lab.spawn(in: tiefighter, ["bash", "-c", clientLoop(dns: dns, ship: "tiefighter")], timeout: lifetime))

@@ -130,6 +130,12 @@ public final class NetworkLab: Sendable {
         return process
     }
 
+    /// Loads an nftables ruleset (`nft -f -` syntax) in a pod's namespace; throws with nft's message if it is refused.
+    public func nft(in pod: Pod, _ ruleset: String) throws(LabError) {
+        let r = try run(in: pod, ["bash", "-c", "nft -f - <<'EOF'\n\(ruleset)\nEOF"])
+        guard r.succeeded else { throw LabError("nft in \(pod.namespace): \(r.stderr)") }
+    }
+
     /// Runs `ip args…` (in `namespace` when given) and throws if it fails.
     @discardableResult
     public func ip(_ args: [String], namespace: String? = nil) throws(LabError) -> CommandResult {
