@@ -26,7 +26,8 @@ let package = Package(
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
         // The kernel<->user contract (spyglass_events.h) and libbpf shims Swift cannot express.
-        .target(name: "CSpyglassBPF", dependencies: ["CLibBPF"]),
+        // zlib (a libbpf dependency) reads /proc/config.gz for CONFIG_HZ.
+        .target(name: "CSpyglassBPF", dependencies: ["CLibBPF"], linkerSettings: [.linkedLibrary("z")]),
         // Host tool run by the plugin: compiles bpf/*.bpf.c with the toolchain's clang and embeds the object.
         .executableTarget(name: "BPFEmbedTool"),
         .plugin(

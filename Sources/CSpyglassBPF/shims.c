@@ -9,6 +9,8 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/utsname.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -243,4 +245,41 @@ uint32_t spy_netns_inum(void)
     if (stat("/proc/self/ns/net", &st) != 0)
         return 0;
     return (uint32_t)st.st_ino;
+}
+
+/* CONFIG_HZ of the running kernel, from its config (/boot/config-<release>, or /proc/config.gz through zlib, which
+ * libbpf already depends on); 0 when neither is readable. The tc program counts aggregation intervals in jiffies. */
+static uint32_t spy_hz_from_line(const char *line)
+{
+    unsigned hz = 0;
+    if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1 && hz >= 24 && hz <= 10000)
+        return hz;
+    return 0;
+}
+
+uint32_t spy_kernel_hz(void)
+{
+    char line[256];
+    struct utsname u;
+    if (uname(&u) == 0) {
+        char path[128 + sizeof(u.release)];
+        snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            uint32_t hz = 0;
+            while (!hz && fgets(line, sizeof(line), f))
+                hz = spy_hz_from_line(line);
+            fclose(f);
+            if (hz)
+                return hz;
+        }
+    }
+    gzFile gz = gzopen("/proc/config.gz", "rb");
+    if (!gz)
+        return 0;
+    uint32_t hz = 0;
+    while (!hz && gzgets(gz, line, sizeof(line)))
+        hz = spy_hz_from_line(line);
+    gzclose(gz);
+    return hz;
 }

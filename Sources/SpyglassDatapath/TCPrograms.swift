@@ -43,6 +43,9 @@ public final class TCPrograms: @unchecked Sendable {
             try Self.setRodata(obj, "cfg_report_flags", config.reportFlags)
             try Self.setRodata(obj, "cfg_l7_snap_len", config.l7SnapLength)
             try Self.setRodata(obj, "cfg_http_detect", UInt32(config.httpDetect ? 1 : 0))
+            // Aggregation intervals are counted in jiffies when CONFIG_HZ is known (free to read in the kernel).
+            let hz = UInt64(spy_kernel_hz())
+            try Self.setRodata(obj, "cfg_ns_per_jiffy", hz == 0 ? UInt64(0) : 1_000_000_000 / hz)
             try Self.setMaxEntries(obj, "spy_events", config.ringBufferBytes)
             try Self.setMaxEntries(obj, "spy_conns", config.connectionTableSize)
             let rc = bpf_object__load(obj)

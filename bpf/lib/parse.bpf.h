@@ -1,7 +1,7 @@
 /* Header parsing shared by the tc and drop programs: IPv4, IPv6 with extension headers, TCP, UDP, SCTP, ICMPv4,
  * ICMPv6, IGMP, VRRP; plus Ethernet with one 802.1Q/802.1ad tag for tc. The including program defines how bytes
- * are read: SPY_PARSE_CTX (the type of the source) and SPY_LOAD(ctx, off, dst, len) (0 on success) — tc uses
- * bpf_skb_load_bytes (non-linear skbs parse the same way), the drop program bpf_probe_read_kernel. */
+ * are read: SPY_PARSE_CTX (the type of the source) and SPY_LOAD(ctx, off, dst, len) (0 on success) — tc reads
+ * the linear part directly and falls back to bpf_skb_load_bytes, the drop program uses bpf_probe_read_kernel. */
 #pragma once
 #include "common.bpf.h"
 
@@ -169,7 +169,8 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
     case SPY_IPPROTO_VRRP: {
         /* User space reads type, group / vrid, priority from the snapshot at l4_off. */
         __u8 hdr[8];
-        if (SPY_LOAD(ctx, off, hdr, nexthdr == SPY_IPPROTO_IGMP ? 8 : 4) < 0)
+        int err = nexthdr == SPY_IPPROTO_IGMP ? SPY_LOAD(ctx, off, hdr, 8) : SPY_LOAD(ctx, off, hdr, 4);
+        if (err < 0)
             goto truncated;
         p->icmp_type = nexthdr == SPY_IPPROTO_IGMP ? hdr[0] : (hdr[0] & 0x0f);
         break;
@@ -198,7 +199,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     __u16 proto;
     __u32 off = 14;
 
-    if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth)) < 0)
+    if (SPY_LOAD(skb, 0, eth, sizeof(eth)) < 0)
         return -1;
     proto = ((__u16)eth[12] << 8) | eth[13];
 
@@ -208,7 +209,7 @@ static __always_inline int spy_parse(struct __sk_buff *skb, struct spy_pkt *p)
     }
     if (proto == SPY_ETH_P_8021Q || proto == SPY_ETH_P_8021AD) {
         __u8 tag[4];
-        if (bpf_skb_load_bytes(skb, 14, tag, sizeof(tag)) < 0)
+        if (SPY_LOAD(skb, 14, tag, sizeof(tag)) < 0)
             return -1;
         p->flags |= SPY_F_VLAN;
         p->vlan_id = (((__u16)tag[0] << 8) | tag[1]) & 0x0fff;

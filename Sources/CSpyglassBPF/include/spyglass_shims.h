@@ -38,3 +38,6 @@ int spy_btf_enum(const char *enum_name, int64_t *values, char (*names)[64], int 
 int spy_btf_typedef_params(const char *typedef_name);
 /* Inode number of this process's network namespace. */
 uint32_t spy_netns_inum(void);
+
+/* CONFIG_HZ of the running kernel from its config file; 0 when unknown. */
+uint32_t spy_kernel_hz(void);
