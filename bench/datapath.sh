@@ -45,27 +45,35 @@ udp_kpps() { ip netns exec "$A" iperf3 -c 10.199.90.3 -u -b 0 -l 64 -t "$SECS" -
 d=json.load(sys.stdin)["end"]["sum"]; print("%.0f" % ((d["packets"]-d["lost_packets"])/d["seconds"]/1e3))'; }
 
 start_agent() {
-  "$BIN" run --interface "${P}ha" --hubble-metrics-server 127.0.0.1:0 --monitor-aggregation "$1" --drop-events false >/tmp/$P-agent.log 2>&1 &
+  "$BIN" run --interface "${P}ha" --hubble-metrics-server 127.0.0.1:0 --monitor-aggregation "$1" >/tmp/$P-agent.log 2>&1 &
   AGENT=$!
   for _ in $(seq 1 50); do tc filter show dev "${P}ha" ingress | grep -q spy_tc && return; sleep 0.1; done
   echo "agent did not attach"; cat /tmp/$P-agent.log; exit 1
 }
 stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=""; }
-prog_ns() { # average run_time_ns/run_cnt over both tc programs
+prog_ns() { # per program: run_time_ns / run_cnt — tc (both directions together), tc ingress, tc egress, kfree_skb
   bpftool prog show -j | python3 -c 'import json,sys
-ps=[p for p in json.load(sys.stdin) if p.get("name","").startswith("spy_tc_")]
-t=sum(p.get("run_time_ns",0) for p in ps); c=sum(p.get("run_cnt",0) for p in ps)
-print("%.1f %d" % (t/c if c else 0, c))'; }
-
+ps=json.load(sys.stdin)
+def cost(pred):
+    sel=[p for p in ps if pred(p.get("name",""))]
+    t=sum(p.get("run_time_ns",0) for p in sel); c=sum(p.get("run_cnt",0) for p in sel)
+    return "%.1f" % (t/c if c else 0), c
+tc=cost(lambda n: n.startswith("spy_tc_")); i=cost(lambda n: n=="spy_tc_ingress"); e=cost(lambda n: n=="spy_tc_egress")
+d=cost(lambda n: n.startswith("spy_kfree") or n.startswith("spy_drop"))
+print(tc[0], i[0], e[0], d[0], d[1])'; }
 sysctl -qw kernel.bpf_stats_enabled=1
 serve
-declare -A TCP UDP NS
+declare -A TCP UDP NS NSI NSE NSD CNTD
 for r in $(seq 1 "$ROUNDS"); do
   for mode in off medium none; do
     [ "$mode" != off ] && start_agent "$mode"
     TCP[$mode]+="$(tcp_gbps) "
     UDP[$mode]+="$(udp_kpps) "
-    if [ "$mode" != off ]; then read -r ns cnt <<<"$(prog_ns)"; NS[$mode]+="$ns "; stop_agent; fi
+    if [ "$mode" != off ]; then
+      read -r ns nsi nse nsd cntd <<<"$(prog_ns)"
+      NS[$mode]+="$ns "; NSI[$mode]+="$nsi "; NSE[$mode]+="$nse "; NSD[$mode]+="$nsd "; CNTD[$mode]+="$cntd "
+      stop_agent
+    fi
   done
 done
 
@@ -79,5 +87,11 @@ for mode in off medium none; do
   n=$([ "$mode" = off ] && echo "-" || avg "${NS[$mode]}")
   printf "%-14s %14s %10s %16s %10s %18s\n" "$([ $mode = off ] && echo 'no agent' || echo "agent $mode")" "$t" \
     "$(python3 -c "print('%.3f' % ($t/$b_t))")" "$u" "$(python3 -c "print('%.3f' % ($u/$b_u))")" "$n"
+done
+echo
+echo "Kernel cost per run of each program (kernel.bpf_stats_enabled: run_time_ns / run_cnt, averaged over rounds)"
+printf "%-14s %14s %14s %18s %18s\n" mode "tc ingress" "tc egress" "kfree_skb (drops)" "kfree_skb runs"
+for mode in medium none; do
+  printf "%-14s %14s %14s %18s %18s\n" "agent $mode" "$(avg "${NSI[$mode]}")" "$(avg "${NSE[$mode]}")" "$(avg "${NSD[$mode]}")" "${CNTD[$mode]}"
 done
 echo "(raw TCP: off ${TCP[off]}| medium ${TCP[medium]}| none ${TCP[none]}; raw UDP: off ${UDP[off]}| medium ${UDP[medium]}| none ${UDP[none]})"
