@@ -90,6 +90,7 @@ public final class Agent: @unchecked Sendable {
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
         if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
         try ExternalMetrics.register(on: metrics, endpoints: endpoints)
+        try ProcessMetrics.register(on: metrics)
         // A departed endpoint takes every series that names it with it, in any context (after the grace period).
         let engine = metrics, log = logger
         endpoints.onDeparture { gone in
