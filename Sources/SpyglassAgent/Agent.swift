@@ -162,6 +162,7 @@ public final class Agent: @unchecked Sendable {
     public var shutdownSummary: String {
         let s = programs.stats()
         var text = "stopped: flows l3_l4=\(pipeline.flowsProcessed) l7=\(pipeline.l7FlowsProcessed)"
+            + " l7_only_events=\(pipeline.l7OnlyEventsProcessed)"
             + " lost ring_buffer=\(s.ringBufferFull + s.dropRingBufferFull) queue=\(queue.lost)"
             + " decode_errors=\(pipeline.decodeErrorCounts.values.reduce(0, +))"
         if let exporters {
