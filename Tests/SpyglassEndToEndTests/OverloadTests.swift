@@ -21,7 +21,7 @@ struct OverloadTests {
     /// The counters that account for every packet, from one scrape.
     struct Accounting: CustomStringConvertible {
         var packets = 0.0, events = 0.0, aggregated = 0.0, nonIP = 0.0, ringFull = 0.0
-        var flows = 0.0, queueLost = 0.0, decodeErrors = 0.0, lostRing = 0.0, lostQueue = 0.0
+        var flows = 0.0, l7Only = 0.0, queueLost = 0.0, decodeErrors = 0.0, lostRing = 0.0, lostQueue = 0.0
         init(_ m: PrometheusText) {
             packets = m.value("spyglass_datapath_packets_total")
             events = m.value("spyglass_datapath_events_total")
@@ -29,16 +29,19 @@ struct OverloadTests {
             nonIP = m.value("spyglass_datapath_non_ip_packets_total")
             ringFull = m.value("spyglass_datapath_ring_buffer_full_total")
             flows = m.value("spyglass_flows_processed_total", ["kind": "l3_l4"])
+            l7Only = m.value("spyglass_l7_only_events_total")
             queueLost = m.value("spyglass_event_queue_lost_total")
             decodeErrors = m.value("spyglass_decode_errors_total")
             lostRing = m.value("hubble_lost_events_total", ["source": "perf_event_ring_buffer"])
             lostQueue = m.value("hubble_lost_events_total", ["source": "observer_events_queue"])
         }
         /// Every event read is a flow, a decode error or a queue loss, and the loss counters are published.
-        var settled: Bool { events == flows + decodeErrors + queueLost && lostRing == ringFull && lostQueue == queueLost }
+        var settled: Bool {
+            events == flows + l7Only + decodeErrors + queueLost && lostRing == ringFull && lostQueue == queueLost
+        }
         var description: String {
             "packets \(Int(packets)) = events \(Int(events)) + aggregated \(Int(aggregated)) + non-IP \(Int(nonIP)) + ring full \(Int(ringFull)); "
-                + "events = flows \(Int(flows)) + decode errors \(Int(decodeErrors)) + queue lost \(Int(queueLost)); "
+                + "events = flows \(Int(flows)) + L7-only \(Int(l7Only)) + decode errors \(Int(decodeErrors)) + queue lost \(Int(queueLost)); "
                 + "hubble_lost_events_total ring \(Int(lostRing)) queue \(Int(lostQueue))"
         }
     }
@@ -109,6 +112,39 @@ struct OverloadTests {
                 #expect(m.value("hubble_tcp_flags_total", ["flag": "SYN"]) >= 1)
                 let (_, seconds) = try timedScrape(port)
                 #expect(seconds < 1)
+            }
+        }
+    }
+
+    /// At aggregation medium, packets folded as traces but carrying HTTP are sent for the L7 parser only: they make
+    /// no L3/L4 flow, and are counted apart so the books still balance.
+    @Test func accountingIsExactAtMediumAggregationWithL7() async throws {
+        try await withLab { lab in
+            let client = try lab.addPod(name: "client", ipv4: "10.199.38.2/24")
+            let server = try lab.addPod(name: "server", ipv4: "10.199.38.3/24")
+            let http = try lab.spawn(in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4, "--protocol", "HTTP/1.1"], timeout: .seconds(60))
+            defer { _ = http.terminate() }
+            var config = AgentConfig()
+            config.interfaces = [client.hostInterface]
+            config.metricsServer = "127.0.0.1:0"
+            config.dropsEnabled = false
+            try await withStartedAgent(config) { agent in
+                let up = try lab.run(in: client, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(server.ipv4):8080/ && exit 0; sleep 0.1; done; exit 1"])
+                #expect(up.succeeded, "\(up)")
+                // Five requests on one keep-alive connection: after the first, PSH is no longer new in either
+                // direction, so aggregation folds the segments and they travel as L7-only events.
+                let url = "http://\(server.ipv4):8080/"
+                let curl = try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", url, url, url, url, url])
+                #expect(curl.succeeded, "\(curl)")
+                let m = try scrapeMetrics(agent.serverPort) { m in
+                    Accounting(m).settled && m.value("hubble_http_requests_total") >= 6
+                }
+                let a = Accounting(m)
+                #expect(a.settled, "\(a)")
+                #expect(a.l7Only >= 8, "4 follow-up requests and 4 responses folded as traces: \(a)")
+                #expect(a.aggregated > 0)
+                #expect(a.packets == a.events + a.aggregated + a.nonIP + a.ringFull, "\(a)")
+                #expect(m.value("hubble_http_requests_total") == 6, "every request is parsed, folded or not")
             }
         }
     }
