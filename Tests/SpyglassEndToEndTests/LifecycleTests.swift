@@ -101,7 +101,7 @@ struct LifecycleTests {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let logFile = dir + "/events.log"
-            let load = try startLoad(lab, from: client, to: server, pps: 3000, seconds: 20)
+            let load = try startLoad(lab, from: client, to: server, pps: 10000, seconds: 20)
             defer { load.forEach { _ = $0.terminate() } }
 
             let agent = try AgentProcess([
@@ -110,8 +110,8 @@ struct LifecycleTests {
             ])
             let port = try #require(agent.waitForPort(), "agent did not start: \(agent.log)")
             // Under load: flows are being counted and written.
-            let m = try scrapeMetrics(port) { $0.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 2000 }
-            #expect(m.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 2000)
+            let m = try scrapeMetrics(port) { $0.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 10000 }
+            #expect(m.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 10000)
             #expect(load[1].isRunning, "the load is still running when SIGTERM arrives")
 
             let seconds = agent.signal(SIGTERM, timeout: 5)
@@ -133,7 +133,7 @@ struct LifecycleTests {
             let flows = lines.filter { $0.object?["flow"] != nil }.count
             #expect(lines.count == field("written"), "\(summary)")
             #expect(flows + field("dropped") == field("l3_l4") + field("l7"), "\(summary); \(flows) flow lines")
-            #expect(flows > 2000)
+            #expect(flows > 10000)
             print("SIGTERM under load: exited in \(String(format: "%.2f", seconds ?? -1)) s; \(summary)")
         }
     }
