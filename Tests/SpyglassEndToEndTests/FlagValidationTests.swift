@@ -7,16 +7,20 @@ import Testing
 /// repeated. Each run is bounded by `--duration`, so a value that is wrongly accepted fails the row, not the suite.
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct FlagValidationTests {
-    /// Files the rows point at, made once per test process.
-    static let files: (dir: String, badYAML: String, emptyDir: String, unreadable: String) = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/bad.yaml", contents: Data("metrics: [\n  - name: {\n".utf8))
+    /// Files the rows point at: made before each case and removed after it (nothing is left behind).
+    static let files = (
+        dir: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())").path,
+        badYAML: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/bad.yaml").path,
+        emptyDir: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/empty").path,
         // Root reads any file: an "unreadable" one is a file the agent cannot parse as the flag's format (and, as a
         // regular file, cannot be a directory to create a flow log in).
-        FileManager.default.createFile(atPath: dir + "/binary", contents: Data([0xff, 0xfe, 0x00, 0x01]))
-        return (dir, dir + "/bad.yaml", dir + "/empty", dir + "/binary")
-    }()
+        unreadable: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/binary").path)
+
+    static func makeFiles() throws {
+        try FileManager.default.createDirectory(atPath: files.emptyDir, withIntermediateDirectories: true)
+        try Data("metrics: [\n  - name: {\n".utf8).write(to: URL(fileURLWithPath: files.badYAML))
+        try Data([0xff, 0xfe, 0x00, 0x01]).write(to: URL(fileURLWithPath: files.unreadable))
+    }
 
     static let rows: [([String], String)] = [
         // numbers: not a number, negative, out of range
@@ -93,6 +97,8 @@ struct FlagValidationTests {
     @Test(arguments: rows)
     func badValueStopsStartUpNamingIt(args: [String], named: String) throws {
         // Defaults that keep a wrongly accepted value harmless and bounded; the row's own flags come last and win.
+        try Self.makeFiles()
+        defer { try? FileManager.default.removeItem(atPath: Self.files.dir) }
         let base = ["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0", "--duration", "3s"]
         let o = try CommandLineTests().spyglass(base + args, timeout: 20)
         #expect(o.status != 0, "accepted \(args): \(o.stderr)")
