@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import SpyglassDatapath
 import SpyglassEndpoints
 import SpyglassExport
@@ -30,6 +31,8 @@ public final class Agent: @unchecked Sendable {
     private var server: MetricsServer?
     private var housekeeping: Housekeeping?
     public private(set) var serverPort: Int = 0
+    /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
+    private let watchedNames = Mutex<Set<String>>([])
 
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
@@ -110,6 +113,7 @@ public final class Agent: @unchecked Sendable {
             try await endpoints.start()
             for iface in NetworkInterfaces.select(config.interfaces, from: all) {
                 try attacher.attach(iface)
+                watchedNames.withLock { _ = $0.insert(iface.name) }
                 logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
             }
             pipeline.start()
@@ -134,19 +138,42 @@ public final class Agent: @unchecked Sendable {
     public func stop() async {
         dynamicMetricsTask?.cancel()
         dynamicMetricsTask = nil
-        housekeeping?.stop()
+        let hk = housekeeping
+        hk?.stop()
         housekeeping = nil
         attacher.detachAll()
         reader.stop()
         queue.close()
         pipeline.stop()
+        // Losses of the last moments (after the housekeeping thread ended, before the hooks were gone) are
+        // counted too, and reach the flow log as a lost_events record before it is closed.
+        hk?.accountLosses(self)
         // After the pipeline drained: flush the flow logs and close their files (bounded).
         if let exporters, !exporters.shutdown(timeout: .seconds(5)) {
             logger.warning("flow logs did not finish writing within 5 s")
         }
+        if hk != nil { logger.info("\(shutdownSummary)") }
         await server?.shutdown()
         server = nil
         await endpoints.stop()
+    }
+
+    /// One line of final counts, logged on stop so a run's accounting survives the process: flows handed on,
+    /// events lost and flow-log records written / not written.
+    public var shutdownSummary: String {
+        let s = programs.stats()
+        var text = "stopped: flows l3_l4=\(pipeline.flowsProcessed) l7=\(pipeline.l7FlowsProcessed)"
+            + " l7_only_events=\(pipeline.l7OnlyEventsProcessed)"
+            + " lost ring_buffer=\(s.ringBufferFull + s.dropRingBufferFull) queue=\(queue.lost)"
+            + " decode_errors=\(pipeline.decodeErrorCounts.values.reduce(0, +))"
+        if let exporters {
+            let families = exporters.selfMetrics()
+            func total(_ name: String) -> UInt64 {
+                UInt64(families.first { $0.name == name }?.samples.reduce(0) { $0 + $1.value } ?? 0)
+            }
+            text += " flow_log written=\(total("spyglass_export_events_written_total")) dropped=\(total("spyglass_export_dropped_total"))"
+        }
+        return text
     }
 
     /// Attaches to interfaces that appeared since the last scan and forgets those that went away.
@@ -160,14 +187,17 @@ public final class Agent: @unchecked Sendable {
         let known = Set(attacher.attachedInterfaces.map(\.index))
         let wanted: [InterfaceInfo]
         if config.interfaces.isEmpty {
-            // Default: every non-loopback interface that existed at start, plus veths that appear later.
-            wanted = all.filter { $0.isVeth }
+            // Default: every non-loopback interface that existed at start, plus veths that appear later. An
+            // interface watched before that is deleted and re-created (new ifindex) is watched again, veth or not.
+            let names = watchedNames.withLock { $0 }
+            wanted = all.filter { $0.isVeth || names.contains($0.name) }
         } else {
             wanted = NetworkInterfaces.select(config.interfaces, from: all)
         }
         for iface in wanted where !known.contains(iface.index) {
             do {
                 try attacher.attach(iface)
+                watchedNames.withLock { _ = $0.insert(iface.name) }
                 logger.info("attached to new interface \(iface.name) (ifindex \(iface.index))")
             } catch {
                 logger.warning("cannot attach to \(iface.name): \(error)")

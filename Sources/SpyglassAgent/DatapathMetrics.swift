@@ -4,7 +4,7 @@ import SpyglassMetrics
 
 /// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
 /// Together they account for every packet: packets = events + aggregated + non-IP (+ ring-buffer full), and
-/// events = flows processed + decode errors + events lost in the queue.
+/// events = flows processed + L7-only events + decode errors + events lost in the queue.
 enum DatapathMetrics {
     static func register(
         on engine: MetricsEngine, programs: TCPrograms, drops: DropPrograms?, queue: EventQueue, pipeline: FlowPipeline
@@ -43,6 +43,9 @@ enum DatapathMetrics {
         try engine.registerCollector(name: "spyglass_flows_processed_total", help: "Flows handed to the metric handlers and exporters, by kind (l3_l4 from packets and drops, l7 from DNS/HTTP payloads)", type: .counter) {
             [MetricSample(labels: ["kind": "l3_l4"], value: Double(pipeline.flowsProcessed)),
              MetricSample(labels: ["kind": "l7"], value: Double(pipeline.l7FlowsProcessed))]
+        }
+        try engine.registerCollector(name: "spyglass_l7_only_events_total", help: "Events read only for their DNS/HTTP payload: aggregation folded the packet as a trace, so it makes no L3/L4 flow", type: .counter) {
+            [MetricSample(value: Double(pipeline.l7OnlyEventsProcessed))]
         }
         if pipeline.l7Enabled {
             try registerL7(on: engine, pipeline: pipeline)

@@ -26,6 +26,8 @@ public final class FlowPipeline: @unchecked Sendable {
     private var decodeErrors: [String: UInt64] = [:]
     private var flows: UInt64 = 0
     private var l7Flows: UInt64 = 0
+    /// Events the kernel sent only for their L7 payload: no trace flow, but part of the accounting.
+    private var l7OnlyEvents: UInt64 = 0
     private var l7Stats = L7Stats()
     private var lastExpireNs: UInt64 = 0
     private var thread: Thread?
@@ -78,6 +80,7 @@ public final class FlowPipeline: @unchecked Sendable {
     private func process(_ batch: EventBatch) {
         var processed: UInt64 = 0
         var l7Made: UInt64 = 0
+        var l7Only: UInt64 = 0
         batch.forEach { record in
             do throws(DecodeError) {
                 let event = try SpyPacketEvent(validating: record)
@@ -102,6 +105,8 @@ public final class FlowPipeline: @unchecked Sendable {
                 if !event.flags.contains(.l7Only) {
                     deliver(&flow)
                     processed += 1
+                } else {
+                    l7Only += 1
                 }
             } catch {
                 countDecodeError(error.reason)
@@ -110,6 +115,7 @@ public final class FlowPipeline: @unchecked Sendable {
         lock.lock()
         flows &+= processed
         l7Flows &+= l7Made
+        l7OnlyEvents &+= l7Only
         lock.unlock()
     }
 
@@ -169,6 +175,13 @@ public final class FlowPipeline: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return flows
+    }
+
+    /// Events read only for their L7 payload (aggregation folded them as traces; monotonic).
+    public var l7OnlyEventsProcessed: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return l7OnlyEvents
     }
 
     /// L7 flows made from payloads (monotonic).

@@ -56,15 +56,17 @@ public final class TCAttacher: @unchecked Sendable {
         _ = lock.withLock { attached.removeValue(forKey: ifindex) }
     }
 
-    /// Removes Spyglass hooks left behind by a previous run that died (SIGKILL, crash) on any interface.
-    /// Returns the interfaces cleaned.
+    /// Removes Spyglass hooks left behind by a previous run that died (SIGKILL, crash) on any interface. Hooks
+    /// whose program a live process still holds (another agent) are left alone. Returns the interfaces cleaned.
     @discardableResult
     public static func removeStaleHooks(on interfaces: [InterfaceInfo]) -> [String] {
         var cleaned: [String] = []
+        let held = ProgramHolders.heldProgramIDs()
         for iface in interfaces {
             for ingress in [1, 0] as [Int32] {
                 var progID: UInt32 = 0
-                guard spy_tc_query(Int32(iface.index), ingress, handle, priority, &progID) == 0 else { continue }
+                guard spy_tc_query(Int32(iface.index), ingress, handle, priority, &progID) == 0,
+                      !held.contains(progID) else { continue }
                 var buf = [CChar](repeating: 0, count: 32)
                 guard spy_prog_name(progID, &buf, buf.count) == 0 else { continue }
                 let name = stringFromCBuffer(buf)
