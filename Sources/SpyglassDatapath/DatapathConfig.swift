@@ -27,6 +27,9 @@ public struct DatapathConfig: Sendable, Equatable {
     public var ringBufferBytes: UInt32 = 8 << 20
     /// The reader is woken once this many bytes are queued (and on every poll timeout).
     public var wakeupBytes: UInt64 = 64 << 10
+    /// A wakeup threshold at or beyond the ring's size would never fire (the reader would drain only on its poll
+    /// timeout); a quarter of the ring keeps the batching and leaves room while the reader wakes up.
+    public var effectiveWakeupBytes: UInt64 { min(wakeupBytes, UInt64(ringBufferBytes) / 4) }
     /// Connection state entries (LRU).
     public var connectionTableSize: UInt32 = 65536
     /// Bytes copied of packets that carry DNS or HTTP (always reported, whatever the aggregation).

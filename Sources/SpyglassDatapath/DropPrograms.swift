@@ -53,6 +53,9 @@ public final class DropPrograms: @unchecked Sendable {
             try set("cfg_snap_len", tc.config.snapLength)
             try set("cfg_l7_snap_len", tc.config.l7SnapLength)
             try set("cfg_http_detect", tc.config.httpDetect ? 1 : 0)
+            var wakeup = tc.config.effectiveWakeupBytes  // a u64, unlike the others
+            let wakeupRC = withUnsafeBytes(of: &wakeup) { spy_object_set_rodata(obj, "cfg_wakeup_bytes", $0.baseAddress, $0.count) }
+            if wakeupRC != 0 { throw libbpfError("setting cfg_wakeup_bytes in the drop BPF object", wakeupRC) }
             for (name, fd) in [("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
                                ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD),
                                ("spy_l7_ports", tc.l7PortsMapFD)] {

@@ -39,7 +39,7 @@ public final class TCPrograms: @unchecked Sendable {
             try Self.setRodata(obj, "cfg_snap_len", config.snapLength)
             try Self.setRodata(obj, "cfg_aggregation", UInt32(config.aggregation == .none ? 0 : 3))
             try Self.setRodata(obj, "cfg_interval_ns", config.aggregationIntervalNs)
-            try Self.setRodata(obj, "cfg_wakeup_bytes", config.wakeupBytes)
+            try Self.setRodata(obj, "cfg_wakeup_bytes", config.effectiveWakeupBytes)
             try Self.setRodata(obj, "cfg_report_flags", config.reportFlags)
             try Self.setRodata(obj, "cfg_l7_snap_len", config.l7SnapLength)
             try Self.setRodata(obj, "cfg_http_detect", UInt32(config.httpDetect ? 1 : 0))
