@@ -45,7 +45,7 @@ final class TLSCredentialsReloader: Sendable {
             $0.previousPoll = files
         }
         do {
-            install(try TLSCredentials.load(settings), reloaded: false)
+            install(try TLSCredentials.load(settings))
         } catch {
             switch error {
             case .missing(let paths):
@@ -67,7 +67,7 @@ final class TLSCredentialsReloader: Sendable {
         }
         guard shouldLoad else { return }
         do {
-            install(try TLSCredentials.load(settings), reloaded: true)
+            install(try TLSCredentials.load(settings))
         } catch {
             switch error {
             case .missing(let paths):
@@ -85,12 +85,14 @@ final class TLSCredentialsReloader: Sendable {
         }
     }
 
-    private func install(_ credentials: TLSCredentials, reloaded: Bool) {
-        state.withLock {
+    private func install(_ credentials: TLSCredentials) {
+        let reloaded = state.withLock {
+            let hadCredentials = $0.credentials != nil
             $0.credentials = credentials
             $0.statistics.loads += 1
             $0.statistics.waitingForCertificates = false
             $0.statistics.certificateNotAfter = Double(credentials.certificate.notValidAfter)
+            return hadCredentials
         }
         let serial = credentials.certificate.serialNumber.map { byte in
             let hex = String(byte, radix: 16)
