@@ -2,26 +2,27 @@ import Foundation
 
 /// A throw-away PKI made with the `openssl` command in a fresh temporary directory: a CA, a server certificate
 /// for 127.0.0.1 signed by it, a client certificate signed by it, and an unrelated second CA with its own client.
-/// Nothing here is committed; the directory is removed by `remove()`.
-final class TestPKI: @unchecked Sendable {
+/// Nothing here is committed; the directory is removed by `remove()`. For tests only.
+public final class TestPKI: @unchecked Sendable {
     // @unchecked: the paths are set in init and never change.
-    static let openssl = "/usr/bin/openssl"
-    static let curl = "/usr/bin/curl"
-    static var toolsPresent: Bool {
+    public static let openssl = "/usr/bin/openssl"
+    public static let curl = "/usr/bin/curl"
+    public static var toolsPresent: Bool {
         FileManager.default.isExecutableFile(atPath: openssl) && FileManager.default.isExecutableFile(atPath: curl)
     }
 
-    let dir: URL
-    var caCert: String { path("ca.crt") }
-    var serverCert: String { path("server.crt") }
-    var serverKey: String { path("server.key") }
-    var clientCert: String { path("client.crt") }
-    var clientKey: String { path("client.key") }
-    var otherCACert: String { path("other-ca.crt") }
-    var otherClientCert: String { path("other-client.crt") }
-    var otherClientKey: String { path("other-client.key") }
+    public let dir: URL
+    public var caCert: String { path("ca.crt") }
+    public var caKey: String { path("ca.key") }
+    public var serverCert: String { path("server.crt") }
+    public var serverKey: String { path("server.key") }
+    public var clientCert: String { path("client.crt") }
+    public var clientKey: String { path("client.key") }
+    public var otherCACert: String { path("other-ca.crt") }
+    public var otherClientCert: String { path("other-client.crt") }
+    public var otherClientKey: String { path("other-client.key") }
 
-    init() throws {
+    public init() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-pki-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         do {
@@ -39,12 +40,12 @@ final class TestPKI: @unchecked Sendable {
         }
     }
 
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    func remove() { try? FileManager.default.removeItem(at: dir) }
+    public func remove() { try? FileManager.default.removeItem(at: dir) }
 
     /// A self-signed CA: `<name>.crt`, `<name>.key`.
-    func makeCA(_ name: String, subject: String) throws {
+    public func makeCA(_ name: String, subject: String) throws {
         try Self.run(Self.openssl, [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-keyout", path("\(name).key"), "-out", path("\(name).crt"), "-days", "2", "-subj", subject,
@@ -53,7 +54,7 @@ final class TestPKI: @unchecked Sendable {
     }
 
     /// A leaf certificate signed by CA `ca`: `<name>.crt`, `<name>.key`, written to `directory` (default: `dir`).
-    func issue(_ name: String, by ca: String, subject: String, serial: String, extensions: [String],
+    public func issue(_ name: String, by ca: String, subject: String, serial: String, extensions: [String],
                into directory: String? = nil) throws {
         let out = directory ?? dir.path
         let key = "\(out)/\(name).key", cert = "\(out)/\(name).crt", csr = path("\(name).csr")
@@ -70,7 +71,7 @@ final class TestPKI: @unchecked Sendable {
     }
 
     /// Serial number (lower-case hex, no leading zeros) and subject of a PEM certificate, as openssl reads them.
-    static func serialAndSubject(ofPEM pem: String) throws -> (serial: String, subject: String) {
+    public static func serialAndSubject(ofPEM pem: String) throws -> (serial: String, subject: String) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-cert-\(UUID().uuidString).pem")
         try pem.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -86,24 +87,30 @@ final class TestPKI: @unchecked Sendable {
 
     /// Runs a tool to completion (10 s at most); throws with its stderr when it fails.
     @discardableResult
-    static func run(_ tool: String, _ arguments: [String]) throws -> String {
+    public static func run(_ tool: String, _ arguments: [String]) throws -> String {
         let result = try ToolRun.run(tool, arguments, timeout: 10)
         guard result.status == 0 else {
-            throw TestFailure("\(tool) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
+            throw ToolFailure("\(tool) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
         }
         return result.stdout
     }
 }
 
+/// An external tool that failed; the message has its command line and stderr.
+public struct ToolFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A finished (or killed) run of an external tool, stdin closed.
-struct ToolRun: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
+public struct ToolRun: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var seconds: Double
 
     /// Runs `tool` with stdin from /dev/null; kills it after `timeout` seconds.
-    static func run(_ tool: String, _ arguments: [String], timeout: Double) throws -> ToolRun {
+    public static func run(_ tool: String, _ arguments: [String], timeout: Double) throws -> ToolRun {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = arguments
