@@ -63,6 +63,8 @@ struct TLSCredentials: Sendable {
             configuration.sendCANameList = true
         }
         configuration.minimumTLSVersion = .tlsv13
+        // A client that ignores our close_notify must not hold its connection open for long.
+        configuration.shutdownTimeout = .seconds(2)
         do {
             let context = try NIOSSLContext(configuration: configuration)
             return TLSCredentials(context: context, certificate: chain[0])

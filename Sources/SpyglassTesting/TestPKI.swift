@@ -109,6 +109,13 @@ public struct ToolRun: Sendable {
     public var stderr: String
     public var seconds: Double
 
+    public init(status: Int32, stdout: String, stderr: String, seconds: Double) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.seconds = seconds
+    }
+
     /// Runs `tool` with stdin from /dev/null; kills it after `timeout` seconds.
     public static func run(_ tool: String, _ arguments: [String], timeout: Double) throws -> ToolRun {
         let p = Process()

@@ -80,6 +80,36 @@ struct LeastPrivilegeTests {
         }
     }
 
+    @Test func agentWaitsForCertificateFilesLikeHubble() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let later = pki.path("later")
+        try FileManager.default.createDirectory(atPath: later, withIntermediateDirectories: false)
+        try await withLab { lab in
+            let pod = try lab.addPod(name: "a", ipv4: "10.199.65.2/24")
+            let agent = try lab.spawn(inNamespace: nil, Self.setpriv(keeping: Self.minimal) + [
+                Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
+                "--hubble-metrics-server-enable-tls=true", "--hubble-metrics-server-tls-cert-file", later + "/tls.crt",
+                "--hubble-metrics-server-tls-key-file", later + "/tls.key",
+            ], timeout: .seconds(60))
+            defer { _ = agent.terminate() }
+            let port = try metricsPort(of: agent)
+            #expect(agent.stderr.contains("Waiting for TLS certificates to become available"), "\(agent.stderr)")
+            let https = ["-sS", "--max-time", "3", "--cacert", pki.caCert, "https://127.0.0.1:\(port)/healthz"]
+            #expect(try ToolRun.run(TestPKI.curl, https, timeout: 10).status != 0, "served before the files exist")
+
+            try FileManager.default.copyItem(atPath: pki.serverKey, toPath: later + "/tls.key")
+            try FileManager.default.copyItem(atPath: pki.serverCert, toPath: later + "/tls.crt")
+            var served = ToolRun(status: -1, stdout: "", stderr: "", seconds: 0)
+            for _ in 0..<50 where served.status != 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                served = try ToolRun.run(TestPKI.curl, https, timeout: 10)
+            }
+            #expect(served.status == 0 && served.stdout == "ok\n", "\(served.stderr)")
+            #expect(agent.terminate(grace: .seconds(15)).exitStatus == 0)
+        }
+    }
+
     @Test func minimalCapabilitiesServeHTTPSWithMTLSAndKeepSecretsOutOfLogs() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
