@@ -180,8 +180,8 @@ struct LeastPrivilegeTests {
         }
     }
 
-    @Test func unprivilegedUserWithAmbientCapabilitiesRuns() async throws {
-        try await withLab { lab in
+    @Test func unprivilegedUserWithAmbientCapabilitiesRuns() throws {
+        try withLab { lab in
             let pod = try lab.addPod(name: "a", ipv4: "10.199.63.2/24")
             let agent = try lab.spawn(inNamespace: nil, Self.setpriv(keeping: Self.minimal, user: true) + [
                 Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
