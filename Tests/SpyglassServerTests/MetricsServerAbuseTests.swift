@@ -30,7 +30,7 @@ struct MetricsServerAbuseTests {
             for _ in 0..<3 {
                 let (response, took) = try await elapsed { try await fetch(port: port, get("/metrics", port: port)) }
                 #expect(response.status == 200)
-                #expect(took < .milliseconds(500), "scrape took \(took) with \(crowd) slow clients open")
+                #expect(took < .seconds(1), "scrape took \(took) with \(crowd) slow clients open")
             }
 
             for task in slow {
