@@ -118,9 +118,7 @@ public final class Agent: @unchecked Sendable {
             }
             pipeline.start()
             reader.start()
-            let srv = try MetricsServer(
-                address: config.metricsServer,
-                provider: MetricsEndpoint(engine: metrics, openMetrics: config.openMetrics), logger: logger)
+            let srv = try MetricsEndpoint.makeServer(config: config, engine: metrics, logger: logger)
             server = srv
             serverPort = try await srv.start().port
             if let watcher = dynamicMetrics { dynamicMetricsTask = Task { await watcher.run() } }

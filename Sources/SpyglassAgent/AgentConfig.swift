@@ -2,6 +2,7 @@ import SpyglassDatapath
 import SpyglassEndpoints
 import SpyglassExport
 import SpyglassFlow
+import SpyglassServer
 
 /// Everything `spyglass run` can be told, with Cilium's flag names where Cilium has the same knob.
 public struct AgentConfig: Sendable {
@@ -21,6 +22,8 @@ public struct AgentConfig: Sendable {
     public var endpoints = EndpointsConfig()
     /// `--hubble-metrics-server`
     public var metricsServer = ":9965"
+    /// `--hubble-metrics-server-enable-tls` with the cert, key and client CA files; nil serves plain HTTP.
+    public var metricsTLS: MetricsServerTLS? = nil
     /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.
     public var hubbleMetrics: String? = nil
     /// `--hubble-dynamic-metrics-config-path`: metrics from a YAML file re-read on change (excludes `hubbleMetrics`).

@@ -3,6 +3,8 @@ import Glibc
 /// Errors of the kernel side, each a one-line message that names the cause.
 public enum DatapathError: Error, CustomStringConvertible, Equatable {
     case notRoot
+    /// The effective capability set lacks these (checked before any eBPF call; see `Privileges`).
+    case missingCapabilities([CapabilityRequirement])
     case kernelFeature(String)
     case noSuchInterface(String)
     case libbpf(operation: String, errno: Int32, detail: String)
@@ -12,6 +14,9 @@ public enum DatapathError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notRoot:
             return "spyglass needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON) to load eBPF programs"
+        case .missingCapabilities(let lacking):
+            let list = lacking.map(\.description).joined(separator: ", ")
+            return "spyglass needs root or these capabilities, which it lacks: \(list). Grant them (systemd AmbientCapabilities=, Kubernetes securityContext.capabilities.add)"
         case .kernelFeature(let what):
             return "the running kernel lacks a feature spyglass needs: \(what)"
         case .noSuchInterface(let name):

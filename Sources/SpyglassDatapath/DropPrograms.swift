@@ -29,6 +29,7 @@ public final class DropPrograms: @unchecked Sendable {
     let countsMapFD: Int32
 
     public init(sharing tc: TCPrograms, config: DropConfig, reasons: KernelDropReasons = .load()) throws {
+        try Privileges.require(Privileges.dropPrograms)
         self.reasons = reasons
         guard let bytes = Data(base64Encoded: BPFObject_drop_kfree_skb.base64) else {
             throw DatapathError.invalidConfig("embedded BPF object is corrupt (rebuild spyglass)")

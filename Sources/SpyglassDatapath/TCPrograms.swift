@@ -20,7 +20,7 @@ public final class TCPrograms: @unchecked Sendable {
 
     public init(config: DatapathConfig, verboseLibbpf: Bool = false) throws {
         try config.validate()
-        guard geteuid() == 0 else { throw DatapathError.notRoot }
+        try Privileges.require(Privileges.tcPrograms)
         spy_libbpf_capture_logs(verboseLibbpf ? 1 : 0)
         guard access("/sys/kernel/btf/vmlinux", R_OK) == 0 else {
             throw DatapathError.kernelFeature("BTF (/sys/kernel/btf/vmlinux is missing)")

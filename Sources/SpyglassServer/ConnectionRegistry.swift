@@ -6,6 +6,7 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var closing = false
+        var refused = 0
     }
 
     private let state = Mutex(State())
@@ -18,7 +19,11 @@ final class ConnectionRegistry: Sendable {
     /// Registers the channel; false when the limit is reached or the server is shutting down.
     func admit(_ channel: any Channel) -> Bool {
         let admitted = state.withLock { state in
-            guard !state.closing, state.channels.count < limit else { return false }
+            guard !state.closing else { return false }
+            guard state.channels.count < limit else {
+                state.refused += 1
+                return false
+            }
             state.channels[ObjectIdentifier(channel)] = channel
             return true
         }
@@ -31,6 +36,9 @@ final class ConnectionRegistry: Sendable {
     }
 
     var count: Int { state.withLock { $0.channels.count } }
+
+    /// Connections refused because the limit was reached.
+    var refused: Int { state.withLock { $0.refused } }
 
     /// Stops admitting and returns the channels open now.
     func beginClosing() -> [any Channel] {

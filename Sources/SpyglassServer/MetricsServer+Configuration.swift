@@ -19,6 +19,8 @@ extension MetricsServer {
         public var shutdownGracePeriod: Duration = .seconds(5)
         /// Listen backlog.
         public var backlog: Int32 = 256
+        /// HTTPS (and mTLS) settings; nil serves plain HTTP. The TLS handshake is bounded by `readTimeout` too.
+        public var tls: MetricsServerTLS? = nil
 
         public init() {}
     }

@@ -2,13 +2,15 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The Hubble-compatible metrics HTTP server (`--hubble-metrics-server`, default `:9965`).
 ///
 /// Serves `GET`/`HEAD /metrics` from a `MetricsProvider` (rendered off the event loop, gzipped
 /// when the client allows it) and `GET /healthz`. Everything else is 404 (405 for other methods
-/// on those two paths).
+/// on those two paths). With `Configuration.tls` it serves HTTPS only (TLS 1.3, optionally mTLS); until
+/// the certificate files exist, connections are accepted and closed at once.
 ///
 /// Lifecycle: `init` validates the address (throws on a bad `--hubble-metrics-server` string),
 /// `start()` binds and returns the bound address, `shutdown()` stops accepting, lets in-flight
@@ -28,7 +30,9 @@ public final class MetricsServer: Sendable {
     private enum Lifecycle {
         case created
         case starting
-        case running(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, channel: any Channel, bound: BoundAddress)
+        case running(
+            group: MultiThreadedEventLoopGroup, pool: NIOThreadPool, channel: any Channel, bound: BoundAddress,
+            certificatePoller: RepeatedTask?)
         case stopping
         case stopped
     }
@@ -38,6 +42,7 @@ public final class MetricsServer: Sendable {
     private let provider: any MetricsProvider
     private let logger: Logger
     private let connections: ConnectionRegistry
+    private let tls: TLSCredentialsReloader?
     private let lifecycle = Mutex(Lifecycle.created)
 
     /// - Parameter address: a `--hubble-metrics-server` value such as `:9965`, `127.0.0.1:9965`, `[::1]:0`.
@@ -58,18 +63,26 @@ public final class MetricsServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.connections = ConnectionRegistry(limit: max(1, configuration.maxConnections))
+        self.tls = configuration.tls.map { TLSCredentialsReloader(settings: $0, logger: logger) }
     }
 
     /// The bound address while running, nil before `start()` and after `shutdown()`.
     public var boundAddress: BoundAddress? {
-        lifecycle.withLock { if case .running(_, _, _, let bound) = $0 { bound } else { nil } }
+        lifecycle.withLock { if case .running(_, _, _, let bound, _) = $0 { bound } else { nil } }
     }
+
+    /// TLS reloads, failures and handshake refusals; nil when the server speaks plain HTTP.
+    public var tlsStatistics: MetricsServerTLSStatistics? { tls?.statistics }
+
+    /// Connections closed at once because `maxConnections` were open.
+    public var refusedOverLimit: Int { connections.refused }
 
     /// Number of open client connections (for tests and diagnostics).
     public var openConnections: Int { connections.count }
 
     /// Binds and starts serving. Returns the bound address (with the real port when port 0 was given).
-    /// - Throws: `MetricsServerError` of kind `.addressInUse`, `.bindFailed` or `.invalidState`.
+    /// - Throws: `MetricsServerError` of kind `.addressInUse`, `.bindFailed`, `.invalidState` or
+    ///   `.tlsCredentials` (a certificate file exists but is unreadable or invalid).
     @discardableResult
     public func start() async throws(MetricsServerError) -> BoundAddress {
         let mayStart = lifecycle.withLock { state in
@@ -80,6 +93,12 @@ public final class MetricsServer: Sendable {
         guard mayStart else {
             throw MetricsServerError(kind: .invalidState, message: "metrics server on \(address) was already started")
         }
+        do throws(MetricsServerError) {
+            try tls?.loadInitial()
+        } catch {
+            lifecycle.withLock { $0 = .stopped }
+            throw error
+        }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         let pool = NIOThreadPool(numberOfThreads: max(1, configuration.renderThreads))
@@ -87,18 +106,22 @@ public final class MetricsServer: Sendable {
         do throws(MetricsServerError) {
             let channel = try await bind(group: group, pool: pool)
             let bound = Self.boundAddress(of: channel, fallbackPort: address.port)
+            let poller = tls.map { Self.pollCertificates($0, group: group, pool: pool) }
             let stillStarting = lifecycle.withLock { state in
                 guard case .starting = state else { return false }
-                state = .running(group: group, pool: pool, channel: channel, bound: bound)
+                state = .running(group: group, pool: pool, channel: channel, bound: bound, certificatePoller: poller)
                 return true
             }
             guard stillStarting else {
                 // shutdown() ran while we were binding.
+                poller?.cancel()
                 try? await channel.close()
                 await Self.release(group: group, pool: pool)
                 throw MetricsServerError(kind: .invalidState, message: "metrics server on \(address) was shut down while starting")
             }
-            logger.info("metrics server listening", metadata: ["address": "\(bound)"])
+            logger.info("metrics server listening", metadata: [
+                "address": "\(bound)", "scheme": "\(tls == nil ? "http" : "https")",
+            ])
             return bound
         } catch {
             await Self.release(group: group, pool: pool)
@@ -119,11 +142,12 @@ public final class MetricsServer: Sendable {
             }
             return previous
         }
-        guard case .running(let group, let pool, let listener, _) = previous else {
+        guard case .running(let group, let pool, let listener, _, let poller) = previous else {
             if case .created = previous { lifecycle.withLock { $0 = .stopped } }
             return
         }
 
+        poller?.cancel()
         try? await listener.close()
         let open = connections.beginClosing()
         for channel in open {
@@ -205,6 +229,7 @@ public final class MetricsServer: Sendable {
         let connections = self.connections
         let provider = self.provider
         let logger = self.logger
+        let tls = self.tls
         let timeout = TimeAmount(configuration.readTimeout)
         let limits = {
             var limits = NIOHTTPDecoderLimitConfiguration()
@@ -219,6 +244,17 @@ public final class MetricsServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
+                // nil: plain HTTP. A TLS server without a certificate yet refuses (Hubble waits for the files too).
+                var tlsContext: NIOSSLContext? = nil
+                if let tls {
+                    guard let context = tls.context else {
+                        tls.countRefusedWithoutCertificate()
+                        logger.debug("no TLS certificate loaded yet, closing new connection")
+                        channel.close(promise: nil)
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    }
+                    tlsContext = context
+                }
                 guard connections.admit(channel) else {
                     logger.warning("connection limit reached, closing new connection",
                                    metadata: ["limit": "\(connections.limit)"])
@@ -227,6 +263,10 @@ public final class MetricsServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tlsContext, let tls {
+                        try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try sync.addHandler(TLSHandshakeFailureCounter(reloader: tls))
+                    }
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: true,
                         withErrorHandling: false,
@@ -239,6 +279,17 @@ public final class MetricsServer: Sendable {
                     )
                 }
             }
+    }
+
+    /// Checks the certificate files every `reloadInterval` on the render pool (file reads stay off the event loop).
+    private static func pollCertificates(
+        _ reloader: TLSCredentialsReloader, group: MultiThreadedEventLoopGroup, pool: NIOThreadPool
+    ) -> RepeatedTask {
+        let interval = TimeAmount(reloader.settings.reloadInterval)
+        let loop = group.next()
+        return loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
+            pool.runIfActive(eventLoop: loop) { reloader.poll() }
+        }
     }
 
     private static func boundAddress(of channel: any Channel, fallbackPort: Int) -> BoundAddress {

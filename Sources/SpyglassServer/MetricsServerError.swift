@@ -10,6 +10,9 @@ public struct MetricsServerError: Error, Sendable, Equatable, CustomStringConver
         case bindFailed
         /// `start()` was called twice, or after `shutdown()`.
         case invalidState
+        /// A TLS certificate, key or client CA file exists but cannot be read or used (the message names the flag
+        /// and the file). Files that do not exist yet are waited for instead.
+        case tlsCredentials
     }
 
     public let kind: Kind

@@ -3,6 +3,7 @@ import SpyglassAgent
 import SpyglassDatapath
 import SpyglassExport
 import SpyglassFlow
+import SpyglassServer
 import Foundation
 
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
@@ -14,6 +15,20 @@ struct AgentOptions: ParsableArguments {
 
     @Option(name: .customLong("hubble-metrics-server"), help: "Address to serve /metrics on, as [IP]:port.")
     var metricsServer = ":9965"
+
+    @Option(name: .customLong("hubble-metrics-server-enable-tls"), help: "Serve /metrics over HTTPS only, TLS 1.3 minimum (true|false); needs the cert and key files.")
+    var metricsTLS = false
+
+    @Option(name: .customLong("hubble-metrics-server-tls-cert-file"), help: "PEM certificate (chain) of the metrics server; waited for if it does not exist yet, reloaded when it changes.")
+    var metricsTLSCertFile = ""
+
+    @Option(name: .customLong("hubble-metrics-server-tls-key-file"), help: "PEM private key of that certificate.")
+    var metricsTLSKeyFile = ""
+
+    @Option(name: .customLong("hubble-metrics-server-tls-client-ca-files"), help: ArgumentHelp(
+        "PEM CA certificates that client certificates must chain to (repeatable or comma-separated); setting any turns on mTLS.",
+        valueName: "file"))
+    var metricsTLSClientCAFiles: [String] = []
 
     @Option(name: .customLong("hubble-metrics"), help: ArgumentHelp(
         "Hubble's metric option string, e.g. \"flow:sourceContext=pod;destinationContext=pod tcp\". Default: dns drop tcp flow port-distribution icmp httpV2.",
@@ -154,6 +169,7 @@ struct AgentOptions: ParsableArguments {
         var c = AgentConfig()
         c.interfaces = interfaces
         c.metricsServer = metricsServer
+        c.metricsTLS = try metricsServerTLS()
         c.hubbleMetrics = hubbleMetrics
         c.dynamicMetricsPath = dynamicMetricsPath
         c.openMetrics = openMetrics
@@ -253,5 +269,28 @@ struct AgentOptions: ParsableArguments {
         }
         try c.datapath.validate()
         return c
+    }
+
+    /// The TLS flags as one setting; nil for plain HTTP. File flags without `--hubble-metrics-server-enable-tls`
+    /// are an error rather than silently ignored, so nobody believes they serve HTTPS when they do not.
+    func metricsServerTLS() throws -> MetricsServerTLS? {
+        let clientCAs = metricsTLSClientCAFiles.flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard metricsTLS else {
+            let given = [("--hubble-metrics-server-tls-cert-file", !metricsTLSCertFile.isEmpty),
+                         ("--hubble-metrics-server-tls-key-file", !metricsTLSKeyFile.isEmpty),
+                         ("--hubble-metrics-server-tls-client-ca-files", !clientCAs.isEmpty)].filter(\.1).map(\.0)
+            if let first = given.first {
+                throw ValidationError("\(first) is set but --hubble-metrics-server-enable-tls is not: add --hubble-metrics-server-enable-tls=true to serve HTTPS, or remove the file flags")
+            }
+            return nil
+        }
+        guard !metricsTLSCertFile.isEmpty else {
+            throw ValidationError("--hubble-metrics-server-enable-tls needs --hubble-metrics-server-tls-cert-file (a PEM certificate)")
+        }
+        guard !metricsTLSKeyFile.isEmpty else {
+            throw ValidationError("--hubble-metrics-server-enable-tls needs --hubble-metrics-server-tls-key-file (the PEM private key)")
+        }
+        return MetricsServerTLS(certificateFile: metricsTLSCertFile, keyFile: metricsTLSKeyFile, clientCAFiles: clientCAs)
     }
 }
