@@ -10,6 +10,7 @@ packages=(
   prometheus                                     # promtool and a real Prometheus for scrape tests
   python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
   dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
+  openssl util-linux                             # TLS tests (test certificates, s_client); setpriv for capability tests
 )
 
 missing=()

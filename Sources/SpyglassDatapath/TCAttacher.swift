@@ -68,10 +68,16 @@ public final class TCAttacher: @unchecked Sendable {
                 guard spy_tc_query(Int32(iface.index), ingress, handle, priority, &progID) == 0,
                       !held.contains(progID) else { continue }
                 var buf = [CChar](repeating: 0, count: 32)
-                guard spy_prog_name(progID, &buf, buf.count) == 0 else { continue }
-                let name = stringFromCBuffer(buf)
-                // Program names are truncated to 15 characters by the kernel.
-                guard TCPrograms.programNames.contains(where: { $0.hasPrefix(name) && !name.isEmpty }) else { continue }
+                let rc = spy_prog_name(progID, &buf, buf.count)
+                if rc == 0 {
+                    let name = stringFromCBuffer(buf)
+                    // Program names are truncated to 15 characters by the kernel.
+                    guard TCPrograms.programNames.contains(where: { $0.hasPrefix(name) && !name.isEmpty }) else { continue }
+                } else if rc != -EPERM {
+                    continue
+                }
+                // Reading another program's name needs CAP_SYS_ADMIN, which the minimal capability set lacks; then
+                // our fixed (handle, priority) pair alone identifies the hook as Spyglass's.
                 if spy_tc_detach(Int32(iface.index), ingress, handle, priority) == 0 {
                     cleaned.append("\(iface.name)/\(ingress == 1 ? "ingress" : "egress")")
                 }

@@ -4,7 +4,7 @@ import Logging
 /// A flow log file with lumberjack's rotation (hubble-compat.md §10.4), used by one writer thread only.
 ///
 /// * Opened lazily on the first write, appending to an existing file (rotating it first when the write would
-///   reach the limit); missing directories are created 0755; a new file is created with `fileMode` (0600 by
+///   reach the limit); missing directories are created with the file mode plus search permission where it grants read (0700 for 0600); a new file is created with `fileMode` (0600 by
 ///   default), a rotated-in file keeps the mode of the one it replaces.
 /// * Whole lines only: before each write, if the lines would take the file over `maxSize`, the file is rotated
 ///   first, so no file goes over the limit and no line is split. A line longer than the limit is lost (counted).
@@ -222,6 +222,9 @@ final class RotatingFile {
 
     private func makeDirectories(_ dir: String) {
         guard !dir.isEmpty, access(dir, F_OK) != 0 else { return }
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        // Whoever may read the files may enter the directory, nobody else: 0600 files give 0700, 0640 give 0750.
+        let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: Int(directoryMode)])
     }
 }

@@ -36,6 +36,21 @@ import Testing
         #expect(lines.allSatisfy { HubbleSchema.problems(line: $0).isEmpty })
     }
 
+    @Test func missingDirectoriesAreCreatedNoWiderThanTheFiles() throws {
+        let dir = TestDir.make("dirmode")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (fileMode, directoryMode) in [(0o600, 0o700), (0o640, 0o750)] as [(mode_t, mode_t)] {
+            let nested = dir + "/m\(String(fileMode, radix: 8))/flows"
+            let file = RotatingFile(path: nested + "/events.log", maxSizeBytes: 1 << 20, maxBackups: 1, compress: false,
+                                    fileMode: fileMode, logger: testLogger)
+            _ = file.write(Array("{}\n".utf8), lineEnds: [3])
+            file.close()
+            var st = stat()
+            #expect(stat(nested, &st) == 0 && st.st_mode & 0o777 == directoryMode, "\(nested): \(String(st.st_mode & 0o777, radix: 8))")
+            #expect(stat(nested + "/events.log", &st) == 0 && st.st_mode & 0o777 == fileMode)
+        }
+    }
+
     @Test func keepsNewestBackups() throws {
         let dir = TestDir.make("keep")
         defer { try? FileManager.default.removeItem(atPath: dir) }
