@@ -8,7 +8,7 @@ SCRAPES=${1:-20}
 BENCH=${BENCH:-.build/release/spyglass-bench}
 command -v prometheus-pushgateway >/dev/null || { echo "bench/exposition.sh: needs prometheus-pushgateway (apt-get install prometheus-pushgateway)"; exit 1; }
 [ -x "$BENCH" ] || { echo "bench/exposition.sh: no $BENCH (swift build -c release --product spyglass-bench)"; exit 1; }
-PORT=$((40000 + RANDOM % 20000))
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 timeout 900 prometheus-pushgateway --web.listen-address="127.0.0.1:$PORT" --log.level=warn >/tmp/spyb-pushgateway-$PORT.log 2>&1 &
 PGW=$!
 trap 'kill $PGW 2>/dev/null || true; wait $PGW 2>/dev/null || true; rm -f /tmp/spyb-pushgateway-$PORT.log' EXIT

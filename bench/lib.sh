@@ -3,7 +3,8 @@
 # removes processes, namespaces and links whatever happened.
 LAB_P=spyb$((RANDOM % 9000 + 1000))
 LAB_A=$LAB_P-a; LAB_B=$LAB_P-b; LAB_BR=${LAB_P}br
-AGENT_PID=""; AGENT_PORT=$((20000 + RANDOM % 20000)); AGENT_LOG=/tmp/$LAB_P-agent.log
+AGENT_PID=""; AGENT_LOG=/tmp/$LAB_P-agent.log
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 BIN=${BIN:-.build/release/spyglass}
 
 lab_up() { # creates namespaces a (10.199.x.2) and b (10.199.x.3); the agent watches a's host-side veth ${LAB_P}ha
@@ -34,6 +35,7 @@ lab_cleanup() {
 }
 
 agent_start() { # agent_start <extra args...>: the release agent on ${LAB_P}ha, metrics on 127.0.0.1:$AGENT_PORT
+  AGENT_PORT=$(free_port)
   "$BIN" run --interface "${LAB_P}ha" --hubble-metrics-server "127.0.0.1:$AGENT_PORT" "$@" >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   for _ in $(seq 1 100); do
@@ -60,6 +62,13 @@ for line in sys.stdin:
     key, _, val = line.rstrip("\n").rpartition(" ")
     if (key == name or key.startswith(name + "{")) and sub in key: t += float(val)
 print(int(t))' "$@"
+}
+
+# hook_ids: the BPF program ids on the watched veth's tc ingress and egress. Another Spyglass agent on the machine
+# (e.g. a test run with no --interface, which takes every new veth and removes "stale" Spyglass hooks) can replace
+# ours; comparing the ids before and after a measurement tells.
+hook_ids() {
+  for dir in ingress egress; do tc filter show dev "${LAB_P}ha" $dir | grep -o ' id [0-9]*' | tr -d ' id' | tr '\n' ' '; done
 }
 
 # link_packets <ifname>: rx + tx packets of a root-namespace interface
