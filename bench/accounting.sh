@@ -33,13 +33,17 @@ quiet_counts() { # link packets, datapath packets, flows, ring lost, queue lost,
 }
 
 echo "Nothing unaccounted: aggregation none, UDP 64 B at full speed for ${SECS}s"
-agent_start --monitor-aggregation none --drop-events false
-HOOKS=$(hook_ids)
-read -r l0 p0 f0 r0 q0 d0 n0 <<<"$(quiet_counts)"
-ip netns exec "$LAB_A" timeout $((SECS + 10)) iperf3 -c "$LAB_IP_B" -u -b 0 -l 64 -t "$SECS" -J >/tmp/$LAB_P-iperf.json || true
-read -r l1 p1 f1 r1 q1 d1 n1 <<<"$(quiet_counts)"
-[ "$(hook_ids)" = "$HOOKS" ] || echo "  WARNING: the tc hooks on ${LAB_P}ha changed during the run ($HOOKS -> $(hook_ids)): another agent on this machine replaced them; the counts below are not comparable, rerun on a quiet machine"
-agent_stop
+for attempt in 1 2 3; do
+  agent_start --monitor-aggregation none --drop-events false
+  HOOKS=$(hook_ids)
+  read -r l0 p0 f0 r0 q0 d0 n0 <<<"$(quiet_counts)"
+  ip netns exec "$LAB_A" timeout $((SECS + 10)) iperf3 -c "$LAB_IP_B" -u -b 0 -l 64 -t "$SECS" -J >/tmp/$LAB_P-iperf.json || true
+  read -r l1 p1 f1 r1 q1 d1 n1 <<<"$(quiet_counts)"
+  NOW=$(hook_ids)
+  agent_stop
+  [ "$NOW" = "$HOOKS" ] && break
+  echo "  attempt $attempt: the tc hooks on ${LAB_P}ha changed during the run ($HOOKS -> $NOW): another Spyglass agent on this machine removed them (see the report); retrying"
+done
 sent=$((l1 - l0)); prog=$((p1 - p0)); seen=$((f1 - f0)); ring=$((r1 - r0)); queue=$((q1 - q0)); dec=$((d1 - d0)); nonip=$((n1 - n0))
 lost=$((ring + queue + dec))
 rate=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["end"]["sum"]; print("%.0f" % (d["packets"]/d["seconds"]))' /tmp/$LAB_P-iperf.json 2>/dev/null || echo "?")
