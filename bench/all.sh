@@ -2,11 +2,11 @@
 # Every benchmark of issue #9 in one run: builds the release binaries, runs parts 1–7, prints each figure with its
 # baseline and ratio, and ends with a summary of the RESULT lines. Each part runs in namespaces it creates and
 # removes, bounded in time; the whole run takes about 10 minutes on the 2-core machine.
-# usage (root): bench/all.sh [--no-build]       output is also kept in bench-results.txt (override: OUT=path)
+# usage (root): bench/all.sh [--no-build]       output is also kept in .build/bench-results.txt (override: OUT=path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/all.sh: run as root"; exit 1; }
-OUT=${OUT:-bench-results.txt}
+OUT=${OUT:-.build/bench-results.txt}
 for t in iperf3 wrk nginx prometheus-pushgateway curl bpftool; do
   command -v $t >/dev/null || { echo "bench/all.sh: needs $t (apt-get install -y iperf3 wrk nginx-light prometheus-pushgateway curl bpftool)"; exit 1; }
 done
