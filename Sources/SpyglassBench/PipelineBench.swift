@@ -91,12 +91,16 @@ struct PipelineBench {
             let cpu0 = threadCPUByID()
             let f = try onDedicatedThread { () throws -> (Figures, Int32) in
                 let before = agent.datapathStats
+                let c0 = PipelineCounters(agent.metrics.render(.prometheusText))
+                let done0 = c0.flows + c0.queueLost + c0.decodeErrors
                 let clock = ContinuousClock()
                 let start = clock.now
                 // Paced: the consumer's speed is measured, not how many events a full queue throws away.
                 try produce(progFD: progFD, frames: frames) {
                     let c = PipelineCounters(agent.metrics.render(.prometheusText))
-                    return agent.datapathStats.events - before.events - (c.flows + c.queueLost + c.decodeErrors)
+                    let done = c.flows + c.queueLost + c.decodeErrors - done0
+                    let written = agent.datapathStats.events - before.events
+                    return written > done ? written - done : 0
                 }
                 let deadline = clock.now + .seconds(20)
                 var f = Figures()
@@ -105,9 +109,9 @@ struct PipelineBench {
                     let counters = PipelineCounters(agent.metrics.render(.prometheusText))
                     f.produced = stats.packets - before.packets
                     f.ringLost = stats.ringBufferFull - before.ringBufferFull
-                    f.consumed = counters.flows
-                    f.queueLost = counters.queueLost
-                    f.decodeErrors = counters.decodeErrors
+                    f.consumed = counters.flows - c0.flows
+                    f.queueLost = counters.queueLost - c0.queueLost
+                    f.decodeErrors = counters.decodeErrors - c0.decodeErrors
                     if f.consumed + f.queueLost + f.decodeErrors >= stats.events - before.events || clock.now > deadline { break }
                     usleep(20_000)
                 }
