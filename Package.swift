@@ -69,8 +69,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Benchmarks that print figures (`spyglass-bench metrics`); not part of the test suite.
-        .executableTarget(name: "SpyglassBench", dependencies: ["SpyglassMetrics", "SpyglassFlow"]),
+        // Benchmarks that print figures (`spyglass-bench metrics|pipeline|exposition|export|memory`, bench/all.sh);
+        // not part of the test suite. CSpyglassBench: the minimal C ring-buffer consumer (the pipeline's ceiling).
+        .target(name: "CSpyglassBench", dependencies: ["CLibBPF"]),
+        .executableTarget(
+            name: "SpyglassBench",
+            dependencies: [
+                "SpyglassMetrics", "SpyglassFlow", "SpyglassAgent", "SpyglassDatapath", "SpyglassServer", "SpyglassExport",
+                "SpyglassTesting", "CSpyglassBench", "CSpyglassBPF",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SpyglassServer",
             dependencies: [
