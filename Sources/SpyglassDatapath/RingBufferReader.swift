@@ -29,6 +29,13 @@ public final class RingBufferReader: @unchecked Sendable {
             queue.push(batch)
             batch = queue.takeEmpty()
         }
+        /// After a poll: hand the batch over only when the consumer has nothing queued. While it is busy the batch
+        /// keeps filling (a full one is pushed by the sample callback), so the queue's capacity is spent on full
+        /// batches, not on the many small ones a poll returns, and nothing is refused while the queue holds little.
+        @inline(__always) func flushWhenConsumerIdle() {
+            guard batch.count > 0, queue.depth == 0 else { return }
+            flush()
+        }
     }
 
     public init(programs: TCPrograms, queue: EventQueue, pollTimeoutMs: Int32 = 100) throws {
@@ -50,7 +57,7 @@ public final class RingBufferReader: @unchecked Sendable {
             while context.running.get() {
                 let n = ring_buffer__poll(ring, pollTimeoutMs)
                 if n == 0 { _ = ring_buffer__consume(ring) }
-                context.flush()
+                context.flushWhenConsumerIdle()
             }
             _ = ring_buffer__consume(ring)
             context.flush()
