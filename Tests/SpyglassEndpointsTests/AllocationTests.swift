@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import SpyglassFlow
+import SpyglassTesting
 @testable import SpyglassEndpoints
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,7 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
         }
     }
 
-    @Test(.timeLimit(.minutes(2))) func lookupAndEnrichDoNotAllocate() throws {
+    @Test(.timeLimit(.minutes(2)), .enabled(if: Sanitizers.inactive, Sanitizers.reason)) func lookupAndEnrichDoNotAllocate() throws {
         guard ProcessInfo.processInfo.environment["SPYGLASS_ALLOC_PROBE"] == nil else { return }
         guard let cc = MallocCounter.compiler() else {
             Issue.record("no C compiler; allocation not measured")
