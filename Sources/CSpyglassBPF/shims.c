@@ -151,6 +151,16 @@ int spy_prog_name(uint32_t prog_id, char *buf, size_t size)
     return 0;
 }
 
+uint32_t spy_prog_id(int prog_fd)
+{
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+        return 0;
+    return info.id;
+}
+
 int spy_prog_test_run(int prog_fd, const void *data_in, uint32_t size_in, void *data_out, uint32_t *size_out,
                       uint32_t *retval, uint32_t repeat, uint32_t *duration_ns)
 {

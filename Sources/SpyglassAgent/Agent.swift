@@ -33,6 +33,8 @@ public final class Agent: @unchecked Sendable {
     public private(set) var serverPort: Int = 0
     /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
     private let watchedNames = Mutex<Set<String>>([])
+    /// Interfaces left to another running agent (logged once each).
+    private let leftToAnotherAgent = Mutex<Set<UInt32>>([])
 
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
@@ -112,7 +114,14 @@ public final class Agent: @unchecked Sendable {
         do {
             try await endpoints.start()
             for iface in NetworkInterfaces.select(config.interfaces, from: all) {
-                try attacher.attach(iface)
+                do {
+                    try attacher.attach(iface)
+                } catch DatapathError.watchedByAnotherAgent(let name) where !config.interfaces.contains(name) {
+                    // Matched by a glob or the default: leave it to the agent that has it. A name given literally
+                    // stops start-up instead (the error says why).
+                    noteLeftToAnotherAgent(iface)
+                    continue
+                }
                 watchedNames.withLock { _ = $0.insert(iface.name) }
                 logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
             }
@@ -197,9 +206,17 @@ public final class Agent: @unchecked Sendable {
                 try attacher.attach(iface)
                 watchedNames.withLock { _ = $0.insert(iface.name) }
                 logger.info("attached to new interface \(iface.name) (ifindex \(iface.index))")
+            } catch DatapathError.watchedByAnotherAgent {
+                noteLeftToAnotherAgent(iface)
             } catch {
                 logger.warning("cannot attach to \(iface.name): \(error)")
             }
+        }
+    }
+
+    private func noteLeftToAnotherAgent(_ iface: InterfaceInfo) {
+        if leftToAnotherAgent.withLock({ $0.insert(iface.index).inserted }) {
+            logger.warning("\(iface.name) is watched by another running Spyglass agent: left to it")
         }
     }
 

@@ -7,6 +7,8 @@ public enum DatapathError: Error, CustomStringConvertible, Equatable {
     case missingCapabilities([CapabilityRequirement])
     case kernelFeature(String)
     case noSuchInterface(String)
+    /// Another running Spyglass agent holds the hook on this interface (the first agent keeps it).
+    case watchedByAnotherAgent(String)
     case libbpf(operation: String, errno: Int32, detail: String)
     case invalidConfig(String)
 
@@ -21,6 +23,8 @@ public enum DatapathError: Error, CustomStringConvertible, Equatable {
             return "the running kernel lacks a feature spyglass needs: \(what)"
         case .noSuchInterface(let name):
             return "--interface: no network interface named '\(name)'"
+        case .watchedByAnotherAgent(let name):
+            return "--interface: \(name) is already watched by another running Spyglass agent (stop it first)"
         case .libbpf(let op, let errno, let detail):
             let reason = String(cString: strerror(errno))
             return detail.isEmpty ? "\(op) failed: \(reason)" : "\(op) failed: \(reason) (\(detail))"

@@ -11,14 +11,36 @@ public final class TCAttacher: @unchecked Sendable {
 
     private let programs: TCPrograms
     private var attached: [UInt32: InterfaceInfo] = [:]
+    /// Interfaces whose hook belongs to another live agent: ifindex → that agent's program id (so a rescan does not
+    /// walk /proc again while nothing changed).
+    private var foreign: [UInt32: UInt32] = [:]
+    private let ownProgramIDs: Set<UInt32>
     private let lock = NSLockLite()
 
     public init(programs: TCPrograms) {
         self.programs = programs
+        ownProgramIDs = Set([programs.ingressFD, programs.egressFD].map { spy_prog_id($0) })
     }
 
-    /// Attaches ingress and egress on one interface with the observation points that fit it.
+    /// The program id of another live agent's hook on this interface, if there is one. Two agents on one node
+    /// would otherwise replace each other's hooks (same handle and priority) and detach them on exit.
+    public func foreignHook(on iface: InterfaceInfo) -> UInt32? {
+        var id: UInt32 = 0
+        guard spy_tc_query(Int32(iface.index), 1, Self.handle, Self.priority, &id) == 0, id != 0,
+              !ownProgramIDs.contains(id) else {
+            _ = lock.withLock { foreign.removeValue(forKey: iface.index) }
+            return nil
+        }
+        if lock.withLock({ foreign[iface.index] }) == id { return id }
+        guard ProgramHolders.heldProgramIDs().contains(id) else { return nil }  // a dead agent's: ours to replace
+        lock.withLock { foreign[iface.index] = id }
+        return id
+    }
+
+    /// Attaches ingress and egress on one interface with the observation points that fit it. Throws
+    /// `watchedByAnotherAgent` when a live agent holds the interface's hook.
     public func attach(_ iface: InterfaceInfo) throws {
+        if foreignHook(on: iface) != nil { throw DatapathError.watchedByAnotherAgent(iface.name) }
         let points = ObservationPoints.for(iface)
         try programs.setObservationPoints(ifindex: iface.index, ingress: points.ingress, egress: points.egress)
         var created: Int32 = 0

@@ -52,6 +52,15 @@ final class AgentProcess {
         return Date().timeIntervalSince(start)
     }
 
+    /// Waits up to `timeout` for the process to exit on its own; returns the seconds it took, nil if it did not.
+    func waitForExit(timeout: TimeInterval) -> TimeInterval? {
+        let start = Date()
+        while process.isRunning && Date().timeIntervalSince(start) < timeout { Thread.sleep(forTimeInterval: 0.01) }
+        guard !process.isRunning else { return nil }
+        process.waitUntilExit()
+        return Date().timeIntervalSince(start)
+    }
+
     /// Resident memory of the agent in KiB (VmRSS), nil once it has exited.
     var residentKiB: Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

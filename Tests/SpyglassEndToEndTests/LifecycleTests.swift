@@ -189,4 +189,35 @@ struct LifecycleTests {
             #expect(first.process.terminationStatus == 0 && second.process.terminationStatus == 0)
         }
     }
+
+    /// Two agents whose interface sets overlap: the first keeps the shared interface (a second agent would otherwise
+    /// replace its hooks and detach them on exit); a glob match is left to it with a warning, a literal name fails.
+    @Test func overlappingAgentsLeaveTheFirstItsInterface() throws {
+        try withLab { lab in
+            let a = try lab.addPod(name: "a", ipv4: "10.199.35.2/24")
+            let b = try lab.addPod(name: "b", ipv4: "10.199.35.3/24")
+            let first = try AgentProcess(["--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"])
+            let port = try #require(first.waitForPort(), "\(first.log)")
+            let firstIngress = try cli.tcFilters(a.hostInterface, "ingress")
+
+            let glob = try AgentProcess(["--interface", "\(lab.prefix)*", "--hubble-metrics-server", "127.0.0.1:0"])
+            _ = try #require(glob.waitForPort(), "\(glob.log)")
+            #expect(glob.log.contains("\(a.hostInterface) is watched by another running Spyglass agent"), "\(glob.log)")
+            #expect(try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "the first agent's hook is untouched")
+            #expect(try cli.tcFilters(b.hostInterface, "ingress").count == 1, "the rest of the glob is watched")
+            #expect(glob.signal(SIGTERM, timeout: 5) != nil)
+            #expect(try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "and stays after the second one exits")
+
+            let literal = try AgentProcess(["--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"])
+            #expect(literal.waitForExit(timeout: 10) != nil && literal.process.terminationStatus != 0)
+            #expect(literal.log.contains("\(a.hostInterface) is already watched by another running Spyglass agent"), "\(literal.log)")
+
+            // The first agent still observes its interface.
+            let r = try lab.run(in: a, ["ping", "-c", "2", "-i", "0.2", "-W", "1", b.ipv4])
+            #expect(r.succeeded, "\(r)")
+            let m = try scrapeMetrics(port) { $0.value("hubble_icmp_total") >= 4 }
+            #expect(m.value("hubble_icmp_total") >= 4)
+            #expect(first.signal(SIGTERM, timeout: 5) != nil)
+        }
+    }
 }

@@ -24,6 +24,9 @@ int spy_tc_query(int ifindex, int ingress, uint32_t handle, uint32_t priority, u
 /* Name of a loaded program by id. */
 int spy_prog_name(uint32_t prog_id, char *buf, size_t size);
 
+/* The id of a program we hold a descriptor of (0 on error). */
+uint32_t spy_prog_id(int prog_fd);
+
 /* BPF_PROG_TEST_RUN on a packet. */
 int spy_prog_test_run(int prog_fd, const void *data_in, uint32_t size_in, void *data_out, uint32_t *size_out,
                       uint32_t *retval, uint32_t repeat, uint32_t *duration_ns);
