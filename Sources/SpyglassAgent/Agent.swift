@@ -32,9 +32,9 @@ public final class Agent: @unchecked Sendable {
     private var housekeeping: Housekeeping?
     public private(set) var serverPort: Int = 0
     /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
-    private let watchedNames = Mutex<Set<String>>([])
+    private let watchedNames = PThreadMutex<Set<String>>([])
     /// Interfaces left to another running agent (logged once each).
-    private let leftToAnotherAgent = Mutex<Set<UInt32>>([])
+    private let leftToAnotherAgent = PThreadMutex<Set<UInt32>>([])
 
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config

@@ -7,10 +7,10 @@ import SpyglassFlow
 /// swap, and readers hold the same lock only long enough to take a reference. A lookup then runs on the snapshot
 /// without locks and without allocating (endpoints are built once per rebuild; returning one copies references).
 public final class EndpointResolver: Sendable {
-    private let current: Mutex<ResolverSnapshot>
+    private let current: PThreadMutex<ResolverSnapshot>
 
     init(world: WorldEndpoints) {
-        current = Mutex(ResolverSnapshot.empty(worldV4: world.v4, worldV6: world.v6))
+        current = PThreadMutex(ResolverSnapshot.empty(worldV4: world.v4, worldV6: world.v6))
     }
 
     func install(_ snapshot: ResolverSnapshot) {

@@ -97,9 +97,9 @@ final class EndpointStore: Sendable {
         var rebuilds: UInt64 = 0
         var stopped = false
     }
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
     /// Serialises rebuilds and owns the identity allocator (only rebuilds touch it).
-    private let builder = Mutex(IdentityAllocator())
+    private let builder = PThreadMutex(IdentityAllocator())
 
     init(world: WorldEndpoints, grace: Duration, coalesce: Duration) {
         self.world = world

@@ -54,7 +54,7 @@ public final class Endpoints: Sendable {
         var client: KubeClient?
         var started = false
     }
-    private let running = Mutex(Running())
+    private let running = PThreadMutex(Running())
 
     public init(config: EndpointsConfig, logger: Logger) {
         self.config = config

@@ -241,7 +241,7 @@ final class EndpointsFileSource: Sendable {
         var hash: UInt64?
         var lastError: EndpointsFileError?
     }
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(path: String, clusterName: String, store: EndpointStore, logger: Logger) {
         self.path = path

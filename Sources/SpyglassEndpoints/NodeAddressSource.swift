@@ -16,7 +16,7 @@ final class NodeAddressSource: Sendable {
     private let store: EndpointStore
     private let clusterName: String
     private let provider: AddressProvider
-    private let addresses = Mutex<[IPAddress]>([])
+    private let addresses = PThreadMutex<[IPAddress]>([])
 
     init(clusterName: String, store: EndpointStore, provider: AddressProvider? = nil) {
         self.clusterName = clusterName

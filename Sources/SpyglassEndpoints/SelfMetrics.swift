@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Synchronization
 
 /// One metric family of the endpoint sources' own metrics, for the agent to expose as it wishes.
@@ -32,7 +33,7 @@ final class SourceStatus: Sendable {
         var errors: [String: UInt64] = [:]
         var lastError: String?
     }
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(name: String, kinds: [String] = [], reasons: [String] = []) {
         self.name = name

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import CompressNIO
 import Foundation
 import Logging
@@ -13,8 +14,8 @@ final class BackupMill: Sendable {
     private let compress: Bool
     private let logger: Logger
     private let queue: DispatchQueue
-    private let scheduled = Mutex(false)
-    private let failures = Mutex<UInt64>(0)
+    private let scheduled = PThreadMutex(false)
+    private let failures = PThreadMutex<UInt64>(0)
 
     init(names: BackupName, maxBackups: Int, compress: Bool, logger: Logger) {
         self.names = names

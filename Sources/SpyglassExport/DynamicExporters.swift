@@ -34,10 +34,10 @@ final class DynamicExporters: Sendable {
     private let logger: Logger
     private let fileMode: UInt32
     private let queueCapacity: Int
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
     /// What the hot path reads: the live exporters.
-    private let live = Mutex<[Exporter]>([])
-    private let reloadLock = Mutex(())
+    private let live = PThreadMutex<[Exporter]>([])
+    private let reloadLock = PThreadMutex(())
     private let stopSignal = DispatchSemaphore(value: 0)
     private let watcherDone = DispatchSemaphore(value: 0)
 

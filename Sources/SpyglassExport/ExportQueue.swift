@@ -20,14 +20,14 @@ final class ExportQueue: Sendable {
     }
 
     let capacity: Int
-    private let state: Mutex<State>
+    private let state: PThreadMutex<State>
     private let wake = DispatchSemaphore(value: 0)
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
         var s = State()
         s.items.reserveCapacity(min(self.capacity, 4096))
-        state = Mutex(s)
+        state = PThreadMutex(s)
     }
 
     /// False when the item was dropped (queue full or closed).

@@ -122,7 +122,7 @@ final class ExporterShared: Sendable {
         var dropped: [String: UInt64] = [:]
         var lostRecordsWritten: UInt64 = 0
     }
-    let stats = Mutex(Stats())
+    let stats = PThreadMutex(Stats())
     let abort = Atomic<Bool>(false)
 }
 

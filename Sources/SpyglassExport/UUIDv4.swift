@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Synchronization
 
 /// 128 random bits formatted as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`). Drawn once per exported
@@ -32,11 +33,11 @@ public struct UUIDv4: Sendable, Hashable {
 
 /// A fast thread-safe source of UUIDs: xoshiro256** seeded from the system's random source.
 final class UUIDSource: Sendable {
-    private let state: Mutex<(UInt64, UInt64, UInt64, UInt64)>
+    private let state: PThreadMutex<(UInt64, UInt64, UInt64, UInt64)>
 
     init() {
         var g = SystemRandomNumberGenerator()
-        state = Mutex((g.next() | 1, g.next(), g.next(), g.next()))
+        state = PThreadMutex((g.next() | 1, g.next(), g.next(), g.next()))
     }
 
     func next() -> UUIDv4 {

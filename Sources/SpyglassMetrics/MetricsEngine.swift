@@ -47,11 +47,11 @@ public final class MetricsEngine: Sendable {
     /// The handlers in effect; replaced as a whole by `apply(_:)`.
     let slot: HandlerSetSlot
     /// Serialises `apply(_:)` calls (building a set runs the filter factory, outside the slot's lock).
-    private let applyLock = Mutex<Void>(())
+    private let applyLock = PThreadMutex<Void>(())
     let lostEvents: MetricFamily
     let scrapeRequests: MetricFamily
     let scrapeDuration: MetricFamily
-    private let collectors: Mutex<[Collector]>
+    private let collectors: PThreadMutex<[Collector]>
     private let lastRenderSize = Atomic<Int>(4096)
 
     /// - Precondition: every handler's filters are accepted by `options.flowPredicateFactory`. Configurations from
@@ -90,7 +90,7 @@ public final class MetricsEngine: Sendable {
                 help: "Label sets not created because the metric family reached its series limit", type: .counter
             ) { slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries)) } })
         }
-        collectors = Mutex(initial)
+        collectors = PThreadMutex(initial)
     }
 
     /// The configuration in effect.

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import NIOCore
 import Synchronization
 
@@ -9,7 +10,7 @@ final class ConnectionRegistry: Sendable {
         var refused = 0
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
     let limit: Int
 
     init(limit: Int) {

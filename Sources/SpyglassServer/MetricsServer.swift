@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -43,7 +44,7 @@ public final class MetricsServer: Sendable {
     private let logger: Logger
     private let connections: ConnectionRegistry
     private let tls: TLSCredentialsReloader?
-    private let lifecycle = Mutex(Lifecycle.created)
+    private let lifecycle = PThreadMutex(Lifecycle.created)
 
     /// - Parameter address: a `--hubble-metrics-server` value such as `:9965`, `127.0.0.1:9965`, `[::1]:0`.
     /// - Throws: `MetricsServerError` of kind `.invalidAddress`, naming the flag and the value.

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Logging
 import NIOSSL
 import Synchronization
@@ -21,7 +22,7 @@ final class TLSCredentialsReloader: Sendable {
 
     let settings: MetricsServerTLS
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(settings: MetricsServerTLS, logger: Logger) {
         self.settings = settings

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Foundation
 import Synchronization
 
@@ -21,7 +22,7 @@ public final class LabProcess: Sendable {
         var timedOut = false
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     /// Starts `argv` (looked up in PATH), inside `namespace` (entered with `nsenter --net`, which,
     /// unlike `ip netns exec`, does not remount /sys). A watchdog kills the process group after `timeout`.

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Foundation
 import Synchronization
 
@@ -40,7 +41,7 @@ public final class NetworkLab: Sendable {
         var tornDown = false
     }
 
-    let state = Mutex(State())
+    let state = PThreadMutex(State())
 
     /// `base` followed by 6 random hex digits, e.g. `spy3fa9c1`.
     public static func randomPrefix(_ base: String = "spy") -> String {

@@ -47,7 +47,7 @@ final class KubernetesSource: Sendable {
         var apiServer: [String: [IPAddress]] = [:]
         var synced: [String: Bool] = [:]
     }
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(client: KubeClient, store: EndpointStore, clusterName: String, logger: Logger) {
         self.client = client

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Foundation
 import Synchronization
 
@@ -40,7 +41,7 @@ public final class DynamicMetricsConfigWatcher: Sendable {
     private let state = StateBox()
 
     final class StateBox: Sendable {
-        let mutex = Mutex(State())
+        let mutex = PThreadMutex(State())
         func withLock<R>(_ body: (inout State) -> R) -> R { mutex.withLock { body(&$0) } }
     }
 

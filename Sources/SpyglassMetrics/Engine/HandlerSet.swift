@@ -57,8 +57,8 @@ final class HandlerSet: Sendable {
 /// The engine's current handler set. A small box of its own so that self-metric collectors can read it without
 /// retaining the engine.
 final class HandlerSetSlot: Sendable {
-    private let current: Mutex<HandlerSet>
-    init(_ set: HandlerSet) { current = Mutex(set) }
+    private let current: PThreadMutex<HandlerSet>
+    init(_ set: HandlerSet) { current = PThreadMutex(set) }
 
     /// A strong reference to the set in effect (one uncontended lock and a retain).
     @inline(__always) func load() -> HandlerSet { current.withLock { $0 } }

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import Synchronization
 
 /// One counter or histogram family: its description and its series behind a `Mutex`.
@@ -11,7 +12,7 @@ final class MetricFamily: Sendable {
     let bounds: [Double]?
     /// How series of this family reference endpoints (for `removeSeries(matching:)`).
     let endpointRules: [EndpointRule]
-    private let store: Mutex<SeriesStore>
+    private let store: PThreadMutex<SeriesStore>
     private let leText: [[UInt8]]
     private let leOpenMetrics: [[UInt8]]
 
@@ -29,7 +30,7 @@ final class MetricFamily: Sendable {
         self.labelNames = labelNames
         self.bounds = bounds
         self.endpointRules = endpointRules
-        self.store = Mutex(SeriesStore(labelNames: labelNames, histogramBounds: bounds, exemplars: exemplars, limit: limit))
+        self.store = PThreadMutex(SeriesStore(labelNames: labelNames, histogramBounds: bounds, exemplars: exemplars, limit: limit))
         let all = (bounds ?? []) + [Double.infinity]
         leText = all.map { Array("le=\"\(GoFloat.text($0))\"".utf8) }
         leOpenMetrics = all.map { Array("le=\"\(GoFloat.openMetrics($0))\"".utf8) }
