@@ -53,6 +53,8 @@ public final class MetricsEngine: Sendable {
     let scrapeDuration: MetricFamily
     private let collectors: PThreadMutex<[Collector]>
     private let lastRenderSize = Atomic<Int>(4096)
+    /// Labels-context values formatted for the flow in `process` (uncontended: one consumer thread).
+    private let contextCache = Mutex(LabelsContextCache())
 
     /// - Precondition: every handler's filters are accepted by `options.flowPredicateFactory`. Configurations from
     ///   `MetricsConfig.parse` have no filters; for configurations that may (dynamic files) use `apply(_:)`, which
@@ -145,10 +147,14 @@ public final class MetricsEngine: Sendable {
     /// Counts one flow in every enabled handler whose filters it passes. Call from one consumer thread.
     public func process(_ flow: Flow) {
         let set = slot.load()
-        let env = ProcessEnv(now: options.monotonicClock())
-        for e in set.entries {
-            if let p = e.predicate, !p(flow) { continue }
-            e.handler.process(flow, env)
+        let now = options.monotonicClock()
+        contextCache.withLock { cache in
+            cache.reset()
+            let env = ProcessEnv(now: now, contextCache: cache)
+            for e in set.entries {
+                if let p = e.predicate, !p(flow) { continue }
+                e.handler.process(flow, env)
+            }
         }
     }
 

@@ -7,13 +7,27 @@ extension ContextOptions {
     /// Writes the context label values in `labelNames` order. `invert` is httpV2's request point of view (§3.5):
     /// labelsContext `source_*` read the destination endpoint and IP (and vice versa), and the computed `source`
     /// and `destination` values are swapped; `traffic_direction` is not inverted.
-    @inline(__always) func write(_ flow: Flow, invert: Bool, to w: inout LabelWriter) {
+    ///
+    /// With a `cache` (the engine's, reset per flow), the labelsContext values are formatted once per flow for each
+    /// (labelsContext, invert) pair and copied byte for byte into the other handlers' keys.
+    @inline(__always) func write(
+        _ flow: Flow, invert: Bool, to w: inout LabelWriter, cache: LabelsContextCache? = nil
+    ) {
         if !labelsContext.isEmpty {
-            // The endpoints are passed as borrowed arguments: no copy (and no retains) per label.
-            if invert {
-                writeLabelsContext(flow, flow.destination, flow.source, true, &w)
+            // The cache key: the label set plus the perspective (httpV2 inverts source and destination).
+            let key = labelsContextKey | (invert ? LabelsContextCache.invertBit : 0)
+            if let cache, cache.replay(key, into: &w) {
+                // Same labelsContext and perspective already formatted for this flow.
             } else {
-                writeLabelsContext(flow, flow.source, flow.destination, false, &w)
+                let mark = w.mark
+                let values = w.valueCount
+                // The endpoints are passed as borrowed arguments: no copy (and no retains) per label.
+                if invert {
+                    writeLabelsContext(flow, flow.destination, flow.source, true, &w)
+                } else {
+                    writeLabelsContext(flow, flow.source, flow.destination, false, &w)
+                }
+                cache?.store(key, w.raw, from: mark, values: w.valueCount - values)
             }
         }
         if invert {

@@ -10,7 +10,12 @@ public struct ContextOptions: Sendable, Equatable {
     public var destinationEgressContext: [ContextIdentifier]?
     public var destinationIngressContext: [ContextIdentifier]?
     /// Canonical order, no duplicates.
-    public var labelsContext: [LabelsContextLabel]
+    public var labelsContext: [LabelsContextLabel] {
+        didSet { labelsContextKey = ContextOptions.key(of: labelsContext) }
+    }
+    /// The labelsContext as a bit set (bit i = canonical label i): equal keys write equal values for a flow, which
+    /// lets handlers sharing a labelsContext reuse one formatting per flow (`LabelsContextCache`).
+    private(set) var labelsContextKey: UInt32 = 0
 
     public init(
         sourceContext: [ContextIdentifier]? = nil, sourceEgressContext: [ContextIdentifier]? = nil,
@@ -25,6 +30,11 @@ public struct ContextOptions: Sendable, Equatable {
         self.destinationEgressContext = destinationEgressContext
         self.destinationIngressContext = destinationIngressContext
         self.labelsContext = Array(Set(labelsContext)).sorted()
+        self.labelsContextKey = ContextOptions.key(of: self.labelsContext)
+    }
+
+    static func key(of labels: [LabelsContextLabel]) -> UInt32 {
+        labels.reduce(0) { $0 | (1 << UInt32($1.canonicalIndex)) }
     }
 
     /// The `source` label exists when any source list is set (§3.2).

@@ -3,10 +3,19 @@ import Synchronization
 
 /// One configured handler: its configuration, the handler (which owns the families and their series) and the flow
 /// predicate built from its include/exclude filters (nil = every flow).
-struct ActiveHandler: Sendable {
+///
+/// A final class so that `MetricsEngine.process` walks the entries by reference: a struct entry (configuration,
+/// existential, closure) was copied, retained and released field by field for every flow.
+final class ActiveHandler: Sendable {
     let config: HandlerConfig
     let handler: any MetricHandler
     let predicate: (@Sendable (Flow) -> Bool)?
+
+    init(config: HandlerConfig, handler: any MetricHandler, predicate: (@Sendable (Flow) -> Bool)?) {
+        self.config = config
+        self.handler = handler
+        self.predicate = predicate
+    }
 }
 
 /// The handlers in effect: immutable, replaced as a whole when the configuration changes.

@@ -37,14 +37,16 @@ struct DNSHandler: MetricHandler {
         guard case .dns(let dns)? = flow.l7?.record else { return }
         if ignoreAAAA && dns.qtypes.count == 1 && dns.qtypes[0] == "AAAA" { return }
         if flow.verdict == .dropped {
-            queries.add(now: env.now) { writeRcodeSeries("Policy denied", flow, dns, &$0) }
+            queries.add(now: env.now) { writeRcodeSeries("Policy denied", flow, dns, env.contextCache, &$0) }
         } else if flow.isReply != true {
-            queries.add(now: env.now) { writeRcodeSeries("", flow, dns, &$0) }
+            queries.add(now: env.now) { writeRcodeSeries("", flow, dns, env.contextCache, &$0) }
         } else {
-            responses.add(now: env.now) { writeRcodeSeries(DNSRCode.name(dns.rcode), flow, dns, &$0) }
+            responses.add(now: env.now) {
+                writeRcodeSeries(DNSRCode.name(dns.rcode), flow, dns, env.contextCache, &$0)
+            }
             for rr in dns.rrtypes {
                 responseTypes.add(now: env.now) { w in
-                    context.write(flow, invert: false, to: &w)
+                    context.write(flow, invert: false, to: &w, cache: env.contextCache)
                     w.value(rr)
                     DNSHandler.writeQtypes(dns, &w)
                     if includeQuery { w.value(dns.query) }
@@ -54,8 +56,10 @@ struct DNSHandler: MetricHandler {
     }
 
     /// `[ctx] rcode qtypes ips_returned [query]`.
-    @inline(__always) func writeRcodeSeries(_ rcode: String, _ flow: Flow, _ dns: DNS, _ w: inout LabelWriter) {
-        context.write(flow, invert: false, to: &w)
+    @inline(__always) func writeRcodeSeries(
+        _ rcode: String, _ flow: Flow, _ dns: DNS, _ cache: LabelsContextCache?, _ w: inout LabelWriter
+    ) {
+        context.write(flow, invert: false, to: &w, cache: cache)
         w.value(rcode)
         DNSHandler.writeQtypes(dns, &w)
         w.appendDecimal(UInt64(dns.ips.count))

@@ -19,7 +19,7 @@ struct DropHandler: MetricHandler {
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard flow.verdict == .dropped else { return }
         drops.add(now: env.now) { w in
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
             w.value(flow.dropReasonLabel)
             w.value(flow.flowProtocol)
         }

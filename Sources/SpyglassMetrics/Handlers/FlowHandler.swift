@@ -48,7 +48,7 @@ struct FlowHandler: MetricHandler {
                 w.endValue()
             }
             w.value(flow.verdict.name)
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
         }
     }
 }

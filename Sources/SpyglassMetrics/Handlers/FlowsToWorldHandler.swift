@@ -51,7 +51,7 @@ struct FlowsToWorldHandler: MetricHandler {
                 }
                 w.endValue()
             }
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
         }
     }
 }

@@ -34,14 +34,14 @@ struct HTTPHandler: MetricHandler {
         case .request:
             let ex = exemplar(flow, 1, env)
             requests.add(now: env.now, exemplar: ex) { w in
-                context.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w, cache: env.contextCache)
                 w.value(http.method)
                 w.value(http.protocol)
                 w.value(reporter)
             }
         case .response:
             responses.add(now: env.now, exemplar: exemplar(flow, 1, env)) { w in
-                context.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w, cache: env.contextCache)
                 w.value(http.method)
                 w.value(http.protocol)
                 w.appendDecimal(UInt64(http.code))
@@ -50,7 +50,7 @@ struct HTTPHandler: MetricHandler {
             }
             let seconds = Double(l7.latencyNs) / 1e9
             duration.observe(seconds, now: env.now, exemplar: exemplar(flow, seconds, env)) { w in
-                context.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w, cache: env.contextCache)
                 w.value(http.method)
                 w.value(reporter)
             }

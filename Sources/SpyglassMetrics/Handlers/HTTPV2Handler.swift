@@ -36,7 +36,7 @@ struct HTTPV2Handler: MetricHandler {
             ex2 = Exemplar(traceID: tc.traceID, value: seconds, timestampNanos: t)
         }
         requests.add(now: env.now, exemplar: ex1) { w in
-            context.write(flow, invert: true, to: &w)
+            context.write(flow, invert: true, to: &w, cache: env.contextCache)
             w.value(http.method)
             w.value(http.protocol)
             w.appendDecimal(UInt64(http.code))
@@ -44,7 +44,7 @@ struct HTTPV2Handler: MetricHandler {
             w.value(reporter)
         }
         duration.observe(seconds, now: env.now, exemplar: ex2) { w in
-            context.write(flow, invert: true, to: &w)
+            context.write(flow, invert: true, to: &w, cache: env.contextCache)
             w.value(http.method)
             w.value(reporter)
         }

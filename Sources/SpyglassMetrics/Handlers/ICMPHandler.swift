@@ -33,7 +33,7 @@ struct ICMPHandler: MetricHandler {
         messages.add(now: env.now) { w in
             w.value(family)
             w.value(type)
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
         }
     }
 }

@@ -16,6 +16,8 @@ protocol MetricHandler: Sendable {
 struct ProcessEnv {
     /// Monotonic nanoseconds (last-update stamp for idle expiry).
     var now: Int64
+    /// Labels-context values already formatted for this flow (nil: format every time).
+    var contextCache: LabelsContextCache? = nil
 
     /// Exemplar timestamp: the flow's observation time, or the wall clock when the flow has none.
     func exemplarTime(_ flow: Flow) -> Int64 {

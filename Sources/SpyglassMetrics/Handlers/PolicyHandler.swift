@@ -40,7 +40,7 @@ struct PolicyHandler: MetricHandler {
             }
             w.value(match)
             w.value(PolicyHandler.action(flow.verdict))
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
         }
     }
 

@@ -31,7 +31,7 @@ struct PortDistributionHandler: MetricHandler {
             case .igmp: w.value("IGMP"); w.appendByte(0x30)
             }
             w.endValue()
-            context.write(flow, invert: false, to: &w)
+            context.write(flow, invert: false, to: &w, cache: env.contextCache)
         }
     }
 }

@@ -24,7 +24,7 @@ struct TCPHandler: MetricHandler {
             flags.add(now: env.now) { w in
                 w.value(flag)
                 w.value(family)
-                context.write(flow, invert: false, to: &w)
+                context.write(flow, invert: false, to: &w, cache: env.contextCache)
             }
         }
         if f.contains(.fin) { count("FIN") }

@@ -54,6 +54,12 @@ struct LabelWriter {
         valueCount += 1
     }
 
+    /// Appends `count` complete values already written as key bytes (each ending in the separator).
+    @inline(__always) mutating func appendValues(_ bytes: UnsafeRawBufferPointer, count: Int) {
+        buffer.append(bytes)
+        valueCount += count
+    }
+
     /// Appends a complete value.
     @inline(__always) mutating func value(_ s: String) {
         append(s)
@@ -274,5 +280,57 @@ enum IPText {
             i += 1
         }
         return n
+    }
+}
+
+/// Per-flow memo of formatted labelsContext values, keyed by `ContextOptions.labelsContextKey` plus the invert bit:
+/// the first handler to write a labelsContext for a flow stores its bytes, the next ones with the same key copy
+/// them. Owned by the engine, used by one `process` call at a time, emptied before every flow.
+final class LabelsContextCache {
+    static let invertBit: UInt32 = 1 << 31
+    private static let slots = 8
+
+    private struct Entry {
+        var key: UInt32
+        var start: Int
+        var count: Int
+        var values: Int
+    }
+
+    private let bytes = ScratchBytes(capacity: 512)
+    private let entries = UnsafeMutablePointer<Entry>.allocate(capacity: LabelsContextCache.slots)
+    private var used = 0
+
+    init() {}
+
+    deinit { entries.deallocate() }
+
+    /// Forgets every entry (call once per flow).
+    @inline(__always) func reset() {
+        used = 0
+        bytes.count = 0
+    }
+
+    /// Appends the stored values for `key` to `w`; false when there are none.
+    @inline(__always) func replay(_ key: UInt32, into w: inout LabelWriter) -> Bool {
+        var i = 0
+        while i < used {
+            let e = entries[i]
+            if e.key == key {
+                w.appendValues(UnsafeRawBufferPointer(start: bytes.base + e.start, count: e.count), count: e.values)
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// Stores `raw[from...]` (`values` complete values) under `key`; ignored when all slots are taken.
+    @inline(__always) func store(_ key: UInt32, _ raw: UnsafeRawBufferPointer, from: Int, values: Int) {
+        guard used < LabelsContextCache.slots else { return }
+        let start = bytes.count
+        bytes.append(UnsafeRawBufferPointer(rebasing: raw[from...]))
+        entries[used] = Entry(key: key, start: start, count: bytes.count - start, values: values)
+        used += 1
     }
 }
