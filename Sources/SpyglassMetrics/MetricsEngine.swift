@@ -54,7 +54,7 @@ public final class MetricsEngine: Sendable {
     private let collectors: PThreadMutex<[Collector]>
     private let lastRenderSize = Atomic<Int>(4096)
     /// Labels-context values formatted for the flow in `process` (uncontended: one consumer thread).
-    private let contextCache = Mutex(LabelsContextCache())
+    private let contextCache = PThreadMutex(LabelsContextCache())
 
     /// - Precondition: every handler's filters are accepted by `options.flowPredicateFactory`. Configurations from
     ///   `MetricsConfig.parse` have no filters; for configurations that may (dynamic files) use `apply(_:)`, which
