@@ -7,9 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/all.sh: run as root"; exit 1; }
 OUT=${OUT:-.build/bench-results.txt}
-for t in iperf3 wrk nginx prometheus-pushgateway curl bpftool; do
-  command -v $t >/dev/null || { echo "bench/all.sh: needs $t (apt-get install -y iperf3 wrk nginx-light prometheus-pushgateway curl bpftool)"; exit 1; }
-done
+./scripts/install-deps.sh --bench   # iperf3, wrk, nginx-light, prometheus-pushgateway, bpftool (only what is missing)
 if [ "${1:-}" != "--no-build" ]; then
   swift build -c release --product spyglass
   swift build -c release --product spyglass-bench
@@ -38,7 +36,8 @@ part() {
   sed -n '/^=== 1 datapath/,/^=== 2/p' "$OUT" | awk '
        $1 == "no" && $2 == "agent" { print "RESULT datapath_baseline tcp_gbps=" $3 " udp_kpps=" $5 }
        $1 == "agent" && ($2 == "medium" || $2 == "none") { ok = ($4 >= 0.95 && $6 >= 0.95 && $7 <= 100) ? "MET" : "MISSED"
-                       print "RESULT datapath_" $2 " tcp_gbps=" $3 " tcp_ratio=" $4 " udp_kpps=" $5 " udp_ratio=" $6 " tc_ns_per_packet=" $7 ($2 == "medium" ? " " ok : "") }'
+                       print "RESULT datapath_" $2 " tcp_gbps=" $3 " tcp_ratio=" $4 " udp_kpps=" $5 " udp_ratio=" $6 " tc_ns_per_packet=" $7 ($2 == "medium" ? " " ok : "") }
+       $1 == "cost" { print "RESULT datapath_cost_" $2 " tc_ingress_ns=" $3 " tc_egress_ns=" $4 " kfree_skb_ns=" $5 }'
   grep '^RESULT' "$OUT"
 } | tee -a "$OUT.summary"
 cat "$OUT.summary" >> "$OUT"; rm -f "$OUT.summary"

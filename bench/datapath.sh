@@ -92,6 +92,6 @@ echo
 echo "Kernel cost per run of each program (kernel.bpf_stats_enabled: run_time_ns / run_cnt, averaged over rounds)"
 printf "%-14s %14s %14s %18s %18s\n" mode "tc ingress" "tc egress" "kfree_skb (drops)" "kfree_skb runs"
 for mode in medium none; do
-  printf "%-14s %14s %14s %18s %18s\n" "agent $mode" "$(avg "${NSI[$mode]}")" "$(avg "${NSE[$mode]}")" "$(avg "${NSD[$mode]}")" "${CNTD[$mode]}"
+  printf "%-14s %14s %14s %18s %18s\n" "cost $mode" "$(avg "${NSI[$mode]}")" "$(avg "${NSE[$mode]}")" "$(avg "${NSD[$mode]}")" "${CNTD[$mode]}"
 done
 echo "(raw TCP: off ${TCP[off]}| medium ${TCP[medium]}| none ${TCP[none]}; raw UDP: off ${UDP[off]}| medium ${UDP[medium]}| none ${UDP[none]})"

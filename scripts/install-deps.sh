@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every system package Spyglass needs to build, run and test, on Debian 12 as root. Idempotent:
-# apt-get runs only when something is missing.
+# apt-get runs only when something is missing. `--bench` adds the benchmarks' tools.
 set -euo pipefail
 
 packages=(
@@ -12,6 +12,10 @@ packages=(
   dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
   openssl util-linux                             # TLS tests (test certificates, s_client); setpriv for capability tests
 )
+# `--bench`: also what bench/all.sh measures with and against.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(iperf3 wrk nginx-light prometheus-pushgateway bpftool linux-perf)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
