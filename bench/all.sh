@@ -23,6 +23,7 @@ part() {
 {
   echo "Spyglass benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
   part "1 datapath overhead" 240 bench/datapath.sh 3 5
+  part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
   part "2 nothing unaccounted" 120 bench/accounting.sh 5 500
   part "3 user-space pipeline" 120 "$BENCH" pipeline --seconds 5
   part "4 exposition" 400 bench/exposition.sh 20

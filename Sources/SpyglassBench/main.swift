@@ -10,6 +10,7 @@ let usage = """
       exposition --pushgateway URL [--scrapes N]    scrape latency/bytes, 10k and 100k series, vs client_golang
       export     [--flows N] [--dir PATH]           flow-log export with rotation, with and without gzip
       memory     [--series N]                       resident memory of the engine at N series, bytes per series
+      tc-cost    [--repeats N]                      the tc program's ns per packet under BPF_PROG_TEST_RUN (root)
     """
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -28,6 +29,8 @@ do {
     case "export":
         let dir = try stringOption(args, "--dir") ?? NSTemporaryDirectory() + "spyglass-bench-export-\(getpid())"
         try ExportBench(flows: try intOption(args, "--flows", 400_000), directory: dir).run()
+    case "tc-cost":
+        try TCCostBench(repeats: UInt32(try intOption(args, "--repeats", 1_000_000))).run()
     case "memory":
         try MemoryBench(series: try intOption(args, "--series", 100_000)).run()
     default:
