@@ -33,6 +33,8 @@ public final class Agent: @unchecked Sendable {
     public private(set) var serverPort: Int = 0
     /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
     private let watchedNames = PThreadMutex<Set<String>>([])
+    /// Hooks put back after someone else removed them (`spyglass_datapath_hooks_restored_total`).
+    private let hooksRestored = PThreadMutex<UInt64>(0)
     /// Interfaces left to another running agent (logged once each).
     private let leftToAnotherAgent = PThreadMutex<Set<UInt32>>([])
 
@@ -96,6 +98,10 @@ public final class Agent: @unchecked Sendable {
         if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
         try ExternalMetrics.register(on: metrics, endpoints: endpoints)
         try ProcessMetrics.register(on: metrics)
+        try metrics.registerCollector(
+            name: "spyglass_datapath_hooks_restored_total",
+            help: "tc hooks attached again after something else removed them from a watched interface", type: .counter
+        ) { [hooksRestored] in [MetricSample(value: Double(hooksRestored.withLock { $0 }))] }
         // A departed endpoint takes every series that names it with it, in any context (after the grace period).
         let engine = metrics, log = logger
         endpoints.onDeparture { gone in
@@ -190,6 +196,16 @@ public final class Agent: @unchecked Sendable {
         for gone in attacher.attachedInterfaces where !present.contains(gone.index) {
             attacher.forget(ifindex: gone.index)
             logger.info("interface \(gone.name) is gone")
+        }
+        for lost in attacher.interfacesWithLostHooks() {
+            do {
+                try attacher.attach(lost)
+                hooksRestored.withLock { $0 += 1 }
+                logger.warning("the hooks on \(lost.name) were removed by someone else: attached again")
+            } catch {
+                attacher.forget(ifindex: lost.index)  // e.g. another agent took it: the loop below decides anew
+                logger.warning("the hooks on \(lost.name) were removed and cannot be restored: \(error)")
+            }
         }
         let known = Set(attacher.attachedInterfaces.map(\.index))
         let wanted: [InterfaceInfo]

@@ -78,6 +78,18 @@ public final class TCAttacher: @unchecked Sendable {
         _ = lock.withLock { attached.removeValue(forKey: ifindex) }
     }
 
+    /// Attached interfaces whose ingress or egress hook is no longer ours: someone deleted the filter or the clsact
+    /// qdisc (`tc qdisc del`, a CNI resetting the interface) while the interface stayed.
+    public func interfacesWithLostHooks() -> [InterfaceInfo] {
+        attachedInterfaces.filter { iface in
+            [1, 0].contains { (ingress: Int32) in
+                var id: UInt32 = 0
+                let rc = spy_tc_query(Int32(iface.index), ingress, Self.handle, Self.priority, &id)
+                return (rc != 0 && rc != -ENODEV) || (rc == 0 && !ownProgramIDs.contains(id))
+            }
+        }
+    }
+
     /// Removes Spyglass hooks left behind by a previous run that died (SIGKILL, crash) on any interface. Hooks
     /// whose program a live process still holds (another agent) are left alone. Returns the interfaces cleaned.
     @discardableResult

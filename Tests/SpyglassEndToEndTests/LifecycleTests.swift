@@ -220,4 +220,32 @@ struct LifecycleTests {
             #expect(first.signal(SIGTERM, timeout: 5) != nil)
         }
     }
+
+    /// Someone deletes the clsact qdisc (and with it our filters) of a watched interface that stays: the next rescan
+    /// attaches again, counts it, and traffic is observed again.
+    @Test func hooksRemovedBySomeoneElseAreRestored() async throws {
+        try await withLab { lab in
+            let a = try lab.addPod(name: "a", ipv4: "10.199.36.2/24")
+            let b = try lab.addPod(name: "b", ipv4: "10.199.36.3/24")
+            var config = AgentConfig()
+            config.interfaces = [a.hostInterface]
+            config.metricsServer = "127.0.0.1:0"
+            config.interfaceRescanMs = 200
+            try await withStartedAgent(config) { agent in
+                let del = Process()
+                del.executableURL = URL(fileURLWithPath: "/usr/sbin/tc")
+                del.arguments = ["qdisc", "del", "dev", a.hostInterface, "clsact"]
+                try del.run()
+                del.waitUntilExit()
+                #expect(del.terminationStatus == 0)
+                #expect(eventually { (try? cli.tcFilters(a.hostInterface, "ingress").count) == 1 }, "re-attached")
+                #expect(try cli.tcFilters(a.hostInterface, "egress").count == 1)
+                let r = try lab.run(in: a, ["ping", "-c", "2", "-i", "0.2", "-W", "1", b.ipv4])
+                #expect(r.succeeded, "\(r)")
+                let m = try scrapeMetrics(agent.serverPort) { $0.value("hubble_icmp_total") >= 2 }
+                #expect(m.value("hubble_icmp_total") >= 2, "traffic after the restore is observed")
+                #expect(m.value("spyglass_datapath_hooks_restored_total") == 1)
+            }
+        }
+    }
 }
