@@ -4,6 +4,8 @@
 #   scripts/fuzz.sh [SECONDS | --short] [TARGET...]     --short = 20 s per target (CI)
 #   FUZZ_JOBS=2 scripts/fuzz.sh 600                        run two targets at a time
 #   FUZZ_KEEP=DIR scripts/fuzz.sh 600                      keep working corpora and logs in DIR
+#   FUZZ_NO_BUILD=1 scripts/fuzz.sh ...                    use the binaries already in .build-fuzz
+#   FUZZ_CONFIG=debug scripts/fuzz.sh ...                  debug build (default release: ~13x the executions)
 #
 # Prints per target: executions, exec/s, cov, ft, corpus size, crashes. Fails when any target finds a crash, leak,
 # timeout, out-of-memory or broken invariant; the reproducer is printed (run the target binary on it to replay).
@@ -18,16 +20,18 @@ targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-1}
 scratch=.build-fuzz
-bin=$scratch/debug
+config=${FUZZ_CONFIG:-release}
+bin=$scratch/$config
 
 mkdir -p "$scratch/tmp"
 export TMPDIR=$PWD/$scratch/tmp
 for t in "${targets[@]}"; do
     [[ -d Fuzz/Corpus/$t ]] || { echo "fuzz.sh: unknown target '$t' (no Fuzz/Corpus/$t); targets: ${all[*]}" >&2; exit 2; }
+    [[ -n ${FUZZ_NO_BUILD:-} && -x $bin/$t ]] && continue
     echo "== building $t"
     # SwiftPM also tries to link the main package's BPF plugin tool with libFuzzer and fails; that tool is not
     # needed here, so only the product's own result counts.
-    log=$(swift build -c debug --package-path Fuzz --scratch-path "$scratch" \
+    log=$(swift build -c "$config" --package-path Fuzz --scratch-path "$scratch" \
         -Xswiftc -sanitize=fuzzer,address --product "$t" 2>&1) || true
     if [[ ! -x $bin/$t ]] || ! grep -q "Build of product '$t' complete" <<<"$log"; then
         grep -v "ld.gold: warning" <<<"$log" | tail -30 >&2

@@ -16,8 +16,13 @@ public struct TCPStreamPlayer {
         self.repeatIndex = repeatIndex
     }
 
+    /// Segments per direction at most: more makes an input slow without reaching new code.
+    public static let maxSegments = 48
+
     @discardableResult
     public func play(client: ArraySlice<UInt8>, server: ArraySlice<UInt8>, into pipeline: inout L7Pipeline) -> [Flow] {
+        let longest = max(client.count, server.count)
+        let chunk = max(self.chunk, (longest + Self.maxSegments - 1) / Self.maxSegments)
         let cport: UInt16 = 40000
         var cseq: UInt32 = 1000
         var sseq: UInt32 = 0xffff_fff0 // wraps during the stream
