@@ -9,6 +9,11 @@ let package = Package(
     products: [
         .executable(name: "spyglass", targets: ["spyglass"]),
         .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),
+        // The parsers, for the fuzzing package in Fuzz/ (a path dependency sees only products).
+        .library(name: "SpyglassFlow", targets: ["SpyglassFlow"]),
+        .library(name: "SpyglassMetrics", targets: ["SpyglassMetrics"]),
+        .library(name: "SpyglassExport", targets: ["SpyglassExport"]),
+        .library(name: "SpyglassEndpoints", targets: ["SpyglassEndpoints"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -159,7 +159,7 @@ public enum FlowLogsFile {
 
     private static func int(_ n: Node?, _ loc: String) throws(ExportConfigError) -> Int {
         guard let n, n.null == nil else { return 0 }
-        guard let v = n.int, v >= 0 else {
+        guard let v = n.checkedInt, v >= 0 else {
             throw ExportConfigError(location: loc, message: "expected a number of 0 or more, found \"\(n.string ?? "")\"\(at(n))")
         }
         return v
@@ -203,7 +203,7 @@ public enum FlowLogsFile {
         case .scalar(let s):
             if n.null != nil { return .null }
             if let b = n.bool { return .bool(b) }
-            if n.int != nil || n.float != nil { return .number(s.string) }
+            if n.checkedInt != nil || n.float != nil { return .number(s.string) }
             return .string(s.string)
         }
     }

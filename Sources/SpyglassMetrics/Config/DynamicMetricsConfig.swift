@@ -334,7 +334,7 @@ private struct FileParser {
             case .int:
                 if let i = Int64(s.string) { return .number(String(i)) }
                 if let u = UInt64(s.string) { return .number(String(u)) }
-                if let i = node.int { return .number(String(i)) }
+                if let i = node.checkedInt { return .number(String(i)) }
                 return .string(s.string)
             case .float:
                 if let d = node.float, d.isFinite { return .number(d.description) }

@@ -1,0 +1,22 @@
+import Testing
+import SpyglassMetrics
+
+/// Inputs found by the fuzzers (Fuzz/, scripts/fuzz.sh) that crashed the agent; each must now be handled.
+@Suite("FuzzRegression: dynamic metrics file")
+struct MetricsFuzzRegressionTests {
+    /// FuzzDynamicMetricsYAML: a YAML 1.1 base-60 integer too large for Int (`1804674407370955161:5`) trapped in
+    /// Yams' unchecked conversion. It now stays the string it is.
+    @Test func hugeBase60IntegerInAFilterDoesNotCrash() throws {
+        let yaml = "metrics:\n- name: drop\n  includeFilters:\n  - {source_identity: [24691, 1804674407370955161:5]}\n"
+        let (config, _) = try DynamicMetricsConfig.parse(yaml, path: "/etc/dyn.yaml", predicates: nil)
+        let json = config.handlers[0].includeFilters[0].jsonText
+        #expect(json.contains("24691"))
+        #expect(json.contains("\"1804674407370955161:5\""))
+    }
+
+    /// The fuzzer's input as found.
+    @Test func foundInputDoesNotCrash() {
+        let yaml = "metrics:\n- name: drop\n  includeFilters:\n  - {source_identity: [24691, 1804674407370955161:5], reply: [false], httst\"q\"'}\n"
+        _ = try? DynamicMetricsConfig.parse(yaml, path: "/etc/dyn.yaml", predicates: nil)
+    }
+}
