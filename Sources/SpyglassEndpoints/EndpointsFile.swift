@@ -41,6 +41,9 @@ public enum EndpointsFile {
     /// wrong.
     public static func parse(_ text: String, path: String, clusterName: String = "") throws(EndpointsFileError) -> [EndpointInfo] {
         let root: Node?
+        if let problem = YAMLNestingGuard.problem(in: text) {
+            throw EndpointsFileError(path: path, location: nil, message: problem)
+        }
         do {
             root = try Yams.compose(yaml: text)
         } catch let e as YamlError {

@@ -55,6 +55,9 @@ public enum FlowLogsFile {
 
     public static func parse(_ yaml: String) throws(ExportConfigError) -> [FlowLogConfig] {
         let root: Node?
+        if let problem = YAMLNestingGuard.problem(in: yaml) {
+            throw ExportConfigError(location: "flowLogs", message: problem)
+        }
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {

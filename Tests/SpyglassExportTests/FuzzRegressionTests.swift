@@ -16,4 +16,14 @@ struct FlowLogFuzzRegressionTests {
             #expect(error.description.contains("fileMaxSizeMb"))
         }
     }
+
+    /// The stack overflow FuzzEndpointsFile found, through the flow-log config: an error naming the line.
+    @Test func deeplyNestedYAMLIsAnError() {
+        do {
+            _ = try FlowLogsFile.parse("flowLogs:\n- " + String(repeating: "{a: ", count: 50_000))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("line 2: YAML nested too deeply"), "\(error)")
+        }
+    }
 }

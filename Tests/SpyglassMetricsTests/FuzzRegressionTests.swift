@@ -19,4 +19,15 @@ struct MetricsFuzzRegressionTests {
         let yaml = "metrics:\n- name: drop\n  includeFilters:\n  - {source_identity: [24691, 1804674407370955161:5], reply: [false], httst\"q\"'}\n"
         _ = try? DynamicMetricsConfig.parse(yaml, path: "/etc/dyn.yaml", predicates: nil)
     }
+
+    /// The stack overflow FuzzEndpointsFile found, through the dynamic metrics file: an error naming the line.
+    @Test func deeplyNestedYAMLIsAnError() {
+        do {
+            _ = try DynamicMetricsConfig.parse("metrics:\n- name: drop\n  includeFilters:\n  - " + String(repeating: "[", count: 50_000),
+                                               path: "/etc/dyn.yaml", predicates: nil)
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("line 4: YAML nested too deeply"), "\(error)")
+        }
+    }
 }

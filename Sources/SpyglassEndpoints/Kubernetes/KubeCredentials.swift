@@ -1,4 +1,5 @@
 import Foundation
+import SpyglassFlow
 import Yams
 
 /// How to reach and authenticate to the Kubernetes API server.
@@ -70,6 +71,7 @@ public struct KubeCredentials: Sendable, Equatable {
             throw KubeConfigError("kubeconfig \(path): cannot read")
         }
         let root: Any?
+        if let problem = YAMLNestingGuard.problem(in: text) { throw KubeConfigError("kubeconfig \(path): \(problem)") }
         do { root = try Yams.load(yaml: text) } catch {
             throw KubeConfigError("kubeconfig \(path): not valid YAML: \(error)")
         }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import SpyglassFlow
 import Yams
 
 /// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, hubble-compat.md §2.5):
@@ -196,6 +197,7 @@ private struct FileParser {
 
     mutating func entries(_ text: String) throws(DynamicMetricsConfigError) -> [DynamicMetricEntry] {
         let root: Node?
+        if let problem = YAMLNestingGuard.problem(in: text) { throw fail(.syntax, nil, nil, problem) }
         do {
             root = try Yams.compose(yaml: text)
         } catch let e as YamlError {

@@ -1,0 +1,40 @@
+import Foundation
+import SpyglassFlow
+import Testing
+
+@testable import SpyglassEndpoints
+
+/// Inputs found by the fuzzers (Fuzz/, scripts/fuzz.sh) that crashed the agent; each must now be a clear error.
+@Suite("FuzzRegression: endpoints file and kubeconfig")
+struct EndpointsFuzzRegressionTests {
+    /// FuzzEndpointsFile: 3.6 KB of nested flow sequences overflowed the stack inside the YAML parser.
+    @Test func deeplyNestedYAMLIsAnErrorNamingTheFileAndLine() throws {
+        let found = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/Findings/endpoints-yams-nesting-stack-overflow.yaml")
+        let text = String(decoding: try Data(contentsOf: found), as: UTF8.self)  // not valid UTF-8 as found
+        for input in [text, String(repeating: "[", count: 100_000), String(repeating: "- ", count: 100_000) + "x"] {
+            do {
+                _ = try EndpointsFile.parse(input, path: "/etc/spyglass/endpoints.yaml")
+                Issue.record("accepted a file nested deeper than \(YAMLNestingGuard.maximumDepth) levels")
+            } catch {
+                #expect(error.description.contains("/etc/spyglass/endpoints.yaml"), "\(error)")
+                #expect(error.description.contains("line 1: YAML nested too deeply"), "\(error)")
+            }
+        }
+    }
+
+    @Test func ordinaryNestingIsAccepted() {
+        #expect(YAMLNestingGuard.problem(in: "a:\n  b: [1, {c: [2, 3]}]  # [[[ in a comment\n  d: '[[[['\n") == nil)
+        #expect(YAMLNestingGuard.problem(in: String(repeating: "[", count: 64) + String(repeating: "]", count: 64)) == nil)
+        #expect(YAMLNestingGuard.problem(in: String(repeating: "[", count: 65)) != nil)
+    }
+
+    @Test func deeplyNestedKubeconfigIsAnError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-kc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("config").path
+        try String(repeating: "{a: ", count: 10_000).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: KubeConfigError.self) { _ = try KubeCredentials.kubeconfig(path: path) }
+    }
+}
