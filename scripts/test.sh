@@ -10,3 +10,5 @@ mkdir -p "$TMPDIR"
 swift build --build-tests
 # Tests that build namespaces or load BPF share kernel state: run them one at a time.
 swift test --skip-build --no-parallel
+# Every fuzz target briefly on its seed corpus (a debug build: the short run needs no speed, the build time counts).
+FUZZ_CONFIG=debug ./scripts/fuzz.sh --short
