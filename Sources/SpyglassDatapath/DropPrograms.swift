@@ -41,9 +41,7 @@ public final class DropPrograms: @unchecked Sendable {
         guard let obj else { throw libbpfError("opening the drop BPF object", err) }
         do {
             let set = { (name: String, value: UInt32) throws in
-                var v = value
-                let rc = withUnsafeBytes(of: &v) { spy_object_set_rodata(obj, name, $0.baseAddress, $0.count) }
-                if rc != 0 { throw libbpfError("setting \(name) in the drop BPF object", rc) }
+                try TCPrograms.setRodata(obj, name, value, in: "the drop BPF object")
             }
             // Without a reason argument every drop arrives as 0xffffffff: keep the non-drop filters off it.
             try set("cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : 0xffff_fffe)
@@ -54,9 +52,7 @@ public final class DropPrograms: @unchecked Sendable {
             try set("cfg_snap_len", tc.config.snapLength)
             try set("cfg_l7_snap_len", tc.config.l7SnapLength)
             try set("cfg_http_detect", tc.config.httpDetect ? 1 : 0)
-            var wakeup = tc.config.effectiveWakeupBytes  // a u64, unlike the others
-            let wakeupRC = withUnsafeBytes(of: &wakeup) { spy_object_set_rodata(obj, "cfg_wakeup_bytes", $0.baseAddress, $0.count) }
-            if wakeupRC != 0 { throw libbpfError("setting cfg_wakeup_bytes in the drop BPF object", wakeupRC) }
+            try TCPrograms.setRodata(obj, "cfg_wakeup_bytes", tc.config.effectiveWakeupBytes, in: "the drop BPF object")
             for (name, fd) in [("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
                                ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD),
                                ("spy_l7_ports", tc.l7PortsMapFD)] {

@@ -123,10 +123,12 @@ public final class TCPrograms: @unchecked Sendable {
 
     // MARK: - libbpf plumbing
 
-    private static func setRodata<T>(_ obj: OpaquePointer, _ name: String, _ value: T) throws {
+    /// Sets a `const volatile` global; `value`'s type must have the variable's size (the shim checks).
+    static func setRodata<T: FixedWidthInteger>(_ obj: OpaquePointer, _ name: String, _ value: T,
+                                                in object: String = "the BPF object") throws {
         var v = value
         let rc = withUnsafeBytes(of: &v) { raw in spy_object_set_rodata(obj, name, raw.baseAddress, raw.count) }
-        if rc != 0 { throw libbpfError("setting \(name) in the BPF object", rc) }
+        if rc != 0 { throw libbpfError("setting \(name) in \(object)", rc) }
     }
 
     private static func setMaxEntries(_ obj: OpaquePointer, _ name: String, _ value: UInt32) throws {
