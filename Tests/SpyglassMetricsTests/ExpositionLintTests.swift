@@ -63,13 +63,16 @@ import Testing
     func pythonOpenMetricsParserAccepts(_ spec: String) throws {
         let e = try engineWithEverything(spec)
         let body = e.render(.openMetrics)
-        guard let python = TestSupport.which("python3") else {
-            skipOrFail("python3 is not installed")
+        // Debian's interpreter: scripts/install-deps.sh installs python3-prometheus-client for it, and the
+        // `python3` first on PATH may be another installation that does not see Debian's packages.
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            skipOrFail("\(python) is not installed (Debian package 'python3')")
             return
         }
         guard let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
               probe.status == 0 else {
-            skipOrFail("Python package prometheus-client is not installed (pip install prometheus-client)")
+            skipOrFail("\(python) cannot import prometheus_client (Debian package 'python3-prometheus-client')")
             return
         }
         let r = try #require(TestSupport.run(python, ["-c", ExpositionLintTests.pythonParser], stdin: Data(body)))
