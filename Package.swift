@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Spyglass: eBPF-fed, Hubble-compatible network observability agent.
-// Target layout follows ../shared/docs/architecture.md: one target per pipeline stage.
+// One target per pipeline stage (docs/architecture.md describes the stages).
 let package = Package(
     name: "Spyglass",
     platforms: [.macOS(.v15)],

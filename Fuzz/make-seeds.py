@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in Fuzz/Corpus/<Target>/ (small, readable inputs taken from the README, the tests and
-hubble-compat.md). Run again after changing it; the files are committed. Binary seeds follow the harness input
-formats documented at the top of each Fuzz/Sources/<Target>/<Target>.swift."""
+docs/hubble-compatibility.md). Run again after changing it; the files are committed. Binary seeds follow the harness
+input formats documented at the top of each Fuzz/Sources/<Target>/<Target>.swift."""
 import os
 import shutil
 import struct

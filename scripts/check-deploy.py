@@ -18,7 +18,7 @@ Kubernetes (deploy/kubernetes/*.yaml)
   * the agent's contract: hostNetwork, no hostPID, not privileged, capabilities drop ALL and add exactly BPF,
     NET_ADMIN, PERFMON, SYS_RESOURCE (SYS_ADMIN only with a comment saying why); /sys/fs/bpf, /sys/kernel/btf
     (read-only) and the export directory mounted from the host; requests and limits; liveness and readiness on
-    /healthz at 9965; args --hubble-metrics-server=:9965, --hubble-metrics=<the seed's value>,
+    /healthz at 9965; args --hubble-metrics-server=:9965, --hubble-metrics=<the demo's metric set>,
     --hubble-export-file-path inside the export mount; the ClusterRole grants get/list/watch on pods, services,
     nodes, replicasets and jobs, and nothing that writes.
 systemd (deploy/systemd)
@@ -27,7 +27,7 @@ systemd (deploy/systemd)
   * hardening keys and values: ProtectSystem=strict, ProtectHome=yes, NoNewPrivileges=yes, CapabilityBoundingSet
     and AmbientCapabilities exactly CAP_BPF CAP_NET_ADMIN CAP_PERFMON, RestrictAddressFamilies exactly AF_INET
     AF_INET6 AF_NETLINK AF_UNIX, SystemCallArchitectures=native, ReadWritePaths holding the export directory;
-  * spyglass.env parses, defines every variable ExecStart uses, and carries the seed's --hubble-metrics value.
+  * spyglass.env parses, defines every variable ExecStart uses, and carries the demo's --hubble-metrics value.
 Containerfile
   * instructions parse (continuations, JSON forms); a Swift 6.3 build stage and a Debian 12 slim runtime stage;
     every COPY --from names an earlier stage; every build-context COPY source exists; the runtime installs libbpf1;
@@ -284,7 +284,7 @@ def check_agent(where, path, pod, containers):
     if values.get("--hubble-metrics-server") != ":9965":
         err(f"{where}: args need --hubble-metrics-server=:9965")
     if values.get("--hubble-metrics") != SEED_METRICS:
-        err(f"{where}: --hubble-metrics must be the seed's value {SEED_METRICS!r}, not {values.get('--hubble-metrics')!r}")
+        err(f"{where}: --hubble-metrics must be the demo's metric set (the seven default families, httpV2 exemplars, labelsContext) {SEED_METRICS!r}, not {values.get('--hubble-metrics')!r}")
     export = values.get("--hubble-export-file-path")
     if not export:
         err(f"{where}: args need --hubble-export-file-path")
@@ -414,7 +414,7 @@ def check_systemd(binary):
     for var in sorted(used - set(env)):
         err(f"{rel(env_path)}: does not define {var}, which ExecStart uses")
     if env.get("SPYGLASS_HUBBLE_METRICS") != SEED_METRICS:
-        err(f"{rel(env_path)}: SPYGLASS_HUBBLE_METRICS must be the seed's value")
+        err(f"{rel(env_path)}: SPYGLASS_HUBBLE_METRICS must be the demo's metric set {SEED_METRICS!r}")
     # Expand ExecStart the way systemd does: ${VAR} stays one word, $VAR splits on whitespace.
     words = []
     for w in shlex.split(exec_start):

@@ -24,7 +24,7 @@ public struct AgentConfig: Sendable {
     public var metricsServer = ":9965"
     /// `--hubble-metrics-server-enable-tls` with the cert, key and client CA files; nil serves plain HTTP.
     public var metricsTLS: MetricsServerTLS? = nil
-    /// `--hubble-metrics` (Hubble's option string); nil = the seed's seven families.
+    /// `--hubble-metrics` (Hubble's option string); nil = the seven default families (`MetricsConfig.defaultSpec`).
     public var hubbleMetrics: String? = nil
     /// `--hubble-dynamic-metrics-config-path`: metrics from a YAML file re-read on change (excludes `hubbleMetrics`).
     public var dynamicMetricsPath: String? = nil

@@ -56,8 +56,8 @@ public struct KernelDropReasons: Sendable {
         return subsystem != 0 ? "SUBSYS_\(subsystem)_\(code & 0xffff)" : "\(code)"
     }
 
-    /// The Hubble `DropReason` a kernel reason maps to (Spyglass decision 4), or nil where no Hubble reason means
-    /// the same thing. Keep this table small and faithful; the README documents it.
+    /// The Hubble `DropReason` a kernel reason maps to, or nil where no Hubble reason means the same thing. Keep this
+    /// table small and faithful; README.md and docs/hubble-compatibility.md §4.4 document it.
     public static let hubbleEquivalents: [String: DropReason] = [
         // A firewall / NetworkPolicy verdict is what Hubble users call a policy drop.
         "NETFILTER_DROP": .policyDenied,

@@ -121,7 +121,7 @@ public final class TCAttacher: @unchecked Sendable {
     }
 }
 
-/// Which Hubble observation points an interface's hooks report (hubble-compat.md §6.3).
+/// Which Hubble observation points an interface's hooks report (docs/hubble-compatibility.md §4.3).
 public enum ObservationPoints {
     /// A veth is taken as the host side of a pod ("endpoint"): what enters it comes from the endpoint, what leaves
     /// it goes to the endpoint. Anything else is an uplink: from/to the network.

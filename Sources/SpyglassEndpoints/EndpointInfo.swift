@@ -49,7 +49,7 @@ public struct EndpointInfo: Sendable, Hashable {
     var canonicalLabels: [String] { Array(Set(labels)).sorted() }
 }
 
-/// Cilium's reserved numeric identities (hubble-compat.md §9.2) and their labels.
+/// Cilium's reserved numeric identities and their labels (docs/hubble-compatibility.md §4.6).
 public enum ReservedIdentity: UInt32, Sendable, CaseIterable {
     case unknown = 0, host = 1, world = 2, unmanaged = 3, health = 4, initializing = 5, remoteNode = 6
     case kubeAPIServer = 7, ingress = 8, worldIPv4 = 9, worldIPv6 = 10

@@ -1,10 +1,10 @@
 import SpyglassFlow
 
-/// Export aggregation (hubble-compat.md §10.7, main's behaviour): flows are projected onto the aggregate paths; the
-/// projection is the key; each key counts flows by traffic direction. `drain()` (every interval and once at stop)
-/// returns one record per key — the projection plus the first flow's `time` and `aggregate` counts — in the order
-/// the keys first appeared, then forgets them. The field mask is not applied to aggregated records; `node_name`
-/// appears only when it is an aggregate path.
+/// Export aggregation (docs/hubble-compatibility.md §9.5, main's behaviour): flows are projected onto the aggregate
+/// paths; the projection is the key; each key counts flows by traffic direction. `drain()` (every interval and once at
+/// stop) returns one record per key — the projection plus the first flow's `time` and `aggregate` counts — in the order
+/// the keys first appeared, then forgets them. The field mask is not applied to aggregated records; `node_name` appears
+/// only when it is an aggregate path.
 ///
 /// The key is the projection's JSON encoding rather than its protobuf serialisation: both are a canonical
 /// function of the projected fields, so the grouping is the same.

@@ -6,8 +6,8 @@ import NIOCore
 import Synchronization
 
 /// Retention and compression of rotated files, on a background queue so the writer never waits for them
-/// (hubble-compat.md §10.4, Spyglass decision 7): keep the newest `maxBackups` (a backup and its `.gz` twin count
-/// as one; 0 keeps all), and with `compress` gzip every remaining plain backup to `<backup>.gz`, then delete it.
+/// (docs/hubble-compatibility.md §9.3, §11.7): keep the newest `maxBackups` (a backup and its `.gz` twin count as one;
+/// 0 keeps all), and with `compress` gzip every remaining plain backup to `<backup>.gz`, then delete it.
 final class BackupMill: Sendable {
     private let names: BackupName
     private let maxBackups: Int

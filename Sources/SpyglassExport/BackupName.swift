@@ -1,7 +1,7 @@
 import Foundation
 
-/// Backup file names as lumberjack writes them (hubble-compat.md §10.4): `<stem>-<2006-01-02T15-04-05.000><ext>`
-/// in UTC, plus `.gz` when compressed.
+/// Backup file names as lumberjack writes them (docs/hubble-compatibility.md §9.3):
+/// `<stem>-<2006-01-02T15-04-05.000><ext>` in UTC, plus `.gz` when compressed.
 struct BackupName {
     let directory: String
     let stem: String

@@ -3,7 +3,7 @@ import Logging
 import SpyglassFlow
 import Synchronization
 
-/// Flow logs from the dynamic config file (`--hubble-flowlogs-config-path`, hubble-compat.md §10.8).
+/// Flow logs from the dynamic config file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).
 ///
 /// The file is read at start and then polled every `pollInterval`; a reload happens only when its content hash
 /// changed. Entries are reconciled by name: new → `add`, changed (filters and field-mask order ignored) → `update`
@@ -195,7 +195,7 @@ final class DynamicExporters: Sendable {
         return ok
     }
 
-    /// `hubble_dynamic_exporter_*` (hubble-compat.md §7).
+    /// `hubble_dynamic_exporter_*` (docs/hubble-compatibility.md §6).
     func hubbleMetrics() -> [ExportMetricFamily] {
         let (entries, order, ops, hash, applied) = state.withLock { s in (s.entries, s.order, s.ops, s.appliedHash, s.lastApplied) }
         var active = 0

@@ -3,8 +3,8 @@ import Logging
 import SpyglassFlow
 import Synchronization
 
-/// One flow log: its filters, its bounded queue and its writer thread (Spyglass decision 7: export never blocks
-/// the pipeline).
+/// One flow log: its filters, its bounded queue and its writer thread, so that export never blocks the pipeline
+/// (docs/hubble-compatibility.md §11.7).
 ///
 /// `offer` runs on the caller's thread: it applies `end`, the allow/deny lists and enqueues; it never blocks and
 /// never does I/O. The writer thread aggregates or masks, encodes, and writes through `RotatingFile`. Every event

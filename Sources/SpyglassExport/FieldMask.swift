@@ -1,4 +1,4 @@
-/// A validated, normalised set of `Flow` field paths (hubble-compat.md §10.5): `--hubble-export-fieldmask`,
+/// A validated, normalised set of `Flow` field paths (docs/hubble-compatibility.md §9.4): `--hubble-export-fieldmask`,
 /// `--hubble-export-fieldaggregate` and the dynamic config's `fieldMask`/`fieldAggregate`.
 ///
 /// A node with no children keeps its whole field; a node with children keeps only those sub-fields, and its

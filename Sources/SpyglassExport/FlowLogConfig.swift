@@ -1,7 +1,7 @@
 import SpyglassFlow
 import Yams
 
-/// One entry of the dynamic flow-log file (`--hubble-flowlogs-config-path`, hubble-compat.md §10.8).
+/// One entry of the dynamic flow-log file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).
 public struct FlowLogConfig: Sendable {
     public var name: String
     public var filePath: String

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// Aggregation counters of one aggregated record (`Flow.aggregate`, hubble-compat.md §10.7).
+/// Aggregation counters of one aggregated record (`Flow.aggregate`, docs/hubble-compatibility.md §9.5).
 public struct AggregateCounts: Sendable, Equatable {
     public var ingress: UInt32 = 0
     public var egress: UInt32 = 0
@@ -12,7 +12,7 @@ public struct AggregateCounts: Sendable, Equatable {
     }
 }
 
-/// Encodes `ExportEvent` JSON lines byte for byte as Hubble's exporter writes them (hubble-compat.md §10.2):
+/// Encodes `ExportEvent` JSON lines byte for byte as Hubble's exporter writes them (docs/hubble-compatibility.md §7.5):
 /// `{"flow":{…},"node_name":…,"time":…}` and `{"lost_events":{…},"node_name":…,"time":…}`, each ending in `\n`.
 ///
 /// Fields the Flow model has and Hubble's schema does not:
@@ -95,7 +95,7 @@ public struct FlowRecordEncoder: Sendable {
     }
 }
 
-/// `LostEventSource` of flow.proto (hubble-compat.md §9.5).
+/// `LostEventSource` of flow.proto (docs/hubble-compatibility.md §7.3).
 public enum LostEventSource: String, Sendable, CaseIterable {
     case unknown = "UNKNOWN_LOST_EVENT_SOURCE"
     case perfEventRingBuffer = "PERF_EVENT_RING_BUFFER"

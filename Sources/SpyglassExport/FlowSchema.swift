@@ -1,6 +1,6 @@
 /// The `Flow` message tree of flow.proto as far as field masks and aggregation paths need it
-/// (hubble-compat.md §9): field names in declaration order, which message a field holds, whether it is a member
-/// of a oneof, and whether it is repeated (a repeated field or a scalar cannot have sub-paths).
+/// (docs/hubble-compatibility.md §7.1, §9.4): field names in declaration order, which message a field holds, whether it
+/// is a member of a oneof, and whether it is repeated (a repeated field or a scalar cannot have sub-paths).
 enum FlowSchema {
     enum Kind: Equatable {
         case scalar

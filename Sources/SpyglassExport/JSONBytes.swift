@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// Byte-level JSON output as Go's protojson + `encoding/json` produce it (hubble-compat.md §10.2).
+/// Byte-level JSON output as Go's protojson + `encoding/json` produce it (docs/hubble-compatibility.md §7.5).
 ///
 /// Hand-written rather than Codable or JSONSerialization: those cannot produce protojson's shape (field declaration
 /// order, enum names, 64-bit integers as strings, omitted defaults, `<>&` escaped as `\u003c…`), and they allocate

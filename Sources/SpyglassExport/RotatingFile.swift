@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// A flow log file with lumberjack's rotation (hubble-compat.md §10.4), used by one writer thread only.
+/// A flow log file with lumberjack's rotation (docs/hubble-compatibility.md §9.3), used by one writer thread only.
 ///
 /// * Opened lazily on the first write, appending to an existing file (rotating it first when the write would
 ///   reach the limit); missing directories are created with the file mode plus search permission where it grants read (0700 for 0600); a new file is created with `fileMode` (0600 by

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// The static exporter's settings, filled by the agent from Cilium's flags (hubble-compat.md §10.1). Call
+/// The static exporter's settings, filled by the agent from Cilium's flags (docs/hubble-compatibility.md §9.1). Call
 /// `validate()` at start-up: it throws an `ExportConfigError` naming the flag.
 public struct StaticExporterConfig: Sendable, Equatable {
     /// `--hubble-export-file-path`: the file, or `stdout`. Empty disables the static exporter.

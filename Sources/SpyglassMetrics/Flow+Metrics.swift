@@ -2,9 +2,9 @@ import SpyglassFlow
 
 /// Flow facts the handlers need that the Flow model does not carry directly.
 extension Flow {
-    /// `reason` label of `hubble_drop_total` (Spyglass decision 4): the Hubble enum name when the datapath mapped
-    /// the kernel's reason to one; otherwise the kernel's own reason name (without `SKB_DROP_REASON_`); otherwise
-    /// `DROP_REASON_UNKNOWN`.
+    /// `reason` label of `hubble_drop_total` (docs/hubble-compatibility.md §11.4): the Hubble enum name when the
+    /// datapath mapped the kernel's reason to one; otherwise the kernel's own reason name (without `SKB_DROP_REASON_`);
+    /// otherwise `DROP_REASON_UNKNOWN`.
     var dropReasonLabel: String {
         if dropReasonDesc != .unknown { return dropReasonDesc.name }
         if let k = kernelDropReason, !k.isEmpty { return k }
@@ -21,7 +21,7 @@ extension Flow {
     }
 }
 
-/// Lower-case policy match names (hubble-compat.md §5.8).
+/// Lower-case policy match names (docs/hubble-compatibility.md §2.7).
 enum PolicyMatchName {
     static func name(_ code: UInt32) -> String {
         switch code {

@@ -1,4 +1,5 @@
-/// Tunables of the metric engine beyond Hubble's option grammar (Spyglass decision 5 and histogram buckets).
+/// Tunables of the metric engine beyond Hubble's option grammar: the series budget (docs/hubble-compatibility.md §11.5)
+/// and histogram buckets.
 public struct MetricsEngineOptions: Sendable {
     /// `prometheus.DefBuckets`.
     public static let defaultBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

@@ -7,12 +7,13 @@ import SpyglassExport
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the seed's Star Wars scenario in network namespaces, watch it and serve metrics and flow logs.",
+        abstract: "Run Cilium's Star Wars demo in network namespaces, watch it and serve metrics and flow logs.",
         discussion: """
             tiefighter (org=empire) and xwing (org=alliance) resolve deathstar.default.svc.cluster.local at kube-dns \
             and call the Death Star (two replicas) on port 80; an nftables policy lets only the empire land, so \
-            xwing's SYNs are dropped (POLICY_DENIED). The agent watches every pod's host-side veth with the seed's \
-            --hubble-metrics value, labels from an endpoints file the demo writes, and a rotated events.log. \
+            xwing's SYNs are dropped (POLICY_DENIED). The agent watches every pod's host-side veth with the demo's \
+            metric set (the seven default families, httpV2 exemplars, labelsContext), labels from an endpoints \
+            file the demo writes, and a rotated events.log. \
             Everything is removed on exit; leftovers of a killed run are removed on the next start.
             """)
 
@@ -27,7 +28,8 @@ struct Demo: AsyncParsableCommand {
     @Option(name: .customLong("work-dir"), help: "Where the demo writes its endpoints file and flow log.")
     var workDirectory = "/run/spyglass-demo"
 
-    /// The seed's exact value (hubble-compat.md, seed walkthrough).
+    /// The demo's metric set: the seven default families, httpV2 with exemplars, and the workload labelsContext the
+    /// dashboards use (docs/hubble-compatibility.md §1, §3.3).
     static let seedMetrics = "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
 
     func run() async throws {

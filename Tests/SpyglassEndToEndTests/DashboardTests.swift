@@ -21,7 +21,7 @@ struct DashboardTests {
     static let python = "/usr/bin/python3"
     static let prometheus = "/usr/bin/prometheus"
     static let promtool = "/usr/bin/promtool"
-    /// The seed's `--hubble-metrics` (Cilium walkthrough): httpV2 with exemplars and the workload labels.
+    /// The demo's `--hubble-metrics`: httpV2 with exemplars and the workload labels.
     static let seedMetrics = "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,"
         + "source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
     /// Series Prometheus makes itself for every target: present whatever the agent serves.
@@ -243,7 +243,7 @@ struct DashboardTests {
         let dir = try Self.makeTempDir("prom")
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
-        // The demo, with the seed's metric options, on a free port.
+        // The demo, with its own metric options, on a free port.
         let demoPort = try Self.freePort()
         let demo = Process()
         demo.executableURL = URL(fileURLWithPath: Self.binary)

@@ -36,7 +36,7 @@ struct DropEndToEndTests {
         try await withLab { lab in
             let xwing = try lab.addPod(name: "xwing", ipv4: "10.199.20.2/24")
             let deathstar = try lab.addPod(name: "deathstar", ipv4: "10.199.20.3/24")
-            // The seed's policy: xwing may not reach deathstar:80 (an nftables drop rule in deathstar).
+            // The demo's policy: xwing may not reach deathstar:80 (an nftables drop rule in deathstar).
             let rules = """
                 table inet spyglass_test {
                   chain input {

@@ -4,9 +4,10 @@ import Testing
 
 @testable import SpyglassExport
 
-/// Golden lines, reviewed by hand against hubble-compat.md §9/§10.2: declaration order, enum names, omitted
-/// defaults, `is_reply` as a bare bool (false included), 64-bit integers as strings, `\u003c\u003e\u0026`, RFC 3339
-/// with 0/3/6/9 fraction digits, pre-allocated parents under a field mask, oneof variants only when active.
+/// Golden lines, reviewed by hand against Hubble's record format (docs/hubble-compatibility.md §7.5): declaration
+/// order, enum names, omitted defaults, `is_reply` as a bare bool (false included), 64-bit integers as strings,
+/// `\u003c\u003e\u0026`, RFC 3339 with 0/3/6/9 fraction digits, pre-allocated parents under a field mask, oneof
+/// variants only when active.
 @Suite struct GoldenLineTests {
     static let encoder = FlowRecordEncoder(emitterName: "Spyglass", emitterVersion: "0.1.0")
 

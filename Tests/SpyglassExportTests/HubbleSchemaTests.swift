@@ -4,8 +4,9 @@ import Testing
 
 @testable import SpyglassExport
 
-/// A small schema of Hubble's export records written down from hubble-compat.md §9/§10.2 (independently of the
-/// encoder's own tables), and a check that every line parses as JSON and uses only its keys and enum names.
+/// A small schema of Hubble's export records written down from flow.proto (docs/hubble-compatibility.md §7)
+/// (independently of the encoder's own tables), and a check that every line parses as JSON and uses only its keys and
+/// enum names.
 enum HubbleSchema {
     indirect enum Kind {
         case message(String), enumOf(Set<String>), string, uint32, int32, int64String, bool, strings, timestamp
@@ -17,7 +18,7 @@ enum HubbleSchema {
         "UNKNOWN_POINT", "TO_PROXY", "TO_HOST", "TO_STACK", "TO_OVERLAY", "TO_ENDPOINT", "FROM_ENDPOINT", "FROM_PROXY", "FROM_HOST",
         "FROM_STACK", "FROM_OVERLAY", "FROM_NETWORK", "TO_NETWORK", "FROM_CRYPTO", "TO_CRYPTO",
     ]
-    /// §6.4 enum names.
+    /// flow.proto's `DropReason` enum names.
     static let dropReasons: Set<String> = Set(
         """
         DROP_REASON_UNKNOWN INVALID_SOURCE_MAC INVALID_DESTINATION_MAC INVALID_SOURCE_IP POLICY_DENIED INVALID_PACKET_DROPPED

@@ -5,7 +5,8 @@ import SpyglassFlow
 import SpyglassTesting
 @testable import SpyglassMetrics
 
-/// Spyglass decision 5: series caps with a refused count, idle expiry, removal by endpoint.
+/// The series budget (docs/hubble-compatibility.md §11.5): series caps with a refused count, idle expiry, removal by
+/// endpoint.
 @Suite struct CardinalityTests {
     struct XorShift: RandomNumberGenerator {
         var state: UInt64

@@ -17,7 +17,7 @@ import Testing
         }
     }
 
-    // MARK: The reference's examples (§2.2)
+    // MARK: Examples of Hubble's option grammar (docs/hubble-compatibility.md §1)
 
     @Test func helmExampleAsOneFlagValueIsOneUnknownMetric() throws {
         // As a raw flag value the Helm list is one spec (commas do not separate metrics): its name is unknown.

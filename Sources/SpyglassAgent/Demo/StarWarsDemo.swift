@@ -1,6 +1,6 @@
 import Foundation
 
-/// The seed's Star Wars scenario in network namespaces: the empire's `tiefighter` may land on the `deathstar` (two
+/// Cilium's Star Wars demo in network namespaces: the empire's `tiefighter` may land on the `deathstar` (two
 /// replicas behind one DNS name), the alliance's `xwing` may not — an nftables policy in the Death Star lets only
 /// org=empire reach port 80, so xwing's SYNs are dropped (POLICY_DENIED). Clients resolve
 /// `deathstar.default.svc.cluster.local` at `kube-dns` (dnsmasq) before each call; some requests carry a W3C

@@ -87,7 +87,7 @@ public enum SpyEventLayout {
         case egress = 1  // SPY_DIR_EGRESS
     }
 
-    /// `SPY_OBS_*` observation point codes (Hubble datapath codes, hubble-compat.md §6.3).
+    /// `SPY_OBS_*` observation point codes (Cilium's datapath codes, docs/hubble-compatibility.md §4.3).
     public enum ObservationCode {
         public static let toEndpoint: UInt8 = 0    // SPY_OBS_TO_ENDPOINT
         public static let toProxy: UInt8 = 1       // SPY_OBS_TO_PROXY

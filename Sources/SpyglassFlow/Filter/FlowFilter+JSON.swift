@@ -1,4 +1,4 @@
-/// FlowFilter from protojson (hubble-compat.md §10.6): keys are proto names (`source_pod`) or lowerCamel
+/// FlowFilter from protojson (docs/hubble-compatibility.md §8): keys are proto names (`source_pod`) or lowerCamel
 /// (`sourcePod`); enums are names or numbers; `null` means unset; unknown keys are errors.
 extension FlowFilter {
     /// Zero or more JSON objects separated by whitespace (`{}{}`, `{} {}`, newlines), the format of

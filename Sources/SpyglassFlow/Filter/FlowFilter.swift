@@ -1,5 +1,5 @@
-/// One Hubble `FlowFilter` (flow.proto; hubble-compat.md §10.6): every set field must match (AND), the values of
-/// one field are alternatives (OR). A list of filters is an OR (see `FlowFilterSet`).
+/// One Hubble `FlowFilter` (flow.proto; docs/hubble-compatibility.md §8): every set field must match (AND), the values
+/// of one field are alternatives (OR). A list of filters is an OR (see `FlowFilterSet`).
 ///
 /// This is the parsed, uncompiled form; it is `Hashable` so configurations can be compared. Build a
 /// `FlowFilterMatcher` (or a `FlowFilterSet`) to match flows.
@@ -81,7 +81,7 @@ public struct FlowFilter: Sendable, Hashable {
     public var isEmpty: Bool { self == FlowFilter() }
 
     /// True when every set field is `event_type`: such a filter matches non-flow events (lost events always match
-    /// an `event_type` filter; every other field fails on them, hubble-compat.md §10.3).
+    /// an `event_type` filter; every other field fails on them, as in Hubble).
     var onlyEventType: Bool {
         var copy = self
         copy.eventType = []

@@ -1,4 +1,4 @@
-/// An allow list and a deny list of compiled FlowFilters (hubble-compat.md §10.6): an event is kept when it
+/// An allow list and a deny list of compiled FlowFilters (docs/hubble-compatibility.md §8): an event is kept when it
 /// matches at least one allow filter (or the allow list is empty) and no deny filter.
 public struct FlowFilterSet: Sendable {
     public let allow: [FlowFilterMatcher]
@@ -19,7 +19,7 @@ public struct FlowFilterSet: Sendable {
     }
 
     /// Whether a non-flow event (lost events) passes: only filters whose set fields are all `event_type` match it
-    /// (hubble-compat.md §10.3: lost events always match an `event_type` filter, every other field fails).
+    /// (as in Hubble: lost events always match an `event_type` filter, every other field fails).
     public func acceptsNonFlowEvent() -> Bool {
         if !allow.isEmpty && !allow.contains(where: { $0.matchesNonFlowEvents }) { return false }
         if deny.contains(where: { $0.matchesNonFlowEvents }) { return false }

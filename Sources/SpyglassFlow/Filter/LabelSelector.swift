@@ -1,5 +1,5 @@
 /// A Kubernetes label selector over Cilium-style labels (`source:key=value`), as Hubble's label filters use it
-/// (hubble-compat.md §10.6): requirements separated by commas are ANDed; `key`, `!key`, `key=v`, `key==v`,
+/// (docs/hubble-compatibility.md §8): requirements separated by commas are ANDed; `key`, `!key`, `key=v`, `key==v`,
 /// `key!=v`, `key in (a,b)`, `key notin (a,b)`. A key with a source prefix (`k8s:app`) matches only labels of that
 /// source; a key without one (or with `any:`) matches labels of any source.
 public struct LabelSelector: Sendable, Hashable {

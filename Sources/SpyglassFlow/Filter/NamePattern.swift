@@ -1,5 +1,5 @@
-/// FQDN-style name patterns (hubble-compat.md §10.6): `*` matches `[-.0-9a-z]*`, matching is case-insensitive and
-/// one trailing dot is trimmed. Compiled once to a regular expression.
+/// FQDN-style name patterns (docs/hubble-compatibility.md §8): `*` matches `[-.0-9a-z]*`, matching is case-insensitive
+/// and one trailing dot is trimmed. Compiled once to a regular expression.
 struct NamePattern: @unchecked Sendable {
     // @unchecked: Regex is immutable after construction and safe to share for matching.
     let regex: Regex<AnyRegexOutput>

@@ -1,5 +1,5 @@
 extension Flow {
-    /// The "flow protocol" (`protocol` label of drop, flow and flows-to-world; hubble-compat.md §6.1).
+    /// The "flow protocol" (`protocol` label of drop, flow and flows-to-world; docs/hubble-compatibility.md §4.1).
     public var flowProtocol: String {
         guard let et = eventType else { return "Unknown flow" }
         switch et.type {

@@ -1,5 +1,5 @@
-/// ICMP type/code strings as gopacket's `TypeCode.String()` renders them (hubble-compat.md §6.2): the `type` label
-/// of `hubble_icmp_total` and the ICMP part of a flow's Summary.
+/// ICMP type/code strings as gopacket's `TypeCode.String()` renders them (docs/hubble-compatibility.md §4.2): the
+/// `type` label of `hubble_icmp_total` and the ICMP part of a flow's Summary.
 public enum ICMPTypeName {
     public static func v4(type: UInt8, code: UInt8) -> String {
         render(type: type, code: code, types: v4Types, codes: v4Codes)

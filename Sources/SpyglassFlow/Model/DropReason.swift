@@ -1,5 +1,5 @@
-/// Hubble's `DropReason` enum (flow.proto; hubble-compat.md §6.4). A code without an enum name renders as its
-/// decimal number, as protobuf-go does.
+/// Hubble's `DropReason` enum (flow.proto; docs/hubble-compatibility.md §4.4). A code without an enum name renders as
+/// its decimal number, as protobuf-go does.
 public struct DropReason: Sendable, Equatable, Hashable, RawRepresentable {
     public var rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }

@@ -1,4 +1,4 @@
-/// Enums of flow.proto with their proto names (hubble-compat.md §6.5, §9).
+/// Enums of flow.proto with their proto names (docs/hubble-compatibility.md §4.5, §7).
 
 public enum Verdict: Int32, Sendable, CaseIterable {
     case verdictUnknown = 0, forwarded = 1, dropped = 2, error = 3, audit = 4, redirected = 5, traced = 6, translated = 7
@@ -65,7 +65,7 @@ public enum L7FlowType: Int32, Sendable, CaseIterable {
 }
 
 /// `trace_observation_point` (proto enum) and the datapath code carried in `event_type.sub_type`
-/// (hubble-compat.md §6.3).
+/// (docs/hubble-compatibility.md §4.3).
 public enum TraceObservationPoint: Int32, Sendable, CaseIterable {
     case unknownPoint = 0
     case toProxy = 1, toHost = 2, toStack = 3, toOverlay = 4, fromEndpoint = 5, fromProxy = 6, fromHost = 7

@@ -1,4 +1,4 @@
-/// A network event in Hubble's shape (`api/v1/flow/flow.proto`, see hubble-compat.md §9).
+/// A network event in Hubble's shape (`api/v1/flow/flow.proto`, see docs/hubble-compatibility.md §7).
 ///
 /// Field names follow the proto so the JSON exporter and metric handlers read like Hubble's. Optional
 /// fields are `nil` where the proto message would be absent; `isReply == nil` means "unknown", as the
@@ -108,7 +108,7 @@ public struct Timestamp: Sendable, Equatable, Hashable, Comparable {
     public var unixSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
 }
 
-/// `event_type` of a flow: the monitor message type and subtype (hubble-compat.md §9.3).
+/// `event_type` of a flow: the monitor message type and subtype (docs/hubble-compatibility.md §7.1).
 public struct CiliumEventType: Sendable, Equatable, Hashable {
     public var type: Int32
     public var subType: Int32
@@ -246,7 +246,7 @@ public struct Workload: Sendable, Equatable, Hashable {
     }
 }
 
-/// `source` / `destination` endpoint (hubble-compat.md §9.2).
+/// `source` / `destination` endpoint (docs/hubble-compatibility.md §7.2).
 public struct Endpoint: Sendable, Equatable, Hashable {
     public var id: UInt32
     public var identity: UInt32

@@ -1,4 +1,4 @@
-/// The `l7` record of a flow (hubble-compat.md §9.4).
+/// The `l7` record of a flow (docs/hubble-compatibility.md §7.4).
 public struct Layer7: Sendable, Equatable, Hashable {
     public var type: L7FlowType
     public var latencyNs: UInt64

@@ -7,7 +7,7 @@ import Foundation
 import SpyglassFlow
 import Yams
 
-/// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, hubble-compat.md §2.5):
+/// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, docs/hubble-compatibility.md §5):
 ///
 /// ```yaml
 /// metrics:                      # list; may be empty or null
@@ -16,7 +16,7 @@ import Yams
 ///   - name: sourceContext
 ///     values: [workload-name, reserved-identity]
 ///   - name: query               # flag-style option: values may be omitted
-///   includeFilters: [{source_pod: ["default/"]}]    # FlowFilters (§10.6), kept as JSON for the predicate factory
+///   includeFilters: [{source_pod: ["default/"]}]    # FlowFilters, kept as JSON for the predicate factory
 ///   excludeFilters: [{destination_pod: ["kube-system/"]}]
 /// ```
 ///

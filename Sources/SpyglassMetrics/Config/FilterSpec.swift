@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// A JSON value, as the dynamic configuration's YAML is converted to before decoding (hubble-compat.md §2.5).
+/// A JSON value, as the dynamic configuration's YAML is converted to before decoding (docs/hubble-compatibility.md §5).
 /// Numbers keep their literal decimal text, so 64-bit identifiers (`ip_trace_id`) survive exactly.
 public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case null
@@ -100,9 +100,9 @@ public enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// One FlowFilter of a metric's `includeFilters` / `excludeFilters` (hubble-compat.md §10.6), kept as the JSON object
-/// the configuration gave. The metric engine does not interpret it: a `FlowPredicateFactory` (the FlowFilter engine,
-/// plugged in by the agent) turns the lists into a predicate, e.g. by decoding `jsonText` with protojson names.
+/// One FlowFilter of a metric's `includeFilters` / `excludeFilters` (docs/hubble-compatibility.md §8), kept as the JSON
+/// object the configuration gave. The metric engine does not interpret it: a `FlowPredicateFactory` (the FlowFilter
+/// engine, plugged in by the agent) turns the lists into a predicate, e.g. by decoding `jsonText` with protojson names.
 public struct FilterSpec: Sendable, Hashable, CustomStringConvertible {
     /// Always an `.object`.
     public let json: JSONValue
@@ -118,10 +118,10 @@ public struct FilterSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String { jsonText }
 }
 
-/// Builds the flow predicate of one handler from its include and exclude filters (hubble-compat.md §4, §10.6): a flow
-/// is counted when it matches at least one include filter (or there are none) and no exclude filter. Return nil for
-/// "count every flow"; throw when a filter is invalid (the whole configuration is then rejected).
-/// The returned closure runs on the flow consumer thread, once per flow and handler.
+/// Builds the flow predicate of one handler from its include and exclude filters (docs/hubble-compatibility.md §5, §8):
+/// a flow is counted when it matches at least one include filter (or there are none) and no exclude filter. Return nil
+/// for "count every flow"; throw when a filter is invalid (the whole configuration is then rejected). The returned
+/// closure runs on the flow consumer thread, once per flow and handler.
 public typealias FlowPredicateFactory =
     @Sendable (_ include: [FilterSpec], _ exclude: [FilterSpec]) throws -> (@Sendable (Flow) -> Bool)?
 

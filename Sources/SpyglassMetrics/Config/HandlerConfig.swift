@@ -7,7 +7,7 @@ public struct HandlerConfig: Sendable, Equatable {
     public var flags: Set<String>
     /// `exemplars=true` (http, httpV2).
     public var exemplars: Bool
-    /// FlowFilters a flow must match (any of them) to be counted; empty = every flow (hubble-compat.md §4).
+    /// FlowFilters a flow must match (any of them) to be counted; empty = every flow (docs/hubble-compatibility.md §5).
     /// The static `--hubble-metrics` syntax cannot express filters, so only the dynamic configuration sets them.
     public var includeFilters: [FilterSpec]
     /// FlowFilters of flows that are not counted (any of them).

@@ -1,4 +1,4 @@
-/// The parsed `--hubble-metrics` value (hubble-compat.md §2.2, main-branch semantics).
+/// The parsed `--hubble-metrics` value, with the semantics of Hubble's main branch (docs/hubble-compatibility.md §1).
 ///
 /// ```
 /// metric-list := metric-spec { WS metric-spec }     WS: any Unicode whitespace
@@ -23,7 +23,7 @@ public struct MetricsConfig: Sendable, Equatable {
         try validate(splitSpecs(hubbleMetrics))
     }
 
-    /// Start-up check (hubble-compat.md §2.1): a non-blank `--hubble-metrics` together with
+    /// Start-up check (docs/hubble-compatibility.md §1): a non-blank `--hubble-metrics` together with
     /// `--hubble-dynamic-metrics-config-path` is an error. nil / blank values count as not given.
     public static func checkStaticAndDynamic(hubbleMetrics: String?, dynamicConfigPath: String?)
         throws(MetricsConfigError)

@@ -1,5 +1,5 @@
-/// An identifier of `sourceContext` / `destinationContext` and their direction variants (hubble-compat.md §3.1).
-/// Parsed case-insensitively.
+/// An identifier of `sourceContext` / `destinationContext` and their direction variants (docs/hubble-compatibility.md
+/// §3.1). Parsed case-insensitively.
 public enum ContextIdentifier: String, Sendable, CaseIterable, Equatable, Hashable {
     case identity
     case namespace

@@ -4,9 +4,9 @@ import SpyglassFlow
 extension ContextOptions {
     enum Side { case source, destination }
 
-    /// Writes the context label values in `labelNames` order. `invert` is httpV2's request point of view (§3.5):
-    /// labelsContext `source_*` read the destination endpoint and IP (and vice versa), and the computed `source`
-    /// and `destination` values are swapped; `traffic_direction` is not inverted.
+    /// Writes the context label values in `labelNames` order. `invert` is httpV2's request point of view
+    /// (docs/hubble-compatibility.md §3.5): labelsContext `source_*` read the destination endpoint and IP (and vice
+    /// versa), and the computed `source` and `destination` values are swapped; `traffic_direction` is not inverted.
     ///
     /// With a `cache` (the engine's, reset per flow), the labelsContext values are formatted once per flow for each
     /// (labelsContext, invert) pair and copied byte for byte into the other handlers' keys.
@@ -51,8 +51,8 @@ extension ContextOptions {
         }
     }
 
-    /// §3.2: the ingress list when the flow is INGRESS and it is set, else the egress list when EGRESS and set,
-    /// else the plain list (possibly unset).
+    /// docs/hubble-compatibility.md §3.2: the ingress list when the flow is INGRESS and it is set, else the egress list
+    /// when EGRESS and set, else the plain list (possibly unset).
     @inline(__always) func list(for side: Side, _ direction: TrafficDirection) -> [ContextIdentifier]? {
         switch side {
         case .source:
@@ -134,8 +134,8 @@ extension ContextOptions {
 
     static let appPrefixes: [String] = ["k8s:app.kubernetes.io/name=", "k8s:k8s-app=", "k8s:app="]
 
-    /// App label lookup (§3.1): the first label, in the endpoint's own order, that starts with one of the prefixes
-    /// and has a non-empty value.
+    /// App label lookup (docs/hubble-compatibility.md §3.1): the first label, in the endpoint's own order, that starts
+    /// with one of the prefixes and has a non-empty value.
     static func writeApp(_ ep: Endpoint, _ w: inout LabelWriter) {
         for label in ep.labels {
             for prefix in appPrefixes {

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// The context options of one handler (hubble-compat.md §3): the `source` / `destination` labels and the
+/// The context options of one handler (docs/hubble-compatibility.md §3): the `source` / `destination` labels and the
 /// `labelsContext` labels.
 public struct ContextOptions: Sendable, Equatable {
     public var sourceContext: [ContextIdentifier]?
@@ -37,13 +37,14 @@ public struct ContextOptions: Sendable, Equatable {
         labels.reduce(0) { $0 | (1 << UInt32($1.canonicalIndex)) }
     }
 
-    /// The `source` label exists when any source list is set (§3.2).
+    /// The `source` label exists when any source list is set (docs/hubble-compatibility.md §3.2).
     public var hasSource: Bool { sourceContext != nil || sourceEgressContext != nil || sourceIngressContext != nil }
     public var hasDestination: Bool {
         destinationContext != nil || destinationEgressContext != nil || destinationIngressContext != nil
     }
 
-    /// Context label names: labelsContext (canonical order), then `source`, then `destination` (§3.4).
+    /// Context label names: labelsContext (canonical order), then `source`, then `destination`
+    /// (docs/hubble-compatibility.md §3.4).
     public var labelNames: [String] {
         var names = labelsContext.map(\.rawValue)
         if hasSource { names.append("source") }

@@ -1,4 +1,5 @@
-/// The `labelsContext` allow-list, declared in canonical order (hubble-compat.md §3.3). Names are case-sensitive.
+/// The `labelsContext` allow-list, declared in canonical order (docs/hubble-compatibility.md §3.3). Names are
+/// case-sensitive.
 public enum LabelsContextLabel: String, Sendable, CaseIterable, Equatable, Hashable, Comparable {
     case sourceIP = "source_ip"
     case sourcePod = "source_pod"

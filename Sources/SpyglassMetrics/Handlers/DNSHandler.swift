@@ -1,6 +1,7 @@
 import SpyglassFlow
 
-/// `dns` (hubble-compat.md §5.1): queries, responses and response record types of flows with an `l7.dns` record.
+/// `dns` (docs/hubble-compatibility.md §2.1): queries, responses and response record types of flows with an `l7.dns`
+/// record.
 struct DNSHandler: MetricHandler {
     let name = "dns"
     let context: ContextOptions
@@ -77,7 +78,7 @@ struct DNSHandler: MetricHandler {
     }
 }
 
-/// DNS rcode label values (hubble-compat.md §5.1); unknown codes give "".
+/// DNS rcode label values (docs/hubble-compatibility.md §2.1); unknown codes give "".
 enum DNSRCode {
     static func name(_ code: UInt32) -> String {
         switch code {

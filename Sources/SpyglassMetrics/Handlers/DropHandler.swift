@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `drop` (hubble-compat.md §5.2): every DROPPED flow by reason and flow protocol.
+/// `drop` (docs/hubble-compatibility.md §2.2): every DROPPED flow by reason and flow protocol.
 struct DropHandler: MetricHandler {
     let name = "drop"
     let context: ContextOptions

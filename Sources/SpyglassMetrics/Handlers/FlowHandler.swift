@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `flow` (hubble-compat.md §5.3): every flow by protocol, event type, subtype and verdict.
+/// `flow` (docs/hubble-compatibility.md §2.3): every flow by protocol, event type, subtype and verdict.
 struct FlowHandler: MetricHandler {
     let name = "flow"
     let context: ContextOptions

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `flows-to-world` (hubble-compat.md §5.4): flows whose destination is `reserved:world`.
+/// `flows-to-world` (docs/hubble-compatibility.md §2.4): flows whose destination is `reserved:world`.
 struct FlowsToWorldHandler: MetricHandler {
     let name = "flows-to-world"
     let context: ContextOptions

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `http` (v1, deprecated; hubble-compat.md §5.5): requests, responses and durations, without inversion.
+/// `http` (v1, deprecated; docs/hubble-compatibility.md §2.5): requests, responses and durations, without inversion.
 struct HTTPHandler: MetricHandler {
     let name = "http"
     let context: ContextOptions

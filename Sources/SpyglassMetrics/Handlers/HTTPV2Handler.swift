@@ -1,7 +1,7 @@
 import SpyglassFlow
 
-/// `httpV2` (hubble-compat.md §5.5): counts HTTP responses as requests (with status) plus a duration observation,
-/// labelled from the request's point of view (inverted context, §3.5).
+/// `httpV2` (docs/hubble-compatibility.md §2.5): counts HTTP responses as requests (with status) plus a duration
+/// observation, labelled from the request's point of view (inverted context, §3.5 there).
 struct HTTPV2Handler: MetricHandler {
     let name = "httpV2"
     let context: ContextOptions

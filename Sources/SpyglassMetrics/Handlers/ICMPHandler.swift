@@ -1,7 +1,7 @@
 import SpyglassFlow
 
-/// `icmp` (hubble-compat.md §5.6): every ICMPv4/ICMPv6 flow, whatever the verdict. ICMPv6 is `family="IPv6"`
-/// (Spyglass decision 1).
+/// `icmp` (docs/hubble-compatibility.md §2.6): every ICMPv4/ICMPv6 flow, whatever the verdict. ICMPv6 is
+/// `family="IPv6"` (§11.1: older Hubble releases said `IPv4`).
 struct ICMPHandler: MetricHandler {
     let name = "icmp"
     let context: ContextOptions

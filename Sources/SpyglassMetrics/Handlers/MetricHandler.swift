@@ -58,7 +58,8 @@ struct HandlerKind: Sendable {
     let make: @Sendable (HandlerConfig, FamilyFactory) -> any MetricHandler
 }
 
-/// Every handler Spyglass implements (hubble-compat.md §2.3; `kafka` and `sctp` are not, so they are warned about).
+/// Every handler Spyglass implements (docs/hubble-compatibility.md §2; `kafka` and `sctp` are not, so they are warned
+/// about).
 enum HandlerCatalog {
     static let all: [HandlerKind] = [
         HandlerKind(name: "dns", flags: ["query", "ignoreaaaa"], acceptsExemplars: false) { DNSHandler($0, $1) },
@@ -77,7 +78,7 @@ enum HandlerCatalog {
     static let kinds: [String: HandlerKind] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 }
 
-/// Help strings (hubble-compat.md §5.12), kept as Hubble has them, oddities included.
+/// Help strings (docs/hubble-compatibility.md §2.10), kept as Hubble has them, oddities included.
 enum Help {
     static let dns = "Number of DNS queries observed"
     static let drop = "Number of drops"

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `policy` (hubble-compat.md §5.8): policy-verdict events and L7 access-log events.
+/// `policy` (docs/hubble-compatibility.md §2.7): policy-verdict events and L7 access-log events.
 struct PolicyHandler: MetricHandler {
     let name = "policy"
     let context: ContextOptions

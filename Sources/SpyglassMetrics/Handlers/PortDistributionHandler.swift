@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `port-distribution` (hubble-compat.md §5.9): forwarded/redirected non-reply flows by destination port.
+/// `port-distribution` (docs/hubble-compatibility.md §2.8): forwarded/redirected non-reply flows by destination port.
 struct PortDistributionHandler: MetricHandler {
     let name = "port-distribution"
     let context: ContextOptions

@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// `tcp` (hubble-compat.md §5.11): SYN, SYN-ACK, FIN and RST occurrences of forwarded/redirected TCP flows.
+/// `tcp` (docs/hubble-compatibility.md §2.9): SYN, SYN-ACK, FIN and RST occurrences of forwarded/redirected TCP flows.
 struct TCPHandler: MetricHandler {
     let name = "tcp"
     let context: ContextOptions
