@@ -94,8 +94,9 @@ struct CiliumArguments {
             case .bool:
                 if let inlineValue {
                     out.append("--\(name)=\(try Self.boolValue(inlineValue, flag: "--\(name)"))")
-                } else if i < args.count, let value = Self.goBool(args[i]) {
-                    out.append("--\(name)=\(value)")
+                } else if i < args.count, !args[i].hasPrefix("-") {
+                    // `run` and `demo` take no positional arguments: a word after a boolean is meant as its value.
+                    out.append("--\(name)=\(try Self.boolValue(args[i], flag: "--\(name)"))")
                     i += 1
                 } else {
                     out.append("--\(name)=true")
