@@ -8,7 +8,8 @@ import SpyglassFlow
 ///   from earlier Spyglass releases, `--flag true|false` as two arguments;
 /// * `--config-dir DIR` adds one flag per file in DIR (file name = flag name, content = value), as Cilium's agent
 ///   reads its ConfigMap; a flag given on the command line wins over its file. Files that name no Spyglass flag
-///   (a Cilium ConfigMap has dozens) and hidden entries (Kubernetes' `..data` links) are skipped and reported.
+///   (a Cilium ConfigMap has dozens), empty files (the default stays) and hidden entries (Kubernetes' `..data`
+///   links) are skipped and reported.
 ///
 /// Which options are boolean, plain flags or repeatable is read from ArgumentParser's own description of the
 /// command (`_dumpHelp`), so a flag added to `AgentOptions` is covered without a second list to keep in step.
@@ -24,6 +25,7 @@ struct CiliumArguments {
         var applied: [String] = []
         var overridden: [String] = []
         var ignored: [String] = []
+        var empty: [String] = []
     }
 
     let flags: [String: FlagInfo]
@@ -169,6 +171,11 @@ struct CiliumArguments {
                 throw ValidationError("--config-dir: cannot read '\(path)' as UTF-8 text")
             }
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Cilium's chart renders unset options as empty strings; for Spyglass they mean "keep the default".
+            if value.isEmpty {
+                report.empty.append(name)
+                continue
+            }
             let source = "--config-dir file '\(path)' (--\(name))"
             switch info.kind {
             case .bool:

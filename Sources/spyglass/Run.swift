@@ -35,6 +35,9 @@ func logConfigDir(_ logger: Logger) {
     if !report.overridden.isEmpty {
         logger.info("--config-dir files overridden by the command line: \(report.overridden.joined(separator: " "))")
     }
+    if !report.empty.isEmpty {
+        logger.info("--config-dir files that are empty, defaults kept: \(report.empty.joined(separator: " "))")
+    }
     if !report.ignored.isEmpty {
         logger.info("--config-dir files that name no Spyglass flag, ignored: \(report.ignored.joined(separator: " "))")
     }

@@ -39,6 +39,9 @@ struct CiliumConfigTests {
         "monitor-aggregation-flags": "all",
         "cluster-name": "kind-kind",
         "debug": "false",
+        // Rendered empty by Cilium's chart when unset: the default stays (both set would be an error).
+        "hubble-redact-http-headers-allow": "",
+        "hubble-redact-http-headers-deny": "\n",
         // Cilium-only keys: ignored and reported.
         "enable-ipv4": "true",
         "routing-mode": "tunnel",
@@ -87,6 +90,7 @@ struct CiliumConfigTests {
             expect: .serves(openMetrics: false, handlers: ["dns", "drop", "flow"], logContains: [
                 "--config-dir files overridden by the command line: hubble-metrics-server",
                 "ignored: enable-ipv4 enable-policy routing-mode tunnel-protocol",
+                "empty, defaults kept: hubble-redact-http-headers-allow hubble-redact-http-headers-deny",
             ])),
         Row(name: "command line wins over the directory", args: ["--enable-hubble-open-metrics"],
             configDir: ciliumConfigMap,
