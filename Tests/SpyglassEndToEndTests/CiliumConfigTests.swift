@@ -204,4 +204,46 @@ struct CiliumConfigTests {
             #expect(try CommandLineTests().tcFilters(a.hostInterface, "ingress").isEmpty)
         }
     }
+
+    /// SIGHUP applies a changed dynamic metrics file and dynamic flow-log config at once (both are otherwise polled
+    /// every 5 s): the log says the signal applied them, and the reload counter moved right after.
+    @Test func sighupAppliesDynamicMetricsAndFlowLogConfig() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-hup-dyn-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let metrics = dir + "/metrics.yaml", flowLogs = dir + "/flowlogs.yaml"
+        try "metrics:\n- name: flow\n".write(toFile: metrics, atomically: true, encoding: .utf8)
+        try "flowLogs:\n- name: all\n  filePath: \(dir)/all.log\n".write(toFile: flowLogs, atomically: true, encoding: .utf8)
+        let agent = try AgentProcess(["--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0", "--kubernetes", "off",
+                                      "--hubble-dynamic-metrics-config-path", metrics,
+                                      "--hubble-flowlogs-config-path", flowLogs, "--duration", "30s"])
+        let port = try #require(agent.waitForPort(), "\(agent.log)")
+        func reloads() throws -> Double {
+            PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics")).value("spyglass_metrics_config_reloads_total", ["result": "success"])
+        }
+        #expect(try reloads() == 1, "the initial load")
+        Thread.sleep(forTimeInterval: 0.5)   // past the watchers' first check
+        try "metrics:\n- name: flow\n- name: icmp\n".write(toFile: metrics, atomically: true, encoding: .utf8)
+        try "flowLogs:\n- name: all\n  filePath: \(dir)/all.log\n- name: drops\n  filePath: \(dir)/drops.log\n  includeFilters: [{verdict: [DROPPED]}]\n"
+            .write(toFile: flowLogs, atomically: true, encoding: .utf8)
+        kill(agent.pid, SIGHUP)
+        var log = ""
+        for _ in 0..<40 where !log.contains("SIGHUP:") {
+            Thread.sleep(forTimeInterval: 0.05)
+            log = agent.log
+        }
+        let line = log.split(separator: "\n").first { $0.contains("SIGHUP:") }.map(String.init) ?? ""
+        #expect(line.contains("dynamic metrics applied") && line.contains("flow-log config re-read"), "\(log)")
+        #expect(try reloads() == 2, "SIGHUP applied the new file")
+        #expect(agent.process.isRunning)
+        #expect(agent.signal(SIGTERM, timeout: 10) != nil)
+        #expect(agent.process.terminationStatus == 0, "\(agent.log)")
+    }
+
+    /// A failure a restart may fix (here: not root) exits 1, not the configuration status 64.
+    @Test func runtimeFailureExitsOne() throws {
+        let o = try CommandLineTests().spyglass(["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0"],
+                                                prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(o.status == 1, "status \(o.status): \(o.stderr)")
+    }
 }
