@@ -426,8 +426,10 @@ def check_systemd(binary):
             return None
         return v[-1]
 
+    # A configuration error exits 64 (README "Operating the agent"): no restart loop; reload is SIGHUP.
     for key, want in (("ProtectSystem", "strict"), ("ProtectHome", "yes"), ("NoNewPrivileges", "yes"),
-                      ("SystemCallArchitectures", "native")):
+                      ("SystemCallArchitectures", "native"), ("RestartPreventExitStatus", "64"),
+                      ("ExecReload", "/bin/kill -HUP $MAINPID")):
         v = single(key)
         if v is not None and v != want:
             err(f"{rel(unit_path)}: {key}={v}, want {want}")

@@ -186,6 +186,7 @@ struct DashboardTests {
         try edit("deploy/kubernetes/service.yaml", "prometheus.io/scrape: \"true\"", "prometheus.io/scrape: \"false\"")
         try edit("deploy/systemd/spyglass.service", "ProtectHome=yes", "ProtectHome=read-only")
         try edit("deploy/systemd/spyglass.service", "RestrictRealtime=yes", "RestrictRealtime=maybe")
+        try edit("deploy/systemd/spyglass.service", "RestartPreventExitStatus=64", "RestartPreventExitStatus=1")
         try edit("Containerfile", "libbpf1 ", "")
         let check = try Self.run(Self.python, ["\(dir)/scripts/check-deploy.py"])
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
@@ -194,6 +195,7 @@ struct DashboardTests {
             "grants more than get/list/watch: ['delete']", "endpoint port 'metricz' is not a Service port name",
             "ProtectHome=read-only, want yes", "the runtime stage does not install libbpf1",
             "needs a ResourceQuota with a PriorityClass scope naming it", "needs annotations prometheus.io/scrape",
+            "RestartPreventExitStatus=1, want 64",
         ]
         if fm.isExecutableFile(atPath: "/usr/bin/systemd-analyze") { needles.append("Failed to parse boolean value") }
         for needle in needles {
