@@ -49,6 +49,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# bench/all.sh profiles with bpftool, which wants the BPF file system (Spyglass itself pins nothing).
+if [ "$mode" = --bench ]; then
+  mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
+
 command -v swift >/dev/null || {
   echo "swift is not on PATH: install the Swift 6.3 toolchain for Debian 12 from https://www.swift.org/install/linux/ (e.g. to /opt/swift) and add its usr/bin to PATH" >&2
   exit 1
