@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages a Spyglass task needs, on Debian 12 as root. Idempotent: apt-get runs only when
 # something is missing. It never starts, stops or reconfigures a system service.
-#   scripts/install-deps.sh --demo    build and run `spyglass demo` (what ./scripts/demo.sh uses; the default)
-#   scripts/install-deps.sh --test    also every tool the test suite runs (what ./scripts/test.sh uses)
+#   scripts/install-deps.sh --demo    build and run `spyglass demo` (what ./scripts/demo.sh uses)
+#   scripts/install-deps.sh --test    also every tool the test suite runs (what ./scripts/test.sh uses; the default)
 #   scripts/install-deps.sh --bench   also what bench/all.sh measures with and against
 set -euo pipefail
 
-mode="${1:---demo}"
+mode="${1:---test}"
 packages=(
   libbpf-dev libelf-dev zlib1g-dev pkg-config   # build: libbpf and its link dependencies
   libc6-dev-arm64-cross linux-libc-dev-arm64-cross # build: arm64 headers for the arm64 BPF objects
