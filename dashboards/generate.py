@@ -284,10 +284,63 @@ def overview():
                      (f"topk(10, sum by (protocol, port) (rate(hubble_port_distribution_total{{{F}}}{R})))",
                       "{{protocol}}/{{port}}"), unit="ops"), 12, 10)
 
+    # As Cilium's Hubble dashboards: per namespace and workload (labelsContext on flow, drop, flows-to-world, as
+    # the shipped --hubble-metrics sets them), and the "missing replies" signals.
+    W = 'source_namespace=~"$namespace", source_workload=~"$workload"'
+    L.row("Workloads (namespace and workload variables)")
+    L.add(bargauge("Top talkers (time range)",
+                   "The 10 busiest source → destination workload pairs by flows (hubble_flows_processed_total "
+                   "with flow:labelsContext=source_namespace,source_workload,destination_namespace,"
+                   "destination_workload).",
+                   f"topk(10, sum by (source_namespace, source_workload, destination_namespace, destination_workload) "
+                   f"(increase(hubble_flows_processed_total{{{I}, {W}}}[$__range])))",
+                   "{{source_namespace}}/{{source_workload}} → {{destination_namespace}}/{{destination_workload}}"),
+            12, 8)
+    L.add(timeseries("Flows by source workload", "hubble_flows_processed_total by source namespace and workload.",
+                     (f"sum by (source_namespace, source_workload) (rate(hubble_flows_processed_total{{{I}, {W}}}{R}))",
+                      "{{source_namespace}}/{{source_workload}}"), unit="ops", stack=True), 12, 8)
+    L.add(timeseries("Drop reasons by workload",
+                     "hubble_drop_total by source workload and reason (drop:labelsContext=source_namespace,"
+                     "source_workload,...).",
+                     (f"sum by (source_namespace, source_workload, reason) (rate(hubble_drop_total{{{I}, {W}}}{R}))",
+                      "{{source_namespace}}/{{source_workload}} {{reason}}"), unit="ops"), 12, 8)
+    L.add(timeseries("Flows to the world",
+                     "hubble_flows_to_world_total: flows whose destination is outside every known endpoint "
+                     "(reserved:world), by source workload, protocol and port (flows-to-world:any-drop;port).",
+                     (f"sum by (source_namespace, source_workload, protocol, port, verdict) "
+                      f"(rate(hubble_flows_to_world_total{{{I}, {W}}}{R}))",
+                      "{{source_namespace}}/{{source_workload}} {{protocol}}/{{port}} {{verdict}}"), unit="ops"), 12, 8)
+
+    L.row("Missing replies")
+    L.add(timeseries("Missing DNS responses",
+                     "DNS queries per second without a matching response rate (queries − responses; "
+                     "hubble_dns_queries_total, hubble_dns_responses_total).",
+                     (f"clamp_min(sum(rate(hubble_dns_queries_total{{{I}}}{R}))"
+                      f" - (sum(rate(hubble_dns_responses_total{{{I}}}{R})) or vector(0)), 0)", "missing responses"),
+                     unit="ops"), 8, 8)
+    L.add(timeseries("Missing TCP SYN-ACKs",
+                     "SYNs per second not answered by a SYN-ACK (hubble_tcp_flags_total SYN − SYN-ACK): refused, "
+                     "dropped or unreachable connection attempts.",
+                     (f'clamp_min(sum(rate(hubble_tcp_flags_total{{{I}, flag="SYN"}}{R}))'
+                      f' - (sum(rate(hubble_tcp_flags_total{{{I}, flag="SYN-ACK"}}{R})) or vector(0)), 0)',
+                      "missing SYN-ACKs"), unit="ops"), 8, 8)
+    L.add(timeseries("Missing ICMP echo replies",
+                     "Echo requests per second without an echo reply (hubble_icmp_total EchoRequest − EchoReply).",
+                     (f'clamp_min(sum(rate(hubble_icmp_total{{{I}, type="EchoRequest"}}{R}))'
+                      f' - (sum(rate(hubble_icmp_total{{{I}, type="EchoReply"}}{R})) or vector(0)), 0)',
+                      "missing echo replies"), unit="ops"), 8, 8)
+
     variables = [
         instance_var("hubble_flows_processed_total"),
         query_var("protocol", "Protocol", 'label_values(hubble_flows_processed_total{instance=~"$instance"}, protocol)',
                   "Flow protocol (TCP, UDP, ICMPv4, ...)"),
+        query_var("namespace", "Namespace",
+                  'label_values(hubble_flows_processed_total{instance=~"$instance"}, source_namespace)',
+                  "Source namespace (flow:labelsContext=source_namespace,...)"),
+        query_var("workload", "Workload",
+                  'label_values(hubble_flows_processed_total{instance=~"$instance", source_namespace=~"$namespace"}, '
+                  'source_workload)',
+                  "Source workload in the selected namespaces"),
     ]
     return dashboard("spyglass-network-overview", "Spyglass / Network overview",
                      "Flows, drops, TCP flags, ICMP and destination ports from Spyglass's Hubble metrics.",
@@ -578,20 +631,63 @@ def render(fn):
     return json.dumps(fn(), indent=2, ensure_ascii=False) + "\n"
 
 
+CONFIGMAP_DIR = os.path.join(os.path.dirname(HERE), "deploy", "kubernetes", "components", "grafana-dashboards")
+
+
+def configmap(name, text):
+    """One ConfigMap per dashboard for Grafana's dashboard sidecar (kube-prometheus-stack's default label
+    grafana_dashboard=1): well under the 256 KiB that `kubectl apply` can keep in its last-applied annotation."""
+    stem = name[:-len(".json")]
+    body = "\n".join(("    " + line) if line else "" for line in text.rstrip("\n").split("\n"))
+    return (f"# Generated by dashboards/generate.py from dashboards/{name}. Do not edit.\n"
+            "apiVersion: v1\n"
+            "kind: ConfigMap\n"
+            "metadata:\n"
+            f"  name: {stem}-dashboard\n"
+            "  namespace: spyglass\n"
+            "  labels:\n"
+            "    app.kubernetes.io/name: spyglass\n"
+            "    grafana_dashboard: \"1\"\n"
+            "  annotations:\n"
+            "    grafana_folder: Spyglass\n"
+            "data:\n"
+            f"  {name}: |-\n{body}\n")
+
+
+KUSTOMIZATION = """# Grafana dashboards as ConfigMaps for Grafana's dashboard sidecar (kube-prometheus-stack: sidecar.dashboards
+# enabled, label grafana_dashboard=1, searchNamespace covering "spyglass" or ALL). Generated by dashboards/generate.py.
+# Use it from an overlay: components: [../deploy/kubernetes/components/grafana-dashboards]
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+resources:
+"""
+
+
+def outputs():
+    """Every generated file: path -> text."""
+    files = {}
+    for name, fn in DASHBOARDS.items():
+        text = render(fn)
+        files[os.path.join(HERE, name)] = text
+        files[os.path.join(CONFIGMAP_DIR, name[:-len(".json")] + ".yaml")] = configmap(name, text)
+    files[os.path.join(CONFIGMAP_DIR, "kustomization.yaml")] = KUSTOMIZATION + "".join(
+        f"  - {name[:-len('.json')]}.yaml\n" for name in DASHBOARDS)
+    return files
+
+
 def main(argv):
     check = "--check" in argv
     stale = []
-    for name, fn in DASHBOARDS.items():
-        path = os.path.join(HERE, name)
-        text = render(fn)
+    for path, text in outputs().items():
         if check:
             try:
                 with open(path, encoding="utf-8") as f:
                     if f.read() != text:
-                        stale.append(name)
+                        stale.append(os.path.relpath(path, os.path.dirname(HERE)))
             except FileNotFoundError:
-                stale.append(name)
+                stale.append(os.path.relpath(path, os.path.dirname(HERE)))
         else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
     if stale:

@@ -17,8 +17,8 @@ Kubernetes (deploy/kubernetes/*.yaml)
     scrapes a port the Service names;
   * the agent's contract: hostNetwork, no hostPID, not privileged, capabilities drop ALL and add exactly BPF,
     NET_ADMIN, PERFMON, SYS_RESOURCE (SYS_ADMIN only with a comment saying why); /sys/fs/bpf, /sys/kernel/btf
-    (read-only) and the export directory mounted from the host; requests and limits; liveness and readiness on
-    /healthz at 9965; args --hubble-metrics-server=:9965, --hubble-metrics=<the demo's metric set>,
+    (read-only) and the export directory mounted from the host; requests and limits; liveness on
+    /healthz and readiness on /readyz at 9965; args --hubble-metrics-server=:9965, --hubble-metrics=<the shipped value>,
     --hubble-export-file-path inside the export mount; the ClusterRole grants get/list/watch on pods, services,
     nodes, replicasets and jobs, and nothing that writes.
 systemd (deploy/systemd)
@@ -27,7 +27,7 @@ systemd (deploy/systemd)
   * hardening keys and values: ProtectSystem=strict, ProtectHome=yes, NoNewPrivileges=yes, CapabilityBoundingSet
     and AmbientCapabilities exactly CAP_BPF CAP_NET_ADMIN CAP_PERFMON, RestrictAddressFamilies exactly AF_INET
     AF_INET6 AF_NETLINK AF_UNIX, SystemCallArchitectures=native, ReadWritePaths holding the export directory;
-  * spyglass.env parses, defines every variable ExecStart uses, and carries the demo's --hubble-metrics value.
+  * spyglass.env parses, defines every variable ExecStart uses, and carries the shipped --hubble-metrics value.
 Containerfile
   * instructions parse (continuations, JSON forms); a Swift 6.3 build stage and a Debian 12 slim runtime stage;
     every COPY --from names an earlier stage; every build-context COPY source exists; the runtime installs libbpf1;
@@ -77,6 +77,14 @@ PENDING_FLAGS = {"--hubble-export-file-path"}
 SLIM_BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}
 SWIFT_RUNTIME = re.compile(r"^lib(swift|Foundation|FoundationEssentials|FoundationInternationalization|_Foundation|"
                            r"dispatch|BlocksRuntime|_Testing|XCTest|icu|_FoundationICU)")
+# What the manifests and the unit ship: Hubble's seven default families with the options the shipped dashboards need (every
+# panel has data: DashboardTests runs the demo with this value).
+SHIPPED_METRICS = ("dns:query drop:labelsContext=source_namespace,source_workload,destination_namespace,"
+                   "destination_workload tcp flow:labelsContext=source_namespace,source_workload,destination_namespace,"
+                   "destination_workload port-distribution icmp flows-to-world:any-drop;port;labelsContext="
+                   "source_namespace,source_workload httpV2:exemplars=true;labelsContext=source_ip,"
+                   "source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,"
+                   "traffic_direction")
 
 errors = []
 notes = []
@@ -94,10 +102,19 @@ def rel(path):
 # Kubernetes
 
 def load_objects():
+    """The base (deploy/kubernetes) and every kustomize component under deploy/kubernetes/components/."""
+    objects = load_dir(K8S)
+    for comp in sorted(glob.glob(os.path.join(K8S, "components", "*"))):
+        if os.path.isdir(comp):
+            objects += load_dir(comp, component=True)
+    return objects
+
+
+def load_dir(directory, component=False):
     objects = []
-    files = sorted(glob.glob(os.path.join(K8S, "*.yaml")) + glob.glob(os.path.join(K8S, "*.yml")))
+    files = sorted(glob.glob(os.path.join(directory, "*.yaml")) + glob.glob(os.path.join(directory, "*.yml")))
     if not files:
-        err("deploy/kubernetes: no manifests")
+        err(f"{rel(directory)}: no manifests")
     kustomization = None
     for path in files:
         try:
@@ -122,6 +139,8 @@ def load_objects():
                 err(f"{where}: missing {', '.join(missing)}")
                 continue
             objects.append((f"{rel(path)}: {d['kind']}/{name}", path, d))
+    if component and (not kustomization or kustomization[1].get("kind") != "Component"):
+        err(f"{rel(directory)}: needs a kustomization.yaml of kind Component")
     if kustomization:
         path, k = kustomization
         listed = set(k.get("resources") or [])
@@ -230,6 +249,23 @@ def check_references(objects):
     check_agent(ds_w, ds_path, pod, containers)
     if cr:
         check_rbac(cr_w, cr)
+    # `kubectl apply -k deploy/kubernetes` must work without any CRD: custom resources live in components.
+    for w, path, d in objects:
+        if "." in d["apiVersion"].split("/")[0] and not d["apiVersion"].startswith(("apps/", "rbac.authorization.k8s.io/")) \
+                and os.path.dirname(path) == K8S:
+            err(f"{w}: {d['apiVersion']} needs a CRD; move it to a component under deploy/kubernetes/components/")
+    # system-node-critical outside kube-system is admitted only with a ResourceQuota naming the class.
+    pcn = pod.get("priorityClassName")
+    if pcn in ("system-node-critical", "system-cluster-critical") and namespace != "kube-system":
+        quotas = [d for _, p, d in objects if d["kind"] == "ResourceQuota" and os.path.dirname(p) == K8S]
+        if not any(pcn in (e.get("values") or []) and e.get("scopeName") == "PriorityClass" and e.get("operator") == "In"
+                   for q in quotas for e in ((q.get("spec") or {}).get("scopeSelector") or {}).get("matchExpressions") or []):
+            err(f"{ds_w}: priorityClassName {pcn} in namespace {namespace!r} needs a ResourceQuota with a PriorityClass scope naming it")
+    # Prometheus set-ups without the Operator find the agents by the annotations Cilium's chart sets.
+    if svc:
+        ann = (svc.get("metadata") or {}).get("annotations") or {}
+        if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/port") != "9965":
+            err(f"{svc_w}: needs annotations prometheus.io/scrape: \"true\" and prometheus.io/port: \"9965\"")
 
 
 def check_agent(where, path, pod, containers):
@@ -283,8 +319,8 @@ def check_agent(where, path, pod, containers):
             values[k] = v
     if values.get("--hubble-metrics-server") != ":9965":
         err(f"{where}: args need --hubble-metrics-server=:9965")
-    if values.get("--hubble-metrics") != SEED_METRICS:
-        err(f"{where}: --hubble-metrics must be the demo's metric set (the seven default families, httpV2 exemplars, labelsContext) {SEED_METRICS!r}, not {values.get('--hubble-metrics')!r}")
+    if values.get("--hubble-metrics") != SHIPPED_METRICS:
+        err(f"{where}: --hubble-metrics must be the shipped value {SHIPPED_METRICS!r}, not {values.get('--hubble-metrics')!r}")
     export = values.get("--hubble-export-file-path")
     if not export:
         err(f"{where}: args need --hubble-export-file-path")
@@ -292,10 +328,10 @@ def check_agent(where, path, pod, containers):
         mount = next((m for p, m in host_mounts.items() if export.startswith(m["mountPath"].rstrip("/") + "/")), None)
         if not mount or mount.get("readOnly"):
             err(f"{where}: the export file {export} is not in a writable hostPath mount")
-    for probe in ("livenessProbe", "readinessProbe"):
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
         hg = (c.get(probe) or {}).get("httpGet") or {}
-        if hg.get("path") != "/healthz" or hg.get("port") not in (9965, "metrics"):
-            err(f"{where}: {probe} must be httpGet /healthz on 9965")
+        if hg.get("path") != path or hg.get("port") not in (9965, "metrics"):
+            err(f"{where}: {probe} must be httpGet {path} on 9965")
     res = c.get("resources") or {}
     for kind in ("requests", "limits"):
         if not {"cpu", "memory"} <= set(res.get(kind) or {}):
@@ -390,8 +426,10 @@ def check_systemd(binary):
             return None
         return v[-1]
 
+    # A configuration error exits 64 (README "Operating the agent"): no restart loop; reload is SIGHUP.
     for key, want in (("ProtectSystem", "strict"), ("ProtectHome", "yes"), ("NoNewPrivileges", "yes"),
-                      ("SystemCallArchitectures", "native")):
+                      ("SystemCallArchitectures", "native"), ("RestartPreventExitStatus", "64"),
+                      ("ExecReload", "/bin/kill -HUP $MAINPID")):
         v = single(key)
         if v is not None and v != want:
             err(f"{rel(unit_path)}: {key}={v}, want {want}")
@@ -413,8 +451,8 @@ def check_systemd(binary):
     used = {a or b for a, b in used}
     for var in sorted(used - set(env)):
         err(f"{rel(env_path)}: does not define {var}, which ExecStart uses")
-    if env.get("SPYGLASS_HUBBLE_METRICS") != SEED_METRICS:
-        err(f"{rel(env_path)}: SPYGLASS_HUBBLE_METRICS must be the demo's metric set {SEED_METRICS!r}")
+    if env.get("SPYGLASS_HUBBLE_METRICS") != SHIPPED_METRICS:
+        err(f"{rel(env_path)}: SPYGLASS_HUBBLE_METRICS must be the shipped value")
     # Expand ExecStart the way systemd does: ${VAR} stays one word, $VAR splits on whitespace.
     words = []
     for w in shlex.split(exec_start):

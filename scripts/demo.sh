@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/demo.sh: run as root (loading eBPF and creating namespaces need it)"; exit 1; }
-./scripts/install-deps.sh
+./scripts/install-deps.sh --demo
 export TMPDIR="$PWD/.build/tmp"
 mkdir -p "$TMPDIR"
 swift build -c release --product spyglass

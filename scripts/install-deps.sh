@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
-# Installs every system package Spyglass needs to build, run and test, on Debian 12 as root. Idempotent:
-# apt-get runs only when something is missing. `--bench` adds the benchmarks' tools.
+# Installs the system packages a Spyglass task needs, on Debian 12 as root. Idempotent: apt-get runs only when
+# something is missing. It never starts, stops or reconfigures a system service.
+#   scripts/install-deps.sh --demo    build and run `spyglass demo` (what ./scripts/demo.sh uses)
+#   scripts/install-deps.sh --test    also every tool the test suite runs (what ./scripts/test.sh uses; the default)
+#   scripts/install-deps.sh --bench   also what bench/all.sh measures with and against
 set -euo pipefail
 
+mode="${1:---test}"
 packages=(
   libbpf-dev libelf-dev zlib1g-dev pkg-config   # build: libbpf and its link dependencies
-  iproute2 nftables iputils-ping curl dnsutils   # demo and namespace tests
-  python3 python3-prometheus-client              # strict OpenMetrics parser used by the tests
-  prometheus                                     # promtool and a real Prometheus for scrape tests
-  python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
-  dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
-  openssl util-linux                             # TLS tests (test certificates, s_client); setpriv for capability tests
+  libc6-dev-arm64-cross linux-libc-dev-arm64-cross # build: arm64 headers for the arm64 BPF objects
+  iproute2 nftables util-linux procps          # the demo's namespaces (ip, nsenter, sysctl) and its policy
+  iputils-ping curl dnsutils python3            # its traffic: ping, HTTP clients, DNS lookups, the HTTP server
+  dnsmasq-base                                  # its kube-dns (the dnsmasq binary only: no service)
 )
-# `--bench`: also what bench/all.sh measures with and against.
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(iperf3 wrk nginx-light prometheus-pushgateway bpftool linux-perf)
-fi
+case "$mode" in
+  --demo) ;;
+  --test|--bench)
+    packages+=(
+      python3-prometheus-client                     # strict OpenMetrics parser used by the tests
+      prometheus                                    # promtool and a real Prometheus for scrape and rule tests
+      python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
+      openssl                                       # TLS tests (test certificates, s_client)
+    )
+    if [ "$mode" = --bench ]; then
+      packages+=(iperf3 wrk nginx-light prometheus-pushgateway bpftool linux-perf)
+    fi
+    ;;
+  *) echo "scripts/install-deps.sh: unknown option '$mode' (--demo, --test or --bench)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,15 +37,24 @@ done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d exit 101: packages that ship a service (prometheus, nginx) are installed without starting it, so
+  # installing test tools never puts a second Prometheus on :9090 or touches one that runs. Removed afterwards.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && created_policy=1
+  fi
+  trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The Debian prometheus package starts a system service on :9090; the tests start their own instances.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-  systemctl stop prometheus || true
+# bench/all.sh profiles with bpftool, which wants the BPF file system (Spyglass itself pins nothing).
+if [ "$mode" = --bench ]; then
+  mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 fi
 
-# BPF filesystem (for bpftool users; Spyglass itself pins nothing).
-mountpoint -q /sys/fs/bpf 2>/dev/null || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
-command -v swift >/dev/null || { echo "swift is not on PATH (expected the Swift 6.3 toolchain at /opt/swift)"; exit 1; }
+command -v swift >/dev/null || {
+  echo "swift is not on PATH: install the Swift 6.3 toolchain for Debian 12 from https://www.swift.org/install/linux/ (e.g. to /opt/swift) and add its usr/bin to PATH" >&2
+  exit 1
+}

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (the BPF and namespace tests need it)"; exit 1; }
-./scripts/install-deps.sh
+./scripts/install-deps.sh --test
 export TMPDIR="$PWD/.build/tmp"   # SwiftPM leaves TemporaryDirectory.* folders behind
 mkdir -p "$TMPDIR"
 swift build --build-tests

@@ -28,8 +28,10 @@ public final class Agent: @unchecked Sendable {
     public let endpoints: Endpoints
     let dynamicMetrics: DynamicMetricsConfigWatcher?
     private var dynamicMetricsTask: Task<Void, Never>?
-    private var server: MetricsServer?
+    var server: MetricsServer?
     private var housekeeping: Housekeeping?
+    /// Between a successful `start()` and `stop()` (the probes answer 503 outside it).
+    var isRunning: Bool { housekeeping != nil }
     public private(set) var serverPort: Int = 0
     /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
     private let watchedNames = PThreadMutex<Set<String>>([])
@@ -133,7 +135,7 @@ public final class Agent: @unchecked Sendable {
             }
             pipeline.start()
             reader.start()
-            let srv = try MetricsEndpoint.makeServer(config: config, engine: metrics, logger: logger)
+            let srv = try MetricsEndpoint.makeServer(config: config, engine: metrics, logger: logger, agent: self)
             server = srv
             serverPort = try await srv.start().port
             if let watcher = dynamicMetrics { dynamicMetricsTask = Task { await watcher.run() } }

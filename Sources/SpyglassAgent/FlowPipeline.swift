@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
@@ -32,6 +33,8 @@ public final class FlowPipeline: @unchecked Sendable {
     private var lastExpireNs: UInt64 = 0
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
+    /// Monotonic time (ns) of the thread's last loop, for /healthz: the loop runs at least every 200 ms.
+    let heartbeatNs = Atomic<UInt64>(0)
 
     init(
         queue: EventQueue, metrics: MetricsEngine, nodeName: String,
@@ -54,6 +57,7 @@ public final class FlowPipeline: @unchecked Sendable {
     func start() {
         let t = Thread { [self] in
             while true {
+                heartbeatNs.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
                 if let batch = queue.pop(timeoutMs: 200) {
                     process(batch)
                     queue.recycle(batch)

@@ -6,6 +6,8 @@ import SpyglassServer
 struct MetricsEndpoint: MetricsProvider {
     let engine: MetricsEngine
     let openMetrics: Bool
+    /// The agent behind `/healthz` and `/readyz` (weak: the server must not keep a stopped agent alive).
+    weak var agent: Agent?
 
     func renderMetrics(accept: String?) -> (body: [UInt8], contentType: String) {
         let format = negotiateExposition(accept: accept, openMetricsEnabled: openMetrics)
@@ -16,13 +18,16 @@ struct MetricsEndpoint: MetricsProvider {
         engine.recordScrape(code: code, seconds: seconds)
     }
 
+    func health() -> ProbeResult { agent?.health() ?? ProbeResult(ok: false, detail: "agent: not running") }
+    func readiness() -> ProbeResult { agent?.readiness() ?? ProbeResult(ok: false, detail: "agent: not running") }
+
     /// The metrics server of `config` (`--hubble-metrics-server` and its TLS flags) serving `engine`, with the
     /// server's own counters (TLS reloads and refusals, connections over the limit) registered on it.
-    static func makeServer(config: AgentConfig, engine: MetricsEngine, logger: Logger) throws -> MetricsServer {
+    static func makeServer(config: AgentConfig, engine: MetricsEngine, logger: Logger, agent: Agent? = nil) throws -> MetricsServer {
         var configuration = MetricsServer.Configuration()
         configuration.tls = config.metricsTLS
         let server = try MetricsServer(
-            address: config.metricsServer, provider: MetricsEndpoint(engine: engine, openMetrics: config.openMetrics),
+            address: config.metricsServer, provider: MetricsEndpoint(engine: engine, openMetrics: config.openMetrics, agent: agent),
             configuration: configuration, logger: logger)
         try registerSelfMetrics(of: server, on: engine)
         return server

@@ -1,4 +1,5 @@
 import Foundation
+import SpyglassExport
 import SpyglassMetrics
 
 /// The standard `process_*` families that every Prometheus client library exports (client_golang's process
@@ -30,6 +31,21 @@ enum ProcessMetrics {
                 return [MetricSample(value: value(snapshot))]
             }
         }
+        // The build behind the series, as `*_build_info` families do: join on it in queries and alerts.
+        let info = [MetricSample(labels: ["version": SpyglassExportInfo.version, "arch": machineArchitecture()], value: 1)]
+        try engine.registerCollector(
+            name: "spyglass_build_info", help: "Spyglass's version and the machine architecture it was built for; always 1",
+            type: .gauge) { info }
+    }
+
+    static func machineArchitecture() -> String {
+        #if arch(x86_64)
+        "x86_64"
+        #elseif arch(arm64)
+        "aarch64"
+        #else
+        "other"
+        #endif
     }
 
     /// nil when /proc is not readable (the families are then absent from the scrape rather than wrong).

@@ -1,9 +1,10 @@
 import Foundation
 import Glibc
 
-/// SIGINT/SIGTERM as an event to wait for. A process-wide handler writes the signal number into a pipe (the only
-/// async-signal-safe thing it does); `wait` reads it. Unlike blocking the signals per thread, this works no matter
-/// which threads (Swift's cooperative pool included) existed before.
+/// SIGINT/SIGTERM as an event to wait for, and SIGHUP as a request to reload. A process-wide handler writes the
+/// signal number into a pipe (the only async-signal-safe thing it does); `wait` reads it. Unlike blocking the
+/// signals per thread, this works no matter which threads (Swift's cooperative pool included) existed before.
+/// SIGHUP's default action would end the process and leave its tc hooks attached; here it never stops anything.
 public struct ShutdownSignals: Sendable {
     public init() {
         ShutdownSignals.installOnce
@@ -17,7 +18,7 @@ public struct ShutdownSignals: Sendable {
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
         }
         signalPipe = (fds[0], fds[1])
-        for s in [SIGINT, SIGTERM] {
+        for s in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 var byte = UInt8(truncatingIfNeeded: number)
@@ -30,7 +31,8 @@ public struct ShutdownSignals: Sendable {
     }()
 
     /// Waits for SIGINT/SIGTERM, or until the timeout; returns the signal's name, nil on timeout.
-    public func wait(timeoutNs: UInt64? = nil) -> String? {
+    /// Each SIGHUP meanwhile calls `onReload` (on the waiting thread) and the wait goes on.
+    public func wait(timeoutNs: UInt64? = nil, onReload: () -> Void = {}) -> String? {
         let deadline = timeoutNs.map { DispatchTime.now().uptimeNanoseconds + $0 }
         while true {
             var remainingMs: Int32 = -1
@@ -43,15 +45,20 @@ public struct ShutdownSignals: Sendable {
             let n = poll(&pfd, 1, remainingMs)
             if n > 0 {
                 var byte: UInt8 = 0
-                if read(signalPipe.read, &byte, 1) == 1 { return Int32(byte) == SIGINT ? "SIGINT" : "SIGTERM" }
+                guard read(signalPipe.read, &byte, 1) == 1 else { continue }
+                switch Int32(byte) {
+                case SIGHUP: onReload()
+                case SIGINT: return "SIGINT"
+                default: return "SIGTERM"
+                }
             }
         }
     }
 
     /// `wait` on a dedicated thread, so an async caller does not block the cooperative pool.
-    public func waitOffThread(timeoutNs: UInt64? = nil) async -> String? {
+    public func waitOffThread(timeoutNs: UInt64? = nil, onReload: @escaping @Sendable () -> Void = {}) async -> String? {
         await withCheckedContinuation { continuation in
-            let t = Thread { continuation.resume(returning: self.wait(timeoutNs: timeoutNs)) }
+            let t = Thread { continuation.resume(returning: self.wait(timeoutNs: timeoutNs, onReload: onReload)) }
             t.name = "spyglass-signals"
             t.start()
         }

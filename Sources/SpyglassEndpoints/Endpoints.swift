@@ -190,6 +190,13 @@ public final class Endpoints: Sendable {
     /// The last endpoints-file problem, if the current file is bad (the last good entries are in use).
     public var endpointsFileError: EndpointsFileError? { fileSource?.lastError }
 
+    /// Re-reads the endpoints file now (SIGHUP) instead of at the next poll; its error if the file is bad (the last
+    /// good entries stay in use), nil when it is fine or there is no file.
+    public func reloadFile() -> EndpointsFileError? { fileSource?.reload() }
+
+    /// Sources that have not synced yet (`/readyz`), by their metric name.
+    public var unsyncedSources: [String] { statuses.filter { !$0.synced }.map(\.name) }
+
     /// Rebuilds the resolver now instead of after the coalescing window (tests, tools).
     public func rebuildNow() { store.rebuildNow() }
 

@@ -57,6 +57,9 @@ public final class FlowExporters: Sendable {
     }
 
     /// Whether any exporter is configured.
+    /// Re-reads the dynamic flow-log config now (SIGHUP); nil without one, else whether it is good.
+    public func reloadConfig() -> Bool? { dynamic?.reload() }
+
     public var isEnabled: Bool { staticExporter != nil || dynamic != nil }
 
     /// Hot path: offers the flow to every exporter. Never blocks.

@@ -157,16 +157,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 return
             }
             renderMetrics(context: context, head: head, started: started)
-        case "/healthz":
+        case "/healthz", "/readyz":
             guard head.method == .GET || isHead else {
                 send(context: context, request: head, status: .methodNotAllowed,
                      headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
                      body: Array("405 method not allowed\n".utf8), omitBody: false, started: started, scrape: false)
                 return
             }
-            send(context: context, request: head, status: .ok,
+            let probe = path == "/healthz" ? provider.health() : provider.readiness()
+            send(context: context, request: head, status: probe.ok ? .ok : .serviceUnavailable,
                  headers: [("Content-Type", "text/plain; charset=utf-8")],
-                 body: Array("ok\n".utf8), omitBody: isHead, started: started, scrape: false)
+                 body: Array((probe.detail + "\n").utf8), omitBody: isHead, started: started, scrape: false)
         default:
             send(context: context, request: head, status: .notFound,
                  headers: [("Content-Type", "text/plain; charset=utf-8")],

@@ -12,4 +12,7 @@ public protocol MetricsProvider: Sendable {
     func renderMetrics(accept: String?) -> (body: [UInt8], contentType: String)
     /// Called once per /metrics request after the response is written.
     func recordScrape(code: Int, seconds: Double)
+    /// `/healthz` (liveness) and `/readyz` (readiness); default: always ok (HealthProbes.swift).
+    func health() -> ProbeResult
+    func readiness() -> ProbeResult
 }

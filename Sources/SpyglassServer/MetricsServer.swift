@@ -43,7 +43,7 @@ public final class MetricsServer: Sendable {
     private let provider: any MetricsProvider
     private let logger: Logger
     private let connections: ConnectionRegistry
-    private let tls: TLSCredentialsReloader?
+    let tls: TLSCredentialsReloader?
     private let lifecycle = PThreadMutex(Lifecycle.created)
 
     /// - Parameter address: a `--hubble-metrics-server` value such as `:9965`, `127.0.0.1:9965`, `[::1]:0`.

@@ -164,6 +164,25 @@ struct AgentOptions: ParsableArguments {
     @Flag(name: .customLong("debug-libbpf"), help: "Print libbpf's own log.")
     var debugLibbpf = false
 
+    // Process: configuration source and logging (Logging.swift, CiliumArguments.swift).
+
+    @Option(name: .customLong("config-dir"), help: ArgumentHelp(
+        "Read flags from a directory with one file per flag (file name = flag name, content = value), as Cilium's agent reads its ConfigMap. Flags on the command line win; files naming no Spyglass flag are ignored.",
+        valueName: "dir"))
+    var configDir: String?
+
+    @Option(name: .customLong("log-format"), help: "Log format: text or json (one object per line: time, level, msg, subsys and fields).")
+    var logFormat = "text"
+
+    @Option(name: .customLong("log-level"), help: "Lowest level logged: trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @Option(name: .customLong("debug"), help: "Cilium's debug switch: log at debug level (true|false; --log-level wins when given).")
+    var debug = false
+
+    /// `--log-format`, `--log-level` and `--debug`, checked.
+    func logSettings() throws -> LogSettings { try LogSettings(format: logFormat, level: logLevel, debug: debug) }
+
     /// Builds the agent configuration; every error names its flag.
     func agentConfig() throws -> AgentConfig {
         var c = AgentConfig()
@@ -175,18 +194,13 @@ struct AgentOptions: ParsableArguments {
         c.openMetrics = openMetrics
         guard maxSeries > 0 else { throw ValidationError("--hubble-metrics-max-series: must be at least 1 (got \(maxSeries))") }
         c.maxSeriesPerMetric = maxSeries
-        guard let ttl = GoDuration.nanoseconds(seriesTTL) else {
-            throw ValidationError("--hubble-metrics-series-ttl: '\(seriesTTL)' is not a duration (e.g. 10m, 1h)")
-        }
-        c.seriesTTLNs = ttl
+        c.seriesTTLNs = try DurationFlag.nanoseconds(seriesTTL, flag: "--hubble-metrics-series-ttl")
         guard let level = AggregationLevel(cilium: aggregation) else {
             throw ValidationError("--monitor-aggregation: '\(aggregation)' is not a level (none, medium; Cilium's lowest/low/maximum are taken as medium)")
         }
         c.datapath.aggregation = level
-        guard let interval = GoDuration.nanoseconds(aggregationInterval), interval > 0 else {
-            throw ValidationError("--monitor-aggregation-interval: '\(aggregationInterval)' is not a positive duration (e.g. 5s)")
-        }
-        c.datapath.aggregationIntervalNs = interval
+        c.datapath.aggregationIntervalNs = try DurationFlag.nanoseconds(
+            aggregationInterval, flag: "--monitor-aggregation-interval", allowZero: false)
         guard let flags = parseAggregationFlags(aggregationFlags) else {
             throw ValidationError("--monitor-aggregation-flags: '\(aggregationFlags)' is not all, none or a list of fin,syn,rst,psh,ack,urg,ece,cwr")
         }
@@ -233,9 +247,7 @@ struct AgentOptions: ParsableArguments {
             }
         }
         c.endpoints.endpointsFile = endpointsFile
-        guard let grace = GoDuration.nanoseconds(departureGrace) else {
-            throw ValidationError("--endpoint-departure-grace: '\(departureGrace)' is not a duration (e.g. 1m)")
-        }
+        let grace = try DurationFlag.nanoseconds(departureGrace, flag: "--endpoint-departure-grace")
         c.endpoints.departureGrace = .nanoseconds(Int64(clamping: grace))
         if !clusterName.isEmpty { c.endpoints.clusterName = clusterName }
         if l7Parsing {

@@ -34,13 +34,12 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         var config = try options.agentConfig()
-        let limitNs = try duration.map { text -> UInt64 in
-            guard let d = GoDuration.nanoseconds(text), d > 0 else { throw ValidationError("--duration: '\(text)' is not a positive duration") }
-            return d
-        }
+        let limitNs = try duration.map { try DurationFlag.nanoseconds($0, flag: "--duration", allowZero: false) }
+        let logSettings = try options.logSettings()
         guard period >= 0.05, period <= 60 else { throw ValidationError("--traffic-period: must be between 0.05 and 60 seconds (got \(period))") }
         let signals = ShutdownSignals()
-        let logger = makeLogger()
+        let logger = logSettings.makeLogger()
+        logConfigDir(logger)
         if let missing = NetworkLab.missingPrerequisites() {
             throw ValidationError("demo: \(missing)")
         }
@@ -66,7 +65,7 @@ struct Demo: AsyncParsableCommand {
               dashboards: dashboards/*.json (Grafana; point a Prometheus at this port)
             Stop with Ctrl-C\(limitNs.map { " (or it stops by itself after \(Double($0) / 1e9) s)" } ?? "").
             """)
-        let signal = await signals.waitOffThread(timeoutNs: limitNs)
+        let signal = await signals.waitOffThread(timeoutNs: limitNs) { agent.reload() }
         logger.info("\(signal.map { "received \($0), " } ?? "")stopping the demo")
         await agent.stop()
     }

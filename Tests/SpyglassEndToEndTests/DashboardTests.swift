@@ -21,9 +21,17 @@ struct DashboardTests {
     static let python = "/usr/bin/python3"
     static let prometheus = "/usr/bin/prometheus"
     static let promtool = "/usr/bin/promtool"
-    /// The demo's `--hubble-metrics`: httpV2 with exemplars and the workload labels.
-    static let seedMetrics = "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,"
-        + "source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
+    /// The `--hubble-metrics` the manifests and the systemd unit ship (deploy/systemd/spyglass.env; check-deploy.py
+    /// holds the DaemonSet to the same value): the demo runs with it, so every panel is proven on what users get.
+    static var shippedMetrics: String {
+        get throws {
+            let env = try String(contentsOf: root.appendingPathComponent("deploy/systemd/spyglass.env"), encoding: .utf8)
+            guard let line = env.split(separator: "\n").first(where: { $0.hasPrefix("SPYGLASS_HUBBLE_METRICS=\"") }) else {
+                throw DashboardTestError("deploy/systemd/spyglass.env has no SPYGLASS_HUBBLE_METRICS=\"...\"")
+            }
+            return String(line.dropFirst("SPYGLASS_HUBBLE_METRICS=\"".count).dropLast())
+        }
+    }
     /// Series Prometheus makes itself for every target: present whatever the agent serves.
     static let prometheusFamilies: Set<String> = [
         "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
@@ -127,6 +135,34 @@ struct DashboardTests {
                 "\(check.stdout)")
     }
 
+    /// The PrometheusRule's alerts pass `promtool check rules` and their unit tests (`promtool test rules`).
+    @Test func alertRulesPassPromtool() throws {
+        let check = try Self.run(Self.python, ["scripts/check-alerts.py"])
+        #expect(check.status == 0, "check-alerts.py:\n\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("SUCCESS: 6 rules found") && check.stdout.contains("SUCCESS"), "\(check.stdout)")
+    }
+
+    /// The alert unit tests can fail: a weakened alert (drops must now rise 30-fold) misses its expected firing.
+    @Test func alertTestsCatchAWeakenedRule() throws {
+        let dir = try Self.makeTempDir("alerts")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(dir)/deploy/kubernetes/components", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Self.root.appendingPathComponent("deploy/kubernetes/components/prometheus-operator").path,
+                        toPath: "\(dir)/deploy/kubernetes/components/prometheus-operator")
+        try fm.copyItem(atPath: Self.root.appendingPathComponent("deploy/prometheus").path, toPath: "\(dir)/deploy/prometheus")
+        try fm.createDirectory(atPath: "\(dir)/scripts", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Self.root.appendingPathComponent("scripts/check-alerts.py").path, toPath: "\(dir)/scripts/check-alerts.py")
+        let rule = "\(dir)/deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml"
+        let text = try String(contentsOfFile: rule, encoding: .utf8)
+        #expect(text.contains("> 3 * sum by (instance, reason)"))
+        try text.replacingOccurrences(of: "> 3 * sum by (instance, reason)", with: "> 30 * sum by (instance, reason)")
+            .write(toFile: rule, atomically: true, encoding: .utf8)
+        let check = try Self.run(Self.python, ["\(dir)/scripts/check-alerts.py"])
+        #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("alertname: SpyglassDropsRising"), "\(check.stdout)")
+    }
+
     @Test func deployCheckRejectsBrokenFiles() throws {
         // A copy of the deployment files with one mistake of each kind the checker promises to catch.
         let dir = try Self.makeTempDir("deploy")
@@ -145,9 +181,12 @@ struct DashboardTests {
         try edit("deploy/kubernetes/daemonset.yaml", "\"PERFMON\", \"SYS_RESOURCE\"", "\"PERFMON\", \"SYS_RESOURCE\", \"SYS_PTRACE\"")
         try edit("deploy/kubernetes/rbac.yaml", "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\"]",
                  "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\", \"delete\"]")
-        try edit("deploy/kubernetes/servicemonitor.yaml", "- port: metrics", "- port: metricz")
+        try edit("deploy/kubernetes/components/prometheus-operator/servicemonitor.yaml", "- port: metrics", "- port: metricz")
+        try edit("deploy/kubernetes/resourcequota.yaml", "values: [\"system-node-critical\"]", "values: [\"system-cluster-critical\"]")
+        try edit("deploy/kubernetes/service.yaml", "prometheus.io/scrape: \"true\"", "prometheus.io/scrape: \"false\"")
         try edit("deploy/systemd/spyglass.service", "ProtectHome=yes", "ProtectHome=read-only")
         try edit("deploy/systemd/spyglass.service", "RestrictRealtime=yes", "RestrictRealtime=maybe")
+        try edit("deploy/systemd/spyglass.service", "RestartPreventExitStatus=64", "RestartPreventExitStatus=1")
         try edit("Containerfile", "libbpf1 ", "")
         let check = try Self.run(Self.python, ["\(dir)/scripts/check-deploy.py"])
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
@@ -155,6 +194,8 @@ struct DashboardTests {
             "'readinesProbe' was unexpected", "capabilities not needed: ['SYS_PTRACE']",
             "grants more than get/list/watch: ['delete']", "endpoint port 'metricz' is not a Service port name",
             "ProtectHome=read-only, want yes", "the runtime stage does not install libbpf1",
+            "needs a ResourceQuota with a PriorityClass scope naming it", "needs annotations prometheus.io/scrape",
+            "RestartPreventExitStatus=1, want 64",
         ]
         if fm.isExecutableFile(atPath: "/usr/bin/systemd-analyze") { needles.append("Failed to parse boolean value") }
         for needle in needles {
@@ -235,6 +276,22 @@ struct DashboardTests {
         p.waitUntilExit()
     }
 
+    /// Families a dashboard reads that the demo cannot produce, each with the reason. Every other family a query
+    /// names must be in the demo's scrape, so a query naming an unknown family (a typo, a renamed metric) fails.
+    static let notInDemo: [String: String] = [:]
+
+    static func unknownFamilies(_ families: [String], produced: Set<String>, notInDemo: [String: String] = notInDemo) -> [String] {
+        families.filter { !produced.contains($0) && notInDemo[$0] == nil }
+    }
+
+    @Test func aQueryNamingAnUnknownFamilyFails() {
+        let produced: Set<String> = ["hubble_flows_processed_total", "up"]
+        #expect(Self.unknownFamilies(["hubble_flows_processed_total"], produced: produced).isEmpty)
+        #expect(Self.unknownFamilies(["hubble_flow_processed_total"], produced: produced) == ["hubble_flow_processed_total"])
+        #expect(Self.unknownFamilies(["spyglass_metrics_config_reloads_total"], produced: produced,
+                                     notInDemo: ["spyglass_metrics_config_reloads_total": "only with a dynamic metrics file"]).isEmpty)
+    }
+
     @Test(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason))
     func everyPanelQueryRunsOnRealDemoData() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: swift build --build-tests")
@@ -243,12 +300,12 @@ struct DashboardTests {
         let dir = try Self.makeTempDir("prom")
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
-        // The demo, with its own metric options, on a free port.
+        // The demo, with the shipped metric options, on a free port.
         let demoPort = try Self.freePort()
         let demo = Process()
         demo.executableURL = URL(fileURLWithPath: Self.binary)
         demo.arguments = ["demo", "--duration", "150s", "--traffic-period", "0.3",
-                          "--hubble-metrics-server", "127.0.0.1:\(demoPort)", "--hubble-metrics", Self.seedMetrics]
+                          "--hubble-metrics-server", "127.0.0.1:\(demoPort)", "--hubble-metrics", try Self.shippedMetrics]
         FileManager.default.createFile(atPath: "\(dir)/demo.log", contents: nil)
         let demoLog = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir)/demo.log"))
         demo.standardOutput = demoLog
@@ -372,6 +429,12 @@ struct DashboardTests {
                 }
             } else {
                 hasData = false
+            }
+            let unknown = Self.unknownFamilies(q.families, produced: produced)
+            if !unknown.isEmpty {
+                failures.append("\(label): names \(unknown.joined(separator: ", ")), which the demo does not produce and "
+                                + "which is not among the families it cannot produce (notInDemo): \(q.expr)")
+                continue
             }
             if !missing.isEmpty {
                 if !hasData { for f in missing { noDataYet[f, default: []].insert("\(q.dashboard) \(q.panel)") } }

@@ -139,13 +139,15 @@ import SpyglassFlow
         #expect(e?.metric == "metrics[2] (name 'http', line 4)")
     }
 
-    @Test func badOptionsNameTheMetricAndField() {
+    @Test func badOptionsNameTheMetricAndField() throws {
         let e = error("metrics:\n- name: dns\n- name: flow\n  contextOptions:\n  - name: sourceContext\n    values: [pod-short]\n")
         #expect(e?.kind == .invalidOptions)
         #expect(e?.underlying == .unknownContext(metric: "flow", option: "sourceContext", value: "pod-short"))
         #expect(e?.description == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'flow', line 3): contextOptions: unknown context 'pod-short' in option 'sourceContext' of metric 'flow'")
-        #expect(error("metrics:\n- name: drop\n  contextOptions: [{name: query}]\n")?.underlying
-            == .unknownOption(metric: "drop", option: "query"))
+        // An option the handler does not read is ignored with a warning, as Cilium ignores it.
+        let (ignored, warnings) = try parse("metrics:\n- name: drop\n  contextOptions: [{name: query}]\n")
+        #expect(ignored.handlers.map(\.name) == ["drop"])
+        #expect(warnings.count == 1 && warnings.first?.contains("Ignoring unknown option 'query' for metric 'drop'") == true, "\(warnings)")
         #expect(error("metrics:\n- name: flow\n  contextOptions: [{name: labelsContext, values: [source_pod, nope]}]\n")?.underlying
             == .invalidLabelsContext(metric: "flow", value: "nope"))
         #expect(error("metrics:\n- name: httpV2\n  contextOptions: [{name: exemplars, values: [yes please]}]\n")?.underlying

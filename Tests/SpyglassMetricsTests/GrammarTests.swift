@@ -114,12 +114,13 @@ import Testing
         #expect(error("flow:labelsContext") == .invalidLabelsContext(metric: "flow", value: ""))
     }
 
-    @Test func mainSeparatorsPerKey() throws {
-        // main: ',' is not a separator for identifier lists, '|' is not one for labelsContext.
-        #expect(error("flow:sourceContext=namespace,pod")
+    @Test func valuesSplitOnPipeWhenPresentOtherwiseOnComma() throws {
+        // Current Cilium (parseOptionValues): the same rule for every key.
+        #expect(try handler("flow:sourceContext=namespace,pod", "flow").context.sourceContext == [.namespace, .pod])
+        #expect(try handler("flow:labelsContext=source_ip|source_pod", "flow").context.labelsContext == [.sourceIP, .sourcePod])
+        // With a '|' present, commas stay inside the items.
+        #expect(error("flow:sourceContext=namespace,pod|ip")
             == .unknownContext(metric: "flow", option: "sourceContext", value: "namespace,pod"))
-        #expect(error("flow:labelsContext=source_ip|source_pod")
-            == .invalidLabelsContext(metric: "flow", value: "source_ip|source_pod"))
     }
 
     @Test func keysAndContextValuesAreCaseInsensitive() throws {
@@ -161,8 +162,10 @@ import Testing
         #expect(error("httpV2:exemplars") == .invalidExemplars(metric: "httpV2", value: ""))
         #expect(error("httpV2:exemplars=TRUE")!.description
             == "invalid exemplars value 'TRUE' for metric 'httpV2': must be exactly 'true'")
-        // Only http handlers know exemplars.
-        #expect(error("dns:exemplars=true") == .unknownOption(metric: "dns", option: "exemplars"))
+        // Only http handlers read exemplars; elsewhere the key is ignored with a warning, as Cilium ignores it.
+        let (c, w) = try MetricsConfig.parse("dns:exemplars=true")
+        #expect(c.handlers.map(\.name) == ["dns"])
+        #expect(w == ["Ignoring unknown option 'exemplars' for metric 'dns'"])
     }
 
     // MARK: Metric-level rules
@@ -188,11 +191,16 @@ import Testing
         #expect(error("dns flow dns:query")!.description.contains("'dns'"))
     }
 
-    @Test func unknownOptionsNameKeyAndMetric() {
-        #expect(error("flow:query") == .unknownOption(metric: "flow", option: "query"))
-        #expect(error("tcp:port") == .unknownOption(metric: "tcp", option: "port"))
-        #expect(error("dns:syn-only") == .unknownOption(metric: "dns", option: "syn-only"))
-        #expect(error("flow:Bogus=1")!.description == "unknown option 'Bogus' for metric 'flow'")
+    @Test func unknownOptionsAreWarningsNamingKeyAndMetric() throws {
+        // Cilium ignores option keys a handler does not read; Spyglass does too, and says so.
+        let (c, w) = try MetricsConfig.parse("flow:query tcp:port dns:syn-only;query flow-x drop:Bogus=1")
+        #expect(c.handlers.map(\.name) == ["flow", "tcp", "dns", "drop"])
+        #expect(c.handlers[2].flags == ["query"])
+        #expect(w == [
+            "Ignoring unknown option 'query' for metric 'flow'", "Ignoring unknown option 'port' for metric 'tcp'",
+            "Ignoring unknown option 'syn-only' for metric 'dns'", "Skipping unknown hubble metric 'flow-x'",
+            "Ignoring unknown option 'Bogus' for metric 'drop'",
+        ])
     }
 
     @Test func errorMessagesAreOneLine() {

@@ -185,15 +185,13 @@ import SpyglassFlow
     }
 
     @Test(arguments: cases)
-    func rejectsUnknownOptions(_ c: Case) {
-        #expect(throws: MetricsConfigError.unknownOption(metric: c.name, option: "bogus")) {
-            try MetricsConfig.parse("\(c.name):bogus=1")
-        }
-        // An option of another handler is unknown here.
+    func ignoresUnknownOptionsWithAWarning(_ c: Case) throws {
+        // As Cilium: a key the handler does not read changes nothing; Spyglass also warns about it.
         let foreign = c.name == "dns" ? "syn-only" : "query"
-        #expect(throws: MetricsConfigError.unknownOption(metric: c.name, option: foreign)) {
-            try MetricsConfig.parse("\(c.name):\(foreign)")
-        }
+        let (config, warnings) = try MetricsConfig.parse("\(c.name):bogus=1;\(foreign)")
+        #expect(config == (try MetricsConfig.parse(c.name).0))
+        #expect(warnings == ["Ignoring unknown option 'bogus' for metric '\(c.name)'",
+                             "Ignoring unknown option '\(foreign)' for metric '\(c.name)'"])
     }
 
     @Test(arguments: cases)

@@ -1,13 +1,14 @@
-/// The parsed `--hubble-metrics` value, with the semantics of Hubble's main branch (docs/hubble-compatibility.md §1).
+/// The parsed `--hubble-metrics` value, as current Cilium parses it (docs/hubble-compatibility.md §1).
 ///
 /// ```
 /// metric-list := metric-spec { WS metric-spec }     WS: any Unicode whitespace
 /// metric-spec := name [ ":" option { ";" option } ] split at the first ':'; empty options skipped
 /// option      := key [ "=" value ]                  split at the first '='; no '=' means one empty value
-/// value       := item { "," item }  for labelsContext; item { "|" item } for every other key; empty items dropped
+/// value       := items split on "|" when the value contains a "|", otherwise on ","  (every key); empty items dropped
 /// ```
 /// Keys and context identifiers are case-insensitive; labelsContext names are case-sensitive. Unknown metric names
-/// are skipped with a warning; every other problem is a `MetricsConfigError`.
+/// and option keys a handler does not read are skipped with a warning (Cilium skips unknown keys silently); every
+/// other problem is a `MetricsConfigError`.
 public struct MetricsConfig: Sendable, Equatable {
     /// What Spyglass enables when the user passes nothing.
     public static let defaultSpec = "dns drop tcp flow port-distribution icmp httpV2"
@@ -45,9 +46,9 @@ public struct MetricsConfig: Sendable, Equatable {
                 for part in s[s.index(after: colon)...].split(separator: ";", omittingEmptySubsequences: true) {
                     if let eq = part.firstIndex(of: "=") {
                         let key = String(part[..<eq])
-                        let separator: Character = key.lowercased() == "labelscontext" ? "," : "|"
-                        let values = part[part.index(after: eq)...].split(separator: separator).map(String.init)
-                        options.append(MetricOption(key: key, values: values))
+                        let value = part[part.index(after: eq)...]
+                        let separator: Character = value.contains("|") ? "|" : ","
+                        options.append(MetricOption(key: key, values: value.split(separator: separator).map(String.init)))
                     } else {
                         options.append(MetricOption(key: String(part), values: [""]))
                     }
@@ -119,7 +120,8 @@ public struct MetricsConfig: Sendable, Equatable {
                 } else if kind.flags.contains(key) {
                     config.flags.insert(key)
                 } else {
-                    throw MetricsConfigError.unknownOption(metric: spec.name, option: option.key)
+                    // Cilium's handlers ignore keys they do not read; a Cilium configuration must start unchanged.
+                    warnings.append("Ignoring \(MetricsConfigError.unknownOption(metric: spec.name, option: option.key))")
                 }
             }
             config.context = context
