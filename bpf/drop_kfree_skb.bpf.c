@@ -8,17 +8,19 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-/* The parser reads through a window [base, base + len) of the skb's linear data: nothing outside it. */
+/* The parser reads through a window [base, base + len) of the skb's linear data: nothing outside it. (The address
+ * is an integer so that the struct can be an argument of the separately verified spy_drop_parse_l3.) */
 struct spy_drop_window_ctx {
-    const unsigned char *base;
+    __u64 base;
     __u32 len;
+    __u32 pad;
 };
 
 static __always_inline long spy_drop_load(const struct spy_drop_window_ctx *c, __u32 off, void *dst, __u32 len)
 {
     if (off > c->len || len > c->len - off)
         return -1;
-    return bpf_probe_read_kernel(dst, len, c->base + off);
+    return bpf_probe_read_kernel(dst, len, (const void *)(unsigned long)(c->base + off));
 }
 
 #define SPY_PARSE_CTX const struct spy_drop_window_ctx *
@@ -150,6 +152,31 @@ static __always_inline int spy_rate_limited(__u32 reason, __u64 now)
     return 0;
 }
 
+static __always_inline struct spy_iface_config *spy_watched_iface(struct net_device *dev, __u32 ifindex)
+{
+    if (!dev || BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg_netns_inum)
+        return 0;
+    return bpf_map_lookup_elem(&spy_ifaces, &ifindex);
+}
+
+static __always_inline int spy_to_multicast(const struct spy_pkt *p)
+{
+    const __u8 *d = (const __u8 *)p->daddr;
+    if (p->ip_version == 6)
+        return d[0] == 0xff;
+    return (d[0] & 0xf0) == 0xe0 || (d[0] == 0xff && d[1] == 0xff && d[2] == 0xff && d[3] == 0xff);
+}
+
+/* A global function is verified once, on its own, instead of once per path of its caller: inlined, the parse
+ * brought the drop program near the verifier's instruction limit in some configurations. */
+__attribute__((noinline)) int spy_drop_parse_l3(const struct spy_drop_window_ctx *ctx, __u32 off, __u32 proto,
+                                                struct spy_pkt *p)
+{
+    if (!ctx || !p)
+        return -1;
+    return spy_parse_l3(ctx, off, (__u16)proto, p);
+}
+
 /* Where the parsed frame lies in the skb's linear data. */
 struct spy_drop_frame {
     const unsigned char *head;
@@ -199,29 +226,14 @@ static __always_inline int spy_drop_parse(struct sk_buff *skb, struct spy_drop_f
     __u32 start = nh;
     if (mh != (__u16)~0U && mh < nh && nh - mh <= 18)
         start = mh;
-    struct spy_drop_window_ctx ctx = {.base = head + start, .len = tail - start};
-    if (spy_parse_l3(&ctx, nh - start, proto, p) < 0)
+    struct spy_drop_window_ctx ctx = {.base = (__u64)(unsigned long)(head + start), .len = tail - start};
+    if (spy_drop_parse_l3(&ctx, nh - start, proto, p) < 0)
         return SPY_DROP_UNPARSED_NOT_IP;
     f->head = head;
     f->start = start;
     f->nh = nh;
     f->tail = tail;
     return -1;
-}
-
-static __always_inline struct spy_iface_config *spy_watched_iface(struct net_device *dev, __u32 ifindex)
-{
-    if (!dev || BPF_CORE_READ(dev, nd_net.net, ns.inum) != cfg_netns_inum)
-        return 0;
-    return bpf_map_lookup_elem(&spy_ifaces, &ifindex);
-}
-
-static __always_inline int spy_to_multicast(const struct spy_pkt *p)
-{
-    const __u8 *d = (const __u8 *)p->daddr;
-    if (p->ip_version == 6)
-        return d[0] == 0xff;
-    return (d[0] & 0xf0) == 0xe0 || (d[0] == 0xff && d[1] == 0xff && d[2] == 0xff && d[3] == 0xff);
 }
 
 static __always_inline int spy_is_echo_reply(const struct spy_pkt *p)
@@ -340,7 +352,7 @@ static __always_inline int spy_handle_drop(struct sk_buff *skb, __u32 reason)
     ev->aggregated_bytes = ev->pkt_len;
 
     /* A dropped DNS query keeps enough payload to be parsed (Hubble counts it in hubble_dns_queries_total). */
-    struct spy_drop_window_ctx ctx = {.base = f.head + f.start, .len = f.tail - f.start};
+    struct spy_drop_window_ctx ctx = {.base = (__u64)(unsigned long)(f.head + f.start), .len = f.tail - f.start};
     int l7 = spy_l7_candidate(&ctx, &p);
     if (l7)
         ev->flags |= SPY_F_L7_CANDIDATE;

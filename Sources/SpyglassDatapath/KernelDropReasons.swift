@@ -63,7 +63,8 @@ public struct KernelDropReasons: Sendable {
 
     /// Reason names of this kernel that DropClassification does not decide explicitly (they get its default).
     public var undecided: [String] {
-        names.values.filter { !DropClassification.isKnown($0) }.sorted()
+        // SKB_CONSUMED and SKB_NOT_DROPPED_YET are no drops: the program ignores them before any class.
+        names.values.filter { !DropClassification.isKnown($0) && $0 != "CONSUMED" && $0 != "NOT_DROPPED_YET" }.sorted()
     }
 
     /// For the event decoder: code → (the Hubble reason its flows carry, never unknown; kernel name). Resolved
