@@ -129,6 +129,23 @@ struct DropClassEndToEndTests {
             }
         }
     }
+
+    /// A reason name this kernel does not have stops start-up, naming the flag.
+    @Test func anUnknownExtraReasonIsRejected() async throws {
+        try await withLab { lab in
+            let a = try lab.addPod(name: "solo", ipv4: "10.199.53.2/24")
+            var c = AgentConfig()
+            c.interfaces = [a.hostInterface]
+            c.metricsServer = "127.0.0.1:0"
+            c.drops.report = DropReportSet(extraReasons: ["QUEUE_PURGE", "NO_SUCH_REASON"])
+            do {
+                _ = try Agent(config: c)
+                Issue.record("an unknown --drop-reasons-extra name must stop start-up")
+            } catch {
+                #expect("\(error)".contains("--drop-reasons-extra") && "\(error)".contains("NO_SUCH_REASON"), "\(error)")
+            }
+        }
+    }
 }
 
 import SpyglassFlow
