@@ -27,12 +27,21 @@ enum DatapathMetrics {
             }
         }
         if let drops {
-            // Exact kernel-side counts per reason: seen = drop events + suppressed (+ ring-buffer losses).
-            try engine.registerCollector(name: "spyglass_drops_total", help: "Packets the kernel dropped, by the kernel's reason (every drop, including suppressed ones)", type: .counter) {
-                drops.counts().sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value.seen)) }
+            // Exact kernel-side counts per reason and class. For reported reasons: seen = drop flows + suppressed +
+            // unparsed + drop events lost; the other classes are only counted.
+            try engine.registerCollector(name: "spyglass_drops_total", help: "Packets the kernel freed with a drop reason, by the kernel's reason and Spyglass's class (drop, socket, benign; every free, reported or not)", type: .counter) {
+                drops.counts().sorted { $0.key < $1.key }.map {
+                    MetricSample(labels: ["class": $0.key.dropClass.rawValue, "reason": $0.key.reason], value: Double($0.value.seen))
+                }
             }
             try engine.registerCollector(name: "spyglass_drops_suppressed_total", help: "Drops not reported as flows because of the per-reason rate limit (--drop-rate-limit)", type: .counter) {
-                drops.counts().sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value.suppressed)) }
+                var byReason: [String: UInt64] = [:]
+                for (k, c) in drops.counts() { byReason[k.reason, default: 0] &+= c.suppressed }
+                return byReason.sorted { $0.key < $1.key }.map { MetricSample(labels: ["reason": $0.key], value: Double($0.value)) }
+            }
+            try engine.registerCollector(name: "spyglass_drops_unparsed_total", help: "Drops to be reported whose headers could not be read within the packet, by why (counted, never reported)", type: .counter) {
+                let u = drops.unparsedCounts()
+                return DropUnparsedReason.allCases.map { MetricSample(labels: ["why": $0.label], value: Double(u[$0] ?? 0)) }
             }
         }
         try engine.registerCollector(name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason", type: .counter) {

@@ -56,27 +56,28 @@ public struct KernelDropReasons: Sendable {
         return subsystem != 0 ? "SUBSYS_\(subsystem)_\(code & 0xffff)" : "\(code)"
     }
 
-    /// The Hubble `DropReason` a kernel reason maps to, or nil where no Hubble reason means the same thing. Keep this
-    /// table small and faithful; README.md and docs/hubble-compatibility.md §4.4 document it.
-    public static let hubbleEquivalents: [String: DropReason] = [
-        // A firewall / NetworkPolicy verdict is what Hubble users call a policy drop.
-        "NETFILTER_DROP": .policyDenied,
-        // A malformed IPv6 extension header, as Cilium's datapath reports it.
-        "IPV6_BAD_EXTHDR": DropReason(rawValue: 156),   // INVALID_IPV6_EXTENSION_HEADER
-        // The IP protocol has no handler on this host.
-        "IP_NOPROTO": DropReason(rawValue: 142),        // UNKNOWN_L4_PROTOCOL
-        "UNHANDLED_PROTO": DropReason(rawValue: 142),
-        // No route for the packet.
-        "IP_OUTNOROUTES": DropReason(rawValue: 169),    // FIB_LOOKUP_FAILED
-        "IP_INNOROUTES": DropReason(rawValue: 169),
-    ]
+    /// The kernel's code of a reason name (nil when this kernel has no such reason).
+    public func code(of name: String) -> UInt32? {
+        names.first(where: { $0.value == name })?.key
+    }
 
-    /// For the event decoder: code → (Hubble reason or unknown, kernel name).
+    /// Reason names of this kernel that DropClassification does not decide explicitly (they get its default).
+    public var undecided: [String] {
+        // SKB_CONSUMED and SKB_NOT_DROPPED_YET are no drops: the program ignores them before any class.
+        names.values.filter { !DropClassification.isKnown($0) && $0 != "CONSUMED" && $0 != "NOT_DROPPED_YET" }.sorted()
+    }
+
+    /// For the event decoder: code → (the Hubble reason its flows carry, never unknown; kernel name). Resolved
+    /// once per code at start-up: the decoder's lookup is one dictionary read.
     public func resolver() -> @Sendable (UInt32) -> (DropReason, String?) {
+        var table: [UInt32: (DropReason, String)] = [:]
+        for (code, name) in names { table[code] = (DropClassification.rule(for: name).hubble, name) }
+        let frozen = table
         let copy = self
         return { code in
+            if let hit = frozen[code] { return (hit.0, hit.1) }
             let name = copy.name(of: code)
-            return (KernelDropReasons.hubbleEquivalents[name] ?? .unknown, name)
+            return (DropClassification.rule(for: name).hubble, name)
         }
     }
 }

@@ -2,12 +2,11 @@ import SpyglassFlow
 
 /// Flow facts the handlers need that the Flow model does not carry directly.
 extension Flow {
-    /// `reason` label of `hubble_drop_total` (docs/hubble-compatibility.md §11.4): the Hubble enum name when the
-    /// datapath mapped the kernel's reason to one; otherwise the kernel's own reason name (without `SKB_DROP_REASON_`);
-    /// otherwise `DROP_REASON_UNKNOWN`.
+    /// `reason` label of `hubble_drop_total` (docs/hubble-compatibility.md §11.4): the Hubble enum name when the kernel's reason
+    /// has an exact Hubble equivalent (or there is no kernel reason); otherwise the kernel's own reason name
+    /// (without `SKB_DROP_REASON_`). The flow itself always carries the nearest Hubble reason.
     var dropReasonLabel: String {
-        if dropReasonDesc != .unknown { return dropReasonDesc.name }
-        if let k = kernelDropReason, !k.isEmpty { return k }
+        if let k = kernelDropReason, !k.isEmpty, !DropClassification.rule(for: k).exact { return k }
         return dropReasonDesc.name
     }
 

@@ -161,6 +161,12 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("drop-scope"), help: "Which drops to report: all (every network namespace of the node) or interfaces (only the watched interfaces).")
     var dropScope = "all"
 
+    @Option(name: .customLong("drop-classes"), help: "Drop classes reported as DROPPED flows, comma-separated: drop, socket, benign (every class is counted in spyglass_drops_total).")
+    var dropClasses = "drop"
+
+    @Option(name: .customLong("drop-reasons-extra"), help: "Kernel drop reasons (e.g. QUEUE_PURGE,NOT_SPECIFIED) reported as DROPPED flows whatever their class.")
+    var dropReasonsExtra = ""
+
     @Flag(name: .customLong("debug-libbpf"), help: "Print libbpf's own log.")
     var debugLibbpf = false
 
@@ -279,6 +285,11 @@ struct AgentOptions: ParsableArguments {
         case "interfaces": c.drops.watchedInterfacesOnly = true
         default: throw ValidationError("--drop-scope: '\(dropScope)' is not all or interfaces")
         }
+        switch DropClassification.classes(from: dropClasses) {
+        case .success(let classes): c.drops.report.classes = classes
+        case .failure(let e): throw ValidationError(e.message)
+        }
+        c.drops.report.extraReasons = Set(dropReasonsExtra.split(separator: ",").map { String($0.filter { $0 != " " }) })
         try c.datapath.validate()
         return c
     }

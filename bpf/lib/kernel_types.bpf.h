@@ -28,7 +28,9 @@ struct sk_buff {
     __u16 network_header;
     __u16 mac_header;
     unsigned int tail;
+    unsigned int end;
     unsigned char *head;
+    unsigned char *data;
     struct net_device *dev;
     int skb_iif;
 } __attribute__((preserve_access_index));

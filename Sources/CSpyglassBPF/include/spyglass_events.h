@@ -117,6 +117,22 @@ enum spy_stat {
     SPY_STAT_COUNT = 16,
 };
 
+/* Why a drop that was to be reported could not be parsed (index into the drop program's per-CPU
+ * `spy_drop_unparsed` map): such a drop is counted, never reported with bytes that are not the packet's. */
+enum spy_drop_unparsed {
+    SPY_DROP_UNPARSED_NO_NETWORK_HEADER = 0, /* skb->network_header was never set */
+    SPY_DROP_UNPARSED_OUTSIDE_PACKET = 1,    /* the network header lies outside the skb's linear data */
+    SPY_DROP_UNPARSED_NOT_IP = 2,            /* neither IPv4 nor IPv6 (ARP, netlink, ...) */
+    SPY_DROP_UNPARSED_BAD_IP_HEADER = 3,     /* IPv4 IHL < 5, or the version disagrees with skb->protocol */
+    SPY_DROP_UNPARSED_TRUNCATED_IP = 4,      /* the IP header runs past the skb's linear data */
+    SPY_DROP_UNPARSED_COUNT = 8,
+};
+
+/* Drop classes (values of the drop program's `spy_drop_rules` map; Swift: DropClass.code). */
+#define SPY_DROP_CLASS_DROP 0
+#define SPY_DROP_CLASS_SOCKET 1
+#define SPY_DROP_CLASS_BENIGN 2
+
 /* Per-interface configuration written by user space (map `spy_ifaces`, key ifindex). */
 struct spy_iface_config {
     __u8 ingress_point; /* observation point for packets entering the interface */

@@ -10,7 +10,8 @@
 ///   "to-endpoint", which `sub_type` 0 would mean).
 /// * `interface` is nil when `ifindex` is 0; otherwise its name is the resolver's answer or "".
 /// * Drop events: `event_type` is (1, the resolved Hubble `DropReason` code), i.e. (1, 0) with the default resolver;
-///   `traceObservationPoint` stays `.unknownPoint`; traffic direction is derived as for traces.
+///   `traceObservationPoint` stays `.unknownPoint` (Cilium's drop notifications carry none); traffic direction comes
+///   from the path the packet was dropped on (`dropDirection(of:)`).
 /// * `ethernet` is read from the snapshot only when it holds at least a full 14-byte Ethernet header.
 public struct EventDecoder: Sendable {
     /// ifindex → interface name; the caller caches (called once per event).
@@ -100,7 +101,9 @@ public struct EventDecoder: Sendable {
             type: .l3L4,
             nodeName: nodeName,
             eventType: eventType,
-            trafficDirection: EventDecoder.trafficDirection(observationPoint: event.observationPoint, isReply: isReply),
+            trafficDirection: event.kind == .drop
+                ? EventDecoder.dropDirection(of: event)
+                : EventDecoder.trafficDirection(observationPoint: event.observationPoint, isReply: isReply),
             traceObservationPoint: point,
             isReply: isReply,
             interface: interface,
@@ -157,6 +160,25 @@ public struct EventDecoder: Sendable {
             return reply ? .ingress : .egress
         default:
             return .unknown
+        }
+    }
+
+    /// Traffic direction of a drop. On a watched interface of the agent's namespace the kernel passes the
+    /// interface's observation point for the path (receive: the ingress point, transmit: the egress point), and the
+    /// direction follows as for traces (the host side of a pod's veth receives what the pod sends: EGRESS).
+    /// Elsewhere (inside a pod's namespace, unwatched devices) the path itself tells: a packet dropped on the
+    /// receive path was coming in (INGRESS), one on the transmit path going out (EGRESS). A reply flips either.
+    /// `direction` 0xff (an older datapath) is unknown.
+    public static func dropDirection(of event: SpyPacketEvent) -> TrafficDirection {
+        if event.observationPoint != SpyEventLayout.ObservationCode.unknown {
+            let d = trafficDirection(observationPoint: event.observationPoint, isReply: event.isReply)
+            if d != .unknown { return d }
+        }
+        let reply = event.isReply ?? false
+        switch event.hookDirection {
+        case 0: return reply ? .egress : .ingress
+        case 1: return reply ? .ingress : .egress
+        default: return .unknown
         }
     }
 
