@@ -31,7 +31,7 @@ public enum DropClass: String, Sendable, CaseIterable, Hashable {
 
 /// One kernel reason's decision: its class and the Hubble `DropReason` its flows carry. `exact` says the Hubble
 /// reason means the same thing (then `hubble_drop_total{reason}` uses the Hubble name; otherwise the kernel's name,
-/// Spyglass decision 4). Flows always carry the Hubble reason, so Hubble's printers never show a drop as success.
+/// docs/hubble-compatibility.md §11.4). Flows always carry the Hubble reason, so Hubble's printers never show a drop as success.
 public struct DropReasonRule: Sendable, Equatable {
     public var dropClass: DropClass
     public var hubble: DropReason
