@@ -41,6 +41,8 @@ public final class Agent: @unchecked Sendable {
     private let network = PThreadMutex<NodeNetwork?>(nil)
     /// The same addresses for the L7 assembler (which role the node itself plays).
     private let nodeAddresses = NodeAddressSet()
+    /// Every node address is in the kernel's map (else no receive-side point is suppressed: none may vanish).
+    private let hostAddressesComplete = PThreadMutex<Bool>(true)
 
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
@@ -259,7 +261,10 @@ public final class Agent: @unchecked Sendable {
         }
         if now != previous {
             network.withLock { $0 = now }
-            programs.setHostAddresses(now.hostAddresses)
+            let failed = programs.setHostAddresses(now.hostAddresses)
+            // Traffic to an address left out could be suppressed where it enters and then never seen again.
+            if failed > 0 { logger.warning("\(failed) of the node's addresses do not fit the kernel's address map: receive-side points are not suppressed") }
+            hostAddressesComplete.withLock { $0 = failed == 0 }
             nodeAddresses.replace(with: Set(now.addresses.compactMap { IPAddress(bytes: $0.isIPv4 ? Array($0.bytes.prefix(4)) : $0.bytes) }))
         }
         let devices = DevicePatterns(config.devices)
@@ -281,6 +286,7 @@ public final class Agent: @unchecked Sendable {
         let attached = attacher.attachedInterfaces
         let watched = Set(attached.map(\.index))
         let allSending = all.allSatisfy { !(roles[$0.index]?.watchedByDefault ?? false) || watched.contains($0.index) }
+            && hostAddressesComplete.withLock { $0 }
         let deviceWatched = attached.contains { roles[$0.index] == .device }
         let aggregating = config.datapath.aggregation != .none
         let tunnelPort = aggregating

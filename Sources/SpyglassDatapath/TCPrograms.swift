@@ -100,8 +100,10 @@ public final class TCPrograms: @unchecked Sendable {
     }
 
     /// Replaces the node's own addresses (`spy_host_addrs`): packets addressed to them are never suppressed as
-    /// receive-side observations. Addresses are 16 bytes, IPv4 in the first 4 (as in events).
-    public func setHostAddresses(_ addresses: Set<[UInt8]>) {
+    /// receive-side observations. Addresses are 16 bytes, IPv4 in the first 4 (as in events). Returns how many could
+    /// not be stored (the map holds 1024).
+    @discardableResult
+    public func setHostAddresses(_ addresses: Set<[UInt8]>) -> Int {
         var key = [UInt8](repeating: 0, count: 16), next = [UInt8](repeating: 0, count: 16)
         var stale: [[UInt8]] = []
         var rc = bpf_map_get_next_key(hostAddressesMapFD, nil, &key)
@@ -111,11 +113,13 @@ public final class TCPrograms: @unchecked Sendable {
             key = next
         }
         for var k in stale { _ = bpf_map_delete_elem(hostAddressesMapFD, &k) }
+        var failed = 0
         for address in addresses where address.count == 16 {
             var k = address
             var one: UInt8 = 1
-            _ = bpf_map_update_elem(hostAddressesMapFD, &k, &one, UInt64(BPF_ANY))
+            if bpf_map_update_elem(hostAddressesMapFD, &k, &one, UInt64(BPF_ANY)) != 0 { failed += 1 }
         }
+        return failed
     }
 
     /// Sums the per-CPU datapath counters.
