@@ -163,7 +163,9 @@ struct NodeLabTests {
         try await withLab(prefix: NetworkLab.randomPrefix("spn")) { lab in
             let scene = try await buildScene(lab, networking)
             defer { for p in scene.processes { _ = p.terminate() } }
-            let agent = try startAgent(lab, scene, devices.isEmpty ? [] : ["--devices", devices.joined(separator: ",")])
+            let flowLog = lab.workDirectory + "/flows.log"
+            let agent = try startAgent(lab, scene, ["--hubble-export-file-path", flowLog]
+                                       + (devices.isEmpty ? [] : ["--devices", devices.joined(separator: ",")]))
             defer { _ = agent.terminate() }
             let label = "\(networking)\(devices.isEmpty ? "" : " --devices \(devices.joined(separator: ","))")"
             let log = agent.stderr
@@ -200,8 +202,21 @@ struct NodeLabTests {
                 #expect(q.value("spyglass_datapath_receive_suppressed_total") > 0, "\(label)")
             }
             #expect(balance.0 == balance.1, "\(label): packets \(balance.0) != the sum of their fates \(balance.1)")
-            // MARK: Drops — the "drops" helper adds its assertions for this lab here (policy drop exact, healthy
+            // MARK: Drops — the "drops" helper adds its assertions for this lab here, while the agent runs (policy drop exact, healthy
             // traffic adds nothing to hubble_drop_total).
+            // Flow logs follow the same rule: the L7 records are exactly the flows the metrics counted.
+            let stopped = agent.terminate(grace: .seconds(10))
+            #expect(stopped.exitStatus == 0 || stopped.signal == SIGTERM, "\(label): \(stopped)")
+            var l7: [String: Int] = [:]
+            let text = (try? String(contentsOfFile: flowLog, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let flow = obj["flow"] as? [String: Any], let record = flow["l7"] as? [String: Any] else { continue }
+                let kind = record["dns"] != nil ? "dns" : record["http"] != nil ? "http" : "?"
+                l7["\(kind) \(record["type"] as? String ?? "") \(flow["traffic_direction"] as? String ?? "")", default: 0] += 1
+            }
+            #expect(l7 == ["dns REQUEST EGRESS": 4, "dns RESPONSE EGRESS": 4, "http REQUEST EGRESS": 5, "http RESPONSE EGRESS": 5,
+                           "http REQUEST INGRESS": 2, "http RESPONSE INGRESS": 2], "\(label): L7 records of the flow log \(l7)")
         }
     }
 
