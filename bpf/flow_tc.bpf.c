@@ -37,6 +37,34 @@ struct {
     __type(value, struct spy_iface_config);
 } spy_ifaces SEC(".maps");
 
+/* The node's own addresses (key: 16 bytes, IPv4 in the first 4), written by user space: a packet addressed to the
+ * node is delivered to its stack, where no hook sees it again, so its receive-side report is never suppressed. */
+struct spy_addr_key {
+    __u8 addr[16];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, struct spy_addr_key);
+    __type(value, __u8);
+} spy_host_addrs SEC(".maps");
+
+/* One observation per packet per node (monitor aggregation >= low): a packet entering an interface flagged
+ * SPY_IFACE_F_SUPPRESS_INGRESS is also seen where it leaves (user space sets the flag only when those points are
+ * watched), unless the node itself is its destination. Only paid for packets about to be reported. */
+static __always_inline int spy_suppress_ingress(const struct spy_iface_config *ic, const struct spy_pkt *p)
+{
+    if (!cfg_aggregation || !ic || !(ic->flags & SPY_IFACE_F_SUPPRESS_INGRESS))
+        return 0;
+    struct spy_addr_key key;
+    __builtin_memcpy(key.addr, p->daddr, 16);
+    /* Multicast (and IPv4 limited broadcast) reach the node's stack too. */
+    if ((p->ip_version == 4 && key.addr[0] >= 224) || (p->ip_version == 6 && key.addr[0] == 0xff))
+        return 0;
+    return bpf_map_lookup_elem(&spy_host_addrs, &key) == 0;
+}
+
 static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
 {
     struct spy_pkt p = {};
@@ -63,6 +91,23 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
         spy_stat_inc(SPY_STAT_AGGREGATED);
         return TC_ACT_UNSPEC;
     }
+    __u32 ifindex = skb->ifindex;
+    struct spy_iface_config *ic = bpf_map_lookup_elem(&spy_ifaces, &ifindex);
+    if (cfg_aggregation && ic && ic->tunnel_port && p.proto == SPY_IPPROTO_UDP && p.dport == ic->tunnel_port) {
+        spy_stat_inc(SPY_STAT_TUNNEL_SKIPPED);
+        return TC_ACT_UNSPEC;
+    }
+    if (direction == SPY_DIR_INGRESS && spy_suppress_ingress(ic, &p)) {
+        if (!l7) {
+            spy_stat_inc(SPY_STAT_RX_SUPPRESSED);
+            return TC_ACT_UNSPEC;
+        }
+        /* The L7 parser still needs this packet (its exchange may be owned by this interface). */
+        d.reason = SPY_REPORT_L7;
+        d.flags |= SPY_F_L7_ONLY;
+        d.folded_packets = 0;
+        d.folded_bytes = 0;
+    }
 
     struct spy_scratch *sc = spy_scratch_get();
     if (!sc)
@@ -81,7 +126,6 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
     ev->vlan_id = p.vlan_id;
     ev->flags = p.flags | d.flags | (l7 ? SPY_F_L7_CANDIDATE : 0);
     ev->direction = direction;
-    struct spy_iface_config *ic = bpf_map_lookup_elem(&spy_ifaces, &ev->ifindex);
     if (ic)
         ev->obs_point = direction == SPY_DIR_INGRESS ? ic->ingress_point : ic->egress_point;
     else

@@ -39,6 +39,12 @@ public final class Agent: @unchecked Sendable {
     private let hooksRestored = PThreadMutex<UInt64>(0)
     /// Interfaces left to another running agent (logged once each).
     private let leftToAnotherAgent = PThreadMutex<Set<UInt32>>([])
+    /// The node's addresses and default routes at the last scan (roles and `spy_host_addrs` follow them).
+    private let network = PThreadMutex<NodeNetwork?>(nil)
+    /// The same addresses for the L7 assembler (which role the node itself plays).
+    private let nodeAddresses = NodeAddressSet()
+    /// Every node address is in the kernel's map (else no receive-side point is suppressed: none may vanish).
+    private let hostAddressesComplete = PThreadMutex<Bool>(true)
 
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
@@ -93,7 +99,7 @@ public final class Agent: @unchecked Sendable {
         l7?.httpPorts = Set(config.datapath.httpPorts)
         pipeline = FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
-            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters))
+            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters), nodeAddresses: nodeAddresses)
         // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
         for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
@@ -104,6 +110,16 @@ public final class Agent: @unchecked Sendable {
             name: "spyglass_datapath_hooks_restored_total",
             help: "tc hooks attached again after something else removed them from a watched interface", type: .counter
         ) { [hooksRestored] in [MetricSample(value: Double(hooksRestored.withLock { $0 }))] }
+        try metrics.registerCollector(
+            name: "spyglass_datapath_interfaces",
+            help: "Watched interfaces and their role (endpoint, device, overlay; README \"Interface roles\")", type: .gauge
+        ) { [attacher] in
+            attacher.attachedInterfaces.compactMap { iface in
+                attacher.configuration(of: iface.index).map {
+                    MetricSample(labels: ["interface": iface.name, "role": $0.role.rawValue], value: 1)
+                }
+            }
+        }
         // A departed endpoint takes every series that names it with it, in any context (after the grace period).
         let engine = metrics, log = logger
         endpoints.onDeparture { gone in
@@ -121,9 +137,15 @@ public final class Agent: @unchecked Sendable {
         if !stale.isEmpty { logger.info("removed stale hooks of an earlier run: \(stale.joined(separator: ", "))") }
         do {
             try await endpoints.start()
-            for iface in NetworkInterfaces.select(config.interfaces, from: all) {
+            let roles = interfaceRoles(all)
+            for iface in all {
+                let role = roles[iface.index] ?? .other
+                let watched = config.interfaces.isEmpty ? role.watchedByDefault : !NetworkInterfaces.select(config.interfaces, from: [iface]).isEmpty
+                logger.info("interface \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver)): role \(role.rawValue)\(watched ? "" : ", not watched")")
+            }
+            for iface in wantedInterfaces(all, roles) {
                 do {
-                    try attacher.attach(iface)
+                    try attacher.attach(iface, role: roles[iface.index] ?? .other)
                 } catch DatapathError.watchedByAnotherAgent(let name) where !config.interfaces.contains(name) {
                     // Matched by a glob or the default: leave it to the agent that has it. A name given literally
                     // stops start-up instead (the error says why).
@@ -133,6 +155,7 @@ public final class Agent: @unchecked Sendable {
                 watchedNames.withLock { _ = $0.insert(iface.name) }
                 logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
             }
+            updateSuppression(all, roles)
             pipeline.start()
             reader.start()
             let srv = try MetricsEndpoint.makeServer(config: config, engine: metrics, logger: logger, agent: self)
@@ -191,7 +214,8 @@ public final class Agent: @unchecked Sendable {
         return text
     }
 
-    /// Attaches to interfaces that appeared since the last scan and forgets those that went away.
+    /// Attaches to interfaces that appeared since the last scan and forgets those that went away; follows role
+    /// changes (an interface that gained a default route, a device that appeared).
     func rescanInterfaces() {
         let all = NetworkInterfaces.list()
         let present = Set(all.map(\.index))
@@ -199,9 +223,10 @@ public final class Agent: @unchecked Sendable {
             attacher.forget(ifindex: gone.index)
             logger.info("interface \(gone.name) is gone")
         }
+        let roles = interfaceRoles(all)
         for lost in attacher.interfacesWithLostHooks() {
             do {
-                try attacher.attach(lost)
+                try attacher.attach(lost, role: roles[lost.index] ?? .other)
                 hooksRestored.withLock { $0 += 1 }
                 logger.warning("the hooks on \(lost.name) were removed by someone else: attached again")
             } catch {
@@ -210,24 +235,78 @@ public final class Agent: @unchecked Sendable {
             }
         }
         let known = Set(attacher.attachedInterfaces.map(\.index))
-        let wanted: [InterfaceInfo]
-        if config.interfaces.isEmpty {
-            // Default: every non-loopback interface that existed at start, plus veths that appear later. An
-            // interface watched before that is deleted and re-created (new ifindex) is watched again, veth or not.
-            let names = watchedNames.withLock { $0 }
-            wanted = all.filter { $0.isVeth || names.contains($0.name) }
-        } else {
-            wanted = NetworkInterfaces.select(config.interfaces, from: all)
-        }
-        for iface in wanted where !known.contains(iface.index) {
+        for iface in wantedInterfaces(all, roles) where !known.contains(iface.index) {
             do {
-                try attacher.attach(iface)
+                let role = roles[iface.index] ?? .other
+                try attacher.attach(iface, role: role)
                 watchedNames.withLock { _ = $0.insert(iface.name) }
-                logger.info("attached to new interface \(iface.name) (ifindex \(iface.index))")
+                logger.info("attached to new interface \(iface.name) (ifindex \(iface.index)): role \(role.rawValue)")
             } catch DatapathError.watchedByAnotherAgent {
                 noteLeftToAnotherAgent(iface)
             } catch {
                 logger.warning("cannot attach to \(iface.name): \(error)")
+            }
+        }
+        updateSuppression(all, roles)
+    }
+
+    /// Roles of the interfaces, from a fresh rtnetlink read (the previous one when it fails); also keeps the
+    /// kernel's copy of the node's addresses current.
+    private func interfaceRoles(_ all: [InterfaceInfo]) -> [UInt32: InterfaceRole] {
+        let previous = network.withLock { $0 }
+        let now: NodeNetwork
+        do {
+            now = try NodeNetwork.read()
+        } catch {
+            if previous == nil { logger.warning("\(error): devices are only those named by --devices") }
+            now = previous ?? NodeNetwork()
+        }
+        if now != previous {
+            network.withLock { $0 = now }
+            let failed = programs.setHostAddresses(now.hostAddresses)
+            // Traffic to an address left out could be suppressed where it enters and then never seen again.
+            if failed > 0 { logger.warning("\(failed) of the node's addresses do not fit the kernel's address map: receive-side points are not suppressed") }
+            hostAddressesComplete.withLock { $0 = failed == 0 }
+            nodeAddresses.replace(with: Set(now.addresses.compactMap { IPAddress(bytes: $0.isIPv4 ? Array($0.bytes.prefix(4)) : $0.bytes) }))
+        }
+        let devices = DevicePatterns(config.devices)
+        return Dictionary(all.map { ($0.index, InterfaceRoles.role(of: $0, devices: devices, network: now)) },
+                          uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Without `--interface`: every endpoint, device and tunnel, plus any interface watched before that came back
+    /// (re-created with a new ifindex). With it: the interfaces it names.
+    private func wantedInterfaces(_ all: [InterfaceInfo], _ roles: [UInt32: InterfaceRole]) -> [InterfaceInfo] {
+        guard config.interfaces.isEmpty else { return NetworkInterfaces.select(config.interfaces, from: all) }
+        let names = watchedNames.withLock { $0 }
+        return all.filter { (roles[$0.index]?.watchedByDefault ?? false) || names.contains($0.name) }
+    }
+
+    /// Sets each watched interface's role and suppression flag from what is watched now (README "Monitor
+    /// aggregation"): a receive-side point is dropped only where the sending-side point is watched.
+    private func updateSuppression(_ all: [InterfaceInfo], _ roles: [UInt32: InterfaceRole]) {
+        let attached = attacher.attachedInterfaces
+        let watched = Set(attached.map(\.index))
+        let allSending = all.allSatisfy { !(roles[$0.index]?.watchedByDefault ?? false) || watched.contains($0.index) }
+            && hostAddressesComplete.withLock { $0 }
+        let deviceWatched = attached.contains { roles[$0.index] == .device }
+        let aggregating = config.datapath.aggregation != .none
+        let tunnelPort = aggregating
+            ? attached.lazy.filter { roles[$0.index] == .overlay }.compactMap { self.network.withLock { $0 }?.tunnelPorts[$0.index] }.first ?? 0
+            : 0
+        for iface in attached {
+            let role = roles[iface.index] ?? .other
+            let setting = InterfaceSetting(
+                role: role,
+                flags: InterfaceRoles.flags(for: role, aggregation: config.datapath.aggregation,
+                                            allSendingPointsWatched: allSending, deviceWatched: deviceWatched),
+                tunnelPort: role == .device ? tunnelPort : 0)
+            guard let current = attacher.configuration(of: iface.index), current != setting else { continue }
+            do {
+                try attacher.configure(iface.index, setting)
+                if current.role != role { logger.info("interface \(iface.name): role \(current.role.rawValue) → \(role.rawValue)") }
+            } catch {
+                logger.warning("cannot configure \(iface.name): \(error)")
             }
         }
     }

@@ -8,6 +8,8 @@ import SpyglassServer
 public struct AgentConfig: Sendable {
     /// `--interface`: names and globs; empty = every non-loopback interface plus veths that appear later.
     public var interfaces: [String] = []
+    /// `--devices` (Cilium's syntax: names, `eth+` prefix wildcards): the node's uplinks; empty = auto-detect.
+    public var devices: [String] = []
     public var datapath = DatapathConfig()
     /// Drops from skb:kfree_skb (`--drop-events`), their rate limit and scope.
     public var dropsEnabled = true

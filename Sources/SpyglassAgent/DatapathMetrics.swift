@@ -3,7 +3,8 @@ import SpyglassFlow
 import SpyglassMetrics
 
 /// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
-/// Together they account for every packet: packets = events + aggregated + non-IP (+ ring-buffer full), and
+/// Together they account for every packet: packets = events + aggregated + non-IP + receive-suppressed + tunnel
+/// packets skipped (+ ring-buffer full), and
 /// events = flows processed + L7-only events + decode errors + events lost in the queue.
 enum DatapathMetrics {
     static func register(
@@ -13,6 +14,8 @@ enum DatapathMetrics {
         let counters: [(String, String, @Sendable (DatapathStats) -> UInt64)] = [
             ("spyglass_datapath_packets_total", "Packets the tc programs ran on", { $0.packets }),
             ("spyglass_datapath_events_total", "Events written to the ring buffer", { $0.events }),
+            ("spyglass_datapath_receive_suppressed_total", "Packets not reported where they entered an interface because they are reported where they leave (monitor aggregation low and up)", { $0.receiveSuppressed }),
+            ("spyglass_datapath_tunnel_packets_skipped_total", "Encapsulated packets of a watched VXLAN/Geneve tunnel not reported on a device: their inner packets are reported at the tunnel", { $0.tunnelSkipped }),
             ("spyglass_datapath_aggregated_packets_total", "Packets folded into an existing connection report (monitor aggregation)", { $0.aggregated }),
             ("spyglass_datapath_non_ip_packets_total", "Frames that were not IPv4/IPv6 and were not reported", { $0.nonIP }),
             ("spyglass_datapath_connection_table_full_total", "Packets whose connection state could not be stored", { $0.connectionTableFull }),

@@ -39,7 +39,7 @@ public final class FlowPipeline: @unchecked Sendable {
     init(
         queue: EventQueue, metrics: MetricsEngine, nodeName: String,
         dropReasons: @escaping EventDecoder.DropReasonResolver = EventDecoder.unknownDropReason,
-        l7: L7Config? = L7Config(), enrich: Enricher? = nil, export: Sink? = nil
+        l7: L7Config? = L7Config(), enrich: Enricher? = nil, export: Sink? = nil, nodeAddresses: NodeAddressSet? = nil
     ) {
         self.queue = queue
         self.metrics = metrics
@@ -47,7 +47,7 @@ public final class FlowPipeline: @unchecked Sendable {
         self.decoder = EventDecoder(
             nodeName: nodeName, bootToWallOffsetNs: BootClock.bootToWallOffsetNs(),
             interfaceName: { names.name(of: $0) }, dropReasonResolver: dropReasons)
-        self.l7 = l7.map { L7Assembler(config: $0) }
+        self.l7 = l7.map { L7Assembler(config: $0, nodeAddresses: nodeAddresses) }
         self.dnsPorts = l7?.dnsPorts ?? []
         self.dnsObservationSource = l7?.dnsObservationSource ?? ""
         self.enrich = enrich

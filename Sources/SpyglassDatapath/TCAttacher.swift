@@ -11,6 +11,8 @@ public final class TCAttacher: @unchecked Sendable {
 
     private let programs: TCPrograms
     private var attached: [UInt32: InterfaceInfo] = [:]
+    /// The role and `spy_iface_config.flags` each attached interface was configured with.
+    private var configured: [UInt32: InterfaceSetting] = [:]
     /// Interfaces whose hook belongs to another live agent: ifindex → that agent's program id (so a rescan does not
     /// walk /proc again while nothing changed).
     private var foreign: [UInt32: UInt32] = [:]
@@ -37,12 +39,11 @@ public final class TCAttacher: @unchecked Sendable {
         return id
     }
 
-    /// Attaches ingress and egress on one interface with the observation points that fit it. Throws
+    /// Attaches ingress and egress on one interface with the observation points of its role. Throws
     /// `watchedByAnotherAgent` when a live agent holds the interface's hook.
-    public func attach(_ iface: InterfaceInfo) throws {
+    public func attach(_ iface: InterfaceInfo, role: InterfaceRole) throws {
         if foreignHook(on: iface) != nil { throw DatapathError.watchedByAnotherAgent(iface.name) }
-        let points = ObservationPoints.for(iface)
-        try programs.setObservationPoints(ifindex: iface.index, ingress: points.ingress, egress: points.egress)
+        try configure(iface.index, InterfaceSetting(role: role))
         var created: Int32 = 0
         for ingress in [true, false] {
             let fd = ingress ? programs.ingressFD : programs.egressFD
@@ -55,13 +56,26 @@ public final class TCAttacher: @unchecked Sendable {
         lock.withLock { attached[iface.index] = iface }
     }
 
+    /// Sets (or changes) the observation points and flags of an interface's hooks.
+    public func configure(_ ifindex: UInt32, _ setting: InterfaceSetting) throws {
+        let points = setting.role.observationPoints
+        try programs.setObservationPoints(ifindex: ifindex, ingress: points.ingress, egress: points.egress,
+                                          flags: setting.flags, tunnelPort: setting.tunnelPort)
+        lock.withLock { configured[ifindex] = setting }
+    }
+
+    /// The setting an attached interface was configured with.
+    public func configuration(of ifindex: UInt32) -> InterfaceSetting? {
+        lock.withLock { configured[ifindex] }
+    }
+
     /// Detaches from one interface (ignores interfaces that are already gone).
     public func detach(ifindex: UInt32) {
         for ingress in [1, 0] as [Int32] {
             _ = spy_tc_detach(Int32(ifindex), ingress, Self.handle, Self.priority)
         }
         programs.removeObservationPoints(ifindex: ifindex)
-        _ = lock.withLock { attached.removeValue(forKey: ifindex) }
+        lock.withLock { attached[ifindex] = nil; configured[ifindex] = nil }
     }
 
     public func detachAll() {
@@ -75,7 +89,7 @@ public final class TCAttacher: @unchecked Sendable {
     /// Forgets interfaces that disappeared (their hooks went with them).
     public func forget(ifindex: UInt32) {
         programs.removeObservationPoints(ifindex: ifindex)
-        _ = lock.withLock { attached.removeValue(forKey: ifindex) }
+        lock.withLock { attached[ifindex] = nil; configured[ifindex] = nil }
     }
 
     /// Attached interfaces whose ingress or egress hook is no longer ours: someone deleted the filter or the clsact
@@ -118,18 +132,6 @@ public final class TCAttacher: @unchecked Sendable {
             }
         }
         return cleaned
-    }
-}
-
-/// Which Hubble observation points an interface's hooks report (docs/hubble-compatibility.md §4.3).
-public enum ObservationPoints {
-    /// A veth is taken as the host side of a pod ("endpoint"): what enters it comes from the endpoint, what leaves
-    /// it goes to the endpoint. Anything else is an uplink: from/to the network.
-    public static func `for`(_ iface: InterfaceInfo) -> (ingress: UInt8, egress: UInt8) {
-        if iface.isVeth {
-            return (UInt8(SPY_OBS_FROM_ENDPOINT), UInt8(SPY_OBS_TO_ENDPOINT))
-        }
-        return (UInt8(SPY_OBS_FROM_NETWORK), UInt8(SPY_OBS_TO_NETWORK))
     }
 }
 

@@ -16,6 +16,7 @@ public final class TCPrograms: @unchecked Sendable {
     public let interfacesMapFD: Int32
     public let connectionsMapFD: Int32
     public let l7PortsMapFD: Int32
+    public let hostAddressesMapFD: Int32
     public let config: DatapathConfig
 
     public init(config: DatapathConfig, verboseLibbpf: Bool = false) throws {
@@ -63,6 +64,7 @@ public final class TCPrograms: @unchecked Sendable {
             interfacesMapFD = try Self.mapFD(obj, "spy_ifaces")
             connectionsMapFD = try Self.mapFD(obj, "spy_conns")
             l7PortsMapFD = try Self.mapFD(obj, "spy_l7_ports")
+            hostAddressesMapFD = try Self.mapFD(obj, "spy_host_addrs")
             for (ports, kind) in [(config.httpPorts, UInt8(SPY_L7_HTTP)), (config.dnsPorts, UInt8(SPY_L7_DNS))] {
                 for port in ports {
                     var key = UInt32(port)
@@ -84,9 +86,10 @@ public final class TCPrograms: @unchecked Sendable {
     public static let programNames = ["spy_tc_ingress", "spy_tc_egress"]
 
     /// Sets the observation points reported for one interface.
-    public func setObservationPoints(ifindex: UInt32, ingress: UInt8, egress: UInt8) throws {
+    public func setObservationPoints(ifindex: UInt32, ingress: UInt8, egress: UInt8, flags: UInt8 = 0, tunnelPort: UInt16 = 0) throws {
         var key = ifindex
-        var value = spy_iface_config(ingress_point: ingress, egress_point: egress, pad: (0, 0))
+        var value = spy_iface_config(ingress_point: ingress, egress_point: egress, flags: flags, pad: 0,
+                                     tunnel_port: tunnelPort, pad2: 0)
         let rc = bpf_map_update_elem(interfacesMapFD, &key, &value, UInt64(BPF_ANY))
         if rc != 0 { throw libbpfError("writing the interface map", Int32(-errno)) }
     }
@@ -94,6 +97,29 @@ public final class TCPrograms: @unchecked Sendable {
     public func removeObservationPoints(ifindex: UInt32) {
         var key = ifindex
         _ = bpf_map_delete_elem(interfacesMapFD, &key)
+    }
+
+    /// Replaces the node's own addresses (`spy_host_addrs`): packets addressed to them are never suppressed as
+    /// receive-side observations. Addresses are 16 bytes, IPv4 in the first 4 (as in events). Returns how many could
+    /// not be stored (the map holds 1024).
+    @discardableResult
+    public func setHostAddresses(_ addresses: Set<[UInt8]>) -> Int {
+        var key = [UInt8](repeating: 0, count: 16), next = [UInt8](repeating: 0, count: 16)
+        var stale: [[UInt8]] = []
+        var rc = bpf_map_get_next_key(hostAddressesMapFD, nil, &key)
+        while rc == 0 {
+            if !addresses.contains(key) { stale.append(key) }
+            rc = bpf_map_get_next_key(hostAddressesMapFD, &key, &next)
+            key = next
+        }
+        for var k in stale { _ = bpf_map_delete_elem(hostAddressesMapFD, &k) }
+        var failed = 0
+        for address in addresses where address.count == 16 {
+            var k = address
+            var one: UInt8 = 1
+            if bpf_map_update_elem(hostAddressesMapFD, &k, &one, UInt64(BPF_ANY)) != 0 { failed += 1 }
+        }
+        return failed
     }
 
     /// Sums the per-CPU datapath counters.
@@ -117,7 +143,9 @@ public final class TCPrograms: @unchecked Sendable {
             dropsSuppressed: totals[Int(SPY_STAT_DROPS_SUPPRESSED.rawValue)],
             dropsNonIP: totals[Int(SPY_STAT_DROP_NON_IP.rawValue)],
             dropEvents: totals[Int(SPY_STAT_DROP_EVENTS.rawValue)],
-            dropRingBufferFull: totals[Int(SPY_STAT_DROP_RINGBUF_FULL.rawValue)]
+            dropRingBufferFull: totals[Int(SPY_STAT_DROP_RINGBUF_FULL.rawValue)],
+            receiveSuppressed: totals[Int(SPY_STAT_RX_SUPPRESSED.rawValue)],
+            tunnelSkipped: totals[Int(SPY_STAT_TUNNEL_SKIPPED.rawValue)]
         )
     }
 
@@ -172,9 +200,16 @@ public struct DatapathStats: Sendable, Equatable {
     /// Drop events written, and lost because the ring buffer was full.
     public var dropEvents: UInt64
     public var dropRingBufferFull: UInt64
+    /// Receive-side reports suppressed because the packet is reported where it leaves (monitor aggregation >= low).
+    public var receiveSuppressed: UInt64
+    /// Encapsulated packets of a watched tunnel not reported on a device (their inner packets are).
+    public var tunnelSkipped: UInt64
     public init(packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
                 nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0, dropsSuppressed: UInt64 = 0, dropsNonIP: UInt64 = 0,
-                dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0) {
+                dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0, receiveSuppressed: UInt64 = 0,
+                tunnelSkipped: UInt64 = 0) {
+        self.receiveSuppressed = receiveSuppressed
+        self.tunnelSkipped = tunnelSkipped
         self.dropEvents = dropEvents
         self.dropRingBufferFull = dropRingBufferFull
         self.dropsSuppressed = dropsSuppressed

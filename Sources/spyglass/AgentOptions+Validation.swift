@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SpyglassDatapath
 import SpyglassServer
 
 /// Checks ArgumentParser runs right after parsing (for `run` and `demo`), before anything touches the kernel.
@@ -13,6 +14,11 @@ extension AgentOptions {
 
     func validate() throws {
         for pattern in interfaces { try Self.checkInterfacePattern(pattern) }
+        for item in devices.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            if let problem = DevicePatterns.problem(with: item.trimmingCharacters(in: .whitespaces)) {
+                throw ValidationError("--devices: \(problem)")
+            }
+        }
         do {
             _ = try ListenAddress(parsing: metricsServer)
         } catch {

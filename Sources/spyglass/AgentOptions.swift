@@ -9,9 +9,14 @@ import Foundation
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
 struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("interface"), help: ArgumentHelp(
-        "Interface to watch: a name or a shell glob (repeatable). Default: every non-loopback interface, plus veths that appear while running.",
+        "Interface to watch: a name or a shell glob (repeatable). Default: every endpoint, device and tunnel (README \"Interface roles\"), also those that appear while running.",
         valueName: "name|glob"))
     var interfaces: [String] = []
+
+    @Option(name: .customLong("devices"), parsing: .singleValue, help: ArgumentHelp(
+        "The node's uplinks, as Cilium's --devices: names and 'eth+' prefix wildcards, comma-separated or repeated. Default: auto-detected (default routes, global addresses).",
+        valueName: "name[,name+]"))
+    var devices: [String] = []
 
     @Option(name: .customLong("hubble-metrics-server"), help: "Address to serve /metrics on, as [IP]:port.")
     var metricsServer = ":9965"
@@ -193,6 +198,7 @@ struct AgentOptions: ParsableArguments {
     func agentConfig() throws -> AgentConfig {
         var c = AgentConfig()
         c.interfaces = interfaces
+        c.devices = devices.flatMap { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } }
         c.metricsServer = metricsServer
         c.metricsTLS = try metricsServerTLS()
         c.hubbleMetrics = hubbleMetrics

@@ -46,7 +46,15 @@ struct Demo: AsyncParsableCommand {
         let network = StarWarsDemo(period: period, workDirectory: workDirectory)
         let pods = try network.start()
         defer { network.stop() }
-        if config.interfaces.isEmpty { config.interfaces = pods.all.map(\.hostInterface) }
+        if config.interfaces.isEmpty {
+            config.interfaces = pods.all.map(\.hostInterface)
+            // The lab bridge is the pods' only way out: watched as their device (it holds no address, so it sees
+            // nothing itself), each packet between pods counts once, at to-endpoint (README "Monitor aggregation").
+            if let bridge = network.lab?.bridge, config.devices.isEmpty {
+                config.interfaces.append(bridge)
+                config.devices = [bridge]
+            }
+        }
         if options.hubbleMetrics == nil { config.hubbleMetrics = Self.seedMetrics }
         if config.endpoints.endpointsFile == nil { config.endpoints.endpointsFile = network.endpointsFile }
         if config.staticExport == nil {

@@ -1,3 +1,4 @@
+import CSpyglassBPF
 import SpyglassFlow
 import SpyglassTesting
 import Testing
@@ -284,6 +285,57 @@ extension TCProgramTests {
         #expect(f.first?.aggregatedPackets == 2)
         let s = p.stats()
         #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull)
+    }
+
+    /// A receive-side point flagged SPY_IFACE_F_SUPPRESS_INGRESS (BPF_PROG_TEST_RUN runs on loopback, ifindex 1):
+    /// not reported unless addressed to the node, L7 payload still sent for the parser only, sending side untouched.
+    @Test func receiveSideSuppressionPerInterfaceFlag() throws {
+        let p = try programs(.medium)
+        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
+                                   flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
+        #expect(try run(p, Self.tcp(Self.a, Self.b, 41000, 9000, [.syn])).isEmpty, "from-endpoint suppressed")
+        #expect(try run(p, Self.tcp(Self.a, Self.b, 41001, 9000, [.syn]), .egress).map(\.traceObservationPoint) == [.toEndpoint])
+        let get = Self.tcp(Self.a, Self.b, 41002, 80, [.psh, .ack], payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        _ = try p.testRun(.ingress, frame: get)
+        let raw = try p.drainEvents()
+        try #require(raw.count == 1, "an L7 packet still reaches the parser")
+        let ev = try raw[0].withUnsafeBytes { try SpyPacketEvent(validating: $0) }
+        #expect(ev.flags.contains(.l7Only) && ev.aggregatedPackets == 0, "but adds no trace flow")
+        // Addressed to the node itself: nothing else would see it.
+        let z = [UInt8](repeating: 0, count: 12)
+        p.setHostAddresses([[10, 1, 0, 2] + z])
+        #expect(try run(p, Self.tcp(Self.a, Self.b, 41003, 9000, [.syn])).map(\.traceObservationPoint) == [.fromEndpoint])
+        #expect(try run(p, Self.tcp(Self.b, Self.a, 41004, 9000, [.syn])).isEmpty, "10.1.0.1 is not the node's")
+        p.setHostAddresses([])
+        #expect(try run(p, Self.tcp(Self.a, Self.b, 41005, 9000, [.syn])).isEmpty, "addresses replaced")
+        // Multicast is delivered to the node too.
+        let mcast = PacketBuilder.ethernet().ipv4(src: Self.a, dst: "239.1.1.1").udp(sport: 5000, dport: 5000).payload([1]).build()
+        #expect(try run(p, mcast).count == 1)
+        let s = p.stats()
+        #expect(s.receiveSuppressed == 3)
+        #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull + s.receiveSuppressed + s.tunnelSkipped)
+
+        // Without the flag (or at none) the receive side reports.
+        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT))
+        #expect(try run(p, Self.tcp(Self.a, Self.b, 41006, 9000, [.syn])).count == 1)
+        let none = try programs(.none)
+        try none.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
+                                      flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
+        #expect(try run(none, Self.tcp(Self.a, Self.b, 41007, 9000, [.syn])).count == 1)
+    }
+
+    /// A device told a watched tunnel's UDP port does not report the encapsulated packets (their inner packets are
+    /// reported at the tunnel); other UDP is reported.
+    @Test func tunnelPacketsOnADeviceAreSkipped() throws {
+        let p = try programs(.medium)
+        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_NETWORK), egress: UInt8(SPY_OBS_TO_NETWORK), tunnelPort: 4789)
+        let vxlan = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4789).payload([8, 0, 0, 0]).build()
+        let vxlanIn = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).udp(sport: 51001, dport: 4789).payload([8, 0, 0, 0]).build()
+        #expect(try run(p, vxlan, .egress).isEmpty)
+        #expect(try run(p, vxlanIn).isEmpty)
+        let other = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4790).payload([8]).build()
+        #expect(try run(p, other, .egress).map(\.traceObservationPoint) == [.toNetwork])
+        #expect(p.stats().tunnelSkipped == 2)
     }
 
     @Test func httpIsDetectedOnAnyPortAndDNSOnItsPort() throws {

@@ -23,6 +23,10 @@ struct FlagValidationTests {
     }
 
     static let rows: [([String], String)] = [
+        // --devices: Cilium's syntax (names, a trailing '+' wildcard)
+        (["--devices", "e+th"], "--devices"),
+        (["--devices", "eth0,,eth1"], "--devices"),
+        (["--devices", "an-interface-name-too-long"], "--devices"),
         // numbers: not a number, negative, out of range
         (["--ring-buffer-size-mb", "eight"], "--ring-buffer-size-mb"),
         (["--ring-buffer-size-mb", "0"], "--ring-buffer-size-mb"),

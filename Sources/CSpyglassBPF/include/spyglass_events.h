@@ -114,6 +114,8 @@ enum spy_stat {
     SPY_STAT_DROP_NON_IP = 7,      /* drops of non-IP packets (netlink, ARP, ...), not reported */
     SPY_STAT_DROP_EVENTS = 8,      /* drop events written to the ring buffer */
     SPY_STAT_DROP_RINGBUF_FULL = 9,/* drop events lost: ring buffer output failed */
+    SPY_STAT_RX_SUPPRESSED = 14,   /* receive-side reports suppressed (SPY_IFACE_F_SUPPRESS_INGRESS) */
+    SPY_STAT_TUNNEL_SKIPPED = 15,  /* encapsulated packets on a device not reported (spy_iface_config.tunnel_port) */
     SPY_STAT_COUNT = 16,
 };
 
@@ -133,13 +135,23 @@ enum spy_drop_unparsed {
 #define SPY_DROP_CLASS_SOCKET 1
 #define SPY_DROP_CLASS_BENIGN 2
 
-/* Per-interface configuration written by user space (map `spy_ifaces`, key ifindex). */
+/* Bits of spy_iface_config.flags */
+#define SPY_IFACE_F_SUPPRESS_INGRESS (1u << 0) /* monitor aggregation >= low: a packet entering this interface is
+                                                * reported at its sending-side point (to-endpoint, to-network...)
+                                                * instead, unless it is addressed to the node itself (map
+                                                * `spy_host_addrs`); its L7 payload still goes to user space */
+
+/* Per-interface configuration written by user space (map `spy_ifaces`, key ifindex); see InterfaceRoles. */
 struct spy_iface_config {
     __u8 ingress_point; /* observation point for packets entering the interface */
     __u8 egress_point;  /* observation point for packets leaving it */
-    __u8 pad[2];
+    __u8 flags;         /* SPY_IFACE_F_* */
+    __u8 pad;
+    __u16 tunnel_port;  /* a device's UDP port of a watched VXLAN/Geneve tunnel (host order), 0 none: those
+                         * packets carry overlay traffic already reported at the tunnel's to/from-overlay */
+    __u16 pad2;
 };
-_Static_assert(sizeof(struct spy_iface_config) == 4, "spy_iface_config layout");
+_Static_assert(sizeof(struct spy_iface_config) == 8, "spy_iface_config layout");
 
 /* Values of the `spy_l7_ports` map (key: port in host order). */
 #define SPY_L7_DNS 1

@@ -13,9 +13,9 @@
 /// and true for responses, `l7.type` REQUEST/RESPONSE; `time`, `verdict`, `ethernet`, `IP`, `l4` (TCP flags
 /// dropped, ports kept), endpoints, services, `interface` and `node_name` copied from the packet's flow, so a
 /// response's source is the server. `trace_observation_point` is UNKNOWN_POINT (Hubble's L7 flows carry none).
-/// `traffic_direction` (httpV2's `reporter`): a request observed leaving a local endpoint (`from-endpoint`, or
-/// `to-network` on an uplink) is EGRESS (client side), one arriving (`to-endpoint`, `from-network`) INGRESS
-/// (server side); its response inherits it.
+/// `traffic_direction` (httpV2's `reporter`): EGRESS where the client is a local endpoint or the node itself,
+/// INGRESS where the server is; each role is reported at one site of the node only, and a DNS exchange once
+/// (`L7Reporter`); a response inherits its request's.
 ///
 /// Pairing keys include the observation site (interface + facing points, `ObservationSite`): a packet seen on
 /// two watched veths pairs on each side separately. DNS pairs by (client, client port, server, server port, id)
@@ -36,14 +36,20 @@ public final class L7Assembler {
     private var dnsStreams: LRUTable<ConnectionKey, DNSTCPConnection>
     private var httpConnections: LRUTable<ConnectionKey, HTTPConnection>
     private var names: NamesMemory
+    /// Which site reports which role (needs the node's addresses for devices and tunnels).
+    private let reporter: L7Reporter
+    /// DNS queries reported at some site of the node (node-wide key → that site), so no other site reports them.
+    private var dnsClaims: LRUTable<DNSQueryKey, UInt64>
     private var counters = L7Stats()
     private var reassemblyBytes = 0
     private var pendingHTTP = 0
     /// The latest packet time seen (monotonic ns): the clock of `annotateNames`.
     private var now: UInt64 = 0
 
-    public init(config: L7Config = L7Config()) {
+    public init(config: L7Config = L7Config(), nodeAddresses: NodeAddressSet? = nil) {
         self.config = config
+        reporter = L7Reporter(nodeAddresses: nodeAddresses)
+        dnsClaims = LRUTable(capacity: config.limits.maxPendingDNSQueries)
         limits = config.limits
         dnsPorts = PortSet(config.dnsPorts)
         httpPorts = PortSet(config.httpPorts)
@@ -62,7 +68,7 @@ public final class L7Assembler {
     public var stats: L7Stats {
         var s = counters
         s.entries = [
-            .dnsPending: pendingDNS.count, .dnsTCPStreams: dnsStreams.count, .httpConnections: httpConnections.count,
+            .dnsPending: pendingDNS.count, .dnsClaims: dnsClaims.count, .dnsTCPStreams: dnsStreams.count, .httpConnections: httpConnections.count,
             .httpPending: pendingHTTP, .names: names.count, .reassemblyBytes: reassemblyBytes,
         ]
         if names.evictions > 0 { s.evictions[.names, default: 0] &+= names.evictions }
@@ -131,6 +137,7 @@ public final class L7Assembler {
         if nowNs > now { now = nowNs }
         var unansweredDNS: UInt64 = 0
         pendingDNS.removeOlder(than: nowNs > dnsTimeoutNs ? nowNs - dnsTimeoutNs : 0) { _, _ in unansweredDNS += 1 }
+        dnsClaims.removeOlder(than: nowNs > dnsTimeoutNs ? nowNs - dnsTimeoutNs : 0) { _, _ in }
         counters.unansweredDNS &+= unansweredDNS
 
         let idleCut = nowNs > idleTimeoutNs ? nowNs - idleTimeoutNs : 0
@@ -305,9 +312,19 @@ public final class L7Assembler {
                 counters.countMalformed(.dns, "no_question")
                 return
             }
+            let claim = DNSQueryKey(
+                connection: ConnectionKey(site: .node, client: packet.source, server: packet.destination,
+                                          clientPort: packet.sourcePort, serverPort: packet.destinationPort),
+                id: message.id)
+            let owner = dnsClaims.slot(of: claim).map { dnsClaims[slot: $0] }
+            guard let direction = reporter.dnsQuery(
+                at: point, destination: packet.destination, claimed: owner.map { $0 != packet.site.raw } ?? false)
+            else { return }
+            if owner == nil, dnsClaims.insert(claim, packet.site.raw, stamp: packet.monotonicNs).evicted != nil {
+                counters.countEviction(.dnsClaims)
+            }
             counters.dnsQueries &+= 1
             let qtypes = message.questions.map { DNSRecordType.name($0.type) }
-            let direction = L7Direction.ofRequest(at: point)
             let key = DNSQueryKey(
                 connection: ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
                                           clientPort: packet.sourcePort, serverPort: packet.destinationPort),
@@ -337,6 +354,21 @@ public final class L7Assembler {
                 pending = candidate
                 pendingDNS.removeSlot(slot)
             }
+        }
+        let claim = DNSQueryKey(connection: ConnectionKey(
+            site: .node, client: key.connection.client, server: key.connection.server,
+            clientPort: key.connection.clientPort, serverPort: key.connection.serverPort), id: message.id)
+        let claimSlot = dnsClaims.slot(of: claim)
+        let unmatchedDirection: TrafficDirection?
+        if pending != nil {
+            unmatchedDirection = nil
+            if let claimSlot { dnsClaims.removeSlot(claimSlot) }
+        } else {
+            // Another site of the node reported the query: the response is its to report.
+            let claimed = claimSlot.map { dnsClaims[slot: $0] != packet.site.raw } ?? false
+            unmatchedDirection = reporter.dnsUnmatchedResponse(
+                at: point, source: packet.source, destination: packet.destination, claimed: claimed)
+            guard unmatchedDirection != nil else { return }
         }
         guard let query = message.questions.first?.name ?? pending?.query else {
             counters.countMalformed(.dns, "no_question")
@@ -375,7 +407,7 @@ public final class L7Assembler {
             }
         }
         let latency = pending.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
-        let direction = pending?.direction ?? L7Direction.ofUnmatchedResponse(at: packet.flow.traceObservationPoint)
+        let direction = pending?.direction ?? unmatchedDirection ?? .unknown
         let record = DNS(
             query: query, ips: ips, ttl: ttl, cnames: cnames, observationSource: config.dnsObservationSource,
             rcode: UInt32(message.rcode), qtypes: qtypes, rrtypes: rrtypes)
@@ -466,7 +498,8 @@ public final class L7Assembler {
                 if stream.isRequest {
                     // A request we could not read still gets a response: keep the FIFO aligned.
                     enqueue(PendingHTTPRequest(method: "", url: "", traceID: nil, monotonicNs: packet.monotonicNs,
-                                               direction: L7Direction.ofRequest(at: packet.flow.traceObservationPoint)), conn)
+                                               direction: reporter.request(at: packet.flow.traceObservationPoint,
+                                                                           source: packet.source, destination: packet.destination)), conn)
                 } else if !conn.pending.isEmpty {
                     // Likewise a response we could not read answers the oldest request.
                     conn.pending.removeFirst()
@@ -490,9 +523,11 @@ public final class L7Assembler {
             let url = HTTPURL.build(
                 target: target, host: head.host, server: packet.destination, serverPort: packet.destinationPort, config: config)
             let traceID = head.traceparent.flatMap { TraceParent.traceID($0) }
-            let direction = L7Direction.ofRequest(at: packet.flow.traceObservationPoint)
-            let record = HTTP(code: 0, method: method, url: url, protocol: head.version, headers: headers)
-            out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .http(record), direction: direction, traceID: traceID))
+            let direction = reporter.request(at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
+            if let direction {
+                let record = HTTP(code: 0, method: method, url: url, protocol: head.version, headers: headers)
+                out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .http(record), direction: direction, traceID: traceID))
+            }
             enqueue(PendingHTTPRequest(method: method, url: url, traceID: traceID, monotonicNs: packet.monotonicNs, direction: direction), conn)
             guard !head.isPartial else { return }
             if head.hasTransferEncoding {
@@ -525,9 +560,12 @@ public final class L7Assembler {
             counters.httpUnmatchedResponses &+= 1
         }
         let latency = request.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
-        let direction = request?.direction ?? L7Direction.ofUnmatchedResponse(at: packet.flow.traceObservationPoint)
-        let record = HTTP(code: code, method: request?.method ?? "", url: request?.url ?? "", protocol: head.version, headers: headers)
-        out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .http(record), direction: direction, traceID: request?.traceID))
+        let direction = request.map(\.direction) ?? reporter.unmatchedResponse(
+            at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
+        if let direction {
+            let record = HTTP(code: code, method: request?.method ?? "", url: request?.url ?? "", protocol: head.version, headers: headers)
+            out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .http(record), direction: direction, traceID: request?.traceID))
+        }
         guard !head.isPartial else { return }
         let method = request?.method ?? ""
         if code == 101 || (method == "CONNECT" && code < 300) {

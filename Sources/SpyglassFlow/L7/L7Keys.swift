@@ -45,28 +45,6 @@ struct PortSet {
     }
 }
 
-enum L7Direction {
-    /// The direction of a request observed at `point`: leaving a local endpoint (client side) is EGRESS, arriving
-    /// at one (server side) INGRESS. On uplinks, `to-network` is EGRESS and `from-network` INGRESS.
-    static func ofRequest(at point: TraceObservationPoint) -> TrafficDirection {
-        switch point {
-        case .fromEndpoint, .toNetwork: .egress
-        case .toEndpoint, .fromNetwork: .ingress
-        default: .unknown
-        }
-    }
-
-    /// The direction of a response whose request was not seen: the request would have been observed at the facing
-    /// point of the same site, so the direction is the opposite of a request seen here.
-    static func ofUnmatchedResponse(at point: TraceObservationPoint) -> TrafficDirection {
-        switch ofRequest(at: point) {
-        case .egress: .ingress
-        case .ingress: .egress
-        case .unknown: .unknown
-        }
-    }
-}
-
 /// A DNS query waiting for its response.
 struct PendingDNSQuery {
     var query: String
@@ -81,7 +59,8 @@ struct PendingHTTPRequest {
     var url: String
     var traceID: String?
     var monotonicNs: UInt64
-    var direction: TrafficDirection
+    /// nil: this site reports neither the request nor its response (`L7Reporter`).
+    var direction: TrafficDirection?
 }
 
 /// State of one HTTP connection (at one observation site).

@@ -7,6 +7,8 @@ public enum L7Protocol: String, Sendable, CaseIterable, Hashable {
 public enum L7Table: String, Sendable, CaseIterable, Hashable {
     /// DNS queries waiting for a response.
     case dnsPending = "dns_pending"
+    /// DNS queries claimed by the point of the node that reported them (so no other point reports them again).
+    case dnsClaims = "dns_claims"
     /// DNS-over-TCP connections with framing state.
     case dnsTCPStreams = "dns_tcp_streams"
     /// HTTP connections with state.

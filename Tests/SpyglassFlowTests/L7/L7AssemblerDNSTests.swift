@@ -13,6 +13,42 @@ struct L7AssemblerDNSTests {
         return l3.udp(sport: sport, dport: dport).payload(payload).build()
     }
 
+    /// One exchange between two local pods crosses the client's veth and the server's: counted once, at the
+    /// client's; from a remote client, at the server's veth; passing through the node, at the device.
+    @Test func aQueryIsReportedOncePerNode() throws {
+        let q = udp("10.0.0.1", "10.0.0.53", 40000, 53, W.query(id: 9, "once.test", type: 1))
+        let r = udp("10.0.0.53", "10.0.0.1", 53, 40000, W.aResponse(id: 9, "once.test", ips: [[10, 1, 1, 1]]))
+        let a = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.9.9.9")!]))
+        var local: [Flow] = []
+        local += obs.feed(a, q, obs: Obs.fromEndpoint, ifindex: 2, timeNs: 1_000)
+        local += obs.feed(a, q, obs: Obs.toEndpoint, ifindex: 3, timeNs: 2_000)
+        local += obs.feed(a, r, obs: Obs.fromEndpoint, ifindex: 3, timeNs: 3_000)
+        local += obs.feed(a, r, obs: Obs.toEndpoint, ifindex: 2, timeNs: 4_000)
+        #expect(local.map { $0.l7?.type } == [.request, .response], "\(local)")
+        #expect(local.allSatisfy { $0.interface?.index == 2 && $0.trafficDirection == .egress })
+        #expect(local.last?.l7?.latencyNs == 3_000)
+        // A retransmitted query at the client's veth is still the client's.
+        #expect(obs.feed(a, q, obs: Obs.fromEndpoint, ifindex: 2, timeNs: 5_000).count == 1)
+
+        let b = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.9.9.9")!]))
+        var remote: [Flow] = []
+        remote += obs.feed(b, q, obs: Obs.fromNetwork, ifindex: 4, timeNs: 1_000)
+        remote += obs.feed(b, q, obs: Obs.toEndpoint, ifindex: 3, timeNs: 2_000)
+        remote += obs.feed(b, r, obs: Obs.fromEndpoint, ifindex: 3, timeNs: 3_000)
+        remote += obs.feed(b, r, obs: Obs.toNetwork, ifindex: 4, timeNs: 4_000)
+        #expect(remote.map { $0.l7?.type } == [.request, .response], "\(remote)")
+        #expect(remote.allSatisfy { $0.interface?.index == 3 && $0.trafficDirection == .ingress })
+
+        let c = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.9.9.9")!]))
+        var transit: [Flow] = []
+        transit += obs.feed(c, q, obs: Obs.fromNetwork, ifindex: 4, timeNs: 1_000)
+        transit += obs.feed(c, q, obs: Obs.toNetwork, ifindex: 5, timeNs: 2_000)
+        transit += obs.feed(c, r, obs: Obs.fromNetwork, ifindex: 5, timeNs: 3_000)
+        transit += obs.feed(c, r, obs: Obs.toNetwork, ifindex: 4, timeNs: 4_000)
+        #expect(transit.map { $0.l7?.type } == [.request, .response], "\(transit)")
+        #expect(transit.allSatisfy { $0.interface?.index == 5 })
+    }
+
     @Test func queryAndResponseBecomeRequestAndResponseFlows() throws {
         let a = L7Assembler()
         let q = obs.feed(a, udp("10.0.0.1", "10.96.0.10", 33333, 53, W.query(id: 0x77, "Example.com", type: 1)), obs: Obs.fromEndpoint, timeNs: 10_000)
@@ -180,7 +216,7 @@ struct L7AssemblerDNSTests {
         #expect(a.process(flow: drop, frame: e.snapshot, monotonicNs: 1).isEmpty)
         #expect(a.stats == {
             var s = L7Stats()
-            s.entries = [.dnsPending: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
+            s.entries = [.dnsPending: 0, .dnsClaims: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
             return s
         }())
     }

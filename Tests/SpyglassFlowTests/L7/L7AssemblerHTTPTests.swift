@@ -300,16 +300,47 @@ struct L7AssemblerHTTPTests {
         #expect(p1.first?.trafficDirection == .egress && p1.first?.l7?.latencyNs == 6_000, "client side")
         #expect(p1.first?.interface?.index == 2 && p2.first?.interface?.index == 3)
 
-        // Uplink: to-network request is the client side, from-network the server side.
-        let b = L7Assembler()
+        // Uplink: a device reports only the roles the node itself plays. The node as the client (10.0.0.1):
+        let b = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.0.0.1")!]))
         var t2 = TCPConversation()
         #expect(o.feed(b, t2.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection == .egress)
         #expect(o.feed(b, t2.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?.trafficDirection == .egress)
-        let c = L7Assembler()
+        // The node as the server (10.0.0.2):
+        let c = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.0.0.2")!]))
         var t3 = TCPConversation()
         #expect(o.feed(c, t3.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?.trafficDirection == .ingress)
+        #expect(o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection == .ingress)
         // A response whose request was not seen gets the direction its request would have had.
         #expect(o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromEndpoint, ifindex: 9).first?.trafficDirection == .ingress)
+    }
+
+    @Test func podTrafficOnTheUplinkIsReportedByItsEndpointsOnly() throws {
+        // A local pod (10.0.0.1) asks a remote server (10.0.0.2): its veth reports the client; the uplink, where
+        // neither end is the node, reports nothing — never a server report for a server that is not here.
+        let a = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.9.9.9")!]))
+        var tcp = TCPConversation()
+        let o = Observer()
+        let req = tcp.fromClient("GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+        let resp = tcp.fromServer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        var flows: [Flow] = []
+        flows += o.feed(a, req, obs: Obs.fromEndpoint, ifindex: 2, timeNs: 1_000)
+        flows += o.feed(a, req, obs: Obs.toNetwork, ifindex: 4, timeNs: 2_000)
+        flows += o.feed(a, resp, obs: Obs.fromNetwork, ifindex: 4, timeNs: 5_000)
+        flows += o.feed(a, resp, obs: Obs.toEndpoint, ifindex: 2, timeNs: 7_000)
+        #expect(flows.map(\.trafficDirection) == [.egress, .egress], "one client request and its response: \(flows)")
+        #expect(flows.allSatisfy { $0.interface?.index == 2 })
+        // The same from a remote client to a local server: only the server's veth reports, as the server.
+        let b = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.9.9.9")!]))
+        var t2 = TCPConversation()
+        let req2 = t2.fromClient("GET /y HTTP/1.1\r\nHost: h\r\n\r\n")
+        let resp2 = t2.fromServer("HTTP/1.1 204 No Content\r\n\r\n")
+        var f2: [Flow] = []
+        f2 += o.feed(b, req2, obs: Obs.fromNetwork, ifindex: 4, timeNs: 1_000)
+        f2 += o.feed(b, req2, obs: Obs.toEndpoint, ifindex: 3, timeNs: 2_000)
+        f2 += o.feed(b, resp2, obs: Obs.fromEndpoint, ifindex: 3, timeNs: 5_000)
+        f2 += o.feed(b, resp2, obs: Obs.toNetwork, ifindex: 4, timeNs: 7_000)
+        #expect(f2.map(\.trafficDirection) == [.ingress, .ingress], "\(f2)")
+        #expect(f2.allSatisfy { $0.interface?.index == 3 })
     }
 
     @Test func redactionOptionsAndIPv6() throws {
