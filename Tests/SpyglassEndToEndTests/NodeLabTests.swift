@@ -6,7 +6,7 @@ import Testing
 /// The real agent inside a node namespace of a node-shaped lab (NodeLab): pods on veths, a DNS and HTTP server pod
 /// next to the client, an HTTP server pod on the other node, for routed veths, a bridge CNI and a VXLAN overlay.
 /// Exact counts: trace flows per observation point for each path of README "Monitor aggregation", DNS once per
-/// query, HTTP client/server reports once per role.
+/// query, HTTP client/server reports once per role, an nftables drop exactly and no drop from healthy traffic.
 @Suite(.enabled(if: LabGate.enabled), .serialized)
 struct NodeLabTests {
     static let metricsPort = 19965
@@ -58,7 +58,7 @@ struct NodeLabTests {
         try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary), "build first: swift build --build-tests")
         let agent = try lab.spawn(inNamespace: scene.nodes.nodes[0], [
             CommandLineTests.binary, "run", "--hubble-metrics-server", "127.0.0.1:\(Self.metricsPort)",
-            "--hubble-metrics", "flow dns httpV2",
+            "--hubble-metrics", "flow dns httpV2 drop:labelsContext=source_ip,destination_ip",
         ] + extra, timeout: .seconds(120))
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !agent.stderr.contains("(port \(Self.metricsPort))") && agent.isRunning {
@@ -158,6 +158,43 @@ struct NodeLabTests {
         }
     }
 
+    /// Drops on the lab's addresses, by reason (hubble_drop_total carries source_ip and destination_ip here).
+    func labDrops(_ m: PrometheusText) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for s in m.series("hubble_drop_total") {
+            let ips = [s.labels["source_ip"] ?? "", s.labels["destination_ip"] ?? ""]
+            guard ips.contains(where: { $0.hasPrefix("10.230.") || $0.hasPrefix("10.231.") }) else { continue }
+            out["\(s.labels["reason"] ?? "") \(s.labels["source_ip"] ?? "")>\(s.labels["destination_ip"] ?? "")", default: 0] += Int(s.value)
+        }
+        return out
+    }
+
+    /// After all the healthy traffic above (pings, DNS, HTTP with sockets closed by curl, scrapes): an nftables drop
+    /// in the DNS pod counts exactly, and nothing else on the lab's addresses is a drop.
+    func checkDrops(_ lab: NetworkLab, _ scene: Scene, _ label: String) throws {
+        let datagrams = 3
+        let nft = try lab.run(inNamespace: scene.dns.namespace, [
+            "nft", "add table inet spyglass_lab; add chain inet spyglass_lab in { type filter hook input priority 0; };"
+                + " add rule inet spyglass_lab in udp dport 7777 drop",
+        ])
+        try #require(nft.succeeded, "\(label): nft: \(nft)")
+        let send = try lab.run(inNamespace: scene.client.namespace, [
+            "python3", "-c", "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                + "for i in range(\(datagrams)): s.sendto(b'x',(sys.argv[1],7777))", scene.dns.ipv4,
+        ])
+        #expect(send.succeeded, "\(label): \(send)")
+        let policy = "POLICY_DENIED \(scene.client.ipv4)>\(scene.dns.ipv4)"
+        let deadline = Date().addingTimeInterval(5)
+        var drops = labDrops(try scrape(lab, scene))
+        while Date() < deadline && drops[policy, default: 0] < datagrams {
+            Thread.sleep(forTimeInterval: 0.1)
+            drops = labDrops(try scrape(lab, scene))
+        }
+        Thread.sleep(forTimeInterval: 0.3)  // nothing more may come
+        drops = labDrops(try scrape(lab, scene))
+        #expect(drops == [policy: datagrams], "\(label): hubble_drop_total on the lab's addresses \(drops)")
+    }
+
     func run(_ networking: NodeLab.Networking, devices: [String] = []) async throws {
         try LabGate.require()
         try await withLab(prefix: NetworkLab.randomPrefix("spn")) { lab in
@@ -202,8 +239,7 @@ struct NodeLabTests {
                 #expect(q.value("spyglass_datapath_receive_suppressed_total") > 0, "\(label)")
             }
             #expect(balance.0 == balance.1, "\(label): packets \(balance.0) != the sum of their fates \(balance.1)")
-            // MARK: Drops — the "drops" helper adds its assertions for this lab here, while the agent runs (policy drop exact, healthy
-            // traffic adds nothing to hubble_drop_total).
+            try checkDrops(lab, scene, label)
             // Flow logs follow the same rule: the L7 records are exactly the flows the metrics counted.
             let stopped = agent.terminate(grace: .seconds(10))
             #expect(stopped.exitStatus == 0 || stopped.signal == SIGTERM, "\(label): \(stopped)")
