@@ -18,6 +18,19 @@ struct OverloadTests {
         }
     }
 
+    /// One settled scrape and the interface's packet count at that moment: the interface counters are read before and
+    /// after the scrape and the pair is kept only when no packet (an ARP or IPv6 neighbour message) crossed between.
+    static func snapshot(_ port: Int, _ interface: String) throws -> (Accounting, Int) {
+        var last: (Accounting, Int)?
+        for _ in 0..<50 {
+            let ifBefore = interfacePackets(interface)
+            let accounting = Accounting(try scrapeMetrics(port) { Accounting($0).settled })
+            last = (accounting, ifBefore)
+            if interfacePackets(interface) == ifBefore { break }
+        }
+        return last!
+    }
+
     /// The counters that account for every packet, from one scrape.
     struct Accounting: CustomStringConvertible {
         var packets = 0.0, events = 0.0, aggregated = 0.0, nonIP = 0.0, ringFull = 0.0
@@ -78,15 +91,13 @@ struct OverloadTests {
                 let port = agent.serverPort
                 // Settled before: the pods' own start-up chatter (IGMP reports) is in both counts.
                 Thread.sleep(forTimeInterval: 0.5)
-                let before = Accounting(try scrapeMetrics(port) { Accounting($0).settled })
-                let ifBefore = Self.interfacePackets(client.hostInterface)
+                let (before, ifBefore) = try Self.snapshot(port, client.hostInterface)
 
                 let burst = try lab.run(in: client, ["python3", "-c", OverloadScripts.udpBurst, server.ipv4, "300000", "3"], timeout: .seconds(15))
                 #expect(burst.succeeded, "\(burst)")
                 let sent = Int(burst.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
 
-                let after = Accounting(try scrapeMetrics(port) { Accounting($0).settled })
-                let ifAfter = Self.interfacePackets(client.hostInterface)
+                let (after, ifAfter) = try Self.snapshot(port, client.hostInterface)
                 let onWire = Double(ifAfter - ifBefore)
                 let d = { (k: KeyPath<Accounting, Double>) in after[keyPath: k] - before[keyPath: k] }
                 print("burst (\(bottleneck)): sent \(sent), on the interface \(Int(onWire)); \(after)")
