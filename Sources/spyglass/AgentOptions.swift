@@ -86,7 +86,7 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("hubble-redact-http-headers-allow"), help: "Comma-separated HTTP headers to keep; every other header's value is redacted. Excludes --hubble-redact-http-headers-deny.")
     var headersAllow: String?
 
-    @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token).")
+    @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted: names, or patterns with * at either end (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, *Auth*, *Token*, *Secret*, *Password*, *Passwd*, *Session*, *Credential*, *Signature*, *Api-Key*, *Apikey*, *Csrf*, *Xsrf*, *-Key). The allow list is the safer choice.")
     var headersDeny: String?
 
     @Option(name: .customLong("hubble-export-file-path"), help: "Write flows as Hubble JSON lines to this file (or 'stdout'); empty: no flow log.")
