@@ -125,6 +125,9 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("hubble-flowlogs-config-path"), help: "YAML file of dynamic flow logs (Hubble's flowlogs config), re-read when it changes.")
     var flowLogsConfigPath: String?
 
+    @Option(name: .customLong("hubble-flowlogs-base-dir"), help: "Directory every filePath of --hubble-flowlogs-config-path must be below (no '..', no links leading out).")
+    var flowLogsBaseDirectory = "/var/run/cilium/hubble"
+
     @Option(name: .customLong("k8s-kubeconfig-path"), help: "Watch pods, services and nodes of the cluster in this kubeconfig (default: in-cluster credentials when running in a pod).")
     var kubeconfig: String?
 
@@ -222,6 +225,7 @@ struct AgentOptions: ParsableArguments {
             c.staticExport = export
         }
         c.flowLogsConfigPath = flowLogsConfigPath
+        c.flowLogsBaseDirectory = flowLogsBaseDirectory
         if let kubeconfig {
             c.endpoints.kubernetes = .kubeconfig(path: kubeconfig, context: kubeContext)
         } else {
