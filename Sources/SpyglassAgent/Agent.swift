@@ -89,7 +89,7 @@ public final class Agent: @unchecked Sendable {
         if config.staticExport != nil || config.flowLogsConfigPath != nil {
             exporters = try FlowExporters(
                 static: config.staticExport, dynamicConfigPath: config.flowLogsConfigPath, nodeName: config.nodeName,
-                logger: logger)
+                logger: logger, dynamicBaseDirectory: config.flowLogsBaseDirectory)
         } else {
             exporters = nil
         }

@@ -20,6 +20,8 @@ public struct AgentConfig: Sendable {
     public var staticExport: StaticExporterConfig? = nil
     /// `--hubble-flowlogs-config-path`
     public var flowLogsConfigPath: String? = nil
+    /// `--hubble-flowlogs-base-dir`: dynamic flow logs' `filePath`s must be below this directory.
+    public var flowLogsBaseDirectory = "/var/run/cilium/hubble"
     /// Who is behind an IP: Kubernetes, `--endpoints-file`, the node's own addresses.
     public var endpoints = EndpointsConfig()
     /// `--hubble-metrics-server`

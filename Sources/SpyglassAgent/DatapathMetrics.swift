@@ -88,6 +88,10 @@ enum DatapathMetrics {
                 }
             }
         }
+        try engine.registerCollector(name: "spyglass_l7_dns_names_rejected_total", help: "DNS responses whose addresses were kept out of the names memory because they answer no query seen, by reason", type: .counter) {
+            let s = pipeline.l7Counters
+            return L7Stats.namesRejectedReasons.map { MetricSample(labels: ["reason": $0], value: Double(s.namesRejected[$0] ?? 0)) }
+        }
         try engine.registerCollector(name: "spyglass_l7_state_entries", help: "Entries in the L7 assembler's bounded tables (bytes for reassembly_bytes)", type: .gauge) {
             let s = pipeline.l7Counters
             return L7Table.allCases.map { MetricSample(labels: ["table": $0.rawValue], value: Double(s.entries[$0] ?? 0)) }

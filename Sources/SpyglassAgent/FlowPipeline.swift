@@ -98,7 +98,8 @@ public final class FlowPipeline: @unchecked Sendable {
                         l7Made += 1
                     }
                     if event.flags.contains(.l7Candidate) && event.kind == .trace {
-                        for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs) {
+                        for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs,
+                                                     packetLength: Int(event.packetLength)) {
                             l7.annotateNames(&l7Flow)
                             deliver(&l7Flow)
                             l7Made += 1

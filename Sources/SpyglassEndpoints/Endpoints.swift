@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 import SpyglassFlow
@@ -100,13 +101,22 @@ public final class Endpoints: Sendable {
         case .none: credentials = nil
         case .inCluster: credentials = try KubeCredentials.inCluster()
         case .automatic:
-            credentials = (try? KubeCredentials.inCluster())
+            do {
+                credentials = try KubeCredentials.inCluster()
+            } catch {
+                // Outside a cluster this is expected; inside one (the service variables are set) it is not.
+                if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
+                    logger.warning("Kubernetes endpoint source not started", metadata: ["error": "\(error)"])
+                }
+                credentials = nil
+            }
         case .kubeconfig(let path, let context): credentials = try KubeCredentials.kubeconfig(path: path, context: context)
         case .credentials(let c): credentials = c
         }
         var kube: KubernetesSource?
         var client: KubeClient?
         if let credentials {
+            for w in credentials.securityWarnings { logger.warning("Kubernetes: \(w)") }
             let c = try KubeClient(credentials: credentials, limits: config.kubeLimits)
             let k = KubernetesSource(client: c, store: store, clusterName: config.clusterName, logger: logger)
             store.register(.pods) { k.podInfos }

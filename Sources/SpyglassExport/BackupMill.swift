@@ -12,12 +12,15 @@ final class BackupMill: Sendable {
     private let names: BackupName
     private let maxBackups: Int
     private let compress: Bool
+    /// Mode of the compressed backups (the flow log's `fileMode`).
+    private let fileMode: mode_t
     private let logger: Logger
     private let queue: DispatchQueue
     private let scheduled = PThreadMutex(false)
     private let failures = PThreadMutex<UInt64>(0)
 
-    init(names: BackupName, maxBackups: Int, compress: Bool, logger: Logger) {
+    init(names: BackupName, maxBackups: Int, compress: Bool, fileMode: mode_t = 0o600, logger: Logger) {
+        self.fileMode = fileMode
         self.names = names
         self.maxBackups = maxBackups
         self.compress = compress
@@ -98,15 +101,18 @@ final class BackupMill: Sendable {
 
     /// Streams `src` through zlib's gzip deflate into `dst` (created with the source's mode), 256 KiB at a time.
     private func gzip(_ src: String, to dst: String) throws {
-        let inFD = open(src, O_RDONLY | O_CLOEXEC)
+        // Never through links (a backup name planted as a link would make root read or write its target), and the
+        // compressed copy is new (O_EXCL) with the configured mode.
+        let inFD = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard inFD >= 0 else { throw IOFailure(what: "open \(src)", code: errno) }
         defer { close(inFD) }
         var st = stat()
-        fstat(inFD, &st)
-        let outFD = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st.st_mode & 0o7777)
+        guard fstat(inFD, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw IOFailure(what: "open \(src) (not a regular file)", code: EINVAL) }
+        unlink(dst)  // a stale .gz of an interrupted run; unlink never follows a link
+        let outFD = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fileMode)
         guard outFD >= 0 else { throw IOFailure(what: "create \(dst)", code: errno) }
         defer { close(outFD) }
-        fchmod(outFD, st.st_mode & 0o7777)
+        fchmod(outFD, fileMode)
 
         let compressor = CompressionAlgorithm.gzip().compressor
         compressor.window = ByteBufferAllocator().buffer(capacity: 64 * 1024)

@@ -34,6 +34,8 @@ final class DynamicExporters: Sendable {
     private let logger: Logger
     private let fileMode: UInt32
     private let queueCapacity: Int
+    /// Every `filePath` must be below it (nil: unconfined, for tests of other behaviour).
+    private let baseDirectory: String?
     private let state = PThreadMutex(State())
     /// What the hot path reads: the live exporters.
     private let live = PThreadMutex<[Exporter]>([])
@@ -43,8 +45,9 @@ final class DynamicExporters: Sendable {
 
     init(
         path: String, pollInterval: Duration, nodeName: String, encoder: FlowRecordEncoder, fileMode: UInt32,
-        queueCapacity: Int, logger: Logger
+        queueCapacity: Int, logger: Logger, baseDirectory: String? = nil
     ) {
+        self.baseDirectory = baseDirectory
         self.path = path
         self.pollInterval = pollInterval
         self.nodeName = nodeName
@@ -98,7 +101,7 @@ final class DynamicExporters: Sendable {
         if state.withLock({ $0.lastSeenHash }) == hash { return state.withLock { $0.lastError == nil } }
         let configs: [FlowLogConfig]
         do {
-            configs = try FlowLogsFile.parse(String(decoding: bytes, as: UTF8.self))
+            configs = try FlowLogsFile.parse(String(decoding: bytes, as: UTF8.self), baseDirectory: baseDirectory)
         } catch {
             return fail(hash: hash, "\(path): \(error.description)")
         }

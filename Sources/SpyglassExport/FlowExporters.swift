@@ -21,12 +21,13 @@ public final class FlowExporters: Sendable {
     ///   - nodeName: the bare node name, written as `node_name` of `lost_events` records (flows carry their own).
     ///   - dynamicPollInterval: how often the dynamic file is checked for changes (Hubble: 5 s).
     ///   - dynamicFileMode / dynamicQueueCapacity: file mode and queue size of dynamic flow logs.
+    ///   - dynamicBaseDirectory: `--hubble-flowlogs-base-dir`: every dynamic `filePath` must be below it.
     /// - Throws: `ExportConfigError` naming the flag when the static configuration is invalid. An unreadable or
     ///   invalid dynamic file does not throw: it counts a `failure`, is logged, and is retried when it changes.
     public init(
         static staticConfig: StaticExporterConfig?, dynamicConfigPath: String?, nodeName: String, logger: Logger,
         encoder: FlowRecordEncoder = FlowRecordEncoder(), dynamicPollInterval: Duration = .seconds(5),
-        dynamicFileMode: UInt32 = 0o600, dynamicQueueCapacity: Int = 16384
+        dynamicFileMode: UInt32 = 0o600, dynamicQueueCapacity: Int = 16384, dynamicBaseDirectory: String? = nil
     ) throws(ExportConfigError) {
         self.nodeName = nodeName
         self.logger = logger
@@ -42,7 +43,7 @@ public final class FlowExporters: Sendable {
         if let p = dynamicConfigPath, !p.isEmpty {
             dynamic = DynamicExporters(
                 path: p, pollInterval: dynamicPollInterval, nodeName: nodeName, encoder: encoder, fileMode: dynamicFileMode,
-                queueCapacity: dynamicQueueCapacity, logger: logger)
+                queueCapacity: dynamicQueueCapacity, logger: logger, baseDirectory: dynamicBaseDirectory)
         } else {
             dynamic = nil
         }

@@ -53,7 +53,8 @@ public enum FlowLogsFile {
         "fileMaxSizeMb", "fileMaxBackups", "fileCompress", "end",
     ]
 
-    public static func parse(_ yaml: String) throws(ExportConfigError) -> [FlowLogConfig] {
+    /// `baseDirectory`: every `filePath` must be below it (`FlowLogPath.check`); nil leaves paths unconfined.
+    public static func parse(_ yaml: String, baseDirectory: String? = nil) throws(ExportConfigError) -> [FlowLogConfig] {
         let root: Node?
         if let problem = YAMLNestingGuard.problem(in: yaml) {
             throw ExportConfigError(location: "flowLogs", message: problem)
@@ -90,6 +91,7 @@ public enum FlowLogsFile {
             guard paths.insert(c.filePath).inserted else {
                 throw ExportConfigError(location: "flowLogs[\(i)] \"\(c.name)\": filePath", message: "file \"\(c.filePath)\" is used by another flow log")
             }
+            try FlowLogPath.check(c.filePath, baseDirectory: baseDirectory, location: "flowLogs[\(i)] \"\(c.name)\": filePath")
             out.append(c)
         }
         return out

@@ -5,7 +5,9 @@ import Logging
 ///
 /// * Opened lazily on the first write, appending to an existing file (rotating it first when the write would
 ///   reach the limit); missing directories are created with the file mode plus search permission where it grants read (0700 for 0600); a new file is created with `fileMode` (0600 by
-///   default), a rotated-in file keeps the mode of the one it replaces.
+///   default); every file it creates or opens is set to `fileMode`. Files are opened with `O_NOFOLLOW` and created
+///   with `O_EXCL`: a symbolic link (or anything but a regular file) at the path is refused with an error, never
+///   followed — the log directory may be writable by others.
 /// * Whole lines only: before each write, if the lines would take the file over `maxSize`, the file is rotated
 ///   first, so no file goes over the limit and no line is split. A line longer than the limit is lost (counted).
 /// * Rotation renames the file to `<stem>-<UTC time>.mmm<ext>` (a later millisecond when that name is taken, so
@@ -157,37 +159,55 @@ final class RotatingFile {
     }
 
     /// Opens the file for the first write (or after it vanished). Returns a loss reason on failure.
+    /// Never through a symbolic link (`O_NOFOLLOW`), never anything but a regular file (`O_NONBLOCK` so a FIFO
+    /// planted there cannot block the writer), and always with `fileMode`, whatever mode the file had.
     private func open(forWriting len: Int) -> String? {
         if isStdout {
             fd = STDOUT_FILENO
             return nil
         }
         makeDirectories(names.directory)
-        var st = stat()
-        if stat(path, &st) == 0 {
-            if Int(st.st_size) + len >= maxSize {
-                return rotate()
+        let f = Glibc.open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if f < 0 {
+            if errno == ENOENT {
+                let reason = create(mode: fileMode)
+                mill?.schedule()
+                return reason
             }
-            let f = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            guard f >= 0 else { return openFailed() }
-            fd = f
-            size = Int(st.st_size)
-            recordInode()
-            mill?.schedule()
-            return nil
+            return openFailed()
         }
-        let reason = create(mode: fileMode)
+        var st = stat()
+        guard fstat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(f)
+            logger.error("flow log path is not a regular file; not writing there", metadata: ["file": "\(path)"])
+            return "open_error"
+        }
+        if Int(st.st_size) + len >= maxSize {
+            Glibc.close(f)
+            return rotate()
+        }
+        fchmod(f, fileMode)
+        fd = f
+        size = Int(st.st_size)
+        recordInode()
         mill?.schedule()
-        return reason
+        return nil
     }
 
     private func openFailed() -> String {
-        logger.error("cannot open flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(errno)))"])
-        return errno == ENOSPC || errno == EDQUOT ? "no_space" : "open_error"
+        let e = errno
+        if e == ELOOP {
+            logger.error("flow log path is a symbolic link; flow logs are never written through links", metadata: ["file": "\(path)"])
+        } else {
+            logger.error("cannot open flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(e)))"])
+        }
+        return e == ENOSPC || e == EDQUOT ? "no_space" : "open_error"
     }
 
+    /// A new file: `O_EXCL` (nothing, not even a link, may already be there) and the mode set explicitly (the
+    /// umask does not narrow or widen it).
     private func create(mode: mode_t) -> String? {
-        let f = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        let f = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard f >= 0 else { return openFailed() }
         fchmod(f, mode)
         fd = f
@@ -204,9 +224,8 @@ final class RotatingFile {
 
     /// Renames the current file to a backup name and starts a new one. Returns a loss reason on failure.
     private func rotate() -> String? {
-        var mode = fileMode
-        var st = stat()
-        if stat(path, &st) == 0 { mode = st.st_mode & 0o7777 }
+        // The new file gets `fileMode`, never the mode of a file someone else may have put at the path.
+        let mode = fileMode
         close()
         var ms = Int64(Date().timeIntervalSince1970 * 1000)
         if ms <= lastBackupMs { ms = lastBackupMs + 1 }

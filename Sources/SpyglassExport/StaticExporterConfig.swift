@@ -67,6 +67,7 @@ public struct StaticExporterConfig: Sendable, Equatable {
         guard !filePath.isEmpty else {
             throw ExportConfigError(location: "--hubble-export-file-path", message: "empty path")
         }
+        try FlowLogPath.check(filePath, location: "--hubble-export-file-path")
         guard fileMaxSizeMB >= 0 else {
             throw ExportConfigError(location: "--hubble-export-file-max-size-mb", message: "must be 0 or more, got \(fileMaxSizeMB)")
         }

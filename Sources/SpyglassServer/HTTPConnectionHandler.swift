@@ -29,6 +29,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private let provider: any MetricsProvider
     private let renderPool: NIOThreadPool
+    private let coalescer: RenderCoalescer
+    private let registry: ConnectionRegistry?
     private let timeout: TimeAmount
     private let logger: Logger
     private var state = State.idle
@@ -38,9 +40,14 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// False once a response announced `Connection: close`: later (pipelined) requests are ignored.
     private var acceptsRequests = true
 
-    init(provider: any MetricsProvider, renderPool: NIOThreadPool, timeout: TimeAmount, logger: Logger) {
+    init(
+        provider: any MetricsProvider, renderPool: NIOThreadPool, timeout: TimeAmount, logger: Logger,
+        coalescer: RenderCoalescer = RenderCoalescer(), registry: ConnectionRegistry? = nil
+    ) {
         self.provider = provider
         self.renderPool = renderPool
+        self.coalescer = coalescer
+        self.registry = registry
         self.timeout = timeout
         self.logger = logger
     }
@@ -112,6 +119,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             guard case .receiving(let head, let started) = state else { return }
             state = .responding
             cancelTimer()
+            registry?.setBusy(context.channel, true)
             respond(context: context, head: head, started: started)
         }
     }
@@ -175,24 +183,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    private struct Rendered: Sendable {
-        var body: ByteBuffer
-        var contentType: String
-        var gzipped: Bool
-    }
-
     private func renderMetrics(context: ChannelHandlerContext, head: HTTPRequestHead, started: NIODeadline) {
         let accept = head.headers[canonicalForm: "Accept"].isEmpty ? nil : head.headers["Accept"].joined(separator: ", ")
         let wantsGzip = AcceptEncoding.prefersGzip(head.headers["Accept-Encoding"])
         let provider = self.provider
-        let rendering = renderPool.runIfActive(eventLoop: context.eventLoop) { () throws -> Rendered in
+        let key = RenderCoalescer.Key(accept: accept, gzip: wantsGzip)
+        let rendering = coalescer.render(key, pool: renderPool, eventLoop: context.eventLoop) { () throws -> RenderedExposition in
             let (bytes, contentType) = provider.renderMetrics(accept: accept)
             var body = ByteBuffer(bytes: bytes)
             if wantsGzip {
                 let compressed = try body.compress(with: .gzip())
-                return Rendered(body: compressed, contentType: contentType, gzipped: true)
+                return RenderedExposition(body: compressed, contentType: contentType, gzipped: true)
             }
-            return Rendered(body: body, contentType: contentType, gzipped: false)
+            return RenderedExposition(body: body, contentType: contentType, gzipped: false)
         }
         rendering.assumeIsolated().whenComplete { result in
             switch result {
@@ -252,6 +255,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             if scrape { self.recordScrape(code: Int(status.code), started: started) }
             guard self.active else { return }
+            if case .idle = self.state { self.registry?.setBusy(context.channel, false) }
             if keepAlive && !self.closeAfterResponse {
                 // A following request may already be arriving; it keeps the running timer.
                 if case .idle = self.state { self.armTimer(context: context) }

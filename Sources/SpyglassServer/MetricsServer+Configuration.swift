@@ -4,12 +4,16 @@ extension MetricsServer {
         /// Largest request line plus header fields accepted; beyond it the server answers
         /// `431 Request Header Fields Too Large` and closes the connection.
         public var maxRequestHeaderBytes: Int = 16 * 1024
-        /// A connection is closed when a request is not fully received within this time of the
-        /// connection opening or the previous response finishing (idle keep-alive and slow clients),
-        /// or when a response cannot be handed to the kernel within this time (clients that do not read).
-        public var readTimeout: Duration = .seconds(10)
-        /// Open connections beyond this number are closed as soon as they are accepted.
+        /// The idle and header timeout: a connection is closed when a request is not fully received within this
+        /// time of the connection opening or the previous response finishing (idle keep-alive and slowloris
+        /// clients), or when a response cannot be handed to the kernel within this time (clients that do not
+        /// read). Short, so a hostile crowd holds each slot briefly; Prometheus sends its request at once.
+        public var readTimeout: Duration = .seconds(5)
+        /// Open connections at most. When all are taken, the one that has waited longest for a request (never one
+        /// being answered) is closed to make room; only when every slot is answering is a new one refused.
         public var maxConnections: Int = 256
+        /// Open connections one client IP may hold; more are closed as soon as they are accepted.
+        public var maxConnectionsPerClient: Int = 16
         /// Threads rendering (and gzipping) expositions, so slow renders never block an event loop
         /// and one slow scrape does not hold up the others.
         public var renderThreads: Int = 2

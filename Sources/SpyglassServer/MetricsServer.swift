@@ -43,6 +43,7 @@ public final class MetricsServer: Sendable {
     private let provider: any MetricsProvider
     private let logger: Logger
     private let connections: ConnectionRegistry
+    private let coalescer = RenderCoalescer()
     let tls: TLSCredentialsReloader?
     private let lifecycle = PThreadMutex(Lifecycle.created)
 
@@ -63,7 +64,8 @@ public final class MetricsServer: Sendable {
         self.provider = provider
         self.configuration = configuration
         self.logger = logger
-        self.connections = ConnectionRegistry(limit: max(1, configuration.maxConnections))
+        self.connections = ConnectionRegistry(limit: max(1, configuration.maxConnections),
+                                              perClientLimit: configuration.maxConnectionsPerClient)
         self.tls = configuration.tls.map { TLSCredentialsReloader(settings: $0, logger: logger) }
     }
 
@@ -75,8 +77,14 @@ public final class MetricsServer: Sendable {
     /// TLS reloads, failures and handshake refusals; nil when the server speaks plain HTTP.
     public var tlsStatistics: MetricsServerTLSStatistics? { tls?.statistics }
 
-    /// Connections closed at once because `maxConnections` were open.
+    /// Connections closed at once because `maxConnections` were open and all busy answering.
     public var refusedOverLimit: Int { connections.refused }
+    /// Connections closed at once because their client IP held `maxConnectionsPerClient`.
+    public var refusedPerClient: Int { connections.refusedPerClient }
+    /// Idle connections (waiting for a request) closed to make room for a new one at `maxConnections`.
+    public var evictedIdle: Int { connections.evicted }
+    /// Scrapes answered from a render a concurrent scrape had started.
+    public var coalescedScrapes: Int { coalescer.coalesced }
 
     /// Number of open client connections (for tests and diagnostics).
     public var openConnections: Int { connections.count }
@@ -228,6 +236,7 @@ public final class MetricsServer: Sendable {
 
     private func makeBootstrap(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) -> ServerBootstrap {
         let connections = self.connections
+        let coalescer = self.coalescer
         let provider = self.provider
         let logger = self.logger
         let tls = self.tls
@@ -256,7 +265,15 @@ public final class MetricsServer: Sendable {
                     }
                     tlsContext = context
                 }
-                guard connections.admit(channel) else {
+                switch connections.admit(channel) {
+                case .admitted:
+                    break
+                case .clientLimit:
+                    logger.debug("per-client connection limit reached, closing new connection",
+                                 metadata: ["limit": "\(connections.perClientLimit)"])
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                case .limit, .closing:
                     logger.warning("connection limit reached, closing new connection",
                                    metadata: ["limit": "\(connections.limit)"])
                     channel.close(promise: nil)
@@ -276,7 +293,8 @@ public final class MetricsServer: Sendable {
                         withDecoderLimitConfiguration: limits
                     )
                     try sync.addHandler(
-                        HTTPConnectionHandler(provider: provider, renderPool: pool, timeout: timeout, logger: logger)
+                        HTTPConnectionHandler(provider: provider, renderPool: pool, timeout: timeout, logger: logger,
+                                              coalescer: coalescer, registry: connections)
                     )
                 }
             }

@@ -91,7 +91,7 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("hubble-redact-http-headers-allow"), help: "Comma-separated HTTP headers to keep; every other header's value is redacted. Excludes --hubble-redact-http-headers-deny.")
     var headersAllow: String?
 
-    @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token).")
+    @Option(name: .customLong("hubble-redact-http-headers-deny"), help: "Comma-separated HTTP headers whose values are redacted: names, or patterns with * at either end (default: Authorization, Proxy-Authorization, Cookie, Set-Cookie, *Auth*, *Token*, *Secret*, *Password*, *Passwd*, *Session*, *Credential*, *Signature*, *Api-Key*, *Apikey*, *Csrf*, *Xsrf*, *-Key). The allow list is the safer choice.")
     var headersDeny: String?
 
     @Option(name: .customLong("hubble-export-file-path"), help: "Write flows as Hubble JSON lines to this file (or 'stdout'); empty: no flow log.")
@@ -129,6 +129,9 @@ struct AgentOptions: ParsableArguments {
 
     @Option(name: .customLong("hubble-flowlogs-config-path"), help: "YAML file of dynamic flow logs (Hubble's flowlogs config), re-read when it changes.")
     var flowLogsConfigPath: String?
+
+    @Option(name: .customLong("hubble-flowlogs-base-dir"), help: "Directory every filePath of --hubble-flowlogs-config-path must be below (no '..', no links leading out).")
+    var flowLogsBaseDirectory = "/var/run/cilium/hubble"
 
     @Option(name: .customLong("k8s-kubeconfig-path"), help: "Watch pods, services and nodes of the cluster in this kubeconfig (default: in-cluster credentials when running in a pod).")
     var kubeconfig: String?
@@ -248,6 +251,7 @@ struct AgentOptions: ParsableArguments {
             c.staticExport = export
         }
         c.flowLogsConfigPath = flowLogsConfigPath
+        c.flowLogsBaseDirectory = flowLogsBaseDirectory
         if let kubeconfig {
             c.endpoints.kubernetes = .kubeconfig(path: kubeconfig, context: kubeContext)
         } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOSSL
 import Testing
 import SpyglassFlow
@@ -46,7 +47,7 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         defer { server.shutdown() }
         serveFixtures(server)
         let endpoints = Endpoints(
-            config: kubeConfig(.credentials(KubeCredentials(server: server.url, token: "test-token"))), logger: quietLogger)
+            config: kubeConfig(.credentials(KubeCredentials(server: server.url))), logger: quietLogger)
         let log = DepartureLog()
         endpoints.onDeparture { log.add($0) }
         try await endpoints.start()
@@ -96,7 +97,8 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         let podWatch = try #require(server.requests(KubePaths.pods).last { $0.isWatch })
         #expect(podWatch.query["resourceVersion"] == "1200")
         #expect(podWatch.query["allowWatchBookmarks"] == "true")
-        #expect(podWatch.headers.contains { $0.0.lowercased() == "authorization" && $0.1 == "Bearer test-token" })
+        // No token over plain http (the TLS case checks that the token is sent).
+        #expect(!podWatch.headers.contains { $0.0.lowercased() == "authorization" })
         let rsList = try #require(server.requests(KubePaths.replicaSets).first)
         #expect(rsList.headers.contains { $0.0.lowercased() == "accept" && $0.1.contains("PartialObjectMetadataList") })
         #expect(server.requests(KubePaths.slices).first?.query["labelSelector"] == "kubernetes.io/service-name=kubernetes")
@@ -318,5 +320,100 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(c.currentToken() == "rotated")
         #expect(c.certificateAuthority == Array("CA".utf8))
         #expect(throws: KubeConfigError.self) { try KubeCredentials.inCluster(environment: [:], directory: dir.url.path) }
+    }
+
+    /// A pod without the cluster's CA must not fall back to the system trust store.
+    @Test func inClusterWithoutCAFailsClearly() throws {
+        let dir = TempDir()
+        dir.write("token", "sa-token\n")
+        let env = ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"]
+        do {
+            _ = try KubeCredentials.inCluster(environment: env, directory: dir.url.path)
+            Issue.record("in-cluster credentials without ca.crt were accepted")
+        } catch {
+            #expect(error.description.contains("ca.crt") && error.description.contains("system trust store"), "\(error)")
+        }
+        dir.write("ca.crt", "")
+        #expect(throws: KubeConfigError.self) { try KubeCredentials.inCluster(environment: env, directory: dir.url.path) }
+    }
+}
+
+/// Log lines captured from the Endpoints under test.
+final class CapturedLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(Logger.Level, String)] = []
+    func add(_ level: Logger.Level, _ message: String) { lock.withLock { lines.append((level, message)) } }
+    var warnings: [String] { lock.withLock { lines.filter { $0.0 == .warning }.map(\.1) } }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            log.add(level, message.description)
+        }
+    }
+    var logger: Logger { Logger(label: "captured") { _ in Handler(log: self) } }
+}
+
+/// What the client refuses and warns about, against the fake API server.
+@Suite(.serialized) struct KubeTransportSafetyTests {
+    @Test func bearerTokenIsNeverSentOverPlainHTTP() async throws {
+        let server = try FakeAPIServer()
+        defer { server.shutdown() }
+        serveFixtures(server)
+        for creds in [KubeCredentials(server: server.url, token: "plain-token"), KubeCredentials(server: server.url, tokenFile: "/dev/null")] {
+            let endpoints = Endpoints(config: kubeConfig(.credentials(creds)), logger: quietLogger)
+            do {
+                try await endpoints.start()
+                await endpoints.stop()
+                Issue.record("started with a token over \(server.url)")
+            } catch let error as KubeConfigError {
+                #expect(error.description.contains("http://") && error.description.contains("token"), "\(error)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.requests(KubePaths.pods).isEmpty, "nothing was sent")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func insecureSkipTLSVerifyWarns() async throws {
+        let dir = TempDir()
+        guard FileManager.default.fileExists(atPath: "/usr/bin/openssl") else {
+            Issue.record("openssl not installed")
+            return
+        }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.path("key.pem"),
+            "-out", dir.path("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+        let cert = try NIOSSLCertificate.fromPEMFile(dir.path("cert.pem"))
+        let key = try NIOSSLPrivateKey(file: dir.path("key.pem"), format: .pem)
+        let tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let server = try FakeAPIServer(tls: tls)
+        defer { server.shutdown() }
+        serveFixtures(server)
+        dir.write("kubeconfig", """
+            current-context: t
+            clusters: [{name: c, cluster: {server: "\(server.url)", insecure-skip-tls-verify: true}}]
+            contexts: [{name: t, context: {cluster: c, user: u}}]
+            users: [{name: u, user: {token: skip-token}}]
+            """)
+        let log = CapturedLog()
+        let endpoints = Endpoints(config: kubeConfig(.kubeconfig(path: dir.path("kubeconfig"))), logger: log.logger)
+        try await endpoints.start()
+        #expect(await endpoints.waitUntilSynced(timeout: .seconds(10)), "it still works")
+        await endpoints.stop()
+        #expect(log.warnings.contains { $0.contains("insecure-skip-tls-verify") }, "\(log.warnings)")
     }
 }

@@ -120,6 +120,8 @@ struct DecodeErrorTests {
 
     @Test func mutatedValidRecordsNeverCrash() {
         var rng = SeededRandom(seed: 42)
+        var decoded = 0
+        var reasons: Set<String> = []
         let base = valid.build()
         for _ in 0..<20_000 {
             var bytes = base
@@ -127,8 +129,18 @@ struct DecodeErrorTests {
                 bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
             }
             let cut = Int(rng.next() % UInt64(bytes.count + 1))
-            _ = try? decoder.decode(Array(bytes.prefix(cut)))
-            _ = try? decoder.decode(bytes)
+            for record in [Array(bytes.prefix(cut)), bytes] {
+                do throws(DecodeError) {
+                    let flow = try decoder.decode(record)
+                    _ = flow.summary
+                    decoded += 1
+                } catch {
+                    reasons.insert(error.reason)
+                }
+            }
         }
+        // Both outcomes happen, and every rejection has a reason the decode-error metric lists.
+        #expect(decoded > 0 && decoded < 40_000, "\(decoded) of 40000 decoded")
+        #expect(reasons.count >= 2 && reasons.isSubset(of: Set(DecodeError.allReasons)), "\(reasons)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SpyglassFlow
 import Testing
 @testable import SpyglassMetrics
 
@@ -81,6 +82,60 @@ import Testing
         #expect(counts.count == 3)
         if spec.contains("exemplars=true") {
             #expect((counts.last ?? 0) > 0, "expected exemplars in the parsed output: \(r.output)")
+        }
+    }
+
+    /// Label values as hostile as a pod name or a DNS answer can make them (FuzzExpositionLabels' regression form):
+    /// promtool accepts the text format, Python's OpenMetrics parser accepts OpenMetrics and gives every value back.
+    static let hostileValues = [
+        "quo\"te", "back\\slash", "new\nline", "tab\tand\rcr", "brace}{", "comma,eq=", "line\u{2028}sep", "emoji😀",
+        "# HELP fake", "trailing\\", "\u{7f}del", "ünï",
+    ]
+
+    func hostileEngine() throws -> MetricsEngine {
+        let e = try TestSupport.engine("flow:sourceContext=pod;destinationContext=dns")
+        for (i, v) in Self.hostileValues.enumerated() {
+            var f = Flow(verdict: .forwarded, source: Endpoint(namespace: "ns\(i)", podName: v), type: .l3L4)
+            f.destinationNames = [v]
+            e.process(f)
+        }
+        return e
+    }
+
+    @Test func hostileLabelValuesPassPromtool() throws {
+        let body = try hostileEngine().render(.prometheusText)
+        guard let promtool = TestSupport.which("promtool"),
+              let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body)) else {
+            skipOrFail("promtool is not installed (Debian package 'prometheus')")
+            return
+        }
+        #expect(r.status == 0, "promtool check metrics: \(r.output)")
+    }
+
+    @Test func hostileLabelValuesRoundTripThroughTheOpenMetricsParser() throws {
+        let body = try hostileEngine().render(.openMetrics)
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python),
+              let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
+              probe.status == 0 else {
+            skipOrFail("\(python) cannot import prometheus_client (Debian packages 'python3', 'python3-prometheus-client')")
+            return
+        }
+        let script = """
+            import sys, json
+            from prometheus_client.openmetrics.parser import text_string_to_metric_families
+            out = []
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for s in family.samples:
+                    if s.name == "hubble_flows_processed_total":
+                        out.append([s.labels.get("source", ""), s.labels.get("destination", "")])
+            print(json.dumps(out))
+            """
+        let r = try #require(TestSupport.run(python, ["-c", script], stdin: Data(body)))
+        try #require(r.status == 0, "OpenMetrics parser rejected the output: \(r.output)")
+        let pairs = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String]])
+        for (i, v) in Self.hostileValues.enumerated() {
+            #expect(pairs.contains { $0 == ["ns\(i)/\(v)", v] }, "\(v.debugDescription) did not come back: \(pairs)")
         }
     }
 }

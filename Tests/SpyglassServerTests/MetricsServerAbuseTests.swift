@@ -8,7 +8,7 @@ import Testing
 struct MetricsServerAbuseTests {
     @Test func slowlorisCrowdIsCutAtTheTimeoutWhileScrapesStayFast() async throws {
         let crowd = 20
-        try await withServer(configure: { $0.readTimeout = .milliseconds(1500) }) { server, port in
+        try await withServer(configure: { $0.readTimeout = .milliseconds(1500); $0.maxConnectionsPerClient = 100 }) { server, port in
             // Each slow client sends a request line, then one header byte per ~300 ms, never finishing.
             // On threads of their own: blocking socket calls must not starve the test's cooperative pool.
             let slow = (0..<crowd).map { _ in
@@ -42,37 +42,63 @@ struct MetricsServerAbuseTests {
         }
     }
 
-    @Test func floodOverTheLimitIsRefusedAndTheServerRecovers() async throws {
-        let limit = 30, flood = 50
-        try await withServer(configure: { $0.maxConnections = limit }) { server, port in
+    /// At the global limit, a new connection takes the slot of the one that has waited longest for a request: a
+    /// crowd of idle connections cannot keep a scraper out. Only when every slot is answering is a new one refused.
+    @Test func atTheLimitTheLongestWaitingConnectionMakesRoom() async throws {
+        let limit = 30, flood = 20
+        let provider = StubProvider(slowRender: .seconds(2))
+        try await withServer(provider: provider, configure: { $0.maxConnections = limit; $0.maxConnectionsPerClient = 1000 }) { server, port in
             var held: [RawHTTPConnection] = []
             for _ in 0..<limit { held.append(try RawHTTPConnection(port: port, receiveTimeout: 2)) }
             try? await waitUntil { server.openConnections == limit }
             try #require(server.openConnections == limit)
 
-            // Every connection beyond the limit is accepted and closed at once, not left hanging.
-            let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<(flood - limit) {
-                    group.addTask { try await onThread { try RawHTTPConnection(port: port, receiveTimeout: 2).waitForClose() } }
+            // Each newcomer (kept open after its answer) evicts the oldest idle connection, and is served.
+            var newcomers: [RawHTTPConnection] = []
+            for i in 0..<flood {
+                let c = try RawHTTPConnection(port: port, receiveTimeout: 2)
+                let response = try await onThread {
+                    try c.send(get("/healthz", port: port))
+                    return try c.readResponse()
                 }
-                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                #expect(response.status == 200, "newcomer \(i)")
+                newcomers.append(c)
             }
-            #expect(refused == flood - limit)
-            #expect(server.refusedOverLimit == flood - limit)
-            #expect(server.openConnections == limit)
+            #expect(server.evictedIdle >= flood && server.refusedOverLimit == 0)
+            let evicted = try await onThread { [held] in try held.prefix(flood).filter { try $0.waitForClose() }.count }
+            #expect(evicted == flood, "the oldest idle connections were the ones closed")
+            held.removeAll()
+            newcomers.removeAll()
+            try await waitUntil { server.openConnections == 0 }
 
-            // The admitted connections are still served.
-            let answered = try await onThread { [first = held[0]] in
-                try first.send(get("/healthz", port: port))
-                return try first.readResponse()
+            // Every slot answering a (slow) scrape: nothing to evict, a new connection is refused.
+            let busy = (0..<limit).map { _ in
+                Task { try await fetch(port: port, get("/metrics", port: port, headers: ["Accept: slow"])) }
             }
-            #expect(answered.status == 200)
+            try await waitUntil { server.openConnections == limit && provider.accepts.count >= 1 }
+            try await Task.sleep(for: .milliseconds(300))
+            let refused = try await onThread { try RawHTTPConnection(port: port, receiveTimeout: 2).waitForClose() }
+            #expect(refused && server.refusedOverLimit == 1)
+            for t in busy { #expect(try await t.value.status == 200) }
+            // Thirty concurrent scrapes of the same format: one render.
+            #expect(provider.accepts.count == 1 && server.coalescedScrapes == limit - 1, "renders: \(provider.accepts.count)")
+        }
+    }
 
-            // Freeing slots lets new clients in again.
-            held.removeLast(5)
-            try await waitUntil { server.openConnections == limit - 5 }
-            let response = try await fetch(port: port, get("/metrics", port: port))
-            #expect(response.status == 200)
+    /// One client IP gets `maxConnectionsPerClient`; another IP still gets in.
+    @Test func perClientLimitLeavesRoomForOthers() async throws {
+        try await withServer(configure: { $0.maxConnectionsPerClient = 4 }) { server, port in
+            var held: [RawHTTPConnection] = []
+            for _ in 0..<4 { held.append(try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.9")) }
+            try? await waitUntil { server.openConnections == 4 }
+            let fifth = try await onThread { try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.9").waitForClose() }
+            #expect(fifth && server.refusedPerClient == 1)
+            let other = try await onThread {
+                let c = try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.10")
+                try c.send(get("/metrics", port: port))
+                return try c.readResponse()
+            }
+            #expect(other.status == 200)
             held.removeAll()
             try await waitUntil { server.openConnections == 0 }
         }

@@ -2,6 +2,7 @@ import CompressNIO
 import Foundation
 import NIOCore
 import SpyglassServer
+import SpyglassTesting
 import Testing
 
 /// Starts a server on 127.0.0.1 with an ephemeral port, runs `body`, always shuts it down.
@@ -345,8 +346,10 @@ struct MetricsServerTests {
         }
     }
 
+    /// Beyond a client's share the connection is closed at once (the global limit makes room instead: see
+    /// MetricsServerAbuseTests).
     @Test func connectionsBeyondTheLimitAreClosedAtOnce() async throws {
-        try await withServer(configure: { $0.maxConnections = 2 }) { server, port in
+        try await withServer(configure: { $0.maxConnectionsPerClient = 2 }) { server, port in
             let a = try RawHTTPConnection(port: port)
             let b = try RawHTTPConnection(port: port)
             try await waitUntil { server.openConnections == 2 }
@@ -399,7 +402,12 @@ struct MetricsServerTests {
         await any.shutdown()
 
         guard Self.hasIPv6Loopback else {
-            print("skipping [::1] check: no IPv6 loopback on this machine")
+            // Skipping is honest only on a developer's machine; CI must run the IPv6 half.
+            if KernelTestGate.isCI {
+                Issue.record("CI=true and this machine has no IPv6 loopback: the [::1] half did not run")
+            } else {
+                print("SKIPPED [::1] check: no IPv6 loopback on this machine")
+            }
             return
         }
         let v6 = try MetricsServer(address: "[::1]:0", provider: StubProvider())

@@ -12,6 +12,7 @@ final class KubeClient: Sendable {
     let limits: KubeLimits
 
     init(credentials: KubeCredentials, limits: KubeLimits) throws {
+        try credentials.checkTransport()
         self.credentials = credentials
         self.limits = limits
         var tls: TLSConfiguration? = nil

@@ -57,7 +57,11 @@ public struct KubeCredentials: Sendable, Equatable {
             throw KubeConfigError("in-cluster: cannot read the service-account token \(tokenPath)")
         }
         let caPath = directory + "/ca.crt"
-        let ca = FileManager.default.contents(atPath: caPath).map { [UInt8]($0) }
+        // Without the cluster's CA the API server would be checked against the system trust store: any public CA
+        // could then vouch for whoever answers at KUBERNETES_SERVICE_HOST.
+        guard let ca = FileManager.default.contents(atPath: caPath).map({ [UInt8]($0) }), !ca.isEmpty else {
+            throw KubeConfigError("in-cluster: cannot read the cluster CA \(caPath); refusing to fall back to the system trust store for the API server")
+        }
         let h = host.contains(":") ? "[\(host)]" : host
         return KubeCredentials(server: "https://\(h):\(port)", tokenFile: tokenPath, certificateAuthority: ca)
     }
@@ -142,6 +146,28 @@ public struct KubeCredentials: Sendable, Equatable {
             }
         }
         return creds
+    }
+}
+
+extension KubeCredentials {
+    /// Refuses what would leak the credentials: a bearer token (or token file) over plain `http://`.
+    public func checkTransport() throws(KubeConfigError) {
+        let hasToken = (token.map { !$0.isEmpty } ?? false) || tokenFile != nil
+        if hasToken && !server.lowercased().hasPrefix("https://") {
+            throw KubeConfigError("refusing to send a bearer token to \(server) over plain http://; use an https:// server")
+        }
+    }
+
+    /// Settings that work but leave the connection open to interception; the agent logs each as a warning.
+    public var securityWarnings: [String] {
+        var w: [String] = []
+        if insecureSkipTLSVerify && server.lowercased().hasPrefix("https://") {
+            w.append("insecure-skip-tls-verify is set for \(server): the API server's certificate is not checked, so anyone on the path can impersonate it")
+        }
+        if !server.lowercased().hasPrefix("https://") {
+            w.append("the Kubernetes API server \(server) is reached over plain http://")
+        }
+        return w
     }
 }
 

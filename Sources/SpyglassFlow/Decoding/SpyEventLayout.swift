@@ -12,7 +12,7 @@ public enum SpyEventLayout {
     /// `sizeof(struct spy_event_header)`
     public static let headerSize = 8
     /// `SPY_MAX_SNAP_LEN`
-    public static let maxSnapLen = 1024
+    public static let maxSnapLen = 2048
     /// `SPY_MIN_SNAP_LEN`
     public static let minSnapLen = 128
 
@@ -46,6 +46,21 @@ public enum SpyEventLayout {
         public static let aggregated = 84    // __u32
         public static let aggregatedBytes = 88 // __u64
     }
+
+    /// Every field of `struct spy_packet_event` by its C name (nested fields as `hdr.version`, arrays as one field):
+    /// byte offset and size. `SpyEventLayoutTests` checks this table, field by field, against the compiled C header,
+    /// so a field added to, moved in or resized in the header fails until it is described here.
+    public static let fields: [String: (offset: Int, size: Int)] = [
+        "hdr.version": (Offset.version, 2), "hdr.kind": (Offset.kind, 2), "hdr.header_len": (Offset.headerLen, 2),
+        "hdr.snap_len": (Offset.snapLen, 2), "timestamp_ns": (Offset.timestampNs, 8), "ifindex": (Offset.ifindex, 4),
+        "pkt_len": (Offset.pktLen, 4), "saddr": (Offset.saddr, 16), "daddr": (Offset.daddr, 16), "sport": (Offset.sport, 2),
+        "dport": (Offset.dport, 2), "vlan_id": (Offset.vlanID, 2), "flags": (Offset.flags, 2), "direction": (Offset.direction, 1),
+        "obs_point": (Offset.obsPoint, 1), "ip_version": (Offset.ipVersion, 1), "l4_proto": (Offset.l4Proto, 1),
+        "tcp_flags": (Offset.tcpFlags, 1), "icmp_type": (Offset.icmpType, 1), "icmp_code": (Offset.icmpCode, 1),
+        "report_reason": (Offset.reportReason, 1), "l3_offset": (Offset.l3Offset, 2), "l4_offset": (Offset.l4Offset, 2),
+        "drop_reason": (Offset.dropReason, 4), "cpu": (Offset.cpu, 4), "aggregated": (Offset.aggregated, 4),
+        "aggregated_bytes": (Offset.aggregatedBytes, 8),
+    ]
 
     /// `enum spy_event_kind`
     public enum Kind: UInt16, Sendable, CaseIterable {

@@ -80,7 +80,10 @@ public final class L7Assembler {
     /// `flow` is the decoded L3/L4 trace flow of a packet; `frame` its snapshot from the MAC header; `monotonicNs`
     /// the packet time (CLOCK_BOOTTIME, the event's timestamp). Returns the L7 flows this packet completes, in
     /// order (zero, one or more: a segment may finish several pipelined messages).
-    public func process(flow: Flow, frame: UnsafeRawBufferPointer, monotonicNs: UInt64) -> [Flow] {
+    ///
+    /// `packetLength`: the packet's real length from the MAC header (the event's `pkt_len`, skb->len); without it
+    /// the flow's single-packet `aggregated_bytes` is used. It exposes forged IP lengths (`bad_ip_length`).
+    public func process(flow: Flow, frame: UnsafeRawBufferPointer, monotonicNs: UInt64, packetLength: Int? = nil) -> [Flow] {
         guard let et = flow.eventType, et.type == CiliumEventType.trace, let ip = flow.ip else { return [] }
         let sport: UInt16
         let dport: UInt16
@@ -101,6 +104,11 @@ public final class L7Assembler {
         guard let range = p.payloadRange, p.sourcePort == sport, p.destinationPort == dport,
             p.source == ip.source, p.destination == ip.destination
         else { return [] }
+        if L7Assembler.claimsMoreThanPacket(p, frame, flow, packetLength: packetLength) {
+            // Forged lengths would move the stream position past bytes that never came.
+            counters.countMalformed(dnsSrc || dnsDst ? .dns : .http, L7Stats.badIPLength)
+            return []
+        }
         let payload = UnsafeRawBufferPointer(rebasing: frame[range])
         let seg = Segment(bytes: payload, length: max(payload.count, L7Assembler.realPayloadLength(p, frame, flow) ?? 0))
         let site = ObservationSite(flow)
@@ -117,8 +125,8 @@ public final class L7Assembler {
     }
 
     /// Convenience for tests and tools.
-    public func process(flow: Flow, frame: [UInt8], monotonicNs: UInt64) -> [Flow] {
-        frame.withUnsafeBytes { process(flow: flow, frame: $0, monotonicNs: monotonicNs) }
+    public func process(flow: Flow, frame: [UInt8], monotonicNs: UInt64, packetLength: Int? = nil) -> [Flow] {
+        frame.withUnsafeBytes { process(flow: flow, frame: $0, monotonicNs: monotonicNs, packetLength: packetLength) }
     }
 
     /// Sets `source_names` / `destination_names` from the names memory (sorted, unique) for the flow's IPs that
@@ -184,6 +192,31 @@ public final class L7Assembler {
         }
         guard let end, end >= start else { return nil }
         return end - start
+    }
+
+    /// True when the IP total / payload length or the UDP length claims bytes past the end of the packet
+    /// (skb->len, known for a single-packet event). The kernel drops such packets; tc sees them first.
+    static func claimsMoreThanPacket(_ p: ParsedPacket, _ frame: UnsafeRawBufferPointer, _ flow: Flow, packetLength: Int?) -> Bool {
+        guard let l3 = p.l3Offset else { return false }
+        let packetEnd: Int
+        if let packetLength, packetLength > 0 {
+            packetEnd = packetLength
+        } else if flow.aggregatedPackets == 1, flow.aggregatedBytes > 0 {
+            packetEnd = Int(clamping: flow.aggregatedBytes)
+        } else {
+            return false
+        }
+        func be16(_ o: Int) -> Int? {
+            guard o >= 0, o + 2 <= frame.count else { return nil }
+            return Int(frame[o]) << 8 | Int(frame[o + 1])
+        }
+        switch p.ipVersion {
+        case .ipv4: if let total = be16(l3 + 2), l3 + total > packetEnd { return true }
+        case .ipv6: if let plen = be16(l3 + 4), plen > 0, l3 + 40 + plen > packetEnd { return true }
+        case .ipNotUsed: break
+        }
+        if p.ipProtocol == 17, let l4 = p.l4Offset, let udpLength = be16(l4 + 4), l4 + udpLength > packetEnd { return true }
+        return false
     }
 
     /// An L7 flow from the packet that completed the message.
@@ -255,15 +288,18 @@ public final class L7Assembler {
             }
         }
         var lost = false
+        var inWindow = true
         if fromClient {
-            lost = feed(&conn.toServer, seg, tcp, &budget, &budgetExceeded, emit)
+            lost = feed(&conn.toServer, seg, tcp, &budget, &budgetExceeded, &inWindow, emit)
         } else {
-            lost = feed(&conn.toClient, seg, tcp, &budget, &budgetExceeded, emit)
+            lost = feed(&conn.toClient, seg, tcp, &budget, &budgetExceeded, &inWindow, emit)
         }
         if lost { counters.streamResyncs &+= 1 }
+        if !inWindow { counters.countMalformed(.dns, L7Stats.outOfWindow) }
         reassemblyBytes = limits.maxReassemblyBytes - budget
         counters.reassemblyBudgetExceeded &+= budgetExceeded
-        if closing {
+        // A FIN or RST outside the window is not this connection's end.
+        if closing && inWindow {
             if fromClient { conn.clientClosed = true } else { conn.serverClosed = true }
             if tcp.flags.contains(.rst) || (conn.clientClosed && conn.serverClosed) {
                 reassemblyBytes -= conn.release()
@@ -280,12 +316,18 @@ public final class L7Assembler {
 
     private func feed(
         _ framer: inout DNSTCPFramer, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, _ budget: inout Int,
-        _ exceeded: inout UInt64, _ emit: (DNSTCPFramer.Event) -> Void
+        _ exceeded: inout UInt64, _ inWindow: inout Bool, _ emit: (DNSTCPFramer.Event) -> Void
     ) -> Bool {
         var seg = seg
         var lost = false
         switch framer.sequence.admit(seq: tcp.sequence, length: seg.length, syn: tcp.flags.contains(.syn)) {
         case .duplicate: return false
+        case .outOfWindow:
+            inWindow = false
+            return false
+        case .jump:
+            framer.desync(budget: &budget)
+            lost = true
         case .gap(let n): lost = framer.skip(n, budget: &budget, emit: emit)
         case .inOrder(let skip): seg = seg.dropping(skip)
         case .first: break
@@ -347,12 +389,17 @@ public final class L7Assembler {
                                       clientPort: packet.destinationPort, serverPort: packet.sourcePort),
             id: message.id)
         var pending: PendingDNSQuery? = nil
+        var mismatch = false
         if let slot = pendingDNS.slot(of: key) {
             let candidate = pendingDNS[slot: slot]
-            // An id reused for another name is not this query's answer.
-            if message.questions.first.map({ $0.name == candidate.query }) ?? true {
+            // Only the same question answers the query: an id reused for another name (or a response without
+            // its question) is not this query's answer.
+            if let q = message.questions.first, q.name == candidate.query,
+               DNSRecordType.name(q.type) == candidate.qtypes.first {
                 pending = candidate
                 pendingDNS.removeSlot(slot)
+            } else {
+                mismatch = true
             }
         }
         let claim = DNSQueryKey(connection: ConnectionKey(
@@ -399,7 +446,13 @@ public final class L7Assembler {
             }
         }
         if message.answers.isEmpty { ttl = 0 }
-        if message.rcode == 0 {
+        if pending == nil {
+            // Anyone can send a packet from port 53: only answers to a query seen on its way out may name
+            // addresses (otherwise a pod could relabel other flows' destination_names and slip past FQDN filters).
+            if !ips.isEmpty {
+                counters.namesRejected[mismatch ? L7Stats.questionMismatch : L7Stats.unsolicited, default: 0] &+= 1
+            }
+        } else if message.rcode == 0 {
             for answer in message.answers where chain.contains(answer.name) {
                 if case .address(let a) = answer.data {
                     names.insert(ip: a, name: query, ttlSeconds: answer.ttl, now: packet.monotonicNs)
@@ -448,9 +501,16 @@ public final class L7Assembler {
 
         var seg = seg
         var feedSegment = seg.length > 0
+        var inWindow = true
         switch stream.sequence.admit(seq: tcp.sequence, length: seg.length, syn: tcp.flags.contains(.syn)) {
         case .duplicate:
             feedSegment = false
+        case .outOfWindow:
+            feedSegment = false
+            inWindow = false
+            counters.countMalformed(.http, L7Stats.outOfWindow)
+        case .jump:
+            if let event = stream.desync(&ctx) { handle(event, conn, stream, packet, &out) }
         case .gap(let n):
             if let event = stream.lose(n, &ctx) { handle(event, conn, stream, packet, &out) }
         case .inOrder(let skip):
@@ -467,7 +527,9 @@ public final class L7Assembler {
         reassemblyBytes = limits.maxReassemblyBytes - ctx.budget
         counters.reassemblyBudgetExceeded &+= ctx.budgetExceeded
 
-        if tcp.flags.contains(.rst) {
+        // A FIN or RST outside the window is not this connection's end.
+        if !inWindow {
+        } else if tcp.flags.contains(.rst) {
             discard(conn)
             httpConnections.removeSlot(slot)
         } else if tcp.flags.contains(.fin) {

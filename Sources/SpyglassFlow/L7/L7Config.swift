@@ -16,10 +16,12 @@
 /// | `limits.*` | `--l7-max-…` / `--l7-…-timeout` | see `L7Limits` |
 ///
 /// Header redaction (values become `HUBBLE_REDACTED`, keys stay): when `headerAllowList` is non-empty, every header
-/// not in it is redacted and `headerDenyList` is ignored (Hubble rejects setting both; the agent should too).
-/// Otherwise the headers in `headerDenyList` are redacted. Names compare case-insensitively. Unlike Hubble, whose
-/// deny list is empty by default, Spyglass redacts credentials and session cookies by default: an observability
-/// pipeline should not be a secret store. Set `headerDenyList = []` for Hubble's behaviour.
+/// not in it is redacted and `headerDenyList` is ignored (Hubble rejects setting both; the agent does too) — the
+/// safe choice, as a deny list cannot know every application's secret headers. Otherwise the headers in
+/// `headerDenyList` are redacted: exact names, or patterns with `*` at the start and/or end (`*Token*`, `*-Key`,
+/// `X-Goog-*`). Names compare case-insensitively. Unlike Hubble, whose deny list is empty by default, Spyglass
+/// redacts credential and session headers by default (`defaultHeaderDenyList`): an observability pipeline should
+/// not be a secret store. Set `headerDenyList = []` for Hubble's behaviour.
 public struct L7Config: Sendable, Equatable {
     /// Server ports of DNS (UDP and TCP). A packet takes part when its source or destination port is listed.
     public var dnsPorts: Set<UInt16>
@@ -45,10 +47,14 @@ public struct L7Config: Sendable, Equatable {
     /// The value that replaces redacted header values (Hubble's constant).
     public static let redactedValue = "HUBBLE_REDACTED"
 
-    /// Credentials and session state: `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`,
-    /// `X-Api-Key`, `X-Auth-Token`.
+    /// Credentials and session state by name and by pattern: `Authorization`, `Proxy-Authorization`, `Cookie`,
+    /// `Set-Cookie`, and every header whose name contains `Auth`, `Token`, `Secret`, `Password`, `Passwd`,
+    /// `Session`, `Credential`, `Signature`, `Api-Key`, `Apikey`, `Csrf` or `Xsrf`, or ends in `-Key`
+    /// (`X-Amz-Security-Token`, `X-Vault-Token`, `Private-Token`, `X-Goog-Api-Key`, `X-CSRF-Token`, …).
     public static let defaultHeaderDenyList = [
-        "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Auth-Token",
+        "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
+        "*Auth*", "*Token*", "*Secret*", "*Password*", "*Passwd*", "*Session*", "*Credential*", "*Signature*",
+        "*Api-Key*", "*Apikey*", "*Csrf*", "*Xsrf*", "*-Key",
     ]
 
     public init(

@@ -63,6 +63,10 @@ public struct L7Stats: Sendable, Equatable {
     /// TCP streams that lost their place (sequence gap, unparseable framing) and now wait for the next segment
     /// that starts a message.
     public var streamResyncs: UInt64 = 0
+    /// DNS responses whose answers were kept out of the names memory because they answer no pending query of
+    /// this observation site (same id, client and server addresses and ports, and question), by reason
+    /// (`L7Stats.namesRejectedReasons`): `spyglass_l7_dns_names_rejected_total{reason}`.
+    public var namesRejected: [String: UInt64] = [:]
     /// Entries evicted because a table was full (before they expired).
     public var evictions: [L7Table: UInt64] = [:]
     /// Appends refused because `maxReassemblyBytes` was reached (the message is parsed from what was buffered).
@@ -78,10 +82,20 @@ public struct L7Stats: Sendable, Equatable {
     }
     public func unanswered(_ p: L7Protocol) -> UInt64 { p == .dns ? unansweredDNS : unansweredHTTP }
 
+    /// A TCP segment too far from its stream's position (`TCPSequence.window`): skipped.
+    public static let outOfWindow = "out_of_window"
+    /// A packet whose IP (or UDP) length claims more bytes than the packet has: skipped.
+    public static let badIPLength = "bad_ip_length"
+    /// A response with no pending query for its id, addresses and ports.
+    public static let unsolicited = "unsolicited"
+    /// A pending query with that id exists but asked another question (name or type), or the response has none.
+    public static let questionMismatch = "question_mismatch"
+    public static let namesRejectedReasons = [unsolicited, questionMismatch]
+
     /// Every reason value per protocol, so a metric can pre-register its series at zero.
     public static let malformedReasons: [L7Protocol: [String]] = [
-        .dns: DNSParseError.allReasons + ["no_question", "bad_tcp_length"],
-        .http: HTTPParseError.allReasons,
+        .dns: DNSParseError.allReasons + ["no_question", "bad_tcp_length", outOfWindow, badIPLength],
+        .http: HTTPParseError.allReasons + [outOfWindow, badIPLength],
     ]
 
     mutating func countMalformed(_ p: L7Protocol, _ reason: String) {

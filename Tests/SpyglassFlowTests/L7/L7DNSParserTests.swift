@@ -176,7 +176,9 @@ struct L7DNSParserTests {
 
     @Test func seededGarbageAndMutationsNeverTrap() {
         var rng = SeededRandom(seed: 0xd45)
-        var parsed = 0
+        var parsedGarbage = 0
+        var parsedMutated = 0
+        var reasons: Set<String> = []
         let clock = ContinuousClock()
         let elapsed = clock.measure {
             for _ in 0..<20_000 {
@@ -187,7 +189,10 @@ struct L7DNSParserTests {
                     b[4] = 0; b[5] = UInt8(rng.next() % 4)
                     b[6] = 0; b[7] = UInt8(rng.next() % 40)
                 }
-                if (try? DNSParser.parse(b, isPrefix: rng.next() % 2 == 0)) != nil { parsed += 1 }
+                do throws(DNSParseError) {
+                    _ = try DNSParser.parse(b, isPrefix: rng.next() % 2 == 0)
+                    parsedGarbage += 1
+                } catch { reasons.insert(error.reason) }
             }
             let valid = Self.cnameChain()
             for _ in 0..<20_000 {
@@ -195,10 +200,16 @@ struct L7DNSParserTests {
                 for _ in 0..<(1 + Int(rng.next() % 4)) {
                     b[Int(rng.next() % UInt64(b.count))] = UInt8(truncatingIfNeeded: rng.next())
                 }
-                if (try? DNSParser.parse(b)) != nil { parsed += 1 }
+                do throws(DNSParseError) {
+                    _ = try DNSParser.parse(b)
+                    parsedMutated += 1
+                } catch { reasons.insert(error.reason) }
             }
         }
-        #expect(parsed >= 0)
+        // Both outcomes happen, and every rejection carries a reason the metric knows.
+        #expect(parsedMutated > 0 && parsedMutated < 20_000, "\(parsedMutated) of 20000 mutated messages parsed")
+        #expect(parsedGarbage < 20_000)
+        #expect(reasons.count >= 3 && reasons.isSubset(of: Set(DNSParseError.allReasons)), "\(reasons)")
         #expect(elapsed < .seconds(20))
     }
 }

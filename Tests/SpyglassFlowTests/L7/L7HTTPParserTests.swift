@@ -166,20 +166,32 @@ struct L7HTTPParserTests {
 
     @Test func malformedReasonsAreListed() {
         #expect(L7Stats.malformedReasons[.http] == ["bad_start_line", "bad_version", "bad_header", "too_many_headers",
-                                                   "oversized_headers", "bad_content_length", "bad_transfer_encoding", "bad_chunk"])
+                                                   "oversized_headers", "bad_content_length", "bad_transfer_encoding", "bad_chunk",
+                                                   "out_of_window", "bad_ip_length"])
         #expect(L7Stats.malformedReasons[.dns] == ["short_header", "truncated", "bad_label_type", "name_too_long",
-                                                  "pointer_out_of_range", "pointer_loop", "bad_rdata", "no_question", "bad_tcp_length"])
+                                                  "pointer_out_of_range", "pointer_loop", "bad_rdata", "no_question", "bad_tcp_length",
+                                                  "out_of_window", "bad_ip_length"])
     }
 
     @Test func seededGarbageNeverTraps() {
         var rng = SeededRandom(seed: 0x4774)
         let alphabet = bytes("GET HTTP/1.1 200 \r\n:;Content-Length: 5chunkedTransfer-Encoding0123456789abcdef \t")
+        var parsed = 0
+        var reasons: Set<String> = []
         for i in 0..<20_000 {
             let n = Int(rng.next() % 300)
             var b = [UInt8](repeating: 0, count: n)
             for k in 0..<n { b[k] = i % 2 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: rng.next()) }
-            _ = try? HTTPParser.parseHead(b, isRequest: i % 3 == 0, complete: i % 5 != 0)
-            _ = b.withUnsafeBytes { HTTPParser.headEnd($0) }
+            do throws(HTTPParseError) {
+                _ = try HTTPParser.parseHead(b, isRequest: i % 3 == 0, complete: i % 5 != 0)
+                parsed += 1
+            } catch { reasons.insert(error.reason) }
+            if let end = b.withUnsafeBytes({ HTTPParser.headEnd($0) }) {
+                #expect(end > 0 && end <= b.count, "head end \(end) outside \(b.count) bytes")
+            }
         }
+        // Every input either parses or is rejected with a reason the metric knows; both happen.
+        #expect(reasons.count >= 2 && reasons.isSubset(of: Set(HTTPParseError.allReasons)), "\(reasons)")
+        #expect(parsed < 20_000, "garbage was rejected at least once")
     }
 }

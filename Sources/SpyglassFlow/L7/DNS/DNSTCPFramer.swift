@@ -137,6 +137,14 @@ struct DNSTCPFramer {
         phase = .unsynced
     }
 
+    /// The stream's position moved somewhere unrelated (`SegmentAdmission.jump`): drop a half-read message
+    /// (returning its bytes to `budget`) and wait for the next segment to start one.
+    mutating func desync(budget: inout Int) {
+        budget += buffer.count
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 1024)
+        phase = .unsynced
+    }
+
     /// Releases the buffer (connection end); returns the bytes freed.
     mutating func release() -> Int {
         let n = buffer.count

@@ -80,25 +80,73 @@ enum HTTPURL {
     }
 }
 
-/// Header redaction by allow or deny list (see `L7Config`). Lists are kept in Go's canonical form, the form
-/// `HTTPParser` gives keys, so a lookup needs no case folding.
+/// Header redaction by allow or deny list (see `L7Config`). Exact names are kept in Go's canonical form, the form
+/// `HTTPParser` gives keys, so a lookup needs no case folding; deny patterns (`*Token*`, `*-Key`, `X-Goog-*`) are
+/// matched ASCII case-insensitively on the key's bytes, without allocating.
 struct HeaderRedactor {
+    /// A deny-list entry with `*` at its start and/or end.
+    struct Pattern: Equatable {
+        /// Lowercased, without the `*`s.
+        var core: [UInt8]
+        var anyPrefix: Bool
+        var anySuffix: Bool
+
+        init?(_ entry: String) {
+            let anyPrefix = entry.hasPrefix("*"), anySuffix = entry.count > 1 && entry.hasSuffix("*")
+            guard anyPrefix || anySuffix else { return nil }
+            var core = Substring(entry)
+            if anyPrefix { core = core.dropFirst() }
+            if anySuffix { core = core.dropLast() }
+            self.core = Array(core.lowercased().utf8)
+            self.anyPrefix = anyPrefix
+            self.anySuffix = anySuffix
+        }
+
+        func matches(_ key: String) -> Bool {
+            var key = key
+            return key.withUTF8 { k in
+                let n = core.count
+                guard k.count >= n else { return false }
+                func at(_ start: Int) -> Bool {
+                    for i in 0..<n {
+                        var c = k[start + i]
+                        if c >= 0x41 && c <= 0x5a { c |= 0x20 }
+                        if c != core[i] { return false }
+                    }
+                    return true
+                }
+                switch (anyPrefix, anySuffix) {
+                case (true, true): return (0...(k.count - n)).contains { at($0) }
+                case (true, false): return at(k.count - n)
+                default: return at(0)
+                }
+            }
+        }
+    }
+
     private let allow: Set<String>
     private let deny: Set<String>
+    private let denyPatterns: [Pattern]
 
     init(config: L7Config) {
         allow = Set(config.headerAllowList.map { HTTPParser.canonicalKey($0) })
-        deny = config.headerAllowList.isEmpty ? Set(config.headerDenyList.map { HTTPParser.canonicalKey($0) }) : []
+        let denyList = config.headerAllowList.isEmpty ? config.headerDenyList : []
+        denyPatterns = denyList.compactMap(Pattern.init)
+        deny = Set(denyList.filter { Pattern($0) == nil }.map { HTTPParser.canonicalKey($0) })
     }
 
-    var isNoop: Bool { allow.isEmpty && deny.isEmpty }
+    var isNoop: Bool { allow.isEmpty && deny.isEmpty && denyPatterns.isEmpty }
+
+    func redacts(_ key: String) -> Bool {
+        if !allow.isEmpty { return !allow.contains(key) }
+        return deny.contains(key) || denyPatterns.contains { $0.matches(key) }
+    }
 
     /// `headers` keys must be canonical.
     func apply(_ headers: inout [HTTPHeader]) {
         guard !isNoop else { return }
-        for i in headers.indices {
-            let redact = allow.isEmpty ? deny.contains(headers[i].key) : !allow.contains(headers[i].key)
-            if redact { headers[i].value = L7Config.redactedValue }
+        for i in headers.indices where redacts(headers[i].key) {
+            headers[i].value = L7Config.redactedValue
         }
     }
 }

@@ -206,6 +206,21 @@ final class HTTPStream {
         }
     }
 
+    /// The stream's position moved somewhere unrelated (`SegmentAdmission.jump`): whatever the state, wait for a
+    /// segment that starts a message. A head being read is emitted as a prefix.
+    func desync(_ ctx: inout Context) -> HTTPStreamEvent? {
+        switch mode {
+        case .opaque:
+            return nil
+        case .head where !buffer.isEmpty:
+            mode = .unsynced
+            return flush(complete: false, &ctx)
+        default:
+            mode = .unsynced
+            return .lostSync
+        }
+    }
+
     /// Frees the buffer; returns the bytes released.
     func release() -> Int {
         let n = buffer.count
