@@ -11,6 +11,7 @@ packages=(
   python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
   dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
   openssl util-linux                             # TLS tests (test certificates, s_client); setpriv for capability tests
+  qemu-system-x86 debootstrap                    # scripts/kernel-vm.sh: Debian 12's kernel in a VM (it downloads the kernel)
 )
 # `--bench`: also what bench/all.sh measures with and against.
 if [ "${1:-}" = "--bench" ]; then

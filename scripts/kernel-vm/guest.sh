@@ -1,0 +1,40 @@
+#!/bin/bash
+# PID 1 of the kernel VM (started by the initramfs /init): probes the kernel's features, runs the BPF load/attach
+# tests and the end-to-end flow, writes "NAME PASS|FAIL SECONDS" lines to /kernel-vm-out/results (a 9p share the
+# host reads) and powers off. Never run on the host.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp CI=true LANG=C.UTF-8
+out=/kernel-vm-out
+src=$(sed -n 's/.*spyglass.src=\([^ ]*\).*/\1/p' /proc/cmdline)
+bin=$(sed -n 's/.*spyglass.bin=\([^ ]*\).*/\1/p' /proc/cmdline)
+off() { sync; echo o >/proc/sysrq-trigger; sleep 30; }
+trap off EXIT
+[ $$ = 1 ] || { echo "guest.sh runs only as PID 1 of the kernel VM"; trap - EXIT; exit 1; }
+
+mount -t bpf bpf /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mkdir -p /run/netns /dev/shm && mount -t tmpfs tmpfs /dev/shm
+ln -sf /proc/self/fd /dev/fd
+hostname spyglass-vm
+ip link set lo up
+ulimit -l unlimited   # kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK
+
+echo "kernel-vm: guest up, $(uname -r), $(nproc) CPUs"
+: >"$out/results"
+result() { echo "$1 $2 $3" >>"$out/results"; echo "kernel-vm: $1 $2 (${3}s)"; sync; }
+run() {   # run NAME TIMEOUT COMMAND...: output to $out/NAME.log and the console
+  local name=$1 limit=$2 start=$SECONDS rc; shift 2
+  echo "kernel-vm: === $name"
+  timeout -k 5 "$limit" "$@" 2>&1 | tee "$out/$name.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 124 ] && echo "kernel-vm: $name timed out after ${limit}s" | tee -a "$out/$name.log"
+  if [ "$rc" = 0 ]; then result "$name" PASS $((SECONDS - start)); else result "$name" FAIL $((SECONDS - start)); fi
+}
+
+run features 120 env BPFTOOL=/usr/sbin/bpftool bash "$src/scripts/kernel-vm/features.sh"
+cp "$out/features.log" "$out/features" 2>/dev/null
+# The BPF load/attach tests: the tc programs (load, attach, BPF_PROG_TEST_RUN) and the kfree_skb drop program.
+run datapath-tests 600 "$bin/SpyglassPackageTests.xctest" --testing-library swift-testing \
+  --filter 'SpyglassDatapathTests\.(TCProgramTests|DropProgramTests)'
+run agent-e2e 300 bash "$src/scripts/kernel-vm/e2e.sh" "$bin/spyglass"
+echo "kernel-vm: guest done"
