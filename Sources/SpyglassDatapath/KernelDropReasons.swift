@@ -11,6 +11,9 @@ public struct KernelDropReasons: Sendable {
     public let consumed: UInt32
     /// False on kernels before 5.17, whose kfree_skb tracepoint has no reason.
     public let hasReasonArgument: Bool
+    /// `notDroppedYet` / `consumed` when this kernel's enum lacks that name (6.1 has no SKB_CONSUMED: consume_skb
+    /// has its own tracepoint there). No reason code has this value, so it filters nothing out.
+    public static let absent: UInt32 = 0xffff_fffe
 
     /// Reads the enum from /sys/kernel/btf/vmlinux (~ms).
     public static func load() -> KernelDropReasons {
@@ -25,7 +28,7 @@ public struct KernelDropReasons: Sendable {
             count: max)
         let n = spy_btf_enum("skb_drop_reason", &values, &names, Int32(max))
         var table: [UInt32: String] = [:]
-        var notDropped: UInt32 = 0, consumed: UInt32 = 1
+        var notDropped = absent, consumed = absent
         for i in 0..<Int(Swift.max(n, 0)) {
             let raw = withUnsafeBytes(of: names[i]) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             let code = UInt32(truncatingIfNeeded: values[i])

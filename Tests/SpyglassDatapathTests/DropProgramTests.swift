@@ -60,8 +60,14 @@ struct DropProgramTests {
         for n in ["NOT_SPECIFIED", "NO_SOCKET", "NETFILTER_DROP", "TCP_CSUM", "UDP_CSUM", "IP_INHDR"] {
             #expect(names.contains(n), "skb_drop_reason lacks \(n)")
         }
+        // The two non-drops the program ignores must be exactly these names or absent (6.1 has no CONSUMED); a
+        // default that lands on a real reason (1 is NOT_SPECIFIED on 6.1) would hide those drops.
         #expect(r.names[r.notDroppedYet] == "NOT_DROPPED_YET")
-        #expect(r.names[r.consumed] == "CONSUMED")
+        if names.contains("CONSUMED") {
+            #expect(r.names[r.consumed] == "CONSUMED")
+        } else {
+            #expect(r.consumed == KernelDropReasons.absent)
+        }
     }
 
     @Test func loadsAttachesAndReportsAClosedPortDropWithItsKernelReason() throws {

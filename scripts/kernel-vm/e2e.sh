@@ -46,11 +46,13 @@ in_pod ip link set lo up
 # No IPv6 on the link: router solicitations and DAD would add flows this test does not count.
 sysctl -qw "net.ipv6.conf.$host.disable_ipv6=1" 2>/dev/null || true
 in_pod sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 2>/dev/null || true
-in_pod ping -c 1 -W 5 "$node_ip" >/dev/null || fail "veth link does not pass traffic"
+
 
 # Servers on the node: TCP 8080 (keeps listening), UDP 9999.
 nc -dlk "$node_ip" 8080 >/dev/null </dev/null & srv_pids+=($!)
 nc -dlu "$node_ip" 9999 >/dev/null </dev/null & srv_pids+=($!)
+for i in $(seq 1 50); do in_pod nc -z -w 2 "$node_ip" 8080 && break; sleep 0.2; done
+in_pod nc -z -w 2 "$node_ip" 8080 || fail "the pod cannot reach the node's TCP server over the veth"
 
 "$bin" run --interface "$host" --hubble-metrics-server "127.0.0.1:$port" --monitor-aggregation none \
   --hubble-metrics 'drop:labelsContext=source_ip,destination_ip flow' --node-name kernel-vm \

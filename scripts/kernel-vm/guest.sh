@@ -22,7 +22,7 @@ ulimit -l unlimited   # kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK
 echo "kernel-vm: guest up, $(uname -r), $(nproc) CPUs"
 : >"$out/results"
 result() { echo "$1 $2 $3" >>"$out/results"; echo "kernel-vm: $1 $2 (${3}s)"; sync; }
-run() {   # run NAME TIMEOUT COMMAND...: output to $out/NAME.log and the console
+step() {   # step NAME TIMEOUT COMMAND...: output to $out/NAME.log and the console
   local name=$1 limit=$2 start=$SECONDS rc; shift 2
   echo "kernel-vm: === $name"
   timeout -k 5 "$limit" "$@" 2>&1 | tee "$out/$name.log"
@@ -31,10 +31,20 @@ run() {   # run NAME TIMEOUT COMMAND...: output to $out/NAME.log and the console
   if [ "$rc" = 0 ]; then result "$name" PASS $((SECONDS - start)); else result "$name" FAIL $((SECONDS - start)); fi
 }
 
+# KERNEL_VM_ONLY on the host (spyglass.only= here) selects steps, e.g. "libbpf-log" to see libbpf's and the
+# verifier's log of loading the programs.
+only=$(sed -n 's/.*spyglass.only=\([^ ]*\).*/\1/p' /proc/cmdline)
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+run() { want "$1" && step "$@"; }
+[[ ",$only," == *",libbpf-log,"* ]] && step libbpf-log 120 "$bin/spyglass" run --interface lo --debug-libbpf \
+  --hubble-metrics-server 127.0.0.1:0
 run features 120 env BPFTOOL=/usr/sbin/bpftool bash "$src/scripts/kernel-vm/features.sh"
 cp "$out/features.log" "$out/features" 2>/dev/null
 # The BPF load/attach tests: the tc programs (load, attach, BPF_PROG_TEST_RUN) and the kfree_skb drop program.
 run datapath-tests 600 "$bin/SpyglassPackageTests.xctest" --testing-library swift-testing \
   --filter 'SpyglassDatapathTests\.(TCProgramTests|DropProgramTests)'
+# The agent as in a container that does not see /boot: CONFIG_HZ unknown, the tc programs' other clock (the
+# datapath tests above ran with /boot/config-* present).
+mount -t tmpfs tmpfs /boot
 run agent-e2e 300 bash "$src/scripts/kernel-vm/e2e.sh" "$bin/spyglass"
 echo "kernel-vm: guest done"
