@@ -2,7 +2,7 @@ import CSpyglassBPF
 import SpyglassFlow
 
 /// The running kernel's drop reasons, read from its BTF at start-up (`enum skb_drop_reason`): numbers differ
-/// between kernels (NO_SOCKET was 1 in 5.17 and is 3 on 6.x), so none are compiled in.
+/// between kernels (NO_SOCKET is 2 on Debian 12's 6.1 and 3 on 6.18), so none are compiled in.
 public struct KernelDropReasons: Sendable {
     /// Code → name without the `SKB_DROP_REASON_` / `SKB_` prefix (e.g. 3 → `NO_SOCKET`).
     public let names: [UInt32: String]

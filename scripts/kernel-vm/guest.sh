@@ -40,11 +40,15 @@ run() { want "$1" && step "$@"; }
   --hubble-metrics-server 127.0.0.1:0
 run features 120 env BPFTOOL=/usr/sbin/bpftool bash "$src/scripts/kernel-vm/features.sh"
 cp "$out/features.log" "$out/features" 2>/dev/null
-# The BPF load/attach tests: the tc programs (load, attach, BPF_PROG_TEST_RUN) and the kfree_skb drop program.
+# The end-to-end flow and the datapath tests run side by side (they share no counts: the e2e agent watches only
+# its veth and checks drops by its addresses; the drop test filters by its own port). The agent runs as in a
+# container that does not see /boot: CONFIG_HZ unknown, the tc programs' other clock; the datapath tests see it.
+( run agent-e2e 400 unshare -m sh -c 'mount -t tmpfs tmpfs /boot && exec bash "$0" "$1"' \
+    "$src/scripts/kernel-vm/e2e.sh" "$bin/spyglass" >"$out/agent-e2e.console" 2>&1 ) &
+e2e=$!
+# The BPF load/attach tests: the tc programs (load, BPF_PROG_TEST_RUN) and the kfree_skb drop program.
 run datapath-tests 600 "$bin/SpyglassPackageTests.xctest" --testing-library swift-testing \
   --filter 'SpyglassDatapathTests\.(TCProgramTests|DropProgramTests)'
-# The agent as in a container that does not see /boot: CONFIG_HZ unknown, the tc programs' other clock (the
-# datapath tests above ran with /boot/config-* present).
-mount -t tmpfs tmpfs /boot
-run agent-e2e 300 bash "$src/scripts/kernel-vm/e2e.sh" "$bin/spyglass"
+wait "$e2e"
+cat "$out/agent-e2e.console" 2>/dev/null
 echo "kernel-vm: guest done"
