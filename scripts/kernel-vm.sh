@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs Spyglass on Debian 12's own kernel (6.1): boots it under QEMU (TCG: no KVM needed) on a small debootstrap
-# root file system and runs there the BPF load/attach tests (SpyglassDatapathTests: tc programs load, attach and
-# test-run; the kfree_skb drop program loads and reports a real drop) and one end-to-end flow (the agent on a veth
-# pair, TCP/UDP exchanges, exact /metrics counts). Prints a PASS/FAIL line per test; exits non-zero on failure.
+# root file system and runs there the BPF load/attach tests (SpyglassDatapathTests: the tc programs load and
+# test-run; the kfree_skb drop program loads, attaches and reports a real drop) and one end-to-end flow (the agent
+# attaches to a veth pair; TCP/UDP exchanges; exact /metrics counts). Prints a PASS/FAIL line per step and test;
+# exits non-zero on failure.
 #
 #   ./scripts/kernel-vm.sh          (root, after `swift build --build-tests`; scripts/test.sh runs it)
 #
 # The root file system, kernel and initramfs are cached in .build/kernel-vm/ (delete it to rebuild). The VM shares
 # the worktree, /opt/swift and a results folder read-only/read-write over 9p and has no network of its own.
 # Environment: KERNEL_VM_PACKAGE (default linux-image-amd64, Debian 12's 6.1), KERNEL_VM_TIMEOUT (seconds the VM
-# may run, default 900), KERNEL_VM_MIRROR, KERNEL_VM_CPUS (default 2), KERNEL_VM_BUILD (default .build/debug).
-# It skips (exit 0) only when QEMU cannot start a VM at all, saying why; any other reason not to run is a failure
-# under CI=true.
+# may run, default 900), KERNEL_VM_MIRROR, KERNEL_VM_CPUS (default 2), KERNEL_VM_BUILD (default .build/debug),
+# KERNEL_VM_ONLY (comma-separated steps: features, datapath-tests, agent-e2e, libbpf-log).
+# It skips (exit 0, saying why) only when it cannot boot a VM: QEMU cannot start a machine at all, or (outside
+# CI=true, where these fail) not root or a tool missing. A missing build always fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -39,7 +41,7 @@ for tool in qemu-system-x86_64 debootstrap apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || cannot_run "$tool is not installed (scripts/install-deps.sh installs it)"
 done
 for f in "$build/spyglass" "$build/SpyglassPackageTests.xctest"; do
-  [ -x "$f" ] || cannot_run "$f is missing (run: swift build --build-tests)"
+  [ -x "$f" ] || fail "$f is missing (run: swift build --build-tests)"
 done
 # The one allowed skip: QEMU cannot start even an empty TCG machine here (e.g. a sandbox without the memory or
 # syscalls it needs). Checked for real rather than guessed from the environment.
