@@ -10,5 +10,7 @@ mkdir -p "$TMPDIR"
 swift build --build-tests
 # Tests that build namespaces or load BPF share kernel state: run them one at a time.
 swift test --skip-build --no-parallel
+# The BPF load/attach tests and an end-to-end flow on Debian 12's own kernel (6.1) in a QEMU VM.
+./scripts/kernel-vm.sh
 # Every fuzz target briefly on its seed corpus (a debug build: the short run needs no speed, the build time counts).
 FUZZ_CONFIG=debug ./scripts/fuzz.sh --short

@@ -26,6 +26,8 @@ static int spy_print(enum libbpf_print_level level, const char *fmt, va_list arg
     char line[512];
     if (level == LIBBPF_DEBUG && !log_verbose)
         return 0;
+    va_list full;
+    va_copy(full, args);
     vsnprintf(line, sizeof(line), fmt, args);
     if (level != LIBBPF_DEBUG) {
         pthread_mutex_lock(&log_lock);
@@ -35,8 +37,10 @@ static int spy_print(enum libbpf_print_level level, const char *fmt, va_list arg
             last_log[--n] = 0;
         pthread_mutex_unlock(&log_lock);
     }
+    /* Whole, not cut to the line buffer: a verifier log is one message of many kilobytes. */
     if (log_verbose)
-        fputs(line, stderr);
+        vfprintf(stderr, fmt, full);
+    va_end(full);
     return 0;
 }
 

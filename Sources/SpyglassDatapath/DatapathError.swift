@@ -40,7 +40,8 @@ func libbpfError(_ operation: String, _ code: Int32) -> DatapathError {
     var buf = [CChar](repeating: 0, count: 512)
     spy_libbpf_last_log(&buf, buf.count)
     let detail = stringFromCBuffer(buf)
-    if errno == EPERM || errno == EACCES { return .notRoot }
+    // With CAP_BPF held, EACCES is the verifier rejecting a program, not a missing privilege.
+    if errno == EPERM || errno == EACCES, !(CapabilitySet.effective()?.contains(.bpf) ?? false) { return .notRoot }
     return .libbpf(operation: operation, errno: errno, detail: detail)
 }
 

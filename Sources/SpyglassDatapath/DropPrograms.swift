@@ -83,8 +83,8 @@ public final class DropPrograms: @unchecked Sendable {
                 try TCPrograms.setRodata(obj, name, value, in: "the drop BPF object")
             }
             // Without a reason argument every drop arrives as 0xffffffff: keep the non-drop filters off it.
-            try set("cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : 0xffff_fffe)
-            try set("cfg_reason_consumed", reasons.hasReasonArgument ? reasons.consumed : 0xffff_fffe)
+            try set("cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : KernelDropReasons.absent)
+            try set("cfg_reason_consumed", reasons.hasReasonArgument ? reasons.consumed : KernelDropReasons.absent)
             try set("cfg_drop_rate", config.ratePerReason)
             try set("cfg_watched_only", config.watchedInterfacesOnly ? 1 : 0)
             try set("cfg_netns_inum", spy_netns_inum())

@@ -2,7 +2,7 @@ import CSpyglassBPF
 import SpyglassFlow
 
 /// The running kernel's drop reasons, read from its BTF at start-up (`enum skb_drop_reason`): numbers differ
-/// between kernels (NO_SOCKET was 1 in 5.17 and is 3 on 6.x), so none are compiled in.
+/// between kernels (NO_SOCKET is 2 on Debian 12's 6.1 and 3 on 6.18), so none are compiled in.
 public struct KernelDropReasons: Sendable {
     /// Code → name without the `SKB_DROP_REASON_` / `SKB_` prefix (e.g. 3 → `NO_SOCKET`).
     public let names: [UInt32: String]
@@ -11,6 +11,9 @@ public struct KernelDropReasons: Sendable {
     public let consumed: UInt32
     /// False on kernels before 5.17, whose kfree_skb tracepoint has no reason.
     public let hasReasonArgument: Bool
+    /// `notDroppedYet` / `consumed` when this kernel's enum lacks that name (6.1 has no SKB_CONSUMED: consume_skb
+    /// has its own tracepoint there). No reason code has this value, so it filters nothing out.
+    public static let absent: UInt32 = 0xffff_fffe
 
     /// Reads the enum from /sys/kernel/btf/vmlinux (~ms).
     public static func load() -> KernelDropReasons {
@@ -25,7 +28,7 @@ public struct KernelDropReasons: Sendable {
             count: max)
         let n = spy_btf_enum("skb_drop_reason", &values, &names, Int32(max))
         var table: [UInt32: String] = [:]
-        var notDropped: UInt32 = 0, consumed: UInt32 = 1
+        var notDropped = absent, consumed = absent
         for i in 0..<Int(Swift.max(n, 0)) {
             let raw = withUnsafeBytes(of: names[i]) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             let code = UInt32(truncatingIfNeeded: values[i])
