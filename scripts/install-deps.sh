@@ -11,6 +11,7 @@ packages=(
   python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
   dnsmasq-base                                   # a real DNS server for the L7 tests and the demo
   openssl util-linux                             # TLS tests (test certificates, s_client); setpriv for capability tests
+  python3-grpcio python3-protobuf protobuf-compiler # the independent Python gRPC client of the Hubble API tests
 )
 # `--bench`: also what bench/all.sh measures with and against.
 if [ "${1:-}" = "--bench" ]; then

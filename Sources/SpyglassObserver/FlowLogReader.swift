@@ -31,20 +31,27 @@ public struct FlowLogReader {
             guard !line.allSatisfy({ $0 == 0x20 || $0 == 0x0d || $0 == 0x09 }) else { return }
             do {
                 let r = try Observer_GetFlowsResponse(jsonUTF8Bytes: Array(line), options: Self.options)
+                let e: ObservedEvent
                 switch r.responseTypes {
                 case .flow(let f):
-                    events.append((.flow(Flow(proto: f), UUIDv4(high: 0, low: 0)), r))
+                    e = .flow(Flow(proto: f), UUIDv4(high: 0, low: 0))
                 case .lostEvents(let l):
-                    let t = Timestamp(seconds: r.time.seconds, nanos: r.time.nanos)
-                    events.append((.lost(source: FlowPrinter.name(l.source), count: l.numEventsLost, time: t), r))
-                default: break
+                    e = .lost(source: FlowPrinter.name(l.source), count: l.numEventsLost,
+                              time: Timestamp(seconds: r.time.seconds, nanos: r.time.nanos))
+                default: return
+                }
+                // Only what matches is kept, and for --last N only the newest N: memory stays bounded by the answer.
+                guard plan.accepts(e) else { return }
+                events.append((e, r))
+                if !plan.first && plan.number > 0 && events.count >= 2 * Int(clamping: plan.number) {
+                    events.removeFirst(events.count - Int(clamping: plan.number))
                 }
             } catch {
                 badLines += 1
                 onBadLine("\(source):\(lineNo): not a Hubble JSON flow record: \(error)")
             }
         }
-        while true {
+        while !(plan.first && plan.number > 0 && events.count >= Int(clamping: plan.number)) {
             let chunk = handle.availableData
             if chunk.isEmpty { break }
             pending.append(chunk)

@@ -11,7 +11,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// Renders responses as Hubble's printer does. `compact`: one line per flow,
 /// `TIME: SRC (ID) -> DST (ID) TYPE VERDICT (SUMMARY)`; `json`: the flow object; `jsonpb`: the whole response;
 /// `dict`: `KEY: value` blocks; `table`: aligned columns (written at the end, by `finish`).
-public struct FlowPrinter {
+public struct FlowPrinter: Sendable {
     public let format: OutputFormat
     public var utc: Bool
     public var printNodeName: Bool

@@ -8,6 +8,8 @@ import Foundation
 
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
 struct AgentOptions: ParsableArguments {
+    @OptionGroup(title: "Hubble API") var hubbleAPI: HubbleAPIOptions
+
     @Option(name: .customLong("interface"), help: ArgumentHelp(
         "Interface to watch: a name or a shell glob (repeatable). Default: every non-loopback interface, plus veths that appear while running.",
         valueName: "name|glob"))
@@ -170,6 +172,7 @@ struct AgentOptions: ParsableArguments {
         c.interfaces = interfaces
         c.metricsServer = metricsServer
         c.metricsTLS = try metricsServerTLS()
+        c.hubbleAPI = try hubbleAPI.config()
         c.hubbleMetrics = hubbleMetrics
         c.dynamicMetricsPath = dynamicMetricsPath
         c.openMetrics = openMetrics
