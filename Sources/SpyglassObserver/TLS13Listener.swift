@@ -22,7 +22,7 @@ struct TLS13ListenerFactory: HTTP2ServerTransport.ListenerFactory {
         eventLoopGroup = group
         let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
         guard !chain.isEmpty else { throw HubbleServerError("--hubble-tls-cert-file: no certificate in \(tls.certFile)") }
-        var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(tls.keyFile))
+        var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)))
         c.minimumTLSVersion = .tlsv13
         c.applicationProtocols = ["grpc-exp", "h2"]
         if !tls.clientCAFiles.isEmpty {

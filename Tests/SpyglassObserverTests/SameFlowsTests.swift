@@ -29,11 +29,14 @@ import Testing
         }
     }
 
-    /// The flow without its UUID (each path draws its own, as Hubble's exporter and server each do).
-    static func content(_ r: Observer_GetFlowsResponse) -> Flow_Flow {
+    /// The flow without its UUID (each path draws its own, as Hubble's exporter and server each do), in binary
+    /// form (an `Any` decoded from JSON and one decoded from the wire compare equal only once both are binary).
+    static func content(_ r: Observer_GetFlowsResponse) -> [UInt8] {
         var f = r.flow
         f.uuid = ""
-        return f
+        var o = BinaryEncodingOptions()
+        o.useDeterministicOrdering = true
+        return (try? f.serializedBytes(options: o)) ?? []
     }
 
     @Test func exportAPIAndObserveSelectTheSameFlows() async throws {
