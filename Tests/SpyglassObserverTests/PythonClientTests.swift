@@ -25,6 +25,7 @@ import Testing
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         let out = Pipe(), err = Pipe()
+        p.standardInput = FileHandle.nullDevice   // s_client ends at end of input
         p.standardOutput = out
         p.standardError = err
         do { try p.run() } catch { return (-1, "", "\(error)") }
@@ -126,6 +127,13 @@ import Testing
         r.number = 3
         let got = try await getFlows(try target.transport(), r)
         #expect(got.count == 3)
+        // TLS 1.3 only: a TLS 1.2 handshake is refused, TLS 1.3 is accepted (openssl s_client).
+        let tls12 = Self.run(TestPKI.openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-CAfile", pki.caCert,
+                                               "-cert", pki.clientCert, "-key", pki.clientKey])
+        #expect(tls12.status != 0, "TLS 1.2 must be refused: \(tls12.out.prefix(300))")
+        let tls13 = Self.run(TestPKI.openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_3", "-CAfile", pki.caCert,
+                                               "-cert", pki.clientCert, "-key", pki.clientKey])
+        #expect(tls13.out.contains("TLSv1.3"), "\(tls13.out.prefix(300))")
         // Plaintext against the TLS port fails.
         let plain = HubbleClientTarget(server: "127.0.0.1:\(port)")
         await #expect(throws: (any Error).self) { _ = try await getFlows(try plain.transport(), r) }
