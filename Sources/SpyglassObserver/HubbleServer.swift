@@ -106,6 +106,10 @@ public final class HubbleServer: Sendable {
                     onSocket = true
                 } catch let e as HubbleServerError where e.socketInUse {
                     logger.warning("\(e.description): Hubble's API is not served on it by this agent")
+                } catch where config.socketPath == HubbleServerConfig.defaultSocketPath {
+                    // The default path needs root (or a writable /var/run/spyglass); an agent run with only its
+                    // capabilities keeps running without the socket. A path given explicitly must work.
+                    logger.warning("Hubble's API is not served on \(config.socketPath): \(error) (set --hubble-socket-path to a writable place)")
                 }
             }
             if !config.listenAddress.isEmpty { try await startTCP(config.listenAddress) }
