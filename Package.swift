@@ -24,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Hubble's gRPC API (observer.Observer, peer.Peer): code generated once from Protos/ (scripts/gen-proto.sh).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libbpf from Debian's libbpf-dev.
@@ -97,18 +102,46 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Generated Swift for Protos/ (Hubble's flow/observer/peer/relay contract and grpc.health.v1); committed.
+        .target(
+            name: "SpyglassAPI",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
+        // Hubble's API server: the event ring, GetFlows/ServerStatus/GetNodes, Peer.Notify, the observe printers.
+        .target(
+            name: "SpyglassObserver",
+            dependencies: [
+                "SpyglassAPI", "SpyglassFlow", "SpyglassExport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                // TLS 1.3-only listener (see TLS13Listener.swift).
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "SpyglassAgent",
             dependencies: [
                 "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
-                "SpyglassExport",
+                "SpyglassExport", "SpyglassObserver",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "spyglass",
             dependencies: [
-                "SpyglassAgent",
+                "SpyglassAgent", "SpyglassObserver", "SpyglassAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -128,6 +161,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SpyglassExportTests", dependencies: ["SpyglassExport", "SpyglassTesting"]),
+        .testTarget(
+            name: "SpyglassObserverTests",
+            dependencies: [
+                "SpyglassObserver", "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassTesting",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            exclude: ["Scripts"]
+        ),
         .testTarget(
             name: "SpyglassDatapathTests",
             dependencies: ["SpyglassDatapath", "SpyglassTesting", "SpyglassFlow"]

@@ -200,7 +200,10 @@ def check_references(objects):
     sa_w, _, sa = one(objects, "ServiceAccount")
     cr_w, _, cr = one(objects, "ClusterRole")
     crb_w, _, crb = one(objects, "ClusterRoleBinding")
-    svc_w, _, svc = one(objects, "Service")
+    # The metrics Service (port 'metrics'); other Services (e.g. hubble-peer) must select the agent and name its ports.
+    services = [(w, p, d) for w, p, d in objects if d["kind"] == "Service"]
+    metrics_svcs = [x for x in services if any(q.get("name") == "metrics" for q in (x[2].get("spec", {}).get("ports") or []))]
+    svc_w, _, svc = metrics_svcs[0] if len(metrics_svcs) == 1 else one(objects, "Service")
     sm_w, _, sm = one(objects, "ServiceMonitor")
     if not ds:
         return
@@ -221,6 +224,16 @@ def check_references(objects):
             err(f"{crb_w}: does not bind ServiceAccount {namespace}/{sa_name}")
     containers = pod.get("containers") or []
     port_names = {p.get("name"): p.get("containerPort") for c in containers for p in c.get("ports") or []}
+    for w, _, other in services:
+        if other is svc:
+            continue
+        osel = other.get("spec", {}).get("selector") or {}
+        if not osel or not all(pod_labels.get(k) == v for k, v in osel.items()):
+            err(f"{w}: spec.selector {osel} does not select the DaemonSet's pods {pod_labels}")
+        for p in other.get("spec", {}).get("ports") or []:
+            tp = p.get("targetPort", p.get("port"))
+            if (isinstance(tp, str) and tp not in port_names) or (isinstance(tp, int) and tp not in port_names.values()):
+                err(f"{w}: targetPort {tp!r} is not a container port")
     if svc:
         sspec = svc.get("spec", {})
         sel = sspec.get("selector") or {}

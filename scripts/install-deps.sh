@@ -22,6 +22,7 @@ case "$mode" in
       prometheus                                    # promtool and a real Prometheus for scrape and rule tests
       python3-yaml python3-jsonschema systemd binutils # dashboard and deployment checks (systemd-analyze, readelf)
       openssl                                       # TLS tests (test certificates, s_client)
+      python3-grpcio python3-protobuf protobuf-compiler # the independent Python gRPC client of the Hubble API tests
       qemu-system-x86 debootstrap                   # scripts/kernel-vm.sh: Debian 12's kernel in a VM (it downloads the kernel)
     )
     if [ "$mode" = --bench ]; then

@@ -6,6 +6,7 @@ import SpyglassEndpoints
 import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
+import SpyglassObserver
 import SpyglassServer
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
@@ -25,6 +26,9 @@ public final class Agent: @unchecked Sendable {
     let reader: RingBufferReader
     let pipeline: FlowPipeline
     let exporters: FlowExporters?
+    /// Recent flows and losses for Hubble's API (nil when the API is off) and its server.
+    let observerRing: EventRing?
+    let hubbleServer: HubbleServer?
     public let endpoints: Endpoints
     let dynamicMetrics: DynamicMetricsConfigWatcher?
     private var dynamicMetricsTask: Task<Void, Never>?
@@ -94,14 +98,32 @@ public final class Agent: @unchecked Sendable {
             exporters = nil
         }
         endpoints = Endpoints(config: config.endpoints, logger: logger)
+        observerRing = config.hubbleAPI.map { EventRing(capacity: $0.eventBufferCapacity) }
         var l7 = config.l7
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
         pipeline = FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
-            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters), nodeAddresses: nodeAddresses)
+            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters, observerRing), nodeAddresses: nodeAddresses)
         // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
         for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
+        if let api = config.hubbleAPI, let ring = observerRing {
+            metrics.addLost(source: "hubble_ring_buffer", count: 0)
+            let node = ObserverNodeInfo(
+                nodeName: config.hubbleNodeName, version: SpyglassExportInfo.version, peerAddress: api.peerAddress(),
+                tlsEnabled: api.tls != nil,
+                tlsServerName: "\(config.nodeName).\(config.clusterName.isEmpty ? "default" : config.clusterName).hubble-grpc.cilium.io")
+            let engine = metrics, eps = endpoints, cluster = config.clusterName
+            let port = HubbleServerConfig.splitHostPort(api.listenAddress)?.port
+            hubbleServer = HubbleServer(
+                config: api, ring: ring, node: node, logger: logger,
+                peers: { Agent.hubblePeers(eps.kubernetesNodes, cluster: cluster, port: port, tls: api.tls != nil) }
+            ) { missed in
+                engine.addLost(source: "hubble_ring_buffer", count: missed)
+            }
+        } else {
+            hubbleServer = nil
+        }
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
         if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
         try ExternalMetrics.register(on: metrics, endpoints: endpoints)
@@ -161,6 +183,7 @@ public final class Agent: @unchecked Sendable {
             let srv = try MetricsEndpoint.makeServer(config: config, engine: metrics, logger: logger, agent: self)
             server = srv
             serverPort = try await srv.start().port
+            try await hubbleServer?.start()
             if let watcher = dynamicMetrics { dynamicMetricsTask = Task { await watcher.run() } }
             let hk = Housekeeping(agent: self)
             hk.start()
@@ -191,6 +214,7 @@ public final class Agent: @unchecked Sendable {
             logger.warning("flow logs did not finish writing within 5 s")
         }
         if hk != nil { logger.info("\(shutdownSummary)") }
+        await hubbleServer?.stop()
         await server?.shutdown()
         server = nil
         await endpoints.stop()
@@ -331,9 +355,26 @@ public final class Agent: @unchecked Sendable {
         return { flow in resolver.enrich(&flow) }
     }
 
-    private static func exportSink(_ exporters: FlowExporters?) -> FlowPipeline.Sink? {
-        guard let exporters else { return nil }
-        return { flow in exporters.export(flow) }
+    private static func exportSink(_ exporters: FlowExporters?, _ ring: EventRing?) -> FlowPipeline.Sink? {
+        switch (exporters, ring) {
+        case (nil, nil): return nil
+        case (let exporters?, nil): return { flow in exporters.export(flow) }
+        case (nil, let ring?): return { flow in ring.append(flow) }
+        case (let exporters?, let ring?): return { flow in exporters.export(flow); ring.append(flow) }
+        }
+    }
+
+    /// Every Kubernetes node as a Hubble peer on the API's TCP port (nil without Kubernetes or a TCP listener:
+    /// the Peer service then names this node only).
+    static func hubblePeers(_ nodes: [String: [IPAddress]]?, cluster: String, port: Int?, tls: Bool) -> [HubblePeer]? {
+        guard let nodes, !nodes.isEmpty, let port else { return nil }
+        return nodes.compactMap { name, ips in
+            guard let ip = ips.first(where: { !$0.isIPv6 }) ?? ips.first else { return nil }
+            return HubblePeer(
+                name: cluster.isEmpty ? name : "\(cluster)/\(name)",
+                address: ip.isIPv6 ? "[\(ip)]:\(port)" : "\(ip):\(port)",
+                tlsServerName: tls ? "\(name).\(cluster.isEmpty ? "default" : cluster).hubble-grpc.cilium.io" : "")
+        }
     }
 
     /// Current datapath counters.
@@ -379,12 +420,14 @@ final class Housekeeping: @unchecked Sendable {
         if ring > lastRingLost {
             agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
             agent.exporters?.exportLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, cpu: nil)
+            agent.observerRing?.appendLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, time: .now)
             lastRingLost = ring
         }
         let q = agent.queue.lost
         if q > lastQueueLost {
             agent.metrics.addLost(source: "observer_events_queue", count: q - lastQueueLost)
             agent.exporters?.exportLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, cpu: nil)
+            agent.observerRing?.appendLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, time: .now)
             lastQueueLost = q
         }
     }

@@ -2,6 +2,7 @@ import SpyglassDatapath
 import SpyglassEndpoints
 import SpyglassExport
 import SpyglassFlow
+import SpyglassObserver
 import SpyglassServer
 
 /// Everything `spyglass run` can be told, with Cilium's flag names where Cilium has the same knob.
@@ -46,6 +47,8 @@ public struct AgentConfig: Sendable {
     /// How often new interfaces are looked for.
     public var interfaceRescanMs = 1000
     public var verboseLibbpf = false
+    /// Hubble's gRPC API (`--enable-hubble`, `--hubble-socket-path`, `--hubble-listen-address`, …); nil = off.
+    public var hubbleAPI: HubbleServerConfig? = HubbleServerConfig()
 
     public init() {}
 

@@ -155,6 +155,11 @@ public final class Endpoints: Sendable {
         }
     }
 
+    /// The cluster's nodes and their addresses as the Kubernetes source sees them; nil without that source.
+    public var kubernetesNodes: [String: [IPAddress]]? {
+        running.withLock { $0.kube }?.nodeAddresses
+    }
+
     /// Stops every source. Pending departures are dropped (the process is going away with its metrics).
     public func stop() async {
         let r = running.withLock { r -> Running in

@@ -8,6 +8,8 @@ import Foundation
 
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
 struct AgentOptions: ParsableArguments {
+    @OptionGroup(title: "Hubble API") var hubbleAPI: HubbleAPIOptions
+
     @Option(name: .customLong("interface"), help: ArgumentHelp(
         "Interface to watch: a name or a shell glob (repeatable). Default: every endpoint, device and tunnel (README \"Interface roles\"), also those that appear while running.",
         valueName: "name|glob"))
@@ -204,6 +206,7 @@ struct AgentOptions: ParsableArguments {
         c.devices = devices.flatMap { $0.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) } }
         c.metricsServer = metricsServer
         c.metricsTLS = try metricsServerTLS()
+        c.hubbleAPI = try hubbleAPI.config()
         c.hubbleMetrics = hubbleMetrics
         c.dynamicMetricsPath = dynamicMetricsPath
         c.openMetrics = openMetrics

@@ -69,6 +69,7 @@ struct Demo: AsyncParsableCommand {
               drops:      curl -s http://127.0.0.1:\(agent.serverPort)/metrics | grep hubble_drop_total
               exemplars:  curl -s -H 'Accept: application/openmetrics-text' http://127.0.0.1:\(agent.serverPort)/metrics | grep traceID
               flow log:   tail -f \(config.staticExport?.filePath ?? "(none)")
+              observe:    \(config.hubbleAPI.map { "spyglass observe --server unix://\($0.socketPath) -f" } ?? "(Hubble API off)")
               endpoints:  \(config.endpoints.endpointsFile ?? "(none)")
               dashboards: dashboards/*.json (Grafana; point a Prometheus at this port)
             Stop with Ctrl-C\(limitNs.map { " (or it stops by itself after \(Double($0) / 1e9) s)" } ?? "").

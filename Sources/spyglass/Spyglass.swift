@@ -15,7 +15,7 @@ struct Spyglass: AsyncParsableCommand {
             kernel, interface, port).
             """,
         version: SpyglassExportInfo.version,
-        subcommands: [Run.self, Demo.self],
+        subcommands: [Run.self, Demo.self, Observe.self, Status.self],
         defaultSubcommand: nil
     )
 

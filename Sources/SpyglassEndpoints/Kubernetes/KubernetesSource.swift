@@ -78,6 +78,9 @@ final class KubernetesSource: Sendable {
             identity: ReservedIdentity.remoteNode.rawValue)]
     }
 
+    /// Node name → its InternalIP/ExternalIP addresses (Hubble's Peer service announces every node).
+    var nodeAddresses: [String: [IPAddress]] { state.withLock { $0.nodes } }
+
     var apiServerInfos: [EndpointInfo] {
         let ips = state.withLock { s in s.apiServer.values.flatMap { $0 } }
         if ips.isEmpty { return [] }
