@@ -4,7 +4,8 @@ import Foundation
 /// replicas behind one DNS name), the alliance's `xwing` may not — an nftables policy in the Death Star lets only
 /// org=empire reach port 80, so xwing's SYNs are dropped (POLICY_DENIED). Clients resolve
 /// `deathstar.default.svc.cluster.local` at `kube-dns` (dnsmasq) before each call; some requests carry a W3C
-/// `traceparent`; `PUT /v1/exhaust-port` answers 503; ping probes run alongside. Labels and workloads come from an
+/// `traceparent`; `PUT /v1/exhaust-port` answers 503; ping probes run alongside; the tiefighter also calls an `outpost`
+/// that stands for a server outside the cluster (it is not in the endpoints file, so flows to it go to the world). Labels and workloads come from an
 /// endpoints file the demo writes. Every loop is bounded in count and time; `stop()` removes everything, and
 /// leftovers of a run that was SIGKILLed are removed by the next `start()`.
 public final class StarWarsDemo: @unchecked Sendable {
@@ -32,7 +33,9 @@ public final class StarWarsDemo: @unchecked Sendable {
         public let xwing: Pod
         public let deathstar: [Pod]
         public let kubeDNS: Pod
-        public var all: [Pod] { [tiefighter, xwing] + deathstar + [kubeDNS] }
+        /// A server beyond the cluster: no endpoint identity, so its address is `reserved:world`.
+        public let outpost: Pod
+        public var all: [Pod] { [tiefighter, xwing] + deathstar + [kubeDNS, outpost] }
     }
 
     public var endpointsFile: String { workDirectory + "/endpoints.yaml" }
@@ -55,7 +58,8 @@ public final class StarWarsDemo: @unchecked Sendable {
             let ds1 = try lab.addPod(name: "deathstar-1", ipv4: "\(net).10/24")
             let ds2 = try lab.addPod(name: "deathstar-2", ipv4: "\(net).11/24")
             let dns = try lab.addPod(name: "kube-dns", ipv4: "\(net).53/24")
-            let pods = Pods(tiefighter: tiefighter, xwing: xwing, deathstar: [ds1, ds2], kubeDNS: dns)
+            let outpost = try lab.addPod(name: "outpost", ipv4: "\(net).100/24")
+            let pods = Pods(tiefighter: tiefighter, xwing: xwing, deathstar: [ds1, ds2], kubeDNS: dns, outpost: outpost)
             try Self.endpointsYAML(pods).write(toFile: endpointsFile, atomically: true, encoding: .utf8)
 
             let lifetime = Duration.seconds(Int(Double(maxRounds) * period) + 60)
@@ -80,8 +84,9 @@ public final class StarWarsDemo: @unchecked Sendable {
                 try lab.nft(in: ds, policy)
                 processes.append(try lab.spawn(in: ds, ["python3", "-c", DemoScripts.httpServer, ds.ipv4, "80"], timeout: lifetime))
             }
-            processes.append(try lab.spawn(in: tiefighter, ["bash", "-c", clientLoop(dns: dns, ship: "tiefighter")], timeout: lifetime))
-            processes.append(try lab.spawn(in: xwing, ["bash", "-c", clientLoop(dns: dns, ship: "xwing")], timeout: lifetime))
+            processes.append(try lab.spawn(in: outpost, ["python3", "-c", DemoScripts.httpServer, outpost.ipv4, "80"], timeout: lifetime))
+            processes.append(try lab.spawn(in: tiefighter, ["bash", "-c", clientLoop(dns: dns, ship: "tiefighter", outpost: outpost)], timeout: lifetime))
+            processes.append(try lab.spawn(in: xwing, ["bash", "-c", clientLoop(dns: dns, ship: "xwing", outpost: nil)], timeout: lifetime))
             // ICMP probes.
             let interval = "\(max(period * 2, 0.2))"
             processes.append(try lab.spawn(in: tiefighter, ["ping", "-q", "-i", interval, "-c", "\(maxRounds)", ds1.ipv4], timeout: lifetime))
@@ -94,9 +99,13 @@ public final class StarWarsDemo: @unchecked Sendable {
     }
 
     /// Each round: resolve the service, land (POST, every other round with a traceparent), and now and then try the
-    /// exhaust port (PUT → 503) and a missing page (404). xwing's calls time out: its SYNs are dropped.
-    private func clientLoop(dns: Pod, ship: String) -> String {
+    /// exhaust port (PUT → 503) and a missing page (404). xwing's calls time out: its SYNs are dropped. With an
+    /// `outpost`, every third round also fetches supplies from it (traffic to the world).
+    private func clientLoop(dns: Pod, ship: String, outpost: Pod?) -> String {
         let timeout = ship == "xwing" ? "1" : "2"
+        let toWorld = outpost.map {
+            "if [ $((i % 3)) -eq 0 ]; then curl -s -o /dev/null --max-time \(timeout) http://\($0.ipv4)/v1/supplies; fi"
+        } ?? ":"
         return """
             for i in $(seq 1 \(maxRounds)); do
               ip=$(dig +short +tries=1 +time=1 @\(dns.ipv4) \(Self.serviceName) | shuf -n 1)
@@ -110,6 +119,7 @@ public final class StarWarsDemo: @unchecked Sendable {
                 if [ $((i % 5)) -eq 0 ]; then curl -s -o /dev/null --max-time \(timeout) -X PUT http://$ip/v1/exhaust-port; fi
                 if [ $((i % 7)) -eq 0 ]; then curl -s -o /dev/null --max-time \(timeout) http://$ip/v1/missing; fi
               fi
+              \(toWorld)
               dig +short +tries=1 +time=1 @\(dns.ipv4) alderaan.default.svc.cluster.local > /dev/null
               sleep \(period)
             done
