@@ -10,14 +10,7 @@ import socket
 import struct
 import sys
 
-
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from netcsum import csum
 
 
 def ip_header(src, dst, proto, payload_len, ident):
