@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "SpyglassObserver",
             dependencies: [
-                "SpyglassAPI", "SpyglassFlow", "SpyglassExport",
+                "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassAPI
+import SpyglassEndpoints
 import SpyglassFlow
 import SwiftProtobuf
 
@@ -137,13 +138,11 @@ public struct FlowPrinter: Sendable {
         return host + " " + Self.identity(ep.identity)
     }
 
-    static let reservedIdentities: [UInt32: String] = [
-        1: "host", 2: "world", 3: "unmanaged", 4: "health", 5: "init", 6: "remote-node", 7: "kube-apiserver",
-        8: "ingress", 9: "world-ipv4", 10: "world-ipv6",
-    ]
-
+    /// `(world)` for a reserved identity (its label without `reserved:`), `(ID:n)` otherwise (0 included).
     static func identity(_ id: UInt32) -> String {
-        if let name = reservedIdentities[id] { return "(\(name))" }
+        if id != ReservedIdentity.unknown.rawValue, let reserved = ReservedIdentity(rawValue: id) {
+            return "(\(reserved.label.dropFirst("reserved:".count)))"
+        }
         return "(ID:\(id))"
     }
 

@@ -166,14 +166,9 @@ public final class HubbleServer: Sendable {
         let bindHost = host.isEmpty ? "0.0.0.0" : host
         let addr: GRPCNIOTransportCore.SocketAddress = bindHost.contains(":") ? .ipv6(host: bindHost, port: port) : .ipv4(host: bindHost, port: port)
         if let tls = config.tls {
-            for f in [tls.certFile, tls.keyFile] + tls.clientCAFiles where !FileManager.default.isReadableFile(atPath: f) {
-                throw HubbleServerError("hubble TLS: cannot read \(f)")
-            }
             let factory: TLS13ListenerFactory
             do {
                 factory = try TLS13ListenerFactory(host: bindHost, port: port, tls: tls)
-            } catch let e as HubbleServerError {
-                throw e
             } catch {
                 throw HubbleServerError("hubble TLS: \(error)")
             }

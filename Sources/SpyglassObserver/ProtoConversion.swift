@@ -36,13 +36,10 @@ public struct FlowResponseEncoder: Sendable {
 }
 
 extension Flow_LostEventSource {
+    /// The source named as the printers name it (`FlowPrinter.name`), in any case.
     init(name: String) {
-        switch name.uppercased() {
-        case "PERF_EVENT_RING_BUFFER": self = .perfEventRingBuffer
-        case "OBSERVER_EVENTS_QUEUE": self = .observerEventsQueue
-        case "HUBBLE_RING_BUFFER": self = .hubbleRingBuffer
-        default: self = .unknownLostEventSource
-        }
+        let upper = name.uppercased()
+        self = Self.allCases.first { FlowPrinter.name($0) == upper } ?? .unknownLostEventSource
     }
 }
 

@@ -4,10 +4,11 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SpyglassFlow
+import SpyglassServer
 
 /// The TCP listener of Hubble's API with TLS 1.3 as the minimum (grpc-swift's own Posix transport accepts TLS 1.2),
 /// as the metrics server: a listener factory for grpc-swift's custom HTTP/2 transport that puts a NIOSSL handler
-/// with Spyglass's TLS configuration in front of gRPC.
+/// with the metrics server's TLS context (same file checks, same TLS settings) in front of gRPC.
 struct TLS13ListenerFactory: HTTP2ServerTransport.ListenerFactory {
     let eventLoopGroup: any EventLoopGroup
     let host: String
@@ -20,17 +21,9 @@ struct TLS13ListenerFactory: HTTP2ServerTransport.ListenerFactory {
         self.host = host
         self.port = port
         eventLoopGroup = group
-        let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
-        guard !chain.isEmpty else { throw HubbleServerError("--hubble-tls-cert-file: no certificate in \(tls.certFile)") }
-        var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)))
-        c.minimumTLSVersion = .tlsv13
-        c.applicationProtocols = ["grpc-exp", "h2"]
-        if !tls.clientCAFiles.isEmpty {
-            let cas = try tls.clientCAFiles.flatMap { try NIOSSLCertificate.fromPEMFile($0) }
-            c.trustRoots = .certificates(cas)
-            c.certificateVerification = .noHostnameVerification   // client certificates name no host
-        }
-        context = try NIOSSLContext(configuration: c)
+        context = try TLSServerContext.make(
+            certificate: ("--hubble-tls-cert-file", tls.certFile), key: ("--hubble-tls-key-file", tls.keyFile),
+            clientCAs: tls.clientCAFiles.map { ("--hubble-tls-client-ca-files", $0) }, applicationProtocols: ["grpc-exp", "h2"])
     }
 
     func makeListeningChannel(

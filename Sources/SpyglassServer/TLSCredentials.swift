@@ -20,12 +20,17 @@ struct TLSCredentials: Sendable {
         }
     }
 
-    /// Reads and checks every file, then builds a TLS 1.3-only server context (client certificates required
-    /// and verified when client CAs are set).
     static func load(_ settings: MetricsServerTLS) throws(LoadError) -> TLSCredentials {
+        try load(files: settings.files)
+    }
+
+    /// Reads and checks every file, then builds a TLS 1.3-only server context (client certificates required
+    /// and verified when client CAs are set). `files`: the certificate, the key, then any client CAs, each with the
+    /// flag it came from (error messages name it).
+    static func load(files: [(flag: String, path: String)], applicationProtocols: [String] = []) throws(LoadError) -> TLSCredentials {
         var contents: [[UInt8]] = []
         var missing: [String] = []
-        for (flag, path) in settings.files {
+        for (flag, path) in files {
             do {
                 contents.append(try SmallFile.read(path))
             } catch {
@@ -38,7 +43,6 @@ struct TLSCredentials: Sendable {
         }
         if !missing.isEmpty { throw .missing(missing) }
 
-        let files = settings.files
         let chain = try certificates(contents[0], flag: files[0].flag, path: files[0].path)
         let key: NIOSSLPrivateKey
         do {
@@ -63,6 +67,7 @@ struct TLSCredentials: Sendable {
             configuration.sendCANameList = true
         }
         configuration.minimumTLSVersion = .tlsv13
+        configuration.applicationProtocols = applicationProtocols
         // A client that ignores our close_notify must not hold its connection open for long.
         configuration.shutdownTimeout = .seconds(2)
         do {
@@ -84,4 +89,27 @@ struct TLSCredentials: Sendable {
         guard !parsed.isEmpty else { throw .invalid("\(flag) \(path): contains no PEM certificate") }
         return parsed
     }
+}
+
+/// A TLS 1.3-only server context from PEM files, read and checked exactly as the metrics server's (for other
+/// listeners of the agent, such as Hubble's API).
+public enum TLSServerContext {
+    /// - Parameters: each file with the flag it came from; `applicationProtocols`: ALPN names to offer.
+    public static func make(
+        certificate: (flag: String, path: String), key: (flag: String, path: String),
+        clientCAs: [(flag: String, path: String)], applicationProtocols: [String]
+    ) throws(TLSServerContextError) -> NIOSSLContext {
+        do {
+            return try TLSCredentials.load(files: [certificate, key] + clientCAs, applicationProtocols: applicationProtocols).context
+        } catch {
+            switch error {
+            case .missing(let paths): throw TLSServerContextError(description: "cannot read \(paths.joined(separator: ", "))")
+            case .invalid(let message): throw TLSServerContextError(description: message)
+            }
+        }
+    }
+}
+
+public struct TLSServerContextError: Error, Sendable, CustomStringConvertible {
+    public let description: String
 }
