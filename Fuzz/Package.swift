@@ -8,7 +8,8 @@ import PackageDescription
 // SwiftPM aliases `main` to), which starts libFuzzer's driver (linked by `-sanitize=fuzzer`).
 let fuzzTargets = [
     "FuzzEventDecoder", "FuzzDNS", "FuzzHTTP", "FuzzFlowFilterJSON", "FuzzMetricsGrammar", "FuzzDynamicMetricsYAML",
-    "FuzzFlowLogConfig", "FuzzEndpointsFile",
+    "FuzzFlowLogConfig", "FuzzEndpointsFile", "FuzzAcceptNegotiation", "FuzzKubeconfig", "FuzzFlowLogEncoder",
+    "FuzzExpositionLabels", "FuzzKubeWatch",
 ]
 
 // The target file defines `<Target>_main` itself; without this, SwiftPM would also generate one from the file.
@@ -34,6 +35,11 @@ let package = Package(
         .executableTarget(name: "FuzzMetricsGrammar", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzDynamicMetricsYAML", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzFlowLogConfig", dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzAcceptNegotiation", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzKubeconfig", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzFlowLogEncoder", dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzExpositionLabels", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzKubeWatch", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzEndpointsFile", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 """Writes the seed corpora in Fuzz/Corpus/<Target>/ (small, readable inputs taken from the README, the tests and
 docs/hubble-compatibility.md). Run again after changing it; the files are committed. Binary seeds follow the harness
 input formats documented at the top of each Fuzz/Sources/<Target>/<Target>.swift."""
+import json
 import os
 import shutil
 import struct
@@ -253,3 +254,46 @@ filters = {
 }
 for name, text in filters.items():
     write("FuzzFlowFilterJSON", name, text)
+
+# FuzzKubeWatch: [kind][chunk][chunk2] + list body 0x00 watch stream, from the Kubernetes source's test fixtures
+# (trimmed to a few objects and compacted, so each seed fits the 4 KiB input limit).
+FIXTURES = os.path.join(os.path.dirname(ROOT), "..", "Tests", "SpyglassEndpointsTests", "Fixtures")
+KINDS = ["pods", "replicasets", "jobs", "services", "nodes", "endpointslices"]
+
+
+def compact(o): return json.dumps(o, separators=(",", ":")).encode()
+
+
+def fixture_list(kind, n):
+    with open(os.path.join(FIXTURES, kind + "-list.json")) as f:
+        doc = json.load(f)
+    doc["items"] = doc["items"][:n]
+    for item in doc["items"]:
+        for part in ("metadata", "spec", "status"):
+            for field in ("containers", "conditions", "images", "nodeInfo", "capacity", "allocatable", "managedFields",
+                          "annotations", "daemonEndpoints", "containerStatuses", "podCIDRs", "taints", "ports",
+                          "creationTimestamp", "hostIPs", "startTime", "qosClass", "securityContext",
+                          "schedulerName", "preemptionPolicy", "terminationGracePeriodSeconds", "enableServiceLinks"):
+                if isinstance(item.get(part), dict):
+                    item[part].pop(field, None)
+    return doc
+
+
+for k, kind in enumerate(KINDS):
+    doc = fixture_list(kind, 1 if kind == "pods" else 2)
+    items = doc["items"]
+    events = []
+    if items:
+        extra = json.loads(json.dumps(items[-1]))
+        extra["metadata"]["name"] = extra["metadata"].get("name", "x") + "-2"
+        extra["metadata"]["resourceVersion"] = "1301"
+        events.append({"type": "ADDED", "object": extra})
+        events.append({"type": "MODIFIED", "object": items[0]})
+        events.append({"type": "DELETED", "object": items[-1]})
+    events.append({"type": "BOOKMARK", "object": {"kind": "Bookmark", "metadata": {"resourceVersion": "1400"}}})
+    stream = b"\n".join(compact(e) for e in events) + b"\n"
+    write("FuzzKubeWatch", kind, bytes([k, 7, 3]) + compact(doc) + b"\0" + stream)
+    write("FuzzKubeWatch", kind + "-list-only", bytes([k, 0, 0]) + compact(fixture_list(kind, 3)))
+gone = {"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}}
+write("FuzzKubeWatch", "pods-gone", bytes([0, 50, 1]) + compact({"metadata": {"resourceVersion": "1"}, "items": []})
+      + b"\0" + b"\r\n  \n" + compact(gone) + b"\n")

@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 seconds=60
 if [[ $# -gt 0 && "$1" == "--short" ]]; then seconds=20; shift
 elif [[ $# -gt 0 && "$1" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
-all=(FuzzEventDecoder FuzzDNS FuzzHTTP FuzzFlowFilterJSON FuzzMetricsGrammar FuzzDynamicMetricsYAML FuzzFlowLogConfig FuzzEndpointsFile)
+all=(FuzzEventDecoder FuzzDNS FuzzHTTP FuzzFlowFilterJSON FuzzMetricsGrammar FuzzDynamicMetricsYAML FuzzFlowLogConfig FuzzEndpointsFile
+     FuzzAcceptNegotiation FuzzKubeconfig FuzzKubeWatch FuzzFlowLogEncoder FuzzExpositionLabels)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 jobs=${FUZZ_JOBS:-1}

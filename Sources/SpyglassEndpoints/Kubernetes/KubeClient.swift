@@ -112,10 +112,15 @@ final class KubeClient: Sendable {
         } catch is NIOTooManyBytesError {
             throw Failure.tooLarge("list page of \(resource.kind) exceeds \(limits.maxListPageBytes) bytes")
         }
+        return try KubeClient.decodeList(Data(body.readableBytesView), as: T.self, kind: resource.kind)
+    }
+
+    /// One list page's body.
+    static func decodeList<T: KubeObject>(_ body: Data, as: T.Type, kind: String) throws(Failure) -> KubeList<T> {
         do {
-            return try JSONDecoder().decode(KubeList<T>.self, from: Data(body.readableBytesView))
+            return try JSONDecoder().decode(KubeList<T>.self, from: body)
         } catch {
-            throw Failure.decode("\(resource.kind) list: \(error)")
+            throw Failure.decode("\(kind) list: \(error)")
         }
     }
 
@@ -134,23 +139,52 @@ final class KubeClient: Sendable {
         let response = try await http.execute(req, timeout: .seconds(Int64(timeoutSeconds + 60)))
         try await check(response)
         onConnected()
-        var pending: [UInt8] = []
-        for try await chunk in response.body {
-            var start = pending.count
-            pending.append(contentsOf: chunk.readableBytesView)
-            var lineStart = 0
-            while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[lineStart..<nl]
-                if !line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { try onLine(line) }
-                lineStart = nl + 1
-                start = lineStart
-            }
-            if lineStart > 0 { pending.removeFirst(lineStart) }
-            if pending.count > limits.maxWatchLineBytes {
-                throw Failure.tooLarge("a \(resource.kind) watch event exceeds \(limits.maxWatchLineBytes) bytes")
-            }
+        var lines = WatchLines(kind: resource.kind, maxLineBytes: limits.maxWatchLineBytes)
+        for try await chunk in response.body { try lines.append(chunk.readableBytesView, onLine) }
+        try lines.finish(onLine)
+    }
+}
+
+/// Cuts a watch response into lines (one JSON event each) as its chunks arrive, holding at most one partial line.
+/// Blank lines are skipped; a line longer than `maxLineBytes`, whole or not, is refused.
+struct WatchLines {
+    let kind: String
+    let maxLineBytes: Int
+    /// The partial line not handed on yet.
+    private(set) var pending: [UInt8] = []
+
+    init(kind: String, maxLineBytes: Int) {
+        self.kind = kind
+        self.maxLineBytes = maxLineBytes
+    }
+
+    mutating func append(_ chunk: some Collection<UInt8>, _ onLine: (ArraySlice<UInt8>) throws -> Void) throws {
+        var start = pending.count
+        pending.append(contentsOf: chunk)
+        var lineStart = 0
+        while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            try hand(pending[lineStart..<nl], onLine)
+            lineStart = nl + 1
+            start = lineStart
         }
-        if !pending.isEmpty, !pending.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { try onLine(pending[...]) }
+        if lineStart > 0 { pending.removeFirst(lineStart) }
+        if pending.count > maxLineBytes { throw tooLarge }
+    }
+
+    /// The stream ended: the last line, if it has no newline.
+    mutating func finish(_ onLine: (ArraySlice<UInt8>) throws -> Void) throws {
+        defer { pending = [] }
+        try hand(pending[...], onLine)
+    }
+
+    private func hand(_ line: ArraySlice<UInt8>, _ onLine: (ArraySlice<UInt8>) throws -> Void) throws {
+        if line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { return }
+        if line.count > maxLineBytes { throw tooLarge }
+        try onLine(line)
+    }
+
+    private var tooLarge: KubeClient.Failure {
+        .tooLarge("a \(kind) watch event exceeds \(maxLineBytes) bytes")
     }
 }
 

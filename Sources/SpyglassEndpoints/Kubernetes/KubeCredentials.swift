@@ -74,20 +74,28 @@ public struct KubeCredentials: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw KubeConfigError("kubeconfig \(path): cannot read")
         }
-        let root: Any?
+        // The node tree, read field by field: `Yams.load` turns the file into `[String: Any]` and traps on a
+        // mapping key that is not a string (`{a: b}: c`) or an integer too large for Int (`1:2:3…` in base 60),
+        // so a hostile kubeconfig could kill the agent. Merge keys (`<<`) are not expanded.
+        let root: Node?
         if let problem = YAMLNestingGuard.problem(in: text) { throw KubeConfigError("kubeconfig \(path): \(problem)") }
-        do { root = try Yams.load(yaml: text) } catch {
+        do { root = try Yams.compose(yaml: text) } catch {
             throw KubeConfigError("kubeconfig \(path): not valid YAML: \(error)")
         }
-        guard let doc = root as? [String: Any] else { throw KubeConfigError("kubeconfig \(path): not a mapping") }
+        guard let root, case .mapping(let doc) = root else { throw KubeConfigError("kubeconfig \(path): not a mapping") }
         let dir = (path as NSString).deletingLastPathComponent
 
-        func named(_ listKey: String, _ name: String, _ field: String) throws(KubeConfigError) -> [String: Any] {
-            let list = doc[listKey] as? [[String: Any]] ?? []
-            guard let e = list.first(where: { ($0["name"] as? String) == name }) else {
+        /// A scalar's text; nil for a missing key, a null (`~`, `null`, nothing) or a mapping or list.
+        func scalarText(_ node: Node?) -> String? {
+            guard let node, case .scalar(let s) = node, !(s.style == .plain && node.null != nil) else { return nil }
+            return s.string
+        }
+        func named(_ listKey: String, _ name: String, _ field: String) throws(KubeConfigError) -> Node.Mapping {
+            let list = doc[listKey]?.sequence.map(Array.init) ?? []
+            guard let e = list.first(where: { scalarText($0["name"]) == name }) else {
                 throw KubeConfigError("kubeconfig \(path): \(listKey) has no entry named '\(name)'")
             }
-            return e[field] as? [String: Any] ?? [:]
+            return e[field]?.mapping ?? [:]
         }
         func file(_ p: String) throws(KubeConfigError) -> [UInt8] {
             let full = p.hasPrefix("/") ? p : (dir as NSString).appendingPathComponent(p)
@@ -103,45 +111,45 @@ public struct KubeCredentials: Sendable, Equatable {
             return [UInt8](d)
         }
 
-        let contextName = context ?? (doc["current-context"] as? String) ?? ""
+        let contextName = context ?? scalarText(doc["current-context"]) ?? ""
         guard !contextName.isEmpty else { throw KubeConfigError("kubeconfig \(path): no current-context") }
         let ctx = try named("contexts", contextName, "context")
-        guard let clusterName = ctx["cluster"] as? String else {
+        guard let clusterName = scalarText(ctx["cluster"]) else {
             throw KubeConfigError("kubeconfig \(path): context '\(contextName)' names no cluster")
         }
         let cluster = try named("clusters", clusterName, "cluster")
-        guard let server = cluster["server"] as? String, !server.isEmpty else {
+        guard let server = scalarText(cluster["server"]), !server.isEmpty else {
             throw KubeConfigError("kubeconfig \(path): cluster '\(clusterName)' has no server")
         }
         var creds = KubeCredentials(server: server)
-        if let d = cluster["certificate-authority-data"] as? String {
+        if let d = scalarText(cluster["certificate-authority-data"]) {
             creds.certificateAuthority = try base64(d, "certificate-authority-data")
-        } else if let f = cluster["certificate-authority"] as? String {
+        } else if let f = scalarText(cluster["certificate-authority"]) {
             creds.certificateAuthority = try file(f)
         }
-        creds.insecureSkipTLSVerify = (cluster["insecure-skip-tls-verify"] as? Bool) ?? false
+        creds.insecureSkipTLSVerify = cluster["insecure-skip-tls-verify"]?.bool ?? false
 
-        if let userName = ctx["user"] as? String, !userName.isEmpty {
+        if let userName = scalarText(ctx["user"]), !userName.isEmpty {
             let user = try named("users", userName, "user")
             if user["exec"] != nil || user["auth-provider"] != nil {
                 throw KubeConfigError(
                     "kubeconfig \(path): user '\(userName)' uses exec/auth-provider, which Spyglass does not run; use a token or client certificate")
             }
-            if let d = user["client-certificate-data"] as? String {
+            if let d = scalarText(user["client-certificate-data"]) {
                 creds.clientCertificate = try base64(d, "client-certificate-data")
-            } else if let f = user["client-certificate"] as? String {
+            } else if let f = scalarText(user["client-certificate"]) {
                 creds.clientCertificate = try file(f)
             }
-            if let d = user["client-key-data"] as? String {
+            if let d = scalarText(user["client-key-data"]) {
                 creds.clientKey = try base64(d, "client-key-data")
-            } else if let f = user["client-key"] as? String {
+            } else if let f = scalarText(user["client-key"]) {
                 creds.clientKey = try file(f)
             }
             if (creds.clientCertificate == nil) != (creds.clientKey == nil) {
                 throw KubeConfigError("kubeconfig \(path): user '\(userName)' has a client certificate without a key or the reverse")
             }
-            creds.token = user["token"] as? String
-            if let tf = user["tokenFile"] as? String {
+            creds.token = scalarText(user["token"])
+            if let tf = scalarText(user["tokenFile"]) {
                 creds.tokenFile = tf.hasPrefix("/") ? tf : (dir as NSString).appendingPathComponent(tf)
             }
         }

@@ -93,41 +93,30 @@ final class KubernetesSource: Sendable {
 
     func run() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.reflector(KubeResource(kind: "pods", path: "/api/v1/pods"), KubePod.self, self.replacePods, self.applyPod).run() }
-            group.addTask {
-                await self.reflector(
-                    KubeResource(kind: "replicasets", path: "/apis/apps/v1/replicasets", metadataOnly: true),
-                    KubeMetadataOnly.self, { self.replaceOwners(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0) },
-                    { self.applyOwner(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0, $1) }
-                ).run()
-            }
-            group.addTask {
-                await self.reflector(
-                    KubeResource(kind: "jobs", path: "/apis/batch/v1/jobs", metadataOnly: true),
-                    KubeMetadataOnly.self, { self.replaceOwners(\.jobs, "jobs", ownerKind: "Job", $0) },
-                    { self.applyOwner(\.jobs, "jobs", ownerKind: "Job", $0, $1) }
-                ).run()
-            }
-            group.addTask {
-                await self.reflector(
-                    KubeResource(kind: "services", path: "/api/v1/services"), KubeService.self, self.replaceServices,
-                    self.applyService
-                ).run()
-            }
-            group.addTask {
-                await self.reflector(
-                    KubeResource(kind: "nodes", path: "/api/v1/nodes"), KubeNode.self, self.replaceNodes, self.applyNode
-                ).run()
-            }
-            group.addTask {
-                await self.reflector(
-                    KubeResource(
-                        kind: "endpointslices", path: "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-                        query: [("labelSelector", "kubernetes.io/service-name=kubernetes")]),
-                    KubeEndpointSlice.self, self.replaceAPIServer, self.applyAPIServer
-                ).run()
-            }
+            for r in reflectors() { group.addTask { await r.run() } }
         }
+    }
+
+    /// One reflector per kind, in `kinds` order.
+    func reflectors() -> [any AnyReflector] {
+        [
+            reflector(KubeResource(kind: "pods", path: "/api/v1/pods"), KubePod.self, replacePods, applyPod),
+            reflector(
+                KubeResource(kind: "replicasets", path: "/apis/apps/v1/replicasets", metadataOnly: true),
+                KubeMetadataOnly.self, { self.replaceOwners(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0) },
+                { self.applyOwner(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0, $1) }),
+            reflector(
+                KubeResource(kind: "jobs", path: "/apis/batch/v1/jobs", metadataOnly: true),
+                KubeMetadataOnly.self, { self.replaceOwners(\.jobs, "jobs", ownerKind: "Job", $0) },
+                { self.applyOwner(\.jobs, "jobs", ownerKind: "Job", $0, $1) }),
+            reflector(KubeResource(kind: "services", path: "/api/v1/services"), KubeService.self, replaceServices, applyService),
+            reflector(KubeResource(kind: "nodes", path: "/api/v1/nodes"), KubeNode.self, replaceNodes, applyNode),
+            reflector(
+                KubeResource(
+                    kind: "endpointslices", path: "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+                    query: [("labelSelector", "kubernetes.io/service-name=kubernetes")]),
+                KubeEndpointSlice.self, replaceAPIServer, applyAPIServer),
+        ]
     }
 
     private func reflector<T: KubeObject>(

@@ -91,29 +91,51 @@ struct Reflector<T: KubeObject>: Sendable {
             resource, resourceVersion: v, timeoutSeconds: timeout,
             onConnected: { setSynced(true) },
             onLine: { line in
-                let event: WatchEvent<T>
-                do {
-                    event = try decoder.decode(WatchEvent<T>.self, from: Data(line))
-                } catch {
-                    throw KubeClient.Failure.decode("\(resource.kind) watch event: \(error)")
-                }
+                try handle(line: line, decoder: decoder, version: &v)
                 count += 1
-                status.event()
-                switch event.type {
-                case .error:
-                    let st = event.status
-                    if st?.code == 410 || st?.reason == "Expired" || st?.reason == "Gone" {
-                        throw KubeClient.Failure.gone(st?.message ?? "")
-                    }
-                    throw KubeClient.Failure.status(code: st?.code ?? 0, message: st?.message ?? "watch error")
-                case .bookmark:
-                    if let rv = event.bookmarkVersion { v = rv }
-                case .added, .modified, .deleted:
-                    guard let obj = event.object else { return }
-                    if let rv = obj.metadata.resourceVersion { v = rv }
-                    apply(event.type, obj)
-                }
             })
         return count
     }
+
+    /// One watch event line: decoded, its resource version followed (bookmarks included), its change applied.
+    /// ERROR events throw `.gone` (410, Expired) or `.status`; undecodable lines throw `.decode`.
+    func handle(line: ArraySlice<UInt8>, decoder: JSONDecoder, version v: inout String) throws {
+        let event: WatchEvent<T>
+        do {
+            event = try decoder.decode(WatchEvent<T>.self, from: Data(line))
+        } catch {
+            throw KubeClient.Failure.decode("\(resource.kind) watch event: \(error)")
+        }
+        status.event()
+        switch event.type {
+        case .error:
+            let st = event.status
+            if st?.code == 410 || st?.reason == "Expired" || st?.reason == "Gone" {
+                throw KubeClient.Failure.gone(st?.message ?? "")
+            }
+            throw KubeClient.Failure.status(code: st?.code ?? 0, message: st?.message ?? "watch error")
+        case .bookmark:
+            if let rv = event.bookmarkVersion { v = rv }
+        case .added, .modified, .deleted:
+            guard let obj = event.object else { return }
+            if let rv = obj.metadata.resourceVersion { v = rv }
+            apply(event.type, obj)
+        }
+    }
+
+    /// One list page's body, taken as the whole collection (what `list()` does with the pages it read).
+    func replace(listBody: Data) throws {
+        let page = try KubeClient.decodeList(listBody, as: T.self, kind: resource.kind)
+        replace(page.items ?? [])
+    }
 }
+
+/// The reflectors of all kinds, side by side.
+protocol AnyReflector: Sendable {
+    var resource: KubeResource { get }
+    func run() async
+    func handle(line: ArraySlice<UInt8>, decoder: JSONDecoder, version v: inout String) throws
+    func replace(listBody: Data) throws
+}
+
+extension Reflector: AnyReflector {}
