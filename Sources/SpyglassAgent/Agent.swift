@@ -7,6 +7,7 @@ import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassObserver
+import SpyglassPipeline
 import SpyglassServer
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
@@ -72,8 +73,7 @@ public final class Agent: @unchecked Sendable {
         pipeline = Agent.makePipeline(
             config, queue: queue, metrics: metrics, dropReasons: reasons.resolver(), endpoints: endpoints,
             exporters: exporters, observerRing: observerRing, nodeAddresses: nodeAddresses)
-        // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
-        for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
+        LostEventAccounting.registerSeries(on: metrics)
         hubbleServer = Agent.makeHubbleServer(
             config, ring: observerRing, metrics: metrics, endpoints: endpoints, logger: logger)
 
@@ -299,13 +299,12 @@ public final class Agent: @unchecked Sendable {
 
 /// Periodic work off the hot path: interface rescans and loss accounting.
 final class Housekeeping: @unchecked Sendable {
-    // @unchecked: `lastRingLost`/`lastQueueLost` are only touched by the housekeeping thread.
+    // @unchecked: `losses` is only touched by the housekeeping thread (and by `stop()` after it ended).
     private weak var agent: Agent?
     private let running = NSCondition()
     private var stopped = false
     private var finished = false
-    private var lastRingLost: UInt64 = 0
-    private var lastQueueLost: UInt64 = 0
+    private var losses = LostEventAccounting()
 
     init(agent: Agent) { self.agent = agent }
 
@@ -331,20 +330,12 @@ final class Housekeeping: @unchecked Sendable {
 
     func accountLosses(_ agent: Agent) {
         let stats = agent.programs.stats()
-        let ring = stats.ringBufferFull + stats.dropRingBufferFull
-        if ring > lastRingLost {
-            agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
-            agent.exporters?.exportLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, cpu: nil)
-            agent.observerRing?.appendLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, time: .now)
-            lastRingLost = ring
+        func report(_ source: EventLossSource, _ count: UInt64) {
+            agent.exporters?.exportLost(source: source.hubbleName, count: count, cpu: nil)
+            agent.observerRing?.appendLost(source: source.hubbleName, count: count, time: .now)
         }
-        let q = agent.queue.lost
-        if q > lastQueueLost {
-            agent.metrics.addLost(source: "observer_events_queue", count: q - lastQueueLost)
-            agent.exporters?.exportLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, cpu: nil)
-            agent.observerRing?.appendLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, time: .now)
-            lastQueueLost = q
-        }
+        losses.account(.ringBuffer, total: stats.ringBufferFull + stats.dropRingBufferFull, metrics: agent.metrics, report: report)
+        losses.account(.eventsQueue, total: agent.queue.lost, metrics: agent.metrics, report: report)
     }
 
     func stop() {
