@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SpyglassMetrics", targets: ["SpyglassMetrics"]),
         .library(name: "SpyglassExport", targets: ["SpyglassExport"]),
         .library(name: "SpyglassEndpoints", targets: ["SpyglassEndpoints"]),
+        .library(name: "SpyglassPipeline", targets: ["SpyglassPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,8 @@ let package = Package(
         ),
         // Yams: the dynamic metrics file (--hubble-dynamic-metrics-config-path) is parsed, validated and reloaded here.
         .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow", .product(name: "Yams", package: "Yams")]),
+        // The per-event step of the flow pipeline (decode → L7 → enrich → metrics/export), without threads or BPF.
+        .target(name: "SpyglassPipeline", dependencies: ["SpyglassFlow", "SpyglassMetrics"]),
         // Who is behind an IP: static endpoints file, Kubernetes API, the node itself.
         .target(
             name: "SpyglassEndpoints",
@@ -131,7 +134,7 @@ let package = Package(
             name: "SpyglassAgent",
             dependencies: [
                 "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
-                "SpyglassExport", "SpyglassObserver",
+                "SpyglassExport", "SpyglassObserver", "SpyglassPipeline",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -174,6 +177,10 @@ let package = Package(
         .testTarget(
             name: "SpyglassDatapathTests",
             dependencies: ["SpyglassDatapath", "SpyglassTesting", "SpyglassFlow"]
+        ),
+        .testTarget(
+            name: "SpyglassAgentTests",
+            dependencies: ["SpyglassPipeline", "SpyglassAgent", "SpyglassDatapath", "SpyglassMetrics", "SpyglassFlow", "SpyglassTesting"]
         ),
         .testTarget(
             name: "SpyglassEndToEndTests",

@@ -25,9 +25,9 @@ let package = Package(
         .package(name: "Spyglass", path: ".."),
     ],
     targets: [
-        // Frames, event records and a byte reader shared by the targets.
+        // Frames, event records, a byte reader and a driver of the agent's pipeline step, shared by the targets.
         .target(name: "CFuzzerDriver"),
-        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "SpyglassFlow", package: "Spyglass")]),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "SpyglassFlow", package: "Spyglass"), .product(name: "SpyglassPipeline", package: "Spyglass")]),
         .executableTarget(name: "FuzzEventDecoder", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzDNS", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzHTTP", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),

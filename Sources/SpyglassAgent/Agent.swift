@@ -7,6 +7,7 @@ import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassObserver
+import SpyglassPipeline
 import SpyglassServer
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
@@ -40,7 +41,7 @@ public final class Agent: @unchecked Sendable {
     /// Names of every interface attached so far: one of them that comes back (re-created) is attached again.
     private let watchedNames = PThreadMutex<Set<String>>([])
     /// Hooks put back after someone else removed them (`spyglass_datapath_hooks_restored_total`).
-    private let hooksRestored = PThreadMutex<UInt64>(0)
+    let hooksRestored = PThreadMutex<UInt64>(0)
     /// Interfaces left to another running agent (logged once each).
     private let leftToAnotherAgent = PThreadMutex<Set<UInt32>>([])
     /// The node's addresses and default routes at the last scan (roles and `spy_host_addrs` follow them).
@@ -50,38 +51,14 @@ public final class Agent: @unchecked Sendable {
     /// Every node address is in the kernel's map (else no receive-side point is suppressed: none may vanish).
     private let hostAddressesComplete = PThreadMutex<Bool>(true)
 
+    /// Builds every stage, in dependency order (nothing runs until `start()`): metrics, the kernel side, flow logs
+    /// and endpoints, the pipeline between them, Hubble's API, then the agent's own metrics.
     public init(config: AgentConfig, logger: Logger = Logger(label: "spyglass")) throws {
         self.config = config
         self.logger = logger
-        try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: config.hubbleMetrics, dynamicConfigPath: config.dynamicMetricsPath)
-        let (metricsConfig, warnings) = config.dynamicMetricsPath != nil
-            ? (MetricsConfig(handlers: []), [])
-            : try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
-        for w in warnings { logger.warning("\(w)") }
-        var options = MetricsEngineOptions()
-        options.flowPredicateFactory = Agent.flowFilterPredicates
-        options.defaultSeriesLimit = config.maxSeriesPerMetric
-        options.idleSeriesTTL = config.seriesTTLNs > 0 ? .nanoseconds(Int64(clamping: config.seriesTTLNs)) : nil
-        metrics = MetricsEngine(config: metricsConfig, options: options)
-        if let path = config.dynamicMetricsPath {
-            let log = logger
-            let watcher = try DynamicMetricsConfigWatcher(path: path, engine: metrics) { level, message in
-                switch level {
-                case .info: log.info("\(message)")
-                case .warning: log.warning("\(message)")
-                case .error: log.error("\(message)")
-                }
-            }
-            _ = try watcher.loadInitial()   // a bad file at start-up stops start-up, naming file, metric and field
-            dynamicMetrics = watcher
-        } else {
-            dynamicMetrics = nil
-        }
-
+        (metrics, dynamicMetrics) = try Agent.makeMetrics(config, logger: logger)
         // Check names before touching the kernel, so a typo fails fast with the flag named.
-        let all = NetworkInterfaces.list()
-        let missing = NetworkInterfaces.missingLiterals(config.interfaces, in: all)
-        if let first = missing.first { throw DatapathError.noSuchInterface(first) }
+        try Agent.checkInterfaceNames(config)
 
         programs = try TCPrograms(config: config.datapath, verboseLibbpf: config.verboseLibbpf)
         let reasons = KernelDropReasons.load()
@@ -89,67 +66,19 @@ public final class Agent: @unchecked Sendable {
         attacher = TCAttacher(programs: programs)
         queue = EventQueue(capacity: config.eventQueueBatches)
         reader = try RingBufferReader(programs: programs, queue: queue)
-        // Flow logs: bad settings stop start-up with the flag named (ExportConfigError's text).
-        if config.staticExport != nil || config.flowLogsConfigPath != nil {
-            exporters = try FlowExporters(
-                static: config.staticExport, dynamicConfigPath: config.flowLogsConfigPath, nodeName: config.nodeName,
-                logger: logger, dynamicBaseDirectory: config.flowLogsBaseDirectory)
-        } else {
-            exporters = nil
-        }
+
+        exporters = try Agent.makeExporters(config, logger: logger)
         endpoints = Endpoints(config: config.endpoints, logger: logger)
         observerRing = config.hubbleAPI.map { EventRing(capacity: $0.eventBufferCapacity) }
-        var l7 = config.l7
-        l7?.dnsPorts = Set(config.datapath.dnsPorts)
-        l7?.httpPorts = Set(config.datapath.httpPorts)
-        pipeline = FlowPipeline(
-            queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: reasons.resolver(), l7: l7,
-            enrich: Agent.enricher(endpoints), export: Agent.exportSink(exporters, observerRing), nodeAddresses: nodeAddresses)
-        // Loss series exist from the start, at zero, so dashboards and alerts see "nothing lost" rather than nothing.
-        for source in ["perf_event_ring_buffer", "observer_events_queue"] { metrics.addLost(source: source, count: 0) }
-        if let api = config.hubbleAPI, let ring = observerRing {
-            metrics.addLost(source: "hubble_ring_buffer", count: 0)
-            let node = ObserverNodeInfo(
-                nodeName: config.hubbleNodeName, version: SpyglassExportInfo.version, peerAddress: api.peerAddress(),
-                tlsEnabled: api.tls != nil,
-                tlsServerName: "\(config.nodeName).\(config.clusterName.isEmpty ? "default" : config.clusterName).hubble-grpc.cilium.io")
-            let engine = metrics, eps = endpoints, cluster = config.clusterName
-            let port = HubbleServerConfig.splitHostPort(api.listenAddress)?.port
-            hubbleServer = HubbleServer(
-                config: api, ring: ring, node: node, logger: logger,
-                peers: { Agent.hubblePeers(eps.kubernetesNodes, cluster: cluster, port: port, tls: api.tls != nil) }
-            ) { missed in
-                engine.addLost(source: "hubble_ring_buffer", count: missed)
-            }
-        } else {
-            hubbleServer = nil
-        }
-        try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
-        if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
-        try ExternalMetrics.register(on: metrics, endpoints: endpoints)
-        try ProcessMetrics.register(on: metrics)
-        try metrics.registerCollector(
-            name: "spyglass_datapath_hooks_restored_total",
-            help: "tc hooks attached again after something else removed them from a watched interface", type: .counter
-        ) { [hooksRestored] in [MetricSample(value: Double(hooksRestored.withLock { $0 }))] }
-        try metrics.registerCollector(
-            name: "spyglass_datapath_interfaces",
-            help: "Watched interfaces and their role (endpoint, device, overlay; README \"Interface roles\")", type: .gauge
-        ) { [attacher] in
-            attacher.attachedInterfaces.compactMap { iface in
-                attacher.configuration(of: iface.index).map {
-                    MetricSample(labels: ["interface": iface.name, "role": $0.role.rawValue], value: 1)
-                }
-            }
-        }
-        // A departed endpoint takes every series that names it with it, in any context (after the grace period).
-        let engine = metrics, log = logger
-        endpoints.onDeparture { gone in
-            let removed = engine.removeSeries(matching: EndpointRef(
-                namespace: gone.namespace, podName: gone.podName, ips: gone.ips,
-                workloadName: gone.workloadGone ? gone.workloadName : nil))
-            log.debug("endpoint \(gone.namespace)/\(gone.podName) departed: \(removed) series removed")
-        }
+        pipeline = Agent.makePipeline(
+            config, queue: queue, metrics: metrics, dropReasons: reasons.resolver(), endpoints: endpoints,
+            exporters: exporters, observerRing: observerRing, nodeAddresses: nodeAddresses)
+        LostEventAccounting.registerSeries(on: metrics)
+        hubbleServer = Agent.makeHubbleServer(
+            config, ring: observerRing, metrics: metrics, endpoints: endpoints, logger: logger)
+
+        try registerSelfMetrics()
+        removeSeriesOfDepartedEndpoints()
     }
 
     /// Attaches, starts the threads and the server. Throws (after undoing what it did) on any failure.
@@ -350,20 +279,6 @@ public final class Agent: @unchecked Sendable {
         return { set.accepts($0) }
     }
 
-    private static func enricher(_ endpoints: Endpoints) -> FlowPipeline.Enricher {
-        let resolver = endpoints.resolver
-        return { flow in resolver.enrich(&flow) }
-    }
-
-    private static func exportSink(_ exporters: FlowExporters?, _ ring: EventRing?) -> FlowPipeline.Sink? {
-        switch (exporters, ring) {
-        case (nil, nil): return nil
-        case (let exporters?, nil): return { flow in exporters.export(flow) }
-        case (nil, let ring?): return { flow in ring.append(flow) }
-        case (let exporters?, let ring?): return { flow in exporters.export(flow); ring.append(flow) }
-        }
-    }
-
     /// Every Kubernetes node as a Hubble peer on the API's TCP port (nil without Kubernetes or a TCP listener:
     /// the Peer service then names this node only).
     static func hubblePeers(_ nodes: [String: [IPAddress]]?, cluster: String, port: Int?, tls: Bool) -> [HubblePeer]? {
@@ -384,13 +299,12 @@ public final class Agent: @unchecked Sendable {
 
 /// Periodic work off the hot path: interface rescans and loss accounting.
 final class Housekeeping: @unchecked Sendable {
-    // @unchecked: `lastRingLost`/`lastQueueLost` are only touched by the housekeeping thread.
+    // @unchecked: `losses` is only touched by the housekeeping thread (and by `stop()` after it ended).
     private weak var agent: Agent?
     private let running = NSCondition()
     private var stopped = false
     private var finished = false
-    private var lastRingLost: UInt64 = 0
-    private var lastQueueLost: UInt64 = 0
+    private var losses = LostEventAccounting()
 
     init(agent: Agent) { self.agent = agent }
 
@@ -416,20 +330,12 @@ final class Housekeeping: @unchecked Sendable {
 
     func accountLosses(_ agent: Agent) {
         let stats = agent.programs.stats()
-        let ring = stats.ringBufferFull + stats.dropRingBufferFull
-        if ring > lastRingLost {
-            agent.metrics.addLost(source: "perf_event_ring_buffer", count: ring - lastRingLost)
-            agent.exporters?.exportLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, cpu: nil)
-            agent.observerRing?.appendLost(source: "PERF_EVENT_RING_BUFFER", count: ring - lastRingLost, time: .now)
-            lastRingLost = ring
+        func report(_ source: EventLossSource, _ count: UInt64) {
+            agent.exporters?.exportLost(source: source.hubbleName, count: count, cpu: nil)
+            agent.observerRing?.appendLost(source: source.hubbleName, count: count, time: .now)
         }
-        let q = agent.queue.lost
-        if q > lastQueueLost {
-            agent.metrics.addLost(source: "observer_events_queue", count: q - lastQueueLost)
-            agent.exporters?.exportLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, cpu: nil)
-            agent.observerRing?.appendLost(source: "OBSERVER_EVENTS_QUEUE", count: q - lastQueueLost, time: .now)
-            lastQueueLost = q
-        }
+        losses.account(.ringBuffer, total: stats.ringBufferFull + stats.dropRingBufferFull, metrics: agent.metrics, report: report)
+        losses.account(.eventsQueue, total: agent.queue.lost, metrics: agent.metrics, report: report)
     }
 
     func stop() {

@@ -3,32 +3,22 @@ import Synchronization
 import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
+import SpyglassPipeline
 
-/// The consumer thread: takes event batches from the queue and, per event, decodes the Flow, adds DNS names,
-/// lets the L7 assembler turn DNS/HTTP payloads into L7 flows, enriches endpoints, and hands every flow to the
-/// metric handlers and the exporters. Decode failures are counted by reason, never dropped silently.
-///
-/// The L7 assembler is single-threaded by design: it lives on this thread only. Its counters are copied out under
-/// a lock once per housekeeping tick for the metrics endpoint.
+/// The consumer thread: takes event batches from the queue and runs each record through `FlowPipelineStep`
+/// (decode, DNS names, L7, enrichment, metric handlers and exporters); once a second it expires idle L7 state.
+/// The step's counters are copied out under a lock once per batch, the L7 counters once per housekeeping tick,
+/// for the metrics endpoint.
 public final class FlowPipeline: @unchecked Sendable {
-    // @unchecked: `decoder` and `l7` are used only on the pipeline thread; the counters are behind `lock`.
-    public typealias Enricher = @Sendable (inout Flow) -> Void
-    public typealias Sink = @Sendable (Flow) -> Void
+    // @unchecked: `step` is used only on the pipeline thread; the published counters are behind `lock`.
+    public typealias Enricher = FlowPipelineStep.Enricher
+    public typealias Sink = FlowPipelineStep.Sink
 
     private let queue: EventQueue
-    private let metrics: MetricsEngine
-    private let decoder: EventDecoder
-    private let l7: L7Assembler?
-    private let dnsPorts: Set<UInt16>
-    private let dnsObservationSource: String
-    private let enrich: Enricher?
-    private let export: Sink?
+    private let step: FlowPipelineStep
     private let lock = NSLock()
+    private var counters = FlowPipelineStep.Counters()
     private var decodeErrors: [String: UInt64] = [:]
-    private var flows: UInt64 = 0
-    private var l7Flows: UInt64 = 0
-    /// Events the kernel sent only for their L7 payload: no trace flow, but part of the accounting.
-    private var l7OnlyEvents: UInt64 = 0
     private var l7Stats = L7Stats()
     private var lastExpireNs: UInt64 = 0
     private var thread: Thread?
@@ -42,16 +32,12 @@ public final class FlowPipeline: @unchecked Sendable {
         l7: L7Config? = L7Config(), enrich: Enricher? = nil, export: Sink? = nil, nodeAddresses: NodeAddressSet? = nil
     ) {
         self.queue = queue
-        self.metrics = metrics
         let names = InterfaceNameCache()
-        self.decoder = EventDecoder(
+        let decoder = EventDecoder(
             nodeName: nodeName, bootToWallOffsetNs: BootClock.bootToWallOffsetNs(),
             interfaceName: { names.name(of: $0) }, dropReasonResolver: dropReasons)
-        self.l7 = l7.map { L7Assembler(config: $0, nodeAddresses: nodeAddresses) }
-        self.dnsPorts = l7?.dnsPorts ?? []
-        self.dnsObservationSource = l7?.dnsObservationSource ?? ""
-        self.enrich = enrich
-        self.export = export
+        self.step = FlowPipelineStep(
+            decoder: decoder, metrics: metrics, l7: l7, nodeAddresses: nodeAddresses, enrich: enrich, export: export)
     }
 
     func start() {
@@ -82,89 +68,26 @@ public final class FlowPipeline: @unchecked Sendable {
     }
 
     private func process(_ batch: EventBatch) {
-        var processed: UInt64 = 0
-        var l7Made: UInt64 = 0
-        var l7Only: UInt64 = 0
-        batch.forEach { record in
-            do throws(DecodeError) {
-                let event = try SpyPacketEvent(validating: record)
-                let snapshot = UnsafeRawBufferPointer(rebasing: record[event.snapshotRange])
-                var flow = decoder.flow(from: event, snapshot: snapshot)
-                if let l7 {
-                    l7.annotateNames(&flow)
-                    if event.flags.contains(.l7Candidate) && event.kind == .drop,
-                       var dropped = droppedDNSQuery(event, flow, snapshot) {
-                        deliver(&dropped)
-                        l7Made += 1
-                    }
-                    if event.flags.contains(.l7Candidate) && event.kind == .trace {
-                        for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs,
-                                                     packetLength: Int(event.packetLength)) {
-                            l7.annotateNames(&l7Flow)
-                            deliver(&l7Flow)
-                            l7Made += 1
-                        }
-                    }
-                }
-                // A packet sent only for its L7 payload was folded as a trace by aggregation: no trace flow.
-                if !event.flags.contains(.l7Only) {
-                    deliver(&flow)
-                    processed += 1
-                } else {
-                    l7Only += 1
-                }
-            } catch {
-                countDecodeError(error.reason)
-            }
-        }
+        let before = step.counters.decodeErrors
+        batch.forEach { step.process($0) }
+        let now = step.counters
+        // The reasons are copied only when one was added (rare): no copy of the dictionary per batch.
+        let reasons = now.decodeErrors != before ? step.decodeErrors : nil
         lock.lock()
-        flows &+= processed
-        l7Flows &+= l7Made
-        l7OnlyEvents &+= l7Only
+        counters = now
+        if let reasons { decodeErrors = reasons }
         lock.unlock()
-    }
-
-    /// A DNS query the kernel dropped: Hubble reports it as an L7 DNS request flow with verdict DROPPED, which the
-    /// `dns` handler counts in `hubble_dns_queries_total{rcode="Policy denied"}`.
-    private func droppedDNSQuery(_ event: SpyPacketEvent, _ flow: Flow, _ snapshot: UnsafeRawBufferPointer) -> Flow? {
-        guard case .udp(let udp)? = flow.l4, dnsPorts.contains(udp.destinationPort), event.l4Offset > 0 else { return nil }
-        let start = Int(event.l4Offset) + 8
-        guard start < snapshot.count else { return nil }
-        let payload = UnsafeRawBufferPointer(rebasing: snapshot[start...])
-        guard let message = try? DNSParser.parse(payload, isPrefix: true), !message.isResponse,
-              let question = message.questions.first else { return nil }
-        var l7Flow = flow
-        l7Flow.type = .l7
-        l7Flow.eventType = CiliumEventType(type: CiliumEventType.accessLog, subType: 0)
-        l7Flow.isReply = false
-        l7Flow.l7 = Layer7(type: .request, record: .dns(DNS(
-            query: question.name, observationSource: dnsObservationSource,
-            qtypes: message.questions.map { DNSRecordType.name($0.type) })))
-        return l7Flow
-    }
-
-    @inline(__always) private func deliver(_ flow: inout Flow) {
-        enrich?(&flow)
-        metrics.process(flow)
-        export?(flow)
     }
 
     /// Once a second: expire idle L7 state and publish its counters.
     private func housekeeping(force: Bool = false) {
-        guard let l7 else { return }
+        guard step.l7Enabled else { return }
         let now = BootClock.bootNowNs()
         guard force || now &- lastExpireNs >= 1_000_000_000 else { return }
         lastExpireNs = now
-        l7.expire(nowNs: now)
-        let snapshot = l7.stats
+        guard let snapshot = step.expire(nowNs: now) else { return }
         lock.lock()
         l7Stats = snapshot
-        lock.unlock()
-    }
-
-    private func countDecodeError(_ reason: String) {
-        lock.lock()
-        decodeErrors[reason, default: 0] += 1
         lock.unlock()
     }
 
@@ -179,21 +102,21 @@ public final class FlowPipeline: @unchecked Sendable {
     public var flowsProcessed: UInt64 {
         lock.lock()
         defer { lock.unlock() }
-        return flows
+        return counters.flows
     }
 
     /// Events read only for their L7 payload (aggregation folded them as traces; monotonic).
     public var l7OnlyEventsProcessed: UInt64 {
         lock.lock()
         defer { lock.unlock() }
-        return l7OnlyEvents
+        return counters.l7OnlyEvents
     }
 
     /// L7 flows made from payloads (monotonic).
     public var l7FlowsProcessed: UInt64 {
         lock.lock()
         defer { lock.unlock() }
-        return l7Flows
+        return counters.l7Flows
     }
 
     /// The L7 assembler's counters as of the last housekeeping tick (at most a second old).
@@ -203,7 +126,7 @@ public final class FlowPipeline: @unchecked Sendable {
         return l7Stats
     }
 
-    public var l7Enabled: Bool { l7 != nil }
+    public var l7Enabled: Bool { step.l7Enabled }
 }
 
 /// ifindex → name, looked up once per index (names of deleted interfaces may be reused; good enough for labels).

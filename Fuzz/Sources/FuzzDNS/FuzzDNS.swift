@@ -1,8 +1,9 @@
 import FuzzSupport
 import SpyglassFlow
 
-/// A DNS message: parsed alone (whole and as a cut prefix), then carried through the L7 assembler as UDP datagrams
-/// both ways and as a DNS-over-TCP stream cut into fuzzer-chosen segments.
+/// A DNS message: parsed alone (whole and as a cut prefix), then carried through the agent's pipeline step
+/// (`FlowPipelineStep`: decoder, L7 assembler, names, metric handlers) as UDP datagrams both ways, as a query the
+/// kernel dropped, and as a DNS-over-TCP stream cut into fuzzer-chosen segments.
 ///
 /// Input: [mode] [chunk] [segment to lose/repeat] message…
 /// mode bit 0: the TCP stream is the message with its 2-byte length prefix, twice (pipelined); otherwise the raw
@@ -17,18 +18,25 @@ public func fuzzDNS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     checkParser(message)
 
-    var udp = L7Pipeline(config: FuzzL7Config.small)
+    let udp = StepDriver(config: FuzzL7Config.small)
     let query = Frames.udp(from: Frames.client, to: Frames.server, sport: 40000, dport: 53, payload: message[...])
     let answer = Frames.udp(from: Frames.server, to: Frames.client, sport: 53, dport: 40000, payload: message[...])
     _ = udp.frame(query, obsPoint: SpyEventLayout.ObservationCode.fromEndpoint, timeNs: 1_000_000_000)
-    for var flow in udp.frame(answer, obsPoint: SpyEventLayout.ObservationCode.toEndpoint, timeNs: 1_001_000_000) {
-        udp.assembler.annotateNames(&flow)
-    }
+    _ = udp.frame(answer, obsPoint: SpyEventLayout.ObservationCode.toEndpoint, timeNs: 1_001_000_000)
     // A datagram cut by the snapshot: the UDP length says more than is there.
     if message.count > 12 {
         var cut = Frames.udp(from: Frames.server, to: Frames.client, sport: 53, dport: 40000, payload: message[...])
         cut.removeLast(min(message.count - 12, chunk))
         _ = udp.frame(cut, obsPoint: SpyEventLayout.ObservationCode.toEndpoint, timeNs: 1_002_000_000)
+    }
+    // The query dropped in the kernel: a DROPPED DNS request flow when it parses as a query.
+    let dropped = udp.process(record: EventRecord.drop(frame: query, timestampNs: 1_003_000_000))
+    let droppedL7 = dropped.filter { $0.type == .l7 }
+    if droppedL7.count > 1 || dropped.count != droppedL7.count + 1 {
+        invariantFailed("a dropped datagram made \(dropped.count) flows, \(droppedL7.count) of them L7")
+    }
+    if let l7 = droppedL7.first, l7.verdict != .dropped || l7.l7?.dns == nil || l7.isReply != false {
+        invariantFailed("a dropped DNS query became \(l7.summary)")
     }
 
     var stream = message[...]
@@ -39,8 +47,7 @@ public func fuzzDNS(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let player = TCPStreamPlayer(
         serverPort: 53, chunk: chunk == 0 ? stream.count : chunk,
         lose: mode & 2 != 0 ? pick : nil, repeatIndex: mode & 2 == 0 ? pick : nil)
-    var tcp = L7Pipeline(config: FuzzL7Config.small)
-    player.play(client: stream, server: stream, into: &tcp)
+    player.play(client: stream, server: stream, into: StepDriver(config: FuzzL7Config.small))
     return 0
 }
 

@@ -2,7 +2,7 @@ import FuzzSupport
 import SpyglassFlow
 
 /// One ring-buffer record, as the kernel hands it to the agent: validated and decoded (`EventDecoder`), its frame
-/// snapshot parsed, and, for an L7 candidate, passed through the L7 assembler as FlowPipeline does.
+/// snapshot parsed, and then the same record through the agent's pipeline step (`FlowPipelineStep`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEventDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let record = UnsafeRawBufferPointer(start: data, count: size)
@@ -22,8 +22,7 @@ public func fuzzEventDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     }
     // The same bytes as a bare frame.
     _ = PacketParser.parse(record)
-    var pipeline = L7Pipeline(config: FuzzL7Config.small)
-    for flow in pipeline.process(record: Array(record)) { _ = flow.summary }
+    for flow in StepDriver(config: FuzzL7Config.small).process(record: Array(record)) { _ = flow.summary }
     return 0
 }
 

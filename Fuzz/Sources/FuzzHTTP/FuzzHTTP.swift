@@ -1,7 +1,8 @@
 import FuzzSupport
 import SpyglassFlow
 
-/// HTTP/1.x: the head parser alone, then both directions of a connection through the L7 assembler as TCP segments.
+/// HTTP/1.x: the head parser alone, then both directions of a connection through the agent's pipeline step
+/// (`FlowPipelineStep`: decoder, L7 assembler, metric handlers) as TCP segments.
 ///
 /// Input: [chunk] [mode] [segment to lose/repeat] requests… 0x00 responses…  (no 0x00: all requests)
 /// mode bit 0: lose the picked client segment, else repeat it; bit 1: server port 8080 instead of 80.
@@ -22,8 +23,7 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let player = TCPStreamPlayer(
         serverPort: mode & 2 != 0 ? 8080 : 80, chunk: chunk == 0 ? max(requests.count, responses.count) : chunk,
         lose: mode & 1 != 0 ? pick : nil, repeatIndex: mode & 1 == 0 ? pick : nil)
-    var pipeline = L7Pipeline(config: FuzzL7Config.small)
-    for flow in player.play(client: requests, server: responses, into: &pipeline) {
+    for flow in player.play(client: requests, server: responses, into: StepDriver(config: FuzzL7Config.small)) {
         guard flow.l7?.http != nil else { invariantFailed("an HTTP connection produced a non-HTTP L7 flow: \(flow.summary)") }
     }
     return 0

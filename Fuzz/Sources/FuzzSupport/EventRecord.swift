@@ -4,6 +4,17 @@ import SpyglassFlow
 /// `PacketParser` as `bpf/lib/parse.bpf.h` does). Mirrors SpyglassTesting's EventBuilder, which the fuzz package
 /// cannot link (it pulls in Swift Testing).
 public enum EventRecord {
+    /// The record of a packet the kernel dropped (skb:kfree_skb) with kernel reason `reason`; an L7 candidate as the
+    /// drop program marks packets to DNS/HTTP ports.
+    public static func drop(frame: [UInt8], timestampNs: UInt64, reason: UInt32 = 6) -> [UInt8] {
+        var out = trace(frame: frame, obsPoint: 0xff, timestampNs: timestampNs)
+        let k = SpyEventLayout.Kind.drop.rawValue
+        out[SpyEventLayout.Offset.kind] = UInt8(k & 0xff)
+        out[SpyEventLayout.Offset.kind + 1] = UInt8(k >> 8)
+        for i in 0..<4 { out[SpyEventLayout.Offset.dropReason + i] = UInt8((reason >> (8 * UInt32(i))) & 0xff) }
+        return out
+    }
+
     public static func trace(frame: [UInt8], obsPoint: UInt8, timestampNs: UInt64, flags extra: UInt16 = 0) -> [UInt8] {
         typealias O = SpyEventLayout.Offset
         let snap = Array(frame.prefix(SpyEventLayout.maxSnapLen))
@@ -42,35 +53,5 @@ public enum EventRecord {
         put32(O.aggregated, 1)
         put64(O.aggregatedBytes, UInt64(frame.count))
         return out + snap
-    }
-}
-
-/// The agent's per-record path (FlowPipeline): validate, decode, then hand L7 candidates to the assembler.
-public struct L7Pipeline {
-    public let decoder = EventDecoder(nodeName: "fuzz", bootToWallOffsetNs: 0)
-    public let assembler: L7Assembler
-    public private(set) var l7Flows = 0
-
-    public init(config: L7Config = L7Config()) { assembler = L7Assembler(config: config) }
-
-    /// One record; returns the L7 flows it completed.
-    @discardableResult
-    public mutating func process(record: [UInt8]) -> [Flow] {
-        record.withUnsafeBytes { raw -> [Flow] in
-            guard let event = try? SpyPacketEvent(validating: raw) else { return [] }
-            let snapshot = UnsafeRawBufferPointer(rebasing: raw[event.snapshotRange])
-            var flow = decoder.flow(from: event, snapshot: snapshot)
-            assembler.annotateNames(&flow)
-            guard event.flags.contains(.l7Candidate), event.kind == .trace else { return [] }
-            var out = assembler.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs)
-            for i in out.indices { assembler.annotateNames(&out[i]) }
-            return out
-        }
-    }
-
-    public mutating func frame(_ frame: [UInt8], obsPoint: UInt8, timeNs: UInt64) -> [Flow] {
-        let flows = process(record: EventRecord.trace(frame: frame, obsPoint: obsPoint, timestampNs: timeNs))
-        l7Flows += flows.count
-        return flows
     }
 }

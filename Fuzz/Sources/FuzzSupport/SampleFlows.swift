@@ -1,15 +1,13 @@
 import SpyglassFlow
 
 /// A few realistic flows for evaluating parsed filters: L3/L4 traces and the L7 flows of one DNS and one HTTP
-/// exchange, all produced by the real decoder and assembler, with endpoints as the enricher would set them.
+/// exchange, all produced by the agent's pipeline step (decoder, names, L7 assembler), with endpoints as the enricher would set them.
 public enum SampleFlows {
     public static let all: [Flow] = {
-        var pipeline = L7Pipeline()
+        let pipeline = StepDriver()
         var out: [Flow] = []
         func record(_ frame: [UInt8], _ obs: UInt8, _ t: UInt64) {
-            let rec = EventRecord.trace(frame: frame, obsPoint: obs, timestampNs: t)
-            if let f = try? pipeline.decoder.decode(rec) { out.append(f) }
-            out += pipeline.process(record: rec)
+            out += pipeline.process(record: EventRecord.trace(frame: frame, obsPoint: obs, timestampNs: t))
         }
         let query: [UInt8] = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7] + Array("example".utf8) + [3] + Array("com".utf8) + [0, 0, 1, 0, 1]
         let answer: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0] + query[12...] + [0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 93, 184, 216, 34]

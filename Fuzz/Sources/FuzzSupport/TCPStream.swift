@@ -1,6 +1,6 @@
 import SpyglassFlow
 
-/// Plays two byte streams (client → server and back) through `L7Pipeline` as TCP segments of `chunk` bytes, with
+/// Plays two byte streams (client → server and back) through the pipeline step (`StepDriver`) as TCP segments of `chunk` bytes, with
 /// a handshake first and FINs last. `lose`/`repeat` pick one client segment to drop or to send twice, so the
 /// assembler's gap and duplicate handling is reached.
 public struct TCPStreamPlayer {
@@ -20,7 +20,7 @@ public struct TCPStreamPlayer {
     public static let maxSegments = 48
 
     @discardableResult
-    public func play(client: ArraySlice<UInt8>, server: ArraySlice<UInt8>, into pipeline: inout L7Pipeline) -> [Flow] {
+    public func play(client: ArraySlice<UInt8>, server: ArraySlice<UInt8>, into pipeline: StepDriver) -> [Flow] {
         let longest = max(client.count, server.count)
         let chunk = max(self.chunk, (longest + Self.maxSegments - 1) / Self.maxSegments)
         let cport: UInt16 = 40000
@@ -65,8 +65,7 @@ public struct TCPStreamPlayer {
         }
         send(fromClient: true, TCPBits.fin | TCPBits.ack, [])
         send(fromClient: false, TCPBits.fin | TCPBits.ack, [])
-        pipeline.assembler.expire(nowNs: time + 1_000_000_000_000)
-        _ = pipeline.assembler.stats
+        pipeline.expire(nowNs: time + 1_000_000_000_000)
         return out
     }
 }
