@@ -5,7 +5,6 @@ import PackageDescription
 // One target per pipeline stage (docs/architecture.md describes the stages).
 let package = Package(
     name: "Spyglass",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spyglass", targets: ["spyglass"]),
         .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),

@@ -18,7 +18,6 @@ let libraryMode: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
 
 let package = Package(
     name: "SpyglassFuzz",
-    platforms: [.macOS(.v15)],
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         // `name:` fixes the identity: a plain path dependency would be named after the checkout's directory.

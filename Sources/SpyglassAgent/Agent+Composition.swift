@@ -68,7 +68,7 @@ extension Agent {
         _ config: AgentConfig, ring: EventRing?, metrics: MetricsEngine, endpoints: Endpoints, logger: Logger
     ) -> HubbleServer? {
         guard let api = config.hubbleAPI, let ring else { return nil }
-        metrics.addLost(source: "hubble_ring_buffer", count: 0)
+        metrics.addLost(source: LostEventSource.hubbleRingBuffer.metricLabel, count: 0)
         let node = ObserverNodeInfo(
             nodeName: config.hubbleNodeName, version: SpyglassExportInfo.version, peerAddress: api.peerAddress(),
             tlsEnabled: api.tls != nil,
@@ -79,7 +79,7 @@ extension Agent {
             config: api, ring: ring, node: node, logger: logger,
             peers: { Agent.hubblePeers(endpoints.kubernetesNodes, cluster: cluster, port: port, tls: api.tls != nil) }
         ) { missed in
-            metrics.addLost(source: "hubble_ring_buffer", count: missed)
+            metrics.addLost(source: LostEventSource.hubbleRingBuffer.metricLabel, count: missed)
         }
     }
 

@@ -331,8 +331,8 @@ final class Housekeeping: @unchecked Sendable {
     func accountLosses(_ agent: Agent) {
         let stats = agent.programs.stats()
         func report(_ source: EventLossSource, _ count: UInt64) {
-            agent.exporters?.exportLost(source: source.hubbleName, count: count, cpu: nil)
-            agent.observerRing?.appendLost(source: source.hubbleName, count: count, time: .now)
+            agent.exporters?.exportLost(source: source.hubble, count: count, cpu: nil)
+            agent.observerRing?.appendLost(source: source.hubble, count: count, time: .now)
         }
         losses.account(.ringBuffer, total: stats.ringBufferFull + stats.dropRingBufferFull, metrics: agent.metrics, report: report)
         losses.account(.eventsQueue, total: agent.queue.lost, metrics: agent.metrics, report: report)

@@ -71,14 +71,11 @@ public final class FlowExporters: Sendable {
         dynamic?.offer(flow, uuid: uuid)
     }
 
-    /// A `lost_events` record (events lost before export: ring buffer, queues). `source` is a `LostEventSource`
-    /// name (`PERF_EVENT_RING_BUFFER`) or its lower-case label form (`perf_event_ring_buffer`); other text is
-    /// written as `UNKNOWN_LOST_EVENT_SOURCE` (omitted, as protojson omits enum 0).
-    public func exportLost(source: String, count: UInt64, cpu: Int32?) {
+    /// A `lost_events` record (events lost before export: ring buffer, queues).
+    public func exportLost(source: LostEventSource, count: UInt64, cpu: Int32?) {
         let time = Clock.wallNow()
-        let src = LostEventSource(name: source)
-        staticExporter?.offerLost(source: src, count: count, cpu: cpu, time: time)
-        dynamic?.offerLost(source: src, count: count, cpu: cpu, time: time)
+        staticExporter?.offerLost(source: source, count: count, cpu: cpu, time: time)
+        dynamic?.offerLost(source: source, count: count, cpu: cpu, time: time)
     }
 
     /// Spyglass's exporter self-metrics, plus `hubble_dynamic_exporter_*` when the dynamic exporter is configured.

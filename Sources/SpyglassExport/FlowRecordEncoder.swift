@@ -95,19 +95,6 @@ public struct FlowRecordEncoder: Sendable {
     }
 }
 
-/// `LostEventSource` of flow.proto (docs/hubble-compatibility.md §7.3).
-public enum LostEventSource: String, Sendable, CaseIterable {
-    case unknown = "UNKNOWN_LOST_EVENT_SOURCE"
-    case perfEventRingBuffer = "PERF_EVENT_RING_BUFFER"
-    case observerEventsQueue = "OBSERVER_EVENTS_QUEUE"
-    case hubbleRingBuffer = "HUBBLE_RING_BUFFER"
-
-    /// From the enum name or the lower-case metric label (`perf_event_ring_buffer`); anything else is `unknown`.
-    public init(name: String) {
-        self = LostEventSource(rawValue: name.uppercased()) ?? .unknown
-    }
-}
-
 /// Writes one Flow object; each method writes fields in flow.proto declaration order (protojson's order).
 private struct FlowWriter {
     var w: JSONBytes

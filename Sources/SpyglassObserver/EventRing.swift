@@ -5,8 +5,8 @@ import SpyglassFlow
 public enum ObservedEvent: Sendable {
     /// The UUID is drawn when the flow enters the ring, so every client sees the same one for the same event.
     case flow(Flow, UUIDv4)
-    /// `source` is a `flow.LostEventSource` enum name (`PERF_EVENT_RING_BUFFER`, `OBSERVER_EVENTS_QUEUE`).
-    case lost(source: String, count: UInt64, time: Timestamp)
+    /// Events lost before the pipeline (ring buffers, queues), by source.
+    case lost(source: LostEventSource, count: UInt64, time: Timestamp)
 
     public var time: Timestamp {
         switch self {
@@ -58,9 +58,8 @@ public final class EventRing: Sendable {
         store(nil, flow: flow)
     }
 
-    /// Events lost before the pipeline (`source` is a `flow.LostEventSource` name); GetFlows returns them as
-    /// `lost_events`.
-    public func appendLost(source: String, count: UInt64, time: Timestamp) {
+    /// Events lost before the pipeline; GetFlows returns them as `lost_events`.
+    public func appendLost(source: LostEventSource, count: UInt64, time: Timestamp) {
         store(.lost(source: source, count: count, time: time), flow: nil)
     }
 

@@ -36,7 +36,7 @@ public struct FlowLogReader {
                 case .flow(let f):
                     e = .flow(Flow(proto: f), UUIDv4(high: 0, low: 0))
                 case .lostEvents(let l):
-                    e = .lost(source: FlowPrinter.name(l.source), count: l.numEventsLost,
+                    e = .lost(source: LostEventSource(name: FlowPrinter.name(l.source)), count: l.numEventsLost,
                               time: Timestamp(seconds: r.time.seconds, nanos: r.time.nanos))
                 default: return
                 }

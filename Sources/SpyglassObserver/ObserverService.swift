@@ -76,7 +76,7 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
             if r.missed > 0 {
                 onLost(r.missed)
                 try await response.write(FlowResponseEncoder.lost(
-                    source: "HUBBLE_RING_BUFFER", count: r.missed, nodeName: node.nodeName, time: Self.now()))
+                    source: .hubbleRingBuffer, count: r.missed, nodeName: node.nodeName, time: Self.now()))
             }
             for e in r.events {
                 if let until = plan.until, until < e.time { return }

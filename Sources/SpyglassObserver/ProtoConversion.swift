@@ -23,10 +23,10 @@ public struct FlowResponseEncoder: Sendable {
         return try Observer_GetFlowsResponse(jsonUTF8Bytes: line, options: Self.jsonOptions)
     }
 
-    public static func lost(source: String, count: UInt64, nodeName: String, time: Timestamp) -> Observer_GetFlowsResponse {
+    public static func lost(source: LostEventSource, count: UInt64, nodeName: String, time: Timestamp) -> Observer_GetFlowsResponse {
         var r = Observer_GetFlowsResponse()
         var l = Flow_LostEvent()
-        l.source = Flow_LostEventSource(name: source)
+        l.source = Flow_LostEventSource(name: source.rawValue)
         l.numEventsLost = count
         r.lostEvents = l
         r.nodeName = nodeName

@@ -1,3 +1,4 @@
+import SpyglassFlow
 import SpyglassMetrics
 
 /// Where events were lost before they reached the pipeline step.
@@ -7,21 +8,16 @@ public enum EventLossSource: Sendable, CaseIterable {
     /// The reader → pipeline queue was full (the consumer fell behind).
     case eventsQueue
 
-    /// The `source` label of `hubble_lost_events_total`.
-    public var metricLabel: String {
+    /// The same source in Hubble's terms (flow logs, the API, the metric label).
+    public var hubble: LostEventSource {
         switch self {
-        case .ringBuffer: "perf_event_ring_buffer"
-        case .eventsQueue: "observer_events_queue"
+        case .ringBuffer: .perfEventRingBuffer
+        case .eventsQueue: .observerEventsQueue
         }
     }
 
-    /// Hubble's `flow.LostEventSource` name, for flow logs' `lost_events` records and the API's LostEvent.
-    public var hubbleName: String {
-        switch self {
-        case .ringBuffer: "PERF_EVENT_RING_BUFFER"
-        case .eventsQueue: "OBSERVER_EVENTS_QUEUE"
-        }
-    }
+    /// The `source` label of `hubble_lost_events_total`.
+    public var metricLabel: String { hubble.metricLabel }
 }
 
 /// Turns the datapath's cumulative loss counters into reports of what was lost since the previous call: counted in

@@ -6,6 +6,9 @@ import SpyglassFlow
 import SpyglassServer
 import Foundation
 
+/// The agent's defaults, defined once in its configuration types; the flags below start from them.
+private let agentDefaults = AgentConfig()
+
 /// Flags shared by `run` and `demo`; Cilium's names where Cilium has the same knob.
 struct AgentOptions: ParsableArguments {
     @OptionGroup(title: "Hubble API") var hubbleAPI: HubbleAPIOptions
@@ -21,7 +24,7 @@ struct AgentOptions: ParsableArguments {
     var devices: [String] = []
 
     @Option(name: .customLong("hubble-metrics-server"), help: "Address to serve /metrics on, as [IP]:port.")
-    var metricsServer = ":9965"
+    var metricsServer = agentDefaults.metricsServer
 
     @Option(name: .customLong("hubble-metrics-server-enable-tls"), help: "Serve /metrics over HTTPS only, TLS 1.3 minimum (true|false); needs the cert and key files.")
     var metricsTLS = false
@@ -46,16 +49,16 @@ struct AgentOptions: ParsableArguments {
     var dynamicMetricsPath: String?
 
     @Option(name: .customLong("enable-hubble-open-metrics"), help: "Serve OpenMetrics (with exemplars) to clients that ask for it (true|false).")
-    var openMetrics = true
+    var openMetrics = agentDefaults.openMetrics
 
     @Option(name: .customLong("hubble-metrics-max-series"), help: "Series cap per metric family; new label sets beyond it are refused and counted.")
-    var maxSeries = 10_000
+    var maxSeries = agentDefaults.maxSeriesPerMetric
 
     @Option(name: .customLong("hubble-metrics-series-ttl"), help: "Remove series idle for this long (e.g. 10m); 0 keeps them forever.")
     var seriesTTL = "0"
 
     @Option(name: .customLong("monitor-aggregation"), help: "Event reduction in the kernel: none (every packet) or medium (new connections, new TCP flags, one report per interval).")
-    var aggregation = "medium"
+    var aggregation = agentDefaults.datapath.aggregation.rawValue
 
     @Option(name: .customLong("monitor-aggregation-interval"), help: "At most one report per connection and direction per interval (medium).")
     var aggregationInterval = "5s"
@@ -64,10 +67,10 @@ struct AgentOptions: ParsableArguments {
     var aggregationFlags = "all"
 
     @Option(name: .customLong("ring-buffer-size-mb"), help: "Size of the kernel-to-agent ring buffer in MiB (a power of two).")
-    var ringBufferMB = 8
+    var ringBufferMB = Int(agentDefaults.datapath.ringBufferBytes >> 20)
 
-    @Option(name: .customLong("snap-length"), help: "Bytes of each reported packet copied to user space (128-1024).")
-    var snapLength = 128
+    @Option(name: .customLong("snap-length"), help: "Bytes of each reported packet copied to user space (\(SpyEventLayout.minSnapLen)-\(SpyEventLayout.maxSnapLen)).")
+    var snapLength = Int(agentDefaults.datapath.snapLength)
 
     @Option(name: .customLong("l7-snap-length"), help: "Bytes copied of packets that carry DNS or HTTP (256-2048); they are always reported.")
     var l7SnapLength = 1024
@@ -133,7 +136,7 @@ struct AgentOptions: ParsableArguments {
     var flowLogsConfigPath: String?
 
     @Option(name: .customLong("hubble-flowlogs-base-dir"), help: "Directory every filePath of --hubble-flowlogs-config-path must be below (no '..', no links leading out).")
-    var flowLogsBaseDirectory = "/var/run/cilium/hubble"
+    var flowLogsBaseDirectory = agentDefaults.flowLogsBaseDirectory
 
     @Option(name: .customLong("k8s-kubeconfig-path"), help: "Watch pods, services and nodes of the cluster in this kubeconfig (default: in-cluster credentials when running in a pod).")
     var kubeconfig: String?
@@ -151,7 +154,7 @@ struct AgentOptions: ParsableArguments {
     var departureGrace = "1m"
 
     @Option(name: .customLong("connection-table-size"), help: "Connections tracked by the kernel (LRU).")
-    var connectionTableSize = 65536
+    var connectionTableSize = Int(agentDefaults.datapath.connectionTableSize)
 
     @Option(name: .customLong("node-name"), help: "Node name for node_name (default: the host name).")
     var nodeName: String?
@@ -160,13 +163,13 @@ struct AgentOptions: ParsableArguments {
     var clusterName = ""
 
     @Option(name: .customLong("event-queue-batches"), help: "Batches of 256 KiB queued between the ring-buffer reader and the flow pipeline.")
-    var eventQueueBatches = 64
+    var eventQueueBatches = agentDefaults.eventQueueBatches
 
     @Option(name: .customLong("drop-events"), help: "Report packets the kernel drops (skb:kfree_skb) as DROPPED flows (true|false).")
-    var dropEvents = true
+    var dropEvents = agentDefaults.dropsEnabled
 
     @Option(name: .customLong("drop-rate-limit"), help: "Drop flows per kernel reason per second; the rest are counted in spyglass_drops_suppressed_total (0 = no limit).")
-    var dropRateLimit = 1000
+    var dropRateLimit = Int(agentDefaults.drops.ratePerReason)
 
     @Option(name: .customLong("drop-scope"), help: "Which drops to report: all (every network namespace of the node) or interfaces (only the watched interfaces).")
     var dropScope = "all"

@@ -20,8 +20,8 @@ struct LostEventAccountingTests {
         var accounting = LostEventAccounting()
         var reports: [String] = []
         func tick(ring: UInt64, queue: UInt64) {
-            accounting.account(.ringBuffer, total: ring, metrics: metrics) { reports.append("\($0.hubbleName)=\($1)") }
-            accounting.account(.eventsQueue, total: queue, metrics: metrics) { reports.append("\($0.hubbleName)=\($1)") }
+            accounting.account(.ringBuffer, total: ring, metrics: metrics) { reports.append("\($0.hubble.rawValue)=\($1)") }
+            accounting.account(.eventsQueue, total: queue, metrics: metrics) { reports.append("\($0.hubble.rawValue)=\($1)") }
         }
         tick(ring: 0, queue: 0)
         #expect(reports.isEmpty, "nothing lost, nothing reported")

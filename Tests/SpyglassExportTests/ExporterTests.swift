@@ -34,7 +34,7 @@ import Testing
             mask: ["verdict", "l7.dns.query", "uuid"])
         let ex = FlowExporters(spec: spec, nodeName: "kind-worker", logger: testLogger)
         for (_, f) in Fx.all { ex.export(f) }
-        ex.exportLost(source: "perf_event_ring_buffer", count: 7, cpu: 1)  // passes: the event_type filter matches lost events
+        ex.exportLost(source: .perfEventRingBuffer, count: 7, cpu: 1)  // passes: the event_type filter matches lost events
         ex.shutdown(timeout: .seconds(5))
         let lines = readAllLines(path: path).lines
         #expect(lines.count == 5)
@@ -97,7 +97,7 @@ import Testing
         spec.aggregationInterval = .seconds(3600)
         let ex = FlowExporters(spec: spec, nodeName: "n", logger: testLogger)
         for (_, f) in Fx.all { ex.export(f) }
-        ex.exportLost(source: "HUBBLE_RING_BUFFER", count: 2, cpu: nil)  // written at once, not aggregated
+        ex.exportLost(source: .hubbleRingBuffer, count: 2, cpu: nil)  // written at once, not aggregated
         #expect(eventually { readAllLines(path: path).lines.count == 1 })
         ex.shutdown(timeout: .seconds(5))  // the final tick writes the aggregates
         let lines = readAllLines(path: path).lines

@@ -135,7 +135,7 @@ import Testing
         let s = try await TestServer(capacity: 63)
         defer { Task { await s.stop() } }
         for i in 0..<100 { s.ring.append(SeedFlows.flow(i)) }
-        s.ring.appendLost(source: "PERF_EVENT_RING_BUFFER", count: 3, time: .now)
+        s.ring.appendLost(source: .perfEventRingBuffer, count: 3, time: .now)
         try await withGRPCClient(transport: try s.unixTransport) { client in
             let observer = Observer_Observer.Client(wrapping: client)
             let status = try await observer.serverStatus(Observer_ServerStatusRequest())

@@ -14,7 +14,7 @@ struct PrinterAndConversionTests {
 
     @Test func compactLinesAreHubbles() throws {
         var p = FlowPrinter(format: .compact, utc: true)
-        // The seed's lines: an L3/L4 trace, a policy drop, an HTTP request, a DNS answer (a reply: arrow flipped).
+        // Lines of the kinds `hubble observe` prints in the Star Wars demo: an L3/L4 trace, a policy drop, an HTTP request, a DNS answer (a reply: arrow flipped).
         #expect(p.render(try Self.response(0)) ==
             "Dec  5 08:00:00.000: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) to-endpoint FORWARDED (TCP Flags: SYN)\n")
         #expect(p.render(try Self.response(1)) ==
@@ -27,7 +27,7 @@ struct PrinterAndConversionTests {
         unknownReply.isReply = nil
         unknownReply.destination = Endpoint(identity: 2, labels: ["reserved:world"])
         #expect(p.render(try FlowResponseEncoder().response(for: unknownReply)).contains("(ID:62396) <> 10.199.0.10:80 (world) to-endpoint"))
-        let lost = FlowResponseEncoder.lost(source: "HUBBLE_RING_BUFFER", count: 7, nodeName: "n", time: .now)
+        let lost = FlowResponseEncoder.lost(source: .hubbleRingBuffer, count: 7, nodeName: "n", time: .now)
         #expect(p.render(lost) == "EVENTS LOST: HUBBLE_RING_BUFFER 7\n")
     }
 
