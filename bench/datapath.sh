@@ -2,7 +2,7 @@
 # Datapath overhead (issue #9, part 1): TCP throughput and small-packet UDP rate between two network namespaces over
 # veths and a bridge — no agent, agent at aggregation medium, agent at none — in alternated rounds, plus the tc
 # programs' own cost per packet from the kernel's BPF run-time statistics (kernel.bpf_stats_enabled:
-# run_time_ns / run_cnt). Everything runs in namespaces this script creates and removes; every run is bounded.
+# run_time_ns / run_cnt of this agent's own programs, found by id). Everything runs in namespaces this script creates and removes; every run is bounded.
 #
 # usage (root): bench/datapath.sh [rounds] [seconds-per-run]      BIN=path/to/spyglass (default .build/release)
 set -euo pipefail
@@ -51,16 +51,24 @@ start_agent() {
   echo "agent did not attach"; cat /tmp/$P-agent.log; exit 1
 }
 stop_agent() { kill "$AGENT"; wait "$AGENT" 2>/dev/null || true; AGENT=""; }
+# The agent's own programs only: the tc programs attached to the watched veth (by id, from tc) and the drop program
+# this agent loaded (by the agent's pid holding it), so other agents or programs on the machine do not count.
+agent_prog_ids() {
+  { tc filter show dev "${P}ha" ingress; tc filter show dev "${P}ha" egress; } | grep -o ' id [0-9]*' | awk '{print $2}'
+  for fd in /proc/"$AGENT"/fdinfo/*; do awk '$1 == "prog_id:" {print $2}' "$fd" 2>/dev/null; done
+}
 prog_ns() { # per program: run_time_ns / run_cnt — tc (both directions together), tc ingress, tc egress, kfree_skb
+  local ids; ids=$(agent_prog_ids | sort -un | tr '\n' ' ')
   bpftool prog show -j | python3 -c 'import json,sys
-ps=json.load(sys.stdin)
+ids={int(i) for i in sys.argv[1].split()}
+ps=[p for p in json.load(sys.stdin) if p.get("id") in ids]
 def cost(pred):
     sel=[p for p in ps if pred(p.get("name",""))]
     t=sum(p.get("run_time_ns",0) for p in sel); c=sum(p.get("run_cnt",0) for p in sel)
     return "%.1f" % (t/c if c else 0), c
 tc=cost(lambda n: n.startswith("spy_tc_")); i=cost(lambda n: n=="spy_tc_ingress"); e=cost(lambda n: n=="spy_tc_egress")
 d=cost(lambda n: n.startswith("spy_kfree") or n.startswith("spy_drop"))
-print(tc[0], i[0], e[0], d[0], d[1])'; }
+print(tc[0], i[0], e[0], d[0], d[1])' "$ids"; }
 sysctl -qw kernel.bpf_stats_enabled=1
 serve
 declare -A TCP UDP NS NSI NSE NSD CNTD

@@ -18,7 +18,15 @@ struct TCCostBench {
     ]
 
     func run() throws {
-        print("tc-cost: spy_tc_ingress under BPF_PROG_TEST_RUN, \(repeats) repeats per figure, median of 5 runs (101 at none; includes the test-run loop's own ~25 ns)")
+        print("tc-cost: spy_tc_ingress under BPF_PROG_TEST_RUN, \(repeats) repeats per figure, median of 5 runs (101 at none)")
+        // Baseline of the same run: a program that only returns TC_ACT_OK, through the same test-run loop.
+        let empty = try EmptyTCProgram()
+        var baseline: [String: UInt32] = [:]
+        for (name, frame) in Self.cases {
+            let runs = try (0..<5).map { _ in try empty.testRun(frame: frame, repeat: repeats).durationNs }
+            baseline[name] = runs.sorted()[runs.count / 2]
+            print("  baseline empty program  \(name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(baseline[name]!) ns/packet")
+        }
         for level in [AggregationLevel.medium, .none] {
             var config = DatapathConfig()
             config.aggregation = level
@@ -38,7 +46,9 @@ struct TCCostBench {
                 let median = runs.sorted()[runs.count / 2]
                 let label = "\(level)".padding(toLength: 8, withPad: " ", startingAt: 0)
                     + name.padding(toLength: 52, withPad: " ", startingAt: 0)
-                print("  \(label) \(median) ns/packet")
+                let own = Int(median) - Int(baseline[name] ?? 0)
+                print("  \(label) \(median) ns/packet, \(own) ns above the empty program")
+                print("RESULT tc_cost_\(level) case=\(Self.cases.firstIndex { $0.0 == name }!) ns=\(median) baseline_ns=\(baseline[name] ?? 0) program_ns=\(own)")
             }
         }
     }

@@ -30,6 +30,8 @@ uint32_t spy_prog_id(int prog_fd);
 /* BPF_PROG_TEST_RUN on a packet. */
 int spy_prog_test_run(int prog_fd, const void *data_in, uint32_t size_in, void *data_out, uint32_t *size_out,
                       uint32_t *retval, uint32_t repeat, uint32_t *duration_ns);
+/* Loads a tc program that only returns TC_ACT_OK (the baseline of test-run cost figures); an fd or -errno. */
+int spy_load_empty_tc_prog(void);
 
 /* Driver name of a network interface (ethtool), e.g. "veth", "bridge". */
 int spy_iface_driver(const char *ifname, char *buf, size_t size);
