@@ -14,7 +14,8 @@ import SpyglassServer
 /// (decode → metrics) on its own thread, and the metrics server.
 ///
 /// Threads: `spyglass-ringbuf` (RingBufferReader) → EventQueue → `spyglass-flows` (FlowPipeline) → MetricsEngine;
-/// `spyglass-ifaces` rescans interfaces and polls datapath counters; the server runs on SwiftNIO's threads.
+/// `spyglass-housekeeping` rescans interfaces, polls datapath counters and accounts lost events; the metrics
+/// server and the Hubble API run on SwiftNIO's threads.
 public final class Agent: @unchecked Sendable {
     // @unchecked: mutable state is set in start() before any thread starts and cleared in stop() after they end.
     public let config: AgentConfig

@@ -60,7 +60,7 @@ public struct HubbleServerError: Error, CustomStringConvertible {
 }
 
 /// Runs `observer.Observer`, `peer.Peer` and `grpc.health.v1.Health` on the unix socket and, optionally, on TCP
-/// (TLS 1.2+ with the certificate given, mTLS when client CAs are given).
+/// (TLS 1.3 with the certificate given, mTLS when client CAs are given).
 public final class HubbleServer: Sendable {
     public let config: HubbleServerConfig
     public let ring: EventRing

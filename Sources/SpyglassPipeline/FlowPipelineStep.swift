@@ -41,7 +41,7 @@ public final class FlowPipelineStep {
     private let enrich: Enricher?
     private let export: Sink?
 
-    /// `l7` nil: no L7 flows and no DNS names (`--enable-l7` off). `export` receives every flow the metrics engine
+    /// `l7` nil: no L7 flows and no DNS names (`--l7-parsing=false`). `export` receives every flow the metrics engine
     /// receives, after enrichment (the agent's flow logs and Hubble API ring).
     public init(
         decoder: EventDecoder, metrics: MetricsEngine, l7: L7Config? = L7Config(), nodeAddresses: NodeAddressSet? = nil,
