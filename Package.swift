@@ -88,7 +88,7 @@ let package = Package(
             name: "SpyglassBench",
             dependencies: [
                 "SpyglassMetrics", "SpyglassFlow", "SpyglassAgent", "SpyglassDatapath", "SpyglassServer", "SpyglassExport",
-                "SpyglassTesting", "CSpyglassBench", "CSpyglassBPF",
+                "SpyglassTesting", "SpyglassLab", "CSpyglassBench", "CSpyglassBPF",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -137,10 +137,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The namespace lab (network namespaces, veths, pods, node-shaped topologies, processes inside them) and the
+        // Star Wars demo built on it: for the end-to-end tests, the benchmarks and `spyglass demo`; not the agent.
+        .target(name: "SpyglassLab", dependencies: ["SpyglassFlow"]),
         .executableTarget(
             name: "spyglass",
             dependencies: [
-                "SpyglassAgent", "SpyglassObserver", "SpyglassAPI",
+                "SpyglassAgent", "SpyglassLab", "SpyglassObserver", "SpyglassAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -183,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpyglassEndToEndTests",
-            dependencies: ["SpyglassAgent", "SpyglassTesting"],
+            dependencies: ["SpyglassAgent", "SpyglassLab", "SpyglassTesting"],
             exclude: ["Scripts"]
         ),
     ],

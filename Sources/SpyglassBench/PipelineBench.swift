@@ -11,6 +11,7 @@ import CSpyglassBench
 import Foundation
 import Logging
 import SpyglassAgent
+import SpyglassLab
 import SpyglassDatapath
 import SpyglassFlow
 import SpyglassTesting

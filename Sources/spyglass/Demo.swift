@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpyglassAgent
+import SpyglassLab
 import SpyglassFlow
 import SpyglassExport
 

@@ -1,5 +1,5 @@
 import Foundation
-import SpyglassAgent
+import SpyglassLab
 import SpyglassTesting
 import Testing
 

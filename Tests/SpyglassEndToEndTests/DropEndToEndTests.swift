@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassAgent
+import SpyglassLab
 import SpyglassDatapath
 import SpyglassTesting
 import Testing

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import SpyglassAgent
+@testable import SpyglassLab
 
 #if canImport(Glibc)
 import Glibc

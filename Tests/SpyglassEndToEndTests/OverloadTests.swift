@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassAgent
+import SpyglassLab
 @testable import SpyglassDatapath
 import SpyglassFlow
 import SpyglassTesting

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassAgent
+import SpyglassLab
 import SpyglassTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassAgent
+import SpyglassLab
 import SpyglassExport
 import SpyglassFlow
 import SpyglassTesting
