@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, and runs every test (unit, real-kernel BPF, namespaces).
+# The test command: installs what is missing, checks the style, builds, and runs every test (unit, real-kernel BPF, namespaces).
 # Run as root on Debian 12:  ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "scripts/test.sh: run as root (the BPF and namespace tests need it)"; exit 1; }
 ./scripts/install-deps.sh --test
+# Style first: it takes seconds and names the file and line (fix with scripts/lint.sh --fix).
+./scripts/lint.sh
 export TMPDIR="$PWD/.build/tmp"   # SwiftPM leaves TemporaryDirectory.* folders behind
 mkdir -p "$TMPDIR"
 swift build --build-tests

@@ -9,23 +9,36 @@ struct TCCostBench {
 
     /// Packets of an established connection (the first run creates its state), the common case at `medium`.
     static let cases: [(String, [UInt8])] = [
-        ("UDP, 18-byte payload", PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
-            .udp(sport: 40000, dport: 5201).payload([UInt8](repeating: 0x61, count: 18)).build()),
-        ("TCP ACK with 1000 bytes", PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
-            .tcp(sport: 40001, dport: 9000, flags: [.ack]).payload([UInt8](repeating: 0x62, count: 1000)).build()),
-        ("TCP ACK to port 80 (HTTP port: L7 candidate check)", PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
-            .tcp(sport: 40002, dport: 80, flags: [.ack]).build()),
+        (
+            "UDP, 18-byte payload",
+            PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
+                .udp(sport: 40000, dport: 5201).payload([UInt8](repeating: 0x61, count: 18)).build()
+        ),
+        (
+            "TCP ACK with 1000 bytes",
+            PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
+                .tcp(sport: 40001, dport: 9000, flags: [.ack]).payload([UInt8](repeating: 0x62, count: 1000)).build()
+        ),
+        (
+            "TCP ACK to port 80 (HTTP port: L7 candidate check)",
+            PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2")
+                .tcp(sport: 40002, dport: 80, flags: [.ack]).build()
+        )
     ]
 
     func run() throws {
-        print("tc-cost: spy_tc_ingress under BPF_PROG_TEST_RUN, \(repeats) repeats per figure, median of 5 runs (101 at none)")
+        print(
+            "tc-cost: spy_tc_ingress under BPF_PROG_TEST_RUN, \(repeats) repeats per figure, median of 5 runs (101 at none)"
+        )
         // Baseline of the same run: a program that only returns TC_ACT_OK, through the same test-run loop.
         let empty = try EmptyTCProgram()
         var baseline: [String: UInt32] = [:]
         for (name, frame) in Self.cases {
             let runs = try (0..<5).map { _ in try empty.testRun(frame: frame, repeat: repeats).durationNs }
             baseline[name] = runs.sorted()[runs.count / 2]
-            print("  baseline empty program  \(name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(baseline[name]!) ns/packet")
+            print(
+                "  baseline empty program  \(name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(baseline[name]!) ns/packet"
+            )
         }
         for level in [AggregationLevel.medium, .none] {
             var config = DatapathConfig()
@@ -44,11 +57,14 @@ struct TCCostBench {
                     _ = try programs.drainEvents()
                 }
                 let median = runs.sorted()[runs.count / 2]
-                let label = "\(level)".padding(toLength: 8, withPad: " ", startingAt: 0)
+                let label =
+                    "\(level)".padding(toLength: 8, withPad: " ", startingAt: 0)
                     + name.padding(toLength: 52, withPad: " ", startingAt: 0)
                 let own = Int(median) - Int(baseline[name] ?? 0)
                 print("  \(label) \(median) ns/packet, \(own) ns above the empty program")
-                print("RESULT tc_cost_\(level) case=\(Self.cases.firstIndex { $0.0 == name }!) ns=\(median) baseline_ns=\(baseline[name] ?? 0) program_ns=\(own)")
+                print(
+                    "RESULT tc_cost_\(level) case=\(Self.cases.firstIndex { $0.0 == name }!) ns=\(median) baseline_ns=\(baseline[name] ?? 0) program_ns=\(own)"
+                )
             }
         }
     }

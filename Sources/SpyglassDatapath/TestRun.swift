@@ -42,8 +42,9 @@ private func runTest(programFD fd: Int32, frame: [UInt8], repeat count: UInt32) 
     var duration: UInt32 = 0
     let rc = frame.withUnsafeBytes { input in
         out.withUnsafeMutableBytes { output in
-            spy_prog_test_run(fd, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
-                              count, &duration)
+            spy_prog_test_run(
+                fd, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
+                count, &duration)
         }
     }
     if rc != 0 { throw libbpfError("BPF_PROG_TEST_RUN", rc) }
