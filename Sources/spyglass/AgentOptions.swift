@@ -84,6 +84,9 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("l7-parsing"), help: "Turn DNS and HTTP payloads into L7 flows (true|false).")
     var l7Parsing = true
 
+    @Option(name: .customLong("l7-memory-limit-mb"), help: "MiB the L7 tables may hold: pending HTTP requests and DNS names 3/8 each, reassembly 1/8, pending DNS queries 1/8; over a share the oldest entries are evicted (spyglass_l7_evictions_total{reason=\"bytes\"}). At least 4.")
+    var l7MemoryLimitMB = L7Limits.defaultMemoryLimit >> 20
+
     @Option(name: .customLong("hubble-redact-http-urlquery"), help: "Remove the query string from HTTP URLs in flows (true|false).")
     var redactURLQuery = false
 
@@ -281,6 +284,10 @@ struct AgentOptions: ParsableArguments {
             }
             if let headersAllow { l7.headerAllowList = list(headersAllow) }
             if let headersDeny { l7.headerDenyList = list(headersDeny) }
+            guard l7MemoryLimitMB >= L7Limits.minimumMemoryLimit >> 20, l7MemoryLimitMB <= 1 << 20 else {
+                throw ValidationError("--l7-memory-limit-mb: must be from \(L7Limits.minimumMemoryLimit >> 20) to \(1 << 20) (got \(l7MemoryLimitMB))")
+            }
+            l7.limits.setMemoryLimit(l7MemoryLimitMB << 20)
             c.l7 = l7
         } else {
             c.l7 = nil

@@ -217,6 +217,7 @@ struct L7AssemblerDNSTests {
         #expect(a.stats == {
             var s = L7Stats()
             s.entries = [.dnsPending: 0, .dnsClaims: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
+            s.bytes = [.dnsPending: 0, .dnsClaims: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
             return s
         }())
     }
