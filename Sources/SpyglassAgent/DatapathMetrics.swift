@@ -107,6 +107,9 @@ enum DatapathMetrics {
             let s = pipeline.l7Counters
             return L7Table.byteBudgeted.map { MetricSample(labels: ["table": $0.rawValue], value: Double(s.bytes[$0] ?? 0)) }
         }
+        try engine.registerCollector(name: "spyglass_l7_http_detected_total", help: "TCP segments on ports not configured as HTTP read as HTTP because they start a request or status line (--http-detect)", type: .counter) {
+            [MetricSample(value: Double(pipeline.l7Counters.httpDetected))]
+        }
         try engine.registerCollector(name: "spyglass_l7_messages_total", help: "DNS and HTTP messages parsed, by protocol and type", type: .counter) {
             let s = pipeline.l7Counters
             return [MetricSample(labels: ["protocol": "dns", "type": "request"], value: Double(s.dnsQueries)),

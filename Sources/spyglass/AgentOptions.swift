@@ -78,7 +78,7 @@ struct AgentOptions: ParsableArguments {
     @Option(name: .customLong("http-port"), help: "A port whose TCP payload is HTTP/1.x (repeatable; default 80, 8080, 8000, 3000, 5000).")
     var httpPorts: [Int] = []
 
-    @Option(name: .customLong("http-detect"), help: "Also read TCP payloads that start like an HTTP request or status line on any port (true|false).")
+    @Option(name: .customLong("http-detect"), help: "Also read HTTP/1.x on ports that are not --http-port, from TCP segments that start a request or status line (true|false).")
     var httpDetect = true
 
     @Option(name: .customLong("l7-parsing"), help: "Turn DNS and HTTP payloads into L7 flows (true|false).")

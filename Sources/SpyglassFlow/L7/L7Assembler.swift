@@ -1,7 +1,9 @@
 /// Turns packets that carry DNS or HTTP/1.x into Hubble L7 flows, pairing each response with its request.
 ///
 /// Feed it every decoded trace flow with its frame snapshot (`process`); packets on other ports cost two bitmap
-/// loads. For each DNS query / HTTP request it returns a REQUEST flow, for each response a RESPONSE flow with
+/// loads. With `httpDetect`, a TCP segment on another port that starts an HTTP request or status line is read as
+/// HTTP too (its connection's other segments are gaps, skipped by the stream's framing: the kernel reports only the
+/// segments that start like HTTP on such ports). For each DNS query / HTTP request it returns a REQUEST flow, for each response a RESPONSE flow with
 /// `latency_ns`, the request's method and URL (HTTP) and the request's `traceparent` trace ID. Call `expire`
 /// periodically (about once a second) to age out unanswered requests and idle connections, and `annotateNames` on
 /// flows that should carry `source_names`/`destination_names`.
@@ -106,7 +108,9 @@ public final class L7Assembler {
         let dnsDst = dnsPorts.contains(dport)
         let httpSrc = isTCP && httpPorts.contains(sport)
         let httpDst = isTCP && httpPorts.contains(dport)
-        guard dnsSrc || dnsDst || httpSrc || httpDst else { return [] }
+        // Neither port is configured: with `httpDetect`, a segment that starts an HTTP message still is HTTP.
+        let detect = isTCP && config.httpDetect && !(dnsSrc || dnsDst || httpSrc || httpDst)
+        guard dnsSrc || dnsDst || httpSrc || httpDst || detect else { return [] }
 
         if monotonicNs > now { now = monotonicNs }
         let p = PacketParser.parse(frame)
@@ -129,6 +133,11 @@ public final class L7Assembler {
         guard let tcp = p.tcp else { return [] }
         if dnsSrc || dnsDst {
             return processDNSStream(packet, seg, tcp, fromClient: dnsDst)
+        }
+        if detect {
+            guard let fromClient = HTTPDetect.startsFromClient(seg.bytes) else { return [] }
+            counters.httpDetected &+= 1
+            return processHTTP(packet, seg, tcp, fromClient: fromClient)
         }
         return processHTTP(packet, seg, tcp, fromClient: httpDst)
     }

@@ -27,6 +27,9 @@ public struct L7Config: Sendable, Equatable {
     public var dnsPorts: Set<UInt16>
     /// Server ports of HTTP/1.x over TCP (cleartext only). The side with the listed port is the server.
     public var httpPorts: Set<UInt16>
+    /// Also read TCP segments on other ports that start an HTTP/1.x request line or status line (`--http-detect`);
+    /// the request's receiver is the server.
+    public var httpDetect: Bool
 
     /// Drop `?query` and `#fragment` from URLs (`--hubble-redact-http-urlquery`).
     public var redactURLQuery: Bool
@@ -60,6 +63,7 @@ public struct L7Config: Sendable, Equatable {
     public init(
         dnsPorts: Set<UInt16> = [53],
         httpPorts: Set<UInt16> = [80, 8080],
+        httpDetect: Bool = false,
         redactURLQuery: Bool = false,
         redactUserInfo: Bool = true,
         headerAllowList: [String] = [],
@@ -70,6 +74,7 @@ public struct L7Config: Sendable, Equatable {
     ) {
         self.dnsPorts = dnsPorts
         self.httpPorts = httpPorts
+        self.httpDetect = httpDetect
         self.redactURLQuery = redactURLQuery
         self.redactUserInfo = redactUserInfo
         self.headerAllowList = headerAllowList
