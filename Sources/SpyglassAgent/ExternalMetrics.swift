@@ -24,9 +24,13 @@ enum ExternalMetrics {
     static func register(on engine: MetricsEngine, exporters: FlowExporters) throws {
         try register(on: engine) {
             exporters.selfMetrics().map { f in
-                Family(name: f.name, help: f.help, isCounter: f.kind == .counter, samples: f.samples.map { s in
-                    MetricSample(labels: Dictionary(s.labels.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }), value: s.value)
-                })
+                Family(
+                    name: f.name, help: f.help, isCounter: f.kind == .counter,
+                    samples: f.samples.map { s in
+                        MetricSample(
+                            labels: Dictionary(s.labels.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                            value: s.value)
+                    })
             }
         }
     }
@@ -34,9 +38,11 @@ enum ExternalMetrics {
     static func register(on engine: MetricsEngine, endpoints: Endpoints) throws {
         try register(on: engine) {
             endpoints.selfMetrics().map { f in
-                Family(name: f.name, help: f.help, isCounter: f.type == .counter, samples: f.samples.map { s in
-                    MetricSample(labels: Dictionary(s.labels, uniquingKeysWith: { a, _ in a }), value: s.value)
-                })
+                Family(
+                    name: f.name, help: f.help, isCounter: f.type == .counter,
+                    samples: f.samples.map { s in
+                        MetricSample(labels: Dictionary(s.labels, uniquingKeysWith: { a, _ in a }), value: s.value)
+                    })
             }
         }
     }

@@ -1,5 +1,5 @@
-import Synchronization
 import SpyglassFlow
+import Synchronization
 
 /// Answers "who is behind this IP" on the hot path.
 ///

@@ -1,5 +1,5 @@
-import Synchronization
 import SpyglassFlow
+import Synchronization
 
 /// Where a record came from. The order is the **precedence** for records of the *same* prefix (a longer prefix
 /// always wins first, whatever its source):
@@ -157,9 +157,11 @@ final class EndpointStore: Sendable {
             state.withLock { s in
                 s.generation += 1
                 s.rebuilds += 1
-                resolver.install(ResolverSnapshot(
-                    endpoints: built.endpoints, prefixes: built.prefixes, services: built.services, worldV4: world.v4, worldV6: world.v6,
-                    generation: s.generation))
+                resolver.install(
+                    ResolverSnapshot(
+                        endpoints: built.endpoints, prefixes: built.prefixes, services: built.services,
+                        worldV4: world.v4, worldV6: world.v6,
+                        generation: s.generation))
                 for (key, dep) in s.live where built.live[key] == nil && s.pending[key] == nil {
                     s.pending[key] = (dep, now + grace)
                 }
@@ -181,7 +183,8 @@ final class EndpointStore: Sendable {
             for (key, p) in s.pending where p.due <= now {
                 var d = p.departure
                 d.ips = d.ips.filter { !s.liveIPs.contains($0) }
-                d.workloadGone = !d.workloadName.isEmpty
+                d.workloadGone =
+                    !d.workloadName.isEmpty
                     && !s.live.values.contains { $0.namespace == d.namespace && $0.workloadName == d.workloadName }
                 out.append(d)
                 s.pending[key] = nil
@@ -198,28 +201,33 @@ final class EndpointStore: Sendable {
     var pendingDepartures: Int { state.withLock { $0.pending.count } }
 
     func metrics() -> [EndpointsMetricFamily] {
-        let (fired, cancelled, pending, rebuilds) = state.withLock { ($0.fired, $0.cancelled, $0.pending.count, $0.rebuilds) }
+        let (fired, cancelled, pending, rebuilds) = state.withLock {
+            ($0.fired, $0.cancelled, $0.pending.count, $0.rebuilds)
+        }
         let counts = resolver.counts
         return [
             EndpointsMetricFamily(
                 name: "spyglass_endpoints_prefixes", help: "Prefixes in the resolver's current snapshot, by table",
-                type: .gauge, samples: [
+                type: .gauge,
+                samples: [
                     .init(labels: [("table", "endpoints")], value: Double(counts.endpoints)),
-                    .init(labels: [("table", "services")], value: Double(counts.services)),
+                    .init(labels: [("table", "services")], value: Double(counts.services))
                 ]),
             EndpointsMetricFamily(
                 name: "spyglass_endpoints_departures_total",
                 help: "Endpoint departures: fired after the grace period, or cancelled by re-appearance",
-                type: .counter, samples: [
+                type: .counter,
+                samples: [
                     .init(labels: [("outcome", "fired")], value: Double(fired)),
-                    .init(labels: [("outcome", "cancelled")], value: Double(cancelled)),
+                    .init(labels: [("outcome", "cancelled")], value: Double(cancelled))
                 ]),
             EndpointsMetricFamily(
-                name: "spyglass_endpoints_departures_pending", help: "Endpoint departures waiting for their grace period",
+                name: "spyglass_endpoints_departures_pending",
+                help: "Endpoint departures waiting for their grace period",
                 type: .gauge, samples: [.init(labels: [], value: Double(pending))]),
             EndpointsMetricFamily(
                 name: "spyglass_endpoints_rebuilds_total", help: "Resolver snapshots built",
-                type: .counter, samples: [.init(labels: [], value: Double(rebuilds))]),
+                type: .counter, samples: [.init(labels: [], value: Double(rebuilds))])
         ]
     }
 
@@ -262,13 +270,14 @@ final class EndpointStore: Sendable {
         var labelsOf: [[[String]]] = []
         var needed = Set<String>()
         for infos in effective {
-            labelsOf.append(infos.map { info in
-                let labels = info.canonicalLabels
-                if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil {
-                    needed.insert(IdentityAllocator.canonicalKey(labels))
-                }
-                return labels
-            })
+            labelsOf.append(
+                infos.map { info in
+                    let labels = info.canonicalLabels
+                    if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil {
+                        needed.insert(IdentityAllocator.canonicalKey(labels))
+                    }
+                    return labels
+                })
         }
         for info in overrides.values where EndpointStore.reservedIdentity(info.canonicalLabels) == nil {
             needed.insert(IdentityAllocator.canonicalKey(info.canonicalLabels))
@@ -276,7 +285,8 @@ final class EndpointStore: Sendable {
         let ids = allocator.assign(needed)
 
         func endpoint(_ info: EndpointInfo, _ labels: [String]) -> Endpoint {
-            let identity = info.identity ?? EndpointStore.reservedIdentity(labels)?.rawValue
+            let identity =
+                info.identity ?? EndpointStore.reservedIdentity(labels)?.rawValue
                 ?? ids[IdentityAllocator.canonicalKey(labels)] ?? 0
             return Endpoint(
                 id: info.endpointID, identity: identity, clusterName: info.clusterName, namespace: info.namespace,

@@ -99,6 +99,6 @@ func metricFamilies(for statuses: [SourceStatus], store: [EndpointsMetricFamily]
             type: .gauge, samples: objects),
         EndpointsMetricFamily(
             name: "spyglass_endpoints_errors_total", help: "Errors of the endpoint source, by reason",
-            type: .counter, samples: errors),
+            type: .counter, samples: errors)
     ] + store
 }

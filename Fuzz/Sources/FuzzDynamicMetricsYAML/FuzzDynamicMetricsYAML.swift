@@ -42,6 +42,8 @@ let flowFilterPredicates: FlowPredicateFactory = { include, exclude in
 
 /// SwiftPM links `main` to this symbol: start libFuzzer on the function above.
 @_cdecl("FuzzDynamicMetricsYAML_main")
-public func FuzzDynamicMetricsYAMLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+public func FuzzDynamicMetricsYAMLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> CInt
+{
     runFuzzer(argc, argv) { data, size in fuzzDynamicMetricsYAML(data ?? emptyInput, size) }
 }

@@ -1,9 +1,9 @@
-import SpyglassFlow
 import Foundation
+import SpyglassFlow
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process started by the lab, in its own process group (so a kill reaches its children too),

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Conversion between the BPF event clock (CLOCK_BOOTTIME, `bpf_ktime_get_boot_ns`) and wall-clock time.
@@ -36,9 +36,9 @@ public enum BootClock {
     public static func wallNowNs() -> Int64 { nowNs(CLOCK_REALTIME) }
 
     #if os(Linux)
-    private static let bootClockID = CLOCK_BOOTTIME
+        private static let bootClockID = CLOCK_BOOTTIME
     #else
-    private static let bootClockID = CLOCK_MONOTONIC  // no CLOCK_BOOTTIME outside Linux (development builds only)
+        private static let bootClockID = CLOCK_MONOTONIC  // no CLOCK_BOOTTIME outside Linux (development builds only)
     #endif
 
     private static func nowNs(_ clock: clockid_t) -> Int64 {

@@ -103,7 +103,9 @@ public struct LabelSelector: Sendable, Hashable {
             var negated = false
             if i < text.count, text[i] == "!" { negated = true; i += 1; skipSpaces() }
             let full = word()
-            guard !full.isEmpty else { throw fail(i < text.count ? "expected a key at \"\(text[i])\"" : "expected a key") }
+            guard !full.isEmpty else {
+                throw fail(i < text.count ? "expected a key at \"\(text[i])\"" : "expected a key")
+            }
             var source: String? = nil
             var key = full
             if let colon = full.firstIndex(of: ":") {

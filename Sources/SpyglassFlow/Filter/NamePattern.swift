@@ -15,7 +15,8 @@ struct NamePattern: @unchecked Sendable {
             case ".": re += "\\."
             case "a"..."z", "0"..."9", "-", "_": re.append(c)
             default:
-                throw FlowFilterError(field: field, message: "invalid character \"\(c)\" in pattern \(Quote.text(pattern))")
+                throw FlowFilterError(
+                    field: field, message: "invalid character \"\(c)\" in pattern \(Quote.text(pattern))")
             }
         }
         re += "$"

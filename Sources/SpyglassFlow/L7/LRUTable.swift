@@ -90,7 +90,9 @@ struct LRUTable<Key: Hashable, Value> {
     /// Inserts a new key (the caller checked it is absent). When full, the least recent entry is evicted first and
     /// returned.
     @discardableResult
-    mutating func insert(_ key: Key, _ value: Value, stamp: UInt64, cost: Int = 0) -> (slot: Int32, evicted: (Key, Value)?) {
+    mutating func insert(_ key: Key, _ value: Value, stamp: UInt64, cost: Int = 0) -> (
+        slot: Int32, evicted: (Key, Value)?
+    ) {
         var evicted: (Key, Value)? = nil
         if index.count >= capacity, tail >= 0 {
             evicted = removeSlot(tail)

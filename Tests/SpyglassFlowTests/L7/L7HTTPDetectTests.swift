@@ -1,6 +1,7 @@
-@testable import SpyglassFlow
 import SpyglassTesting
 import Testing
+
+@testable import SpyglassFlow
 
 /// `--http-detect`: HTTP on a port that is not configured. The kernel reports only the segments that start like an
 /// HTTP message on such ports, so these tests feed exactly those (bodies and continuation segments are gaps).
@@ -34,12 +35,12 @@ struct L7HTTPDetectTests {
             try #require(req.count == 1)
             #expect(req[0].http?.method == "POST" && req[0].http?.url == "http://svc:9090\(path)")
             #expect(req[0].l4 == .tcp(TCP(sourcePort: 40000, destinationPort: 9090)))
-            _ = x.tcp.fromClient("body") // sent, not reported
+            _ = x.tcp.fromClient("body")  // sent, not reported
             let resp = x.server("HTTP/1.1 20\(i) OK\r\nContent-Length: 11\r\n\r\n")
             try #require(resp.count == 1)
             #expect(resp[0].http?.code == UInt32(200 + i))
             #expect(resp[0].http?.url == "http://svc:9090\(path)" && resp[0].l7?.latencyNs == 1_000_000)
-            _ = x.tcp.fromServer("hello world") // likewise
+            _ = x.tcp.fromServer("hello world")  // likewise
         }
         let s = x.a.stats
         #expect(s.httpRequests == 3 && s.httpResponses == 3 && s.httpUnmatchedResponses == 0)

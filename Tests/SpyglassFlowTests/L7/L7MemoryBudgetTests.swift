@@ -1,6 +1,7 @@
-@testable import SpyglassFlow
 import SpyglassTesting
 import Testing
+
+@testable import SpyglassFlow
 
 /// The L7 tables stay under their byte budgets (`L7Limits.setMemoryLimit`, `--l7-memory-limit-mb`) however long the
 /// strings hostile clients put in them, and every eviction is counted.
@@ -56,7 +57,8 @@ struct L7MemoryBudgetTests {
         var peak = 0
         for i in 0..<3_000 {
             var c = TCPConversation(client: "10.0.\(i / 250).\(i % 250 + 1)", clientPort: UInt16(10_000 + i))
-            _ = obs.feed(a, c.fromClient("GET \(path)?\(i) HTTP/1.1\r\nHost: h\r\n\r\n"), timeNs: UInt64(i + 1) * 1_000_000)
+            _ = obs.feed(
+                a, c.fromClient("GET \(path)?\(i) HTTP/1.1\r\nHost: h\r\n\r\n"), timeNs: UInt64(i + 1) * 1_000_000)
             let s = a.stats
             let bytes = try #require(s.bytes[.httpPending])
             #expect(bytes <= budget, "request \(i): \(bytes) bytes pending, budget \(budget)")
@@ -92,8 +94,12 @@ struct L7MemoryBudgetTests {
                 let port = UInt16(2000 + ip % 1000)
                 let t = UInt64(ip * 16 + n + 1) * 1_000
                 _ = obs.feed(a, udp("10.0.0.1", "10.0.0.53", port, 53, W.query(id: id, name)), timeNs: t)
-                _ = obs.feed(a, udp("10.0.0.53", "10.0.0.1", 53, port, W.aResponse(id: id, name, ips: [[10, 7, UInt8(ip / 200), UInt8(ip % 200)]])),
-                             obs: Obs.toEndpoint, timeNs: t)
+                _ = obs.feed(
+                    a,
+                    udp(
+                        "10.0.0.53", "10.0.0.1", 53, port,
+                        W.aResponse(id: id, name, ips: [[10, 7, UInt8(ip / 200), UInt8(ip % 200)]])),
+                    obs: Obs.toEndpoint, timeNs: t)
                 last = name
             }
             let bytes = try #require(a.stats.bytes[.names])

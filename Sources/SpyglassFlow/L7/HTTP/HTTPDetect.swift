@@ -7,7 +7,8 @@ enum HTTPDetect {
     /// server); nil: neither. A request line must end with ` HTTP/1.0` or ` HTTP/1.1` within the snapshot.
     static func startsFromClient(_ p: UnsafeRawBufferPointer) -> Bool? {
         if p.count >= 13, p[0] == 0x48, p[1] == 0x54, p[2] == 0x54, p[3] == 0x50, p[4] == 0x2f, p[5] == 0x31,
-           p[6] == 0x2e, p[7] == 0x30 || p[7] == 0x31, p[8] == 0x20, isDigit(p[9]), isDigit(p[10]), isDigit(p[11]) {
+            p[6] == 0x2e, p[7] == 0x30 || p[7] == 0x31, p[8] == 0x20, isDigit(p[9]), isDigit(p[10]), isDigit(p[11])
+        {
             return false
         }
         // token SP target SP HTTP/1.x CRLF: the method in capitals (RFC 9110's registered methods are).
