@@ -62,6 +62,7 @@ extension Agent {
         var l7 = config.l7
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
+        l7?.httpDetect = config.datapath.httpDetect
         return FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: dropReasons, l7: l7,
             enrich: enricher(endpoints), export: exportSink(exporters, observerRing), nodeAddresses: nodeAddresses)

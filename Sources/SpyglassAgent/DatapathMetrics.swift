@@ -190,12 +190,38 @@ enum DatapathMetrics {
         }
         try engine.registerCollector(
             name: "spyglass_l7_evictions_total",
-            help: "Entries evicted from the L7 assembler's tables because a bound was reached", type: .counter
+            help:
+                "Entries evicted from the L7 assembler's tables because a bound was reached, by table and bound (reason: entries, the count; bytes, the table's share of --l7-memory-limit)",
+            type: .counter
         ) {
             let s = pipeline.l7Counters
-            return L7Table.allCases.map {
-                MetricSample(labels: ["table": $0.rawValue], value: Double(s.evictions[$0] ?? 0))
+            return L7Table.allCases.flatMap { t in
+                [
+                    MetricSample(
+                        labels: ["table": t.rawValue, "reason": "entries"], value: Double(s.evictions[t] ?? 0)),
+                    MetricSample(
+                        labels: ["table": t.rawValue, "reason": "bytes"], value: Double(s.byteEvictions[t] ?? 0))
+                ]
             }
+        }
+        try engine.registerCollector(
+            name: "spyglass_l7_state_bytes",
+            help:
+                "Bytes held by the L7 assembler's byte-budgeted tables (pending requests, DNS names, claims, reassembly buffers)",
+            type: .gauge
+        ) {
+            let s = pipeline.l7Counters
+            return L7Table.byteBudgeted.map {
+                MetricSample(labels: ["table": $0.rawValue], value: Double(s.bytes[$0] ?? 0))
+            }
+        }
+        try engine.registerCollector(
+            name: "spyglass_l7_http_detected_total",
+            help:
+                "TCP segments on ports not configured as HTTP read as HTTP because they start a request or status line (--http-detect)",
+            type: .counter
+        ) {
+            [MetricSample(value: Double(pipeline.l7Counters.httpDetected))]
         }
         try engine.registerCollector(
             name: "spyglass_l7_messages_total", help: "DNS and HTTP messages parsed, by protocol and type",

@@ -127,11 +127,20 @@ struct AgentOptions: ParsableArguments {
 
     @Option(
         name: .customLong("http-detect"),
-        help: "Also read TCP payloads that start like an HTTP request or status line on any port (true|false).")
+        help:
+            "Also read HTTP/1.x on ports that are not --http-port, from TCP segments that start a request or status line (true|false)."
+    )
     var httpDetect = true
 
     @Option(name: .customLong("l7-parsing"), help: "Turn DNS and HTTP payloads into L7 flows (true|false).")
     var l7Parsing = true
+
+    @Option(
+        name: .customLong("l7-memory-limit-mb"),
+        help:
+            "MiB the L7 tables may hold: pending HTTP requests and DNS names 3/8 each, reassembly 1/8, pending DNS queries 1/8; over a share the oldest entries are evicted (spyglass_l7_evictions_total{reason=\"bytes\"}). At least 4."
+    )
+    var l7MemoryLimitMB = L7Limits.defaultMemoryLimit >> 20
 
     @Option(
         name: .customLong("hubble-redact-http-urlquery"),
@@ -407,6 +416,12 @@ struct AgentOptions: ParsableArguments {
             }
             if let headersAllow { l7.headerAllowList = list(headersAllow) }
             if let headersDeny { l7.headerDenyList = list(headersDeny) }
+            guard l7MemoryLimitMB >= L7Limits.minimumMemoryLimit >> 20, l7MemoryLimitMB <= 1 << 20 else {
+                throw ValidationError(
+                    "--l7-memory-limit-mb: must be from \(L7Limits.minimumMemoryLimit >> 20) to \(1 << 20) (got \(l7MemoryLimitMB))"
+                )
+            }
+            l7.limits.setMemoryLimit(l7MemoryLimitMB << 20)
             c.l7 = l7
         } else {
             c.l7 = nil

@@ -40,6 +40,8 @@ struct FlagValidationTests {
         (["--snap-length", "4096"], "--snap-length"),
         (["--l7-snap-length", "100"], "--l7-snap-length"),
         (["--l7-snap-length", "-5"], "--l7-snap-length"),
+        (["--l7-memory-limit-mb", "3"], "--l7-memory-limit-mb"),
+        (["--l7-memory-limit-mb", "lots"], "--l7-memory-limit-mb"),
         (["--hubble-metrics-max-series", "0"], "--hubble-metrics-max-series"),
         (["--hubble-metrics-max-series", "ten"], "--hubble-metrics-max-series"),
         (["--connection-table-size", "10"], "--connection-table-size"),

@@ -205,6 +205,74 @@ struct L7EndToEndTests {
         }
     }
 
+    /// `--http-detect` (on by default): HTTP on a port that is not an HTTP port is read from the segments that start
+    /// a request or status line — the kernel reports those — with bodies skipped as gaps. Same exchange as above,
+    /// on port 9091.
+    @Test func httpDetectedOnAnotherPort() async throws {
+        try await withLab { lab in
+            let client = try lab.addPod(name: "client", ipv4: "10.199.38.2/24")
+            let web = try lab.addPod(name: "web", ipv4: "10.199.38.3/24")
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "9091"], timeout: .seconds(120))
+            defer { _ = server.terminate() }
+            let up = try await lab.run(
+                inNamespace: web.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):9091/ok && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(10))
+            try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
+            var c = AgentConfig()
+            #expect(!c.datapath.httpPorts.contains(9091) && c.datapath.httpDetect)
+            c.interfaces = [client.hostInterface, web.hostInterface]
+            c.metricsServer = "127.0.0.1:0"
+            c.hubbleMetrics = "httpV2"
+            try await withStartedAgent(c) { agent in
+                let base = "http://\(web.ipv4):9091"
+                let a = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+                        "\(base)/ok", "\(base)/missing", "\(base)/boom"
+                    ])
+                #expect(a.succeeded, "\(a)")
+                let b = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter",
+                        "\(base)/v1/request-landing"
+                    ])
+                #expect(b.succeeded, "\(b)")
+                let name = "hubble_http_requests_total"
+                var expected: [([String: String], Int)] = []
+                for reporter in ["client", "server"] {
+                    expected += [
+                        (["method": "GET", "status": "200", "reporter": reporter], 1),
+                        (["method": "GET", "status": "404", "reporter": reporter], 1),
+                        (["method": "GET", "status": "500", "reporter": reporter], 1),
+                        (["method": "POST", "status": "200", "reporter": reporter], 1)
+                    ]
+                }
+                // The assembler's own counters are copied out once a second: wait for them too.
+                let m = try scrapeMetrics(agent.serverPort) { m in
+                    expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 }
+                        && m.value("spyglass_l7_http_detected_total") >= 16
+                }
+                for (labels, count) in expected {
+                    #expect(Int(m.value(name, labels)) == count, "\(labels): \(m.series(name))")
+                }
+                #expect(Int(m.value(name)) == 8)
+                for reporter in ["client", "server"] {
+                    #expect(m.value("hubble_http_request_duration_seconds_count", ["reporter": reporter]) == 4)
+                }
+                // Four requests and four responses, each seen on both veths.
+                #expect(
+                    m.value("spyglass_l7_http_detected_total") == 16, "\(m.series("spyglass_l7_http_detected_total"))")
+                #expect(m.value("spyglass_l7_malformed_total", ["protocol": "http"]) == 0)
+            }
+        }
+    }
+
     // MARK: - Hostile pods
 
     static let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(

@@ -262,8 +262,17 @@ struct OverloadTests {
         }
     }
 
-    /// Unanswered DNS queries and never-answered, half-open HTTP requests: the pairing tables stay at their caps,
-    /// evictions are counted, and every request is pending or counted unanswered.
+    /// VmRSS of this process in KiB.
+    static func residentKiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+
+    /// Unanswered DNS queries and never-answered, half-open HTTP requests: the pairing tables stay at their caps
+    /// (entries and bytes), evictions are counted, every request is pending or counted unanswered, and the agent's
+    /// resident memory stays far under the DaemonSet's 512 Mi limit.
     @Test func l7FloodsStayAtTheCaps() async throws {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.37.2/24")
@@ -278,7 +287,8 @@ struct OverloadTests {
             config.dropsEnabled = false
             let limits = L7Limits(
                 maxPendingDNSQueries: 64, maxHTTPConnections: 16, maxPendingRequestsPerConnection: 4,
-                maxPendingHTTPRequests: 24, maxHTTPHeaderBytes: 1024, maxReassemblyBytes: 4096)
+                maxPendingHTTPRequests: 24, maxHTTPHeaderBytes: 1024, maxReassemblyBytes: 4096,
+                memoryLimit: L7Limits.minimumMemoryLimit)
             config.l7?.limits = limits
             try await withStartedAgent(config) { agent in
                 // Wait (bounded) until the silent server listens.
@@ -304,6 +314,9 @@ struct OverloadTests {
                 func evictions(_ m: PrometheusText, _ t: L7Table) -> Double {
                     m.value("spyglass_l7_evictions_total", ["table": t.rawValue])
                 }
+                func bytes(_ m: PrometheusText, _ t: L7Table) -> Double {
+                    m.value("spyglass_l7_state_bytes", ["table": t.rawValue])
+                }
                 // While the connections are held open: the tables are full, never over.
                 let m = try scrapeMetrics(agent.serverPort) { m in
                     m.value("spyglass_l7_messages_total", ["protocol": "dns", "type": "request"]) >= 3000
@@ -326,6 +339,18 @@ struct OverloadTests {
                 #expect(
                     m.value("spyglass_l7_unanswered_total", ["protocol": "http"]) + entries(m, .httpPending)
                         == httpRequests)
+                // The byte gauges are live and within their shares of the limit.
+                #expect(bytes(m, .dnsPending) > 0 && bytes(m, .dnsPending) <= Double(limits.maxPendingDNSBytes))
+                #expect(bytes(m, .httpPending) > 0 && bytes(m, .httpPending) <= Double(limits.maxPendingHTTPBytes))
+                #expect(bytes(m, .dnsClaims) <= Double(limits.maxDNSClaimBytes))
+                #expect(
+                    m.series("spyglass_l7_evictions_total").allSatisfy {
+                        ["entries", "bytes"].contains($0.labels["reason"] ?? "")
+                    })
+                // The agent runs in this process: its resident set (the test runner's included) after the floods.
+                let rss = try #require(Self.residentKiB())
+                #expect(rss < 256 << 10, "RSS \(rss) KiB under the L7 floods")
+                print("L7 floods: RSS \(rss) KiB (\(rss >> 10) MiB) with the agent in the test process")
                 print(
                     "L7 floods: \(Int(dnsQueries)) DNS queries, \(Int(httpRequests)) HTTP requests; "
                         + L7Table.allCases.map {

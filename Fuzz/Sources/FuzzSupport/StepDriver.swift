@@ -42,9 +42,22 @@ public final class StepDriver {
         }
     }
 
-    /// Ages out L7 state (the agent's housekeeping tick) and returns the assembler's counters.
+    /// Ages out L7 state (the agent's housekeeping tick) and returns the assembler's counters. Checks the byte
+    /// accounting: never negative, zero exactly when a table is empty.
     @discardableResult
-    public func expire(nowNs: UInt64) -> L7Stats? { step.expire(nowNs: nowNs) }
+    public func expire(nowNs: UInt64) -> L7Stats? {
+        let stats = step.expire(nowNs: nowNs)
+        if let stats {
+            for table in [L7Table.httpPending, .names, .dnsPending, .dnsClaims] {
+                let bytes = stats.bytes[table] ?? 0
+                let entries = stats.entries[table] ?? 0
+                if bytes < 0 || (bytes == 0) != (entries == 0) {
+                    invariantFailed("\(table.rawValue): \(bytes) bytes for \(entries) entries")
+                }
+            }
+        }
+        return stats
+    }
 
     public var counters: FlowPipelineStep.Counters { step.counters }
 }

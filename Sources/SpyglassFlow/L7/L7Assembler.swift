@@ -1,7 +1,9 @@
 /// Turns packets that carry DNS or HTTP/1.x into Hubble L7 flows, pairing each response with its request.
 ///
 /// Feed it every decoded trace flow with its frame snapshot (`process`); packets on other ports cost two bitmap
-/// loads. For each DNS query / HTTP request it returns a REQUEST flow, for each response a RESPONSE flow with
+/// loads. With `httpDetect`, a TCP segment on another port that starts an HTTP request or status line is read as
+/// HTTP too (its connection's other segments are gaps, skipped by the stream's framing: the kernel reports only the
+/// segments that start like HTTP on such ports). For each DNS query / HTTP request it returns a REQUEST flow, for each response a RESPONSE flow with
 /// `latency_ns`, the request's method and URL (HTTP) and the request's `traceparent` trace ID. Call `expire`
 /// periodically (about once a second) to age out unanswered requests and idle connections, and `annotateNames` on
 /// flows that should carry `source_names`/`destination_names`.
@@ -43,24 +45,30 @@ public final class L7Assembler {
     private var counters = L7Stats()
     private var reassemblyBytes = 0
     private var pendingHTTP = 0
+    /// Bytes the pending HTTP requests hold (`L7Limits.maxPendingHTTPBytes`).
+    private var pendingHTTPBytes = 0
+    private static let dnsQueryOverhead = LRUTable<DNSQueryKey, PendingDNSQuery>.entryOverhead
+    private static let dnsClaimOverhead = LRUTable<DNSQueryKey, UInt64>.entryOverhead
     /// The latest packet time seen (monotonic ns): the clock of `annotateNames`.
     private var now: UInt64 = 0
 
     public init(config: L7Config = L7Config(), nodeAddresses: NodeAddressSet? = nil) {
         self.config = config
         reporter = L7Reporter(nodeAddresses: nodeAddresses)
-        dnsClaims = LRUTable(capacity: config.limits.maxPendingDNSQueries)
+        dnsClaims = LRUTable(capacity: config.limits.maxPendingDNSQueries, byteBudget: config.limits.maxDNSClaimBytes)
         limits = config.limits
         dnsPorts = PortSet(config.dnsPorts)
         httpPorts = PortSet(config.httpPorts)
         redactor = HeaderRedactor(config: config)
         dnsTimeoutNs = config.limits.dnsQueryTimeout.l7Nanoseconds
         idleTimeoutNs = config.limits.connectionIdleTimeout.l7Nanoseconds
-        pendingDNS = LRUTable(capacity: config.limits.maxPendingDNSQueries)
+        pendingDNS = LRUTable(
+            capacity: config.limits.maxPendingDNSQueries, byteBudget: config.limits.maxPendingDNSBytes)
         dnsStreams = LRUTable(capacity: config.limits.maxDNSTCPStreams)
         httpConnections = LRUTable(capacity: config.limits.maxHTTPConnections)
         names = NamesMemory(
-            capacity: config.limits.maxNameEntries, maxNamesPerIP: config.limits.maxNamesPerIP,
+            capacity: config.limits.maxNameEntries, byteBudget: config.limits.maxNameBytes,
+            maxNamesPerIP: config.limits.maxNamesPerIP,
             minTTLNs: config.limits.minNameTTL.l7Nanoseconds, maxTTLNs: config.limits.maxNameTTL.l7Nanoseconds)
     }
 
@@ -72,7 +80,12 @@ public final class L7Assembler {
             .httpConnections: httpConnections.count,
             .httpPending: pendingHTTP, .names: names.count, .reassemblyBytes: reassemblyBytes
         ]
+        s.bytes = [
+            .dnsPending: pendingDNS.bytes, .dnsClaims: dnsClaims.bytes, .httpPending: pendingHTTPBytes,
+            .names: names.bytes, .reassemblyBytes: reassemblyBytes
+        ]
         if names.evictions > 0 { s.evictions[.names, default: 0] &+= names.evictions }
+        if names.byteEvictions > 0 { s.byteEvictions[.names, default: 0] &+= names.byteEvictions }
         return s
     }
 
@@ -100,7 +113,9 @@ public final class L7Assembler {
         let dnsDst = dnsPorts.contains(dport)
         let httpSrc = isTCP && httpPorts.contains(sport)
         let httpDst = isTCP && httpPorts.contains(dport)
-        guard dnsSrc || dnsDst || httpSrc || httpDst else { return [] }
+        // Neither port is configured: with `httpDetect`, a segment that starts an HTTP message still is HTTP.
+        let detect = isTCP && config.httpDetect && !(dnsSrc || dnsDst || httpSrc || httpDst)
+        guard dnsSrc || dnsDst || httpSrc || httpDst || detect else { return [] }
 
         if monotonicNs > now { now = monotonicNs }
         let p = PacketParser.parse(frame)
@@ -125,6 +140,11 @@ public final class L7Assembler {
         guard let tcp = p.tcp else { return [] }
         if dnsSrc || dnsDst {
             return processDNSStream(packet, seg, tcp, fromClient: dnsDst)
+        }
+        if detect {
+            guard let fromClient = HTTPDetect.startsFromClient(seg.bytes) else { return [] }
+            counters.httpDetected &+= 1
+            return processHTTP(packet, seg, tcp, fromClient: fromClient)
         }
         return processHTTP(packet, seg, tcp, fromClient: httpDst)
     }
@@ -383,8 +403,13 @@ public final class L7Assembler {
                 let direction = reporter.dnsQuery(
                     at: point, destination: packet.destination, claimed: owner.map { $0 != packet.site.raw } ?? false)
             else { return }
-            if owner == nil, dnsClaims.insert(claim, packet.site.raw, stamp: packet.monotonicNs).evicted != nil {
-                counters.countEviction(.dnsClaims)
+            if owner == nil {
+                let (slot, evicted) = dnsClaims.insert(
+                    claim, packet.site.raw, stamp: packet.monotonicNs, cost: L7Assembler.dnsClaimOverhead)
+                if evicted != nil { counters.countEviction(.dnsClaims) }
+                if dnsClaims.isOverBudget {
+                    dnsClaims.evictOverBudget(keeping: slot) { _, _ in counters.countByteEviction(.dnsClaims) }
+                }
             }
             counters.dnsQueries &+= 1
             let qtypes = message.questions.map { DNSRecordType.name($0.type) }
@@ -397,9 +422,17 @@ public final class L7Assembler {
             if pendingDNS.slot(of: key) == nil {
                 let pending = PendingDNSQuery(
                     query: question.name, qtypes: qtypes, monotonicNs: packet.monotonicNs, direction: direction)
-                if pendingDNS.insert(key, pending, stamp: packet.monotonicNs).evicted != nil {
+                let (slot, evicted) = pendingDNS.insert(
+                    key, pending, stamp: packet.monotonicNs, cost: L7Assembler.dnsQueryOverhead + pending.heapCost)
+                if evicted != nil {
                     counters.countEviction(.dnsPending)
                     counters.unansweredDNS &+= 1
+                }
+                if pendingDNS.isOverBudget {
+                    pendingDNS.evictOverBudget(keeping: slot) { _, _ in
+                        counters.countByteEviction(.dnsPending)
+                        counters.unansweredDNS &+= 1
+                    }
                 }
             }
             let record = DNS(
@@ -581,7 +614,9 @@ public final class L7Assembler {
                 httpConnections.removeSlot(slot)
             }
         }
-        if pendingHTTP > limits.maxPendingHTTPRequests { shedPendingHTTP(keeping: slot) }
+        if pendingHTTP > limits.maxPendingHTTPRequests || pendingHTTPBytes > limits.maxPendingHTTPBytes {
+            shedPendingHTTP(keeping: slot)
+        }
         return out
     }
 
@@ -607,8 +642,7 @@ public final class L7Assembler {
                                 source: packet.source, destination: packet.destination)), conn)
                 } else if !conn.pending.isEmpty {
                     // Likewise a response we could not read answers the oldest request.
-                    conn.pending.removeFirst()
-                    pendingHTTP -= 1
+                    _ = popPending(conn)
                 }
             }
         case .head(let head):
@@ -669,8 +703,7 @@ public final class L7Assembler {
         counters.httpResponses &+= 1
         var request: PendingHTTPRequest? = nil
         if !conn.pending.isEmpty {
-            request = conn.pending.removeFirst()
-            pendingHTTP -= 1
+            request = popPending(conn)
         } else {
             counters.httpUnmatchedResponses &+= 1
         }
@@ -714,18 +747,32 @@ public final class L7Assembler {
 
     private func enqueue(_ request: PendingHTTPRequest, _ conn: HTTPConnection) {
         if conn.pending.count >= limits.maxPendingRequestsPerConnection {
-            conn.pending.removeFirst()
-            pendingHTTP -= 1
+            _ = popPending(conn)
             counters.unansweredHTTP &+= 1
             counters.countEviction(.httpPending)
         }
         conn.pending.append(request)
         pendingHTTP += 1
+        let cost = request.cost
+        conn.pendingBytes += cost
+        pendingHTTPBytes += cost
+    }
+
+    /// Takes the oldest pending request of the connection off its FIFO.
+    private func popPending(_ conn: HTTPConnection) -> PendingHTTPRequest {
+        let request = conn.pending.removeFirst()
+        pendingHTTP -= 1
+        let cost = request.cost
+        conn.pendingBytes -= cost
+        pendingHTTPBytes -= cost
+        return request
     }
 
     private func flushPending(_ conn: HTTPConnection) {
         counters.unansweredHTTP &+= UInt64(conn.pending.count)
         pendingHTTP -= conn.pending.count
+        pendingHTTPBytes -= conn.pendingBytes
+        conn.pendingBytes = 0
         conn.pending.removeAll()
     }
 
@@ -735,12 +782,18 @@ public final class L7Assembler {
         reassemblyBytes -= conn.release()
     }
 
-    /// Over the global pending bound: drop the least recently active connections (never `keeping`).
+    /// Over the global pending bound (count or bytes): drop the least recently active connections (never
+    /// `keeping`; one connection alone holds at most `maxPendingRequestsPerConnection` requests).
     private func shedPendingHTTP(keeping: Int32) {
-        while pendingHTTP > limits.maxPendingHTTPRequests, let oldest = httpConnections.oldest, oldest != keeping {
-            let (_, conn) = httpConnections.removeSlot(oldest)
-            counters.countEviction(.httpConnections)
-            discard(conn)
+        while let oldest = httpConnections.oldest, oldest != keeping {
+            if pendingHTTP > limits.maxPendingHTTPRequests {
+                counters.countEviction(.httpConnections)
+            } else if pendingHTTPBytes > limits.maxPendingHTTPBytes {
+                counters.countByteEviction(.httpConnections)
+            } else {
+                return
+            }
+            discard(httpConnections.removeSlot(oldest).1)
         }
     }
 

@@ -27,6 +27,9 @@ public struct L7Config: Sendable, Equatable {
     public var dnsPorts: Set<UInt16>
     /// Server ports of HTTP/1.x over TCP (cleartext only). The side with the listed port is the server.
     public var httpPorts: Set<UInt16>
+    /// Also read TCP segments on other ports that start an HTTP/1.x request line or status line (`--http-detect`);
+    /// the request's receiver is the server.
+    public var httpDetect: Bool
 
     /// Drop `?query` and `#fragment` from URLs (`--hubble-redact-http-urlquery`).
     public var redactURLQuery: Bool
@@ -60,6 +63,7 @@ public struct L7Config: Sendable, Equatable {
     public init(
         dnsPorts: Set<UInt16> = [53],
         httpPorts: Set<UInt16> = [80, 8080],
+        httpDetect: Bool = false,
         redactURLQuery: Bool = false,
         redactUserInfo: Bool = true,
         headerAllowList: [String] = [],
@@ -70,6 +74,7 @@ public struct L7Config: Sendable, Equatable {
     ) {
         self.dnsPorts = dnsPorts
         self.httpPorts = httpPorts
+        self.httpDetect = httpDetect
         self.redactURLQuery = redactURLQuery
         self.redactUserInfo = redactUserInfo
         self.headerAllowList = headerAllowList
@@ -81,7 +86,10 @@ public struct L7Config: Sendable, Equatable {
 }
 
 /// Bounds of every table `L7Assembler` keeps. Reaching a bound evicts the least recently used entry and counts it
-/// (`L7Stats.evictions`, and `unanswered` for pending requests); nothing grows without limit.
+/// (`L7Stats.evictions` for entry counts, `L7Stats.byteEvictions` for byte budgets, and `unanswered` for pending
+/// requests); nothing grows without limit. The tables whose entries hold strings (URLs, DNS names) have a byte
+/// budget besides their count, since count × longest entry would be far more than a node agent may use;
+/// `setMemoryLimit` shares one total among them (`--l7-memory-limit`).
 public struct L7Limits: Sendable, Equatable {
     /// DNS queries waiting for their response (`dns_pending`).
     public var maxPendingDNSQueries: Int
@@ -106,7 +114,7 @@ public struct L7Limits: Sendable, Equatable {
     /// A TCP connection (HTTP or DNS) without packets for this long is dropped; its pending requests are counted
     /// unanswered. HTTP requests are never expired one by one: that would shift the FIFO pairing of the connection.
     public var connectionIdleTimeout: Duration
-    /// All reassembly buffers together (HTTP heads and DNS-over-TCP messages).
+    /// All reassembly buffers together (HTTP heads and DNS-over-TCP messages); by default 1/8 of the memory limit.
     public var maxReassemblyBytes: Int
     /// IPs remembered with their DNS names (`names`).
     public var maxNameEntries: Int
@@ -115,6 +123,38 @@ public struct L7Limits: Sendable, Equatable {
     /// Answer TTLs are clamped into `minNameTTL...maxNameTTL` for the names memory.
     public var minNameTTL: Duration
     public var maxNameTTL: Duration
+
+    /// Bytes held by pending HTTP requests (method, URL, trace ID) over all connections; more evicts the least
+    /// recently active connections, as `maxPendingHTTPRequests` does.
+    public var maxPendingHTTPBytes: Int
+    /// Bytes held by the names memory (IPs with their names); more evicts the least recently answered IPs.
+    public var maxNameBytes: Int
+    /// Bytes held by pending DNS queries (with their names); more evicts the oldest, counted unanswered.
+    public var maxPendingDNSBytes: Int
+    /// Bytes held by DNS query claims (`dns_claims`); more evicts the oldest.
+    public var maxDNSClaimBytes: Int
+
+    /// The default of `--l7-memory-limit`.
+    public static let defaultMemoryLimit = 64 << 20
+    /// The least `setMemoryLimit` accepts: below it the shares could not hold one connection's requests.
+    public static let minimumMemoryLimit = 4 << 20
+
+    /// Shares `total` bytes among the byte-bounded tables: 3/8 pending HTTP requests, 3/8 the names memory, 1/8
+    /// reassembly buffers, 3/32 pending DNS queries and 1/32 their claims. The 64 MiB default gives today's 8 MiB
+    /// of reassembly, 24 MiB each for URLs and names (about 100,000 IPs with two names each).
+    public mutating func setMemoryLimit(_ total: Int) {
+        let eighth = max(total, 0) / 8
+        maxPendingHTTPBytes = 3 * eighth
+        maxNameBytes = 3 * eighth
+        maxReassemblyBytes = eighth
+        maxPendingDNSBytes = 3 * eighth / 4
+        maxDNSClaimBytes = eighth / 4
+    }
+
+    /// The sum of the byte budgets.
+    public var memoryLimit: Int {
+        maxPendingHTTPBytes + maxNameBytes + maxReassemblyBytes + maxPendingDNSBytes + maxDNSClaimBytes
+    }
 
     public init(
         maxPendingDNSQueries: Int = 16384,
@@ -127,11 +167,12 @@ public struct L7Limits: Sendable, Equatable {
         maxHTTPHeaderBytes: Int = 8192,
         maxHTTPHeaderCount: Int = 128,
         connectionIdleTimeout: Duration = .seconds(120),
-        maxReassemblyBytes: Int = 8 << 20,
+        maxReassemblyBytes: Int? = nil,
         maxNameEntries: Int = 65536,
         maxNamesPerIP: Int = 16,
         minNameTTL: Duration = .seconds(300),
-        maxNameTTL: Duration = .seconds(86400)
+        maxNameTTL: Duration = .seconds(86400),
+        memoryLimit: Int = L7Limits.defaultMemoryLimit
     ) {
         self.maxPendingDNSQueries = maxPendingDNSQueries
         self.dnsQueryTimeout = dnsQueryTimeout
@@ -143,11 +184,18 @@ public struct L7Limits: Sendable, Equatable {
         self.maxHTTPHeaderBytes = maxHTTPHeaderBytes
         self.maxHTTPHeaderCount = maxHTTPHeaderCount
         self.connectionIdleTimeout = connectionIdleTimeout
-        self.maxReassemblyBytes = maxReassemblyBytes
+        self.maxReassemblyBytes = 0
         self.maxNameEntries = maxNameEntries
         self.maxNamesPerIP = maxNamesPerIP
         self.minNameTTL = minNameTTL
         self.maxNameTTL = maxNameTTL
+        maxPendingHTTPBytes = 0
+        maxNameBytes = 0
+        maxPendingDNSBytes = 0
+        maxDNSClaimBytes = 0
+        setMemoryLimit(memoryLimit)
+        // An explicit reassembly bound wins over its share.
+        if let maxReassemblyBytes { self.maxReassemblyBytes = maxReassemblyBytes }
     }
 }
 

@@ -69,6 +69,8 @@ final class HTTPConnection {
     let server = HTTPStream(isRequest: false)
     /// FIFO of requests not yet answered (pipelining).
     var pending: [PendingHTTPRequest] = []
+    /// Sum of `pending`'s costs.
+    var pendingBytes = 0
     func release() -> Int { client.release() + server.release() }
 }
 

@@ -19,6 +19,9 @@ public enum L7Table: String, Sendable, CaseIterable, Hashable {
     case names
     /// Bytes held in reassembly buffers.
     case reassemblyBytes = "reassembly_bytes"
+
+    /// The tables with a byte budget (`L7Limits.setMemoryLimit`), whose bytes `L7Stats.bytes` reports.
+    public static let byteBudgeted: [L7Table] = [.httpPending, .names, .dnsPending, .dnsClaims, .reassemblyBytes]
 }
 
 /// Why a message was rejected; `protocol` and `reason` are the labels of `spyglass_l7_malformed_total`.
@@ -36,7 +39,8 @@ public struct L7MalformedKey: Sendable, Hashable, CustomStringConvertible {
 /// `spyglass_l7_messages_total{protocol,type}` (queries/requests, responses),
 /// `spyglass_l7_unanswered_total{protocol}`, `spyglass_l7_unmatched_responses_total{protocol}`,
 /// `spyglass_l7_malformed_total{protocol,reason}`, `spyglass_l7_partial_total{protocol}`,
-/// `spyglass_l7_stream_resyncs_total`, `spyglass_l7_evictions_total{table}`, `spyglass_l7_state_entries{table}`.
+/// `spyglass_l7_stream_resyncs_total`, `spyglass_l7_evictions_total{table,reason}`, `spyglass_l7_state_entries{table}`,
+/// `spyglass_l7_state_bytes{table}`.
 public struct L7Stats: Sendable, Equatable {
     /// DNS queries parsed (each emitted as a REQUEST flow).
     public var dnsQueries: UInt64 = 0
@@ -48,6 +52,8 @@ public struct L7Stats: Sendable, Equatable {
     /// additional section (header and question were whole).
     public var dnsPartial: UInt64 = 0
     public var httpRequests: UInt64 = 0
+    /// Segments on a port not configured as HTTP read as HTTP because they start a request or status line.
+    public var httpDetected: UInt64 = 0
     public var httpResponses: UInt64 = 0
     /// HTTP responses without a pending request on their connection (emitted without method, URL and latency).
     public var httpUnmatchedResponses: UInt64 = 0
@@ -67,12 +73,17 @@ public struct L7Stats: Sendable, Equatable {
     /// this observation site (same id, client and server addresses and ports, and question), by reason
     /// (`L7Stats.namesRejectedReasons`): `spyglass_l7_dns_names_rejected_total{reason}`.
     public var namesRejected: [String: UInt64] = [:]
-    /// Entries evicted because a table was full (before they expired).
+    /// Entries evicted because a table was full (before they expired): `reason="entries"`.
     public var evictions: [L7Table: UInt64] = [:]
+    /// Entries evicted because a table's byte budget was reached (`L7Limits.max…Bytes`): `reason="bytes"`.
+    /// The pending HTTP requests' budget evicts whole connections (FIFO pairing stays right): `http_connections`.
+    public var byteEvictions: [L7Table: UInt64] = [:]
     /// Appends refused because `maxReassemblyBytes` was reached (the message is parsed from what was buffered).
     public var reassemblyBudgetExceeded: UInt64 = 0
     /// Current table sizes (a gauge, filled by `L7Assembler.stats`).
     public var entries: [L7Table: Int] = [:]
+    /// Bytes the byte-budgeted tables hold now (a gauge, filled by `L7Assembler.stats`; `reassembly_bytes` too).
+    public var bytes: [L7Table: Int] = [:]
 
     public init() {}
 
@@ -103,5 +114,8 @@ public struct L7Stats: Sendable, Equatable {
     }
     mutating func countEviction(_ t: L7Table, _ n: UInt64 = 1) {
         evictions[t, default: 0] &+= n
+    }
+    mutating func countByteEviction(_ t: L7Table, _ n: UInt64 = 1) {
+        byteEvictions[t, default: 0] &+= n
     }
 }

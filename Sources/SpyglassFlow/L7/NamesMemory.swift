@@ -1,7 +1,7 @@
 /// IP → DNS names learned from answers (the `dns` context reads them from `source_names`/`destination_names`).
 ///
-/// Bounded: at most `capacity` IPs (the least recently answered is evicted first) and `maxNamesPerIP`
-/// names per IP (the one expiring first is replaced). Each name lives for its answer's TTL, clamped into
+/// Bounded: at most `capacity` IPs and `byteBudget` bytes (the least recently answered IP is evicted first), and
+/// `maxNamesPerIP` names per IP (the one expiring first is replaced). Each name lives for its answer's TTL, clamped into
 /// `minTTL...maxTTL` — the clamp keeps names on long-lived connections to short-TTL addresses. Node-wide: unlike
 /// Cilium's per-endpoint cache, a name one pod resolved also labels another pod's flows to that IP.
 struct NamesMemory {
@@ -18,26 +18,43 @@ struct NamesMemory {
     let maxNamesPerIP: Int
     let minTTLNs: UInt64
     let maxTTLNs: UInt64
+    /// IPs evicted because `capacity` was reached.
     private(set) var evictions: UInt64 = 0
+    /// IPs evicted because `byteBudget` was reached.
+    private(set) var byteEvictions: UInt64 = 0
 
-    init(capacity: Int, maxNamesPerIP: Int, minTTLNs: UInt64, maxTTLNs: UInt64) {
-        table = LRUTable(capacity: capacity)
+    init(capacity: Int, byteBudget: Int = .max, maxNamesPerIP: Int, minTTLNs: UInt64, maxTTLNs: UInt64) {
+        table = LRUTable(capacity: capacity, byteBudget: byteBudget)
         self.maxNamesPerIP = max(1, maxNamesPerIP)
         self.minTTLNs = minTTLNs
         self.maxTTLNs = max(minTTLNs, maxTTLNs)
     }
 
     var count: Int { table.count }
+    /// Bytes the remembered IPs and names hold.
+    var bytes: Int { table.bytes }
+
+    private static let entryOverhead = LRUTable<IPAddress, Entry>.entryOverhead
 
     mutating func insert(ip: IPAddress, name: String, ttlSeconds: UInt32, now: UInt64) {
         let ttl = min(max(UInt64(ttlSeconds) &* 1_000_000_000, minTTLNs), maxTTLNs)
         let expiry = now &+ ttl
-        if let slot = table.slot(of: ip) {
+        let slot: Int32
+        if let s = table.slot(of: ip) {
+            slot = s
             table.touch(slot, stamp: now)
             table[slot: slot].add(name, expiry: expiry, now: now, max: maxNamesPerIP)
+            table.setCost(slot, NamesMemory.entryOverhead + table[slot: slot].heapCost)
         } else {
             let entry = Entry(names: [name], expires: [expiry], firstExpiry: expiry)
-            if table.insert(ip, entry, stamp: now).evicted != nil { evictions &+= 1 }
+            let inserted = table.insert(ip, entry, stamp: now, cost: NamesMemory.entryOverhead + entry.heapCost)
+            if inserted.evicted != nil { evictions &+= 1 }
+            slot = inserted.slot
+        }
+        if table.isOverBudget {
+            var n: UInt64 = 0
+            table.evictOverBudget(keeping: slot) { _, _ in n += 1 }
+            byteEvictions &+= n
         }
     }
 
@@ -50,6 +67,7 @@ struct NamesMemory {
             table.removeSlot(slot)
             return []
         }
+        table.setCost(slot, NamesMemory.entryOverhead + table[slot: slot].heapCost)
         return table[slot: slot].names
     }
 
@@ -57,7 +75,11 @@ struct NamesMemory {
     mutating func expire(now: UInt64) {
         for slot in table.allSlots() where table[slot: slot].firstExpiry <= now {
             table[slot: slot].dropExpired(now: now)
-            if table[slot: slot].names.isEmpty { table.removeSlot(slot) }
+            if table[slot: slot].names.isEmpty {
+                table.removeSlot(slot)
+            } else {
+                table.setCost(slot, NamesMemory.entryOverhead + table[slot: slot].heapCost)
+            }
         }
     }
 }

@@ -253,6 +253,7 @@ struct L7AssemblerDNSTests {
                         .dnsPending: 0, .dnsClaims: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0,
                         .names: 0, .reassemblyBytes: 0
                     ]
+                    s.bytes = [.dnsPending: 0, .dnsClaims: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
                     return s
                 }())
     }
