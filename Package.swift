@@ -48,21 +48,26 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["BPFEmbedTool"]
         ),
+        // Foundation-level helpers every stage shares (lock, durations, YAML guards): one copy instead of one per stage.
+        .target(name: "SpyglassSupport"),
         .target(name: "SpyglassFlow"),
         .target(
             name: "SpyglassDatapath",
-            dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow"],
+            dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow", "SpyglassSupport"],
             plugins: ["BPFEmbedPlugin"]
         ),
         // Yams: the dynamic metrics file (--hubble-dynamic-metrics-config-path) is parsed, validated and reloaded here.
-        .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "SpyglassMetrics",
+            dependencies: ["SpyglassFlow", "SpyglassSupport", .product(name: "Yams", package: "Yams")]
+        ),
         // The per-event step of the flow pipeline (decode → L7 → enrich → metrics/export), without threads or BPF.
         .target(name: "SpyglassPipeline", dependencies: ["SpyglassFlow", "SpyglassMetrics"]),
         // Who is behind an IP: static endpoints file, Kubernetes API, the node itself.
         .target(
             name: "SpyglassEndpoints",
             dependencies: [
-                "SpyglassFlow",
+                "SpyglassFlow", "SpyglassSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +79,7 @@ let package = Package(
         .target(
             name: "SpyglassExport",
             dependencies: [
-                "SpyglassFlow",
+                "SpyglassFlow", "SpyglassSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 // CompressNIO's streaming API works on NIOCore's ByteBuffer.
@@ -96,7 +101,7 @@ let package = Package(
         .target(
             name: "SpyglassServer",
             dependencies: [
-                "SpyglassMetrics",
+                "SpyglassSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -118,7 +123,7 @@ let package = Package(
         .target(
             name: "SpyglassObserver",
             dependencies: [
-                "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints",
+                "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints", "SpyglassSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -134,14 +139,14 @@ let package = Package(
             name: "SpyglassAgent",
             dependencies: [
                 "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
-                "SpyglassExport", "SpyglassObserver", "SpyglassPipeline",
+                "SpyglassExport", "SpyglassObserver", "SpyglassPipeline", "SpyglassSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "spyglass",
             dependencies: [
-                "SpyglassAgent", "SpyglassObserver", "SpyglassAPI",
+                "SpyglassAgent", "SpyglassObserver", "SpyglassAPI", "SpyglassSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -156,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "SpyglassEndpointsTests",
             dependencies: [
-                "SpyglassEndpoints", "SpyglassTesting",
+                "SpyglassEndpoints", "SpyglassSupport", "SpyglassTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -9,6 +9,7 @@ import SpyglassMetrics
 import SpyglassObserver
 import SpyglassPipeline
 import SpyglassServer
+import SpyglassSupport
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
 /// (decode → metrics) on its own thread, and the metrics server.

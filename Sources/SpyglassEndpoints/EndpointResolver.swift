@@ -1,5 +1,6 @@
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 
 /// Answers "who is behind this IP" on the hot path.
 ///

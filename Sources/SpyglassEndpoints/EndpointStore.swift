@@ -1,5 +1,6 @@
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 
 /// Where a record came from. The order is the **precedence** for records of the *same* prefix (a longer prefix
 /// always wins first, whatever its source):

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 
 /// Configuration of the endpoint sources.
 public struct EndpointsConfig: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// The endpoints file (`--endpoints-file`): addresses and networks Kubernetes does not know (or no Kubernetes at

@@ -6,6 +6,7 @@ import Darwin
 import Logging
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 
 /// The node's own addresses (every address on every interface, from getifaddrs), as `reserved:host`
 /// (identity 1), re-read periodically so added or removed addresses follow.

@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One metric family of the endpoint sources' own metrics, for the agent to expose as it wishes.

@@ -3,6 +3,7 @@ import CompressNIO
 import Foundation
 import Logging
 import NIOCore
+import SpyglassSupport
 import Synchronization
 
 /// Retention and compression of rotated files, on a background queue so the writer never waits for them

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Flow logs from the dynamic config file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One flow log: its filters, its bounded queue and its writer thread, so that export never blocks the pipeline

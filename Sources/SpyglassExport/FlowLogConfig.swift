@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// One entry of the dynamic flow-log file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).

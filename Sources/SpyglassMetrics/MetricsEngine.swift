@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// The metric engine: Hubble-compatible flow metrics, served as Prometheus text or OpenMetrics.

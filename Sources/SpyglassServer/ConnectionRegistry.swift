@@ -1,5 +1,5 @@
-import SpyglassFlow
 import NIOCore
+import SpyglassSupport
 import Synchronization
 
 /// Open connections of one server: enforces the global and per-client limits and lets shutdown reach them all.

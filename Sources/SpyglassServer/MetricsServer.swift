@@ -1,9 +1,9 @@
-import SpyglassFlow
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import SpyglassSupport
 import Synchronization
 
 /// The Hubble-compatible metrics HTTP server (`--hubble-metrics-server`, default `:9965`).

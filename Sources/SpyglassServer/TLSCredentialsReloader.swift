@@ -1,6 +1,6 @@
-import SpyglassFlow
 import Logging
 import NIOSSL
+import SpyglassSupport
 import Synchronization
 
 /// Keeps the TLS context that new connections use, and swaps it when the certificate files change.

@@ -3,6 +3,7 @@ import SpyglassFlow
 import Testing
 
 @testable import SpyglassEndpoints
+import SpyglassSupport
 
 /// Inputs found by the fuzzers (Fuzz/, scripts/fuzz.sh) that crashed the agent; each must now be a clear error.
 @Suite("FuzzRegression: endpoints file and kubeconfig")

@@ -1,5 +1,6 @@
 import SpyglassFlow
 import Foundation
+import SpyglassSupport
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// How to reach and authenticate to the Kubernetes API server.

@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import SpyglassFlow
+import SpyglassSupport
 
 /// Pods, ReplicaSets, Jobs, Services, Nodes and the kube-apiserver's EndpointSlices, cluster-wide, kept current
 /// by one `Reflector` each, turned into endpoint records:

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, docs/hubble-compatibility.md §5):

@@ -1,5 +1,6 @@
 import SpyglassFlow
 import Foundation
+import SpyglassSupport
 import Synchronization
 
 /// Keeps a `MetricsEngine` in step with a dynamic metrics file (`--hubble-dynamic-metrics-config-path`).

@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One configured handler: its configuration, the handler (which owns the families and their series) and the flow
