@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "spyglass", targets: ["spyglass"]),
         .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),
         // The parsers, for the fuzzing package in Fuzz/ (a path dependency sees only products).
+        .library(name: "SpyglassSupport", targets: ["SpyglassSupport"]),
         .library(name: "SpyglassFlow", targets: ["SpyglassFlow"]),
         .library(name: "SpyglassMetrics", targets: ["SpyglassMetrics"]),
         .library(name: "SpyglassExport", targets: ["SpyglassExport"]),
@@ -48,9 +49,10 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["BPFEmbedTool"]
         ),
-        // Foundation-level helpers every stage shares (lock, durations, YAML guards): one copy instead of one per stage.
-        .target(name: "SpyglassSupport"),
-        .target(name: "SpyglassFlow"),
+        // Foundation-level helpers every stage shares (lock, durations, JSON values, the YAML document loader): one
+        // copy instead of one per stage.
+        .target(name: "SpyglassSupport", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "SpyglassFlow", dependencies: ["SpyglassSupport"]),
         .target(
             name: "SpyglassDatapath",
             dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow", "SpyglassSupport"],
@@ -156,7 +158,9 @@ let package = Package(
         ),
         .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
-        .testTarget(name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"], exclude: ["Golden"]),
+        .testTarget(
+            name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassSupport", "SpyglassTesting"], exclude: ["Golden"]
+        ),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
         .testTarget(
             name: "SpyglassEndpointsTests",

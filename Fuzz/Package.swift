@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "FuzzEventDecoder", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzDNS", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzHTTP", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzFlowFilterJSON", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
+        .executableTarget(name: "FuzzFlowFilterJSON", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass"), .product(name: "SpyglassSupport", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzMetricsGrammar", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzDynamicMetricsYAML", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
         .executableTarget(name: "FuzzFlowLogConfig", dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")], swiftSettings: libraryMode),

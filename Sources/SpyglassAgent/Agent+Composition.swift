@@ -17,7 +17,6 @@ extension Agent {
             : try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
         for w in warnings { logger.warning("\(w)") }
         var options = MetricsEngineOptions()
-        options.flowPredicateFactory = Agent.flowFilterPredicates
         options.defaultSeriesLimit = config.maxSeriesPerMetric
         options.idleSeriesTTL = config.seriesTTLNs > 0 ? .nanoseconds(Int64(clamping: config.seriesTTLNs)) : nil
         let metrics = MetricsEngine(config: metricsConfig, options: options)

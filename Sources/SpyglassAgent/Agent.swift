@@ -271,15 +271,6 @@ public final class Agent: @unchecked Sendable {
         }
     }
 
-    /// include/exclude filters of dynamic metrics, evaluated with Hubble's FlowFilter semantics.
-    static let flowFilterPredicates: FlowPredicateFactory = { include, exclude in
-        if include.isEmpty && exclude.isEmpty { return nil }
-        let allow = try include.flatMap { try FlowFilter.parseList($0.jsonText) }
-        let deny = try exclude.flatMap { try FlowFilter.parseList($0.jsonText) }
-        let set = try FlowFilterSet(allow: allow, deny: deny)
-        return { set.accepts($0) }
-    }
-
     /// Every Kubernetes node as a Hubble peer on the API's TCP port (nil without Kubernetes or a TCP listener:
     /// the Peer service then names this node only).
     static func hubblePeers(_ nodes: [String: [IPAddress]]?, cluster: String, port: Int?, tls: Bool) -> [HubblePeer]? {

@@ -42,15 +42,14 @@ public enum EndpointsFile {
     /// wrong.
     public static func parse(_ text: String, path: String, clusterName: String = "") throws(EndpointsFileError) -> [EndpointInfo] {
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: text) {
-            throw EndpointsFileError(path: path, location: nil, message: problem)
-        }
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let e as YamlError {
-            throw EndpointsFileError(path: path, location: nil, message: describe(e))
+            root = try YAMLDocument.load(text)
         } catch {
-            throw EndpointsFileError(path: path, location: nil, message: "\(error)")
+            switch error {
+            case .tooDeep(let problem): throw EndpointsFileError(path: path, location: nil, message: problem)
+            case .syntax(let e as YamlError): throw EndpointsFileError(path: path, location: nil, message: describe(e))
+            case .syntax(let e): throw EndpointsFileError(path: path, location: nil, message: "\(e)")
+            }
         }
         guard let root else { return [] }  // empty file: no entries
         let list: Node.Sequence

@@ -57,13 +57,13 @@ public enum FlowLogsFile {
     /// `baseDirectory`: every `filePath` must be below it (`FlowLogPath.check`); nil leaves paths unconfined.
     public static func parse(_ yaml: String, baseDirectory: String? = nil) throws(ExportConfigError) -> [FlowLogConfig] {
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: yaml) {
-            throw ExportConfigError(location: "flowLogs", message: problem)
-        }
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try YAMLDocument.load(yaml)
         } catch {
-            throw ExportConfigError(location: "flowLogs", message: "invalid YAML: \(error)")
+            switch error {
+            case .tooDeep(let problem): throw ExportConfigError(location: "flowLogs", message: problem)
+            case .syntax(let e): throw ExportConfigError(location: "flowLogs", message: "invalid YAML: \(e)")
+            }
         }
         guard let root else { return [] }
         guard case .mapping(let top) = root else {

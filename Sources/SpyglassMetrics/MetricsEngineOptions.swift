@@ -17,15 +17,11 @@ public struct MetricsEngineOptions: Sendable {
     public var selfMetrics: Bool
     /// Monotonic nanoseconds; replaceable in tests.
     public var monotonicClock: @Sendable () -> Int64
-    /// Turns a handler's include/exclude filters into a flow predicate. The default supports no filters (a handler
-    /// configured with filters is an error); the agent plugs in the FlowFilter engine.
-    public var flowPredicateFactory: FlowPredicateFactory
 
     public init(
         defaultSeriesLimit: Int = 10_000, seriesLimits: [String: Int] = [:], idleSeriesTTL: Duration? = nil,
         histogramBuckets: [String: [Double]] = [:], selfMetrics: Bool = true,
-        monotonicClock: @escaping @Sendable () -> Int64 = MetricsEngineOptions.systemMonotonicNanos,
-        flowPredicateFactory: @escaping FlowPredicateFactory = MetricsEngineOptions.noFilterSupport
+        monotonicClock: @escaping @Sendable () -> Int64 = MetricsEngineOptions.systemMonotonicNanos
     ) {
         self.defaultSeriesLimit = defaultSeriesLimit
         self.seriesLimits = seriesLimits
@@ -33,7 +29,6 @@ public struct MetricsEngineOptions: Sendable {
         self.histogramBuckets = histogramBuckets
         self.selfMetrics = selfMetrics
         self.monotonicClock = monotonicClock
-        self.flowPredicateFactory = flowPredicateFactory
     }
 
     /// The default clock: monotonic nanoseconds (coarse on Linux).

@@ -6,7 +6,7 @@ import Synchronization
 /// Keeps a `MetricsEngine` in step with a dynamic metrics file (`--hubble-dynamic-metrics-config-path`).
 ///
 /// The file is polled (`interval`, default 5 s; Hubble polls every 10 s). Only when its content hash changes is
-/// it parsed, validated (including the filters, through the engine's `flowPredicateFactory`) and applied with
+/// it parsed, validated (including the filters, compiled as FlowFilters) and applied with
 /// `MetricsEngine.apply(_:)`; unlike Hubble, changed context options (label sets) apply without a restart. A file
 /// that cannot be read or used leaves the last good configuration in effect; the problem is reported once per
 /// distinct content through `log` and in the self-metrics:
@@ -116,8 +116,7 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         let config: MetricsConfig
         let warnings: [String]
         do {
-            (config, warnings) = try DynamicMetricsConfig.parse(
-                data, path: path, predicates: engine.options.flowPredicateFactory)
+            (config, warnings) = try DynamicMetricsConfig.parse(data, path: path)
         } catch {
             return reject(error)
         }
