@@ -75,7 +75,7 @@ public final class FlowExporters: Sendable {
     /// name (`PERF_EVENT_RING_BUFFER`) or its lower-case label form (`perf_event_ring_buffer`); other text is
     /// written as `UNKNOWN_LOST_EVENT_SOURCE` (omitted, as protojson omits enum 0).
     public func exportLost(source: String, count: UInt64, cpu: Int32?) {
-        let time = Clock.wallNow()
+        let time = Timestamp.now
         let src = LostEventSource(name: source)
         staticExporter?.offerLost(source: src, count: count, cpu: cpu, time: time)
         dynamic?.offerLost(source: src, count: count, cpu: cpu, time: time)

@@ -150,7 +150,7 @@ public enum FlowLogsFile {
             c.fileCompress = b
         }
         if let v = scalar(fields["end"]), !v.isEmpty {
-            guard let t = RFC3339.parse(v) else {
+            guard let t = Timestamp(rfc3339: v) else {
                 throw ExportConfigError(location: "\(loc): end", message: "invalid RFC 3339 time \"\(v)\" (e.g. \"2023-10-09T23:59:59-07:00\")")
             }
             c.end = t

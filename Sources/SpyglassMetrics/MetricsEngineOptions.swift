@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// Tunables of the metric engine beyond Hubble's option grammar: the series budget (docs/hubble-compatibility.md §11.5)
 /// and histogram buckets.
 public struct MetricsEngineOptions: Sendable {
@@ -31,8 +33,8 @@ public struct MetricsEngineOptions: Sendable {
         self.monotonicClock = monotonicClock
     }
 
-    /// The default clock: monotonic nanoseconds (coarse on Linux).
-    @Sendable public static func systemMonotonicNanos() -> Int64 { Clock.monotonicNanos() }
+    /// The default clock: monotonic nanoseconds (coarse on Linux: a few ms resolution is plenty for idle expiry).
+    @Sendable public static func systemMonotonicNanos() -> Int64 { SystemClock.coarseMonotonicNs() }
 
     func seriesLimit(for family: String) -> Int { max(0, seriesLimits[family] ?? defaultSeriesLimit) }
 
