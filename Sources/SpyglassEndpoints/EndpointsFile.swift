@@ -268,7 +268,7 @@ final class EndpointsFileSource: Sendable {
             let e = EndpointsFileError(path: path, location: nil, message: "cannot read: \(Self.readError(error))")
             return fail(e, reason: "read", hash: nil)
         }
-        let h = fnv1a(data)
+        let h = FNV1a.hash64(data)
         if state.withLock({ $0.hash == h }) { return state.withLock { $0.lastError } }
         guard let text = String(data: data, encoding: .utf8) else {
             return fail(EndpointsFileError(path: path, location: nil, message: "is not UTF-8 text"), reason: "parse", hash: h)
@@ -321,13 +321,4 @@ final class EndpointsFileSource: Sendable {
         if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "no such file" }
         return ns.localizedDescription
     }
-}
-
-func fnv1a(_ data: Data) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in data {
-        h ^= UInt64(b)
-        h &*= 0x0000_0100_0000_01b3
-    }
-    return h
 }

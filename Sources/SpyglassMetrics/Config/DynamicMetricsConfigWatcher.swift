@@ -111,7 +111,8 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         } catch {
             return seen("unreadable: \(error.message)") ? .unchanged : reject(error)
         }
-        let hash = DynamicMetricsConfigWatcher.fnv1a(data)
+        // Change detection only (Hubble uses the first 8 bytes of an MD5 for the same purpose).
+        let hash = FNV1a.hash64(data)
         if seen("content: \(String(hash, radix: 16)) \(data.count)") { return .unchanged }
         let config: MetricsConfig
         let warnings: [String]
@@ -163,15 +164,5 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         }
         log(.error, "\(e); keeping the previous metrics configuration")
         return .rejected(e)
-    }
-
-    /// 64-bit FNV-1a: change detection only (Hubble uses the first 8 bytes of an MD5 for the same purpose).
-    static func fnv1a(_ data: Data) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01b3
-        }
-        return h
     }
 }
