@@ -199,7 +199,7 @@ public final class Endpoints: Sendable {
     }
 
     /// The sources' own metrics (`spyglass_endpoints_*`), for the agent to expose.
-    public func selfMetrics() -> [EndpointsMetricFamily] {
+    public func selfMetrics() -> [SelfMetricFamily] {
         metricFamilies(for: statuses, store: store.metrics())
     }
 

@@ -186,6 +186,17 @@ public final class MetricsEngine: Sendable {
         }
     }
 
+    /// Exposes the families another stage reports about itself (`read` returns all of them, and is called once now
+    /// to learn their names and then at every render). Throws as `registerCollector` does.
+    public func registerFamilies(_ read: @escaping @Sendable () -> [SelfMetricFamily]) throws {
+        for family in read() {
+            let name = family.name
+            try registerCollector(name: name, help: family.help, type: family.kind == .counter ? .counter : .gauge) {
+                read().first { $0.name == name }?.samples ?? []
+            }
+        }
+    }
+
     static func isValidMetricName(_ n: String) -> Bool {
         guard let first = n.unicodeScalars.first else { return false }
         func ok(_ c: Unicode.Scalar, _ digit: Bool) -> Bool {

@@ -36,7 +36,7 @@ import Testing
         #expect(lostOnDisk > 0)
         #expect(s.written > 0)
         let m = ex.selfMetrics().first { $0.name == "spyglass_export_dropped_total" }!
-        #expect(m.samples.contains { $0.labels == [.init("exporter", "static"), .init("reason", "no_space")] && $0.value == Double(lostOnDisk) })
+        #expect(m.samples.contains { $0.labels == ["exporter": "static", "reason": "no_space"] && $0.value == Double(lostOnDisk) })
 
         // Space returns.
         try FileManager.default.removeItem(atPath: ballast)

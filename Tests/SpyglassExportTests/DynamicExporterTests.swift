@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct DynamicExporterTests {
     func metric(_ ex: FlowExporters, _ name: String, _ label: (String, String)? = nil) -> Double? {
         guard let fam = ex.selfMetrics().first(where: { $0.name == name }) else { return nil }
-        return fam.samples.first { s in label.map { s.labels == [.init($0.0, $0.1)] } ?? s.labels.isEmpty }?.value
+        return fam.samples.first { s in label.map { s.labels == [$0.0: $0.1] } ?? s.labels.isEmpty }?.value
     }
 
     @Test func addUpdateRemoveEndAndBadYAML() throws {
@@ -100,8 +100,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/icmp.log"))
         // Counters of the replaced and removed exporters are kept.
         let written = ex.selfMetrics().first { $0.name == "spyglass_export_events_written_total" }!
-        #expect(written.samples.first { $0.labels == [.init("exporter", "dynamic:all")] }?.value == Double(Fx.all.count))
-        #expect(written.samples.first { $0.labels == [.init("exporter", "dynamic:drops")] }?.value == 4)
+        #expect(written.samples.first { $0.labels == ["exporter": "dynamic:all"] }?.value == Double(Fx.all.count))
+        #expect(written.samples.first { $0.labels == ["exporter": "dynamic:drops"] }?.value == 4)
     }
 
     @Test func pollingPicksUpChanges() throws {

@@ -85,7 +85,7 @@ import Testing
         #expect(seq == seq.sorted())
         let metrics = ex.selfMetrics()
         let fam = metrics.first { $0.name == "spyglass_export_dropped_total" }!
-        #expect(fam.samples.contains { $0.labels == [.init("exporter", "static"), .init("reason", "queue_full")] && $0.value == Double(dropped) })
+        #expect(fam.samples.contains { $0.labels == ["exporter": "static", "reason": "queue_full"] && $0.value == Double(dropped) })
     }
 
     @Test func aggregationThroughTheExporter() throws {

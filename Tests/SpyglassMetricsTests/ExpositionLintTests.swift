@@ -2,6 +2,7 @@ import Foundation
 import SpyglassFlow
 import Testing
 @testable import SpyglassMetrics
+import SpyglassSupport
 
 /// External linters on real output: `promtool check metrics` for the text format and the Python client's strict
 /// OpenMetrics parser for OpenMetrics with exemplars. Without the tool the test is skipped with a printed reason,

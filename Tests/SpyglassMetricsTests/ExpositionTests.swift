@@ -1,6 +1,7 @@
 import Testing
 import SpyglassFlow
 @testable import SpyglassMetrics
+import SpyglassSupport
 
 @Suite struct GoFloatTests {
     @Test(arguments: [
