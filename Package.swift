@@ -157,6 +157,7 @@ let package = Package(
             ]
         ),
         .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
+        .testTarget(name: "SpyglassSupportTests", dependencies: ["SpyglassSupport"]),
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
         .testTarget(
             name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassSupport", "SpyglassTesting"], exclude: ["Golden"]

@@ -32,7 +32,8 @@ public enum RFC3339 {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<9 where digits < 9 { nanos *= 10 }
+            // More than 9 digits: the rest were dropped above (a range `digits..<9` would trap).
+            if digits < 9 { for _ in digits..<9 { nanos *= 10 } }
         }
         guard i < b.count else { return nil }
         var offset = 0
