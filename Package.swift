@@ -15,7 +15,7 @@ let package = Package(
         .library(name: "SpyglassMetrics", targets: ["SpyglassMetrics"]),
         .library(name: "SpyglassExport", targets: ["SpyglassExport"]),
         .library(name: "SpyglassEndpoints", targets: ["SpyglassEndpoints"]),
-        .library(name: "SpyglassPipeline", targets: ["SpyglassPipeline"]),
+        .library(name: "SpyglassPipeline", targets: ["SpyglassPipeline"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,7 +30,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0")
     ],
     targets: [
         // libbpf from Debian's libbpf-dev.
@@ -74,7 +74,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio")
             ]
         ),
         // Hubble JSON-lines flow logs: encoder, field mask, aggregation, rotating gzip writer, exporters.
@@ -86,7 +86,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 // CompressNIO's streaming API works on NIOCore's ByteBuffer.
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         // Benchmarks that print figures (`spyglass-bench metrics|pipeline|exposition|export|memory`, bench/all.sh);
@@ -95,9 +95,10 @@ let package = Package(
         .executableTarget(
             name: "SpyglassBench",
             dependencies: [
-                "SpyglassMetrics", "SpyglassFlow", "SpyglassAgent", "SpyglassDatapath", "SpyglassServer", "SpyglassExport",
+                "SpyglassMetrics", "SpyglassFlow", "SpyglassAgent", "SpyglassDatapath", "SpyglassServer",
+                "SpyglassExport",
                 "SpyglassTesting", "CSpyglassBench", "CSpyglassBPF",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         .target(
@@ -109,7 +110,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         // Generated Swift for Protos/ (Hubble's flow/observer/peer/relay contract and grpc.health.v1); committed.
@@ -118,14 +119,15 @@ let package = Package(
             dependencies: [
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
             ]
         ),
         // Hubble's API server: the event ring, GetFlows/ServerStatus/GetNodes, Peer.Notify, the observe printers.
         .target(
             name: "SpyglassObserver",
             dependencies: [
-                "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints", "SpyglassSupport",
+                "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints",
+                "SpyglassSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -134,7 +136,7 @@ let package = Package(
                 // TLS 1.3-only listener (see TLS13Listener.swift).
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl")
             ]
         ),
         .target(
@@ -142,7 +144,7 @@ let package = Package(
             dependencies: [
                 "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
                 "SpyglassExport", "SpyglassObserver", "SpyglassPipeline", "SpyglassSupport",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         .executableTarget(
@@ -153,14 +155,15 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
         .testTarget(name: "SpyglassSupportTests", dependencies: ["SpyglassSupport"]),
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
         .testTarget(
-            name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassSupport", "SpyglassTesting"], exclude: ["Golden"]
+            name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassSupport", "SpyglassTesting"],
+            exclude: ["Golden"]
         ),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
         .testTarget(
@@ -170,7 +173,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]
         ),
         .testTarget(name: "SpyglassExportTests", dependencies: ["SpyglassExport", "SpyglassTesting"]),
@@ -180,7 +183,7 @@ let package = Package(
                 "SpyglassObserver", "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassTesting",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
             ],
             exclude: ["Scripts"]
         ),
@@ -190,13 +193,16 @@ let package = Package(
         ),
         .testTarget(
             name: "SpyglassAgentTests",
-            dependencies: ["SpyglassPipeline", "SpyglassAgent", "SpyglassDatapath", "SpyglassMetrics", "SpyglassFlow", "SpyglassTesting"]
+            dependencies: [
+                "SpyglassPipeline", "SpyglassAgent", "SpyglassDatapath", "SpyglassMetrics", "SpyglassFlow",
+                "SpyglassTesting"
+            ]
         ),
         .testTarget(
             name: "SpyglassEndToEndTests",
             dependencies: ["SpyglassAgent", "SpyglassTesting"],
             exclude: ["Scripts"]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

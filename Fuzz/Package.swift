@@ -9,7 +9,7 @@ import PackageDescription
 let fuzzTargets = [
     "FuzzEventDecoder", "FuzzDNS", "FuzzHTTP", "FuzzFlowFilterJSON", "FuzzMetricsGrammar", "FuzzDynamicMetricsYAML",
     "FuzzFlowLogConfig", "FuzzEndpointsFile", "FuzzAcceptNegotiation", "FuzzKubeconfig", "FuzzFlowLogEncoder",
-    "FuzzExpositionLabels", "FuzzKubeWatch",
+    "FuzzExpositionLabels", "FuzzKubeWatch"
 ]
 
 // The target file defines `<Target>_main` itself; without this, SwiftPM would also generate one from the file.
@@ -22,25 +22,69 @@ let package = Package(
     products: fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         // `name:` fixes the identity: a plain path dependency would be named after the checkout's directory.
-        .package(name: "Spyglass", path: ".."),
+        .package(name: "Spyglass", path: "..")
     ],
     targets: [
         // Frames, event records, a byte reader and a driver of the agent's pipeline step, shared by the targets.
         .target(name: "CFuzzerDriver"),
-        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver", .product(name: "SpyglassFlow", package: "Spyglass"), .product(name: "SpyglassPipeline", package: "Spyglass")]),
-        .executableTarget(name: "FuzzEventDecoder", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzDNS", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzHTTP", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzFlowFilterJSON", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass"), .product(name: "SpyglassSupport", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzMetricsGrammar", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzDynamicMetricsYAML", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzFlowLogConfig", dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzAcceptNegotiation", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzKubeconfig", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzFlowLogEncoder", dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzExpositionLabels", dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzKubeWatch", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
-        .executableTarget(name: "FuzzEndpointsFile", dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")], swiftSettings: libraryMode),
+        .target(
+            name: "FuzzSupport",
+            dependencies: [
+                "CFuzzerDriver", .product(name: "SpyglassFlow", package: "Spyglass"),
+                .product(name: "SpyglassPipeline", package: "Spyglass")
+            ]),
+        .executableTarget(
+            name: "FuzzEventDecoder",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzDNS", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzHTTP", dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzFlowFilterJSON",
+            dependencies: [
+                "FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass"),
+                .product(name: "SpyglassSupport", package: "Spyglass")
+            ], swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzMetricsGrammar",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzDynamicMetricsYAML",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzFlowLogConfig",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzAcceptNegotiation",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzKubeconfig",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzFlowLogEncoder",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassExport", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzExpositionLabels",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzKubeWatch",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")],
+            swiftSettings: libraryMode),
+        .executableTarget(
+            name: "FuzzEndpointsFile",
+            dependencies: ["FuzzSupport", .product(name: "SpyglassEndpoints", package: "Spyglass")],
+            swiftSettings: libraryMode)
     ],
     swiftLanguageModes: [.v6]
 )

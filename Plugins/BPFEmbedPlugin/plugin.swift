@@ -10,7 +10,8 @@ struct BPFEmbedPlugin: BuildToolPlugin {
         let fm = FileManagerShim()
         let sources = fm.files(in: bpfDir.path()).filter { $0.hasSuffix(".bpf.c") }.sorted()
         // Every header is an input: an edit to any of them rebuilds every program.
-        let headers = (fm.files(in: bpfDir.path()) + fm.files(in: bpfDir.appending(path: "lib").path()).map { "lib/" + $0 })
+        let headers =
+            (fm.files(in: bpfDir.path()) + fm.files(in: bpfDir.appending(path: "lib").path()).map { "lib/" + $0 })
             .filter { $0.hasSuffix(".h") }
             .map { bpfDir.appending(path: $0) }
             + fm.files(in: contractDir.path()).filter { $0.hasSuffix(".h") }.map { contractDir.appending(path: $0) }
@@ -30,7 +31,7 @@ struct BPFEmbedPlugin: BuildToolPlugin {
                 executable: tool,
                 arguments: [
                     clang.path(), objcopy.path(), src.path(), out.path(), symbol, work.appending(path: "obj").path(),
-                    "-I" + bpfDir.path(), "-I" + contractDir.path(),
+                    "-I" + bpfDir.path(), "-I" + contractDir.path()
                 ],
                 inputFiles: [src] + headers,
                 outputFiles: [out]
@@ -56,5 +57,5 @@ struct FileManagerShim {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

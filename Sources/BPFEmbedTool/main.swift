@@ -44,12 +44,14 @@ struct Arch {
 let architectures = [
     Arch(name: "x86_64", define: "__TARGET_ARCH_x86", includeDirs: ["/usr/include/x86_64-linux-gnu", "/usr/include"]),
     // Debian's libc6-dev-arm64-cross and linux-libc-dev-arm64-cross (scripts/install-deps.sh).
-    Arch(name: "arm64", define: "__TARGET_ARCH_arm64", includeDirs: ["/usr/aarch64-linux-gnu/include"]),
+    Arch(name: "arm64", define: "__TARGET_ARCH_arm64", includeDirs: ["/usr/aarch64-linux-gnu/include"])
 ]
 
 func compile(for arch: Arch) -> Data {
     if let dir = arch.includeDirs.first, !FileManager.default.fileExists(atPath: dir + "/asm/types.h") {
-        fail("\(arch.name) headers missing (\(dir)/asm/types.h): install libc6-dev-arm64-cross and linux-libc-dev-arm64-cross (scripts/install-deps.sh)")
+        fail(
+            "\(arch.name) headers missing (\(dir)/asm/types.h): install libc6-dev-arm64-cross and linux-libc-dev-arm64-cross (scripts/install-deps.sh)"
+        )
     }
     let object = workDir + "/" + base + "." + arch.name + ".o"
     let stripped = workDir + "/" + base + "." + arch.name + ".stripped.o"

@@ -11,9 +11,13 @@ import SpyglassSupport
 extension Agent {
     /// The metrics engine from `--hubble-metrics`, or empty and filled by the dynamic metrics file (whose first read
     /// must succeed: a bad file stops start-up, naming file, metric and field).
-    static func makeMetrics(_ config: AgentConfig, logger: Logger) throws -> (MetricsEngine, DynamicMetricsConfigWatcher?) {
-        try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: config.hubbleMetrics, dynamicConfigPath: config.dynamicMetricsPath)
-        let (metricsConfig, warnings) = config.dynamicMetricsPath != nil
+    static func makeMetrics(_ config: AgentConfig, logger: Logger) throws -> (
+        MetricsEngine, DynamicMetricsConfigWatcher?
+    ) {
+        try MetricsConfig.checkStaticAndDynamic(
+            hubbleMetrics: config.hubbleMetrics, dynamicConfigPath: config.dynamicMetricsPath)
+        let (metricsConfig, warnings) =
+            config.dynamicMetricsPath != nil
             ? (MetricsConfig(handlers: []), [])
             : try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
         for w in warnings { logger.warning("\(w)") }
@@ -51,7 +55,8 @@ extension Agent {
     /// The consumer of the event queue: L7 on the datapath's DNS/HTTP ports, endpoints enrichment, and every flow
     /// offered to the flow logs and Hubble's API ring.
     static func makePipeline(
-        _ config: AgentConfig, queue: EventQueue, metrics: MetricsEngine, dropReasons: @escaping EventDecoder.DropReasonResolver,
+        _ config: AgentConfig, queue: EventQueue, metrics: MetricsEngine,
+        dropReasons: @escaping EventDecoder.DropReasonResolver,
         endpoints: Endpoints, exporters: FlowExporters?, observerRing: EventRing?, nodeAddresses: NodeAddressSet
     ) -> FlowPipeline {
         var l7 = config.l7
@@ -72,7 +77,9 @@ extension Agent {
         let node = ObserverNodeInfo(
             nodeName: config.hubbleNodeName, version: SpyglassExportInfo.version, peerAddress: api.peerAddress(),
             tlsEnabled: api.tls != nil,
-            tlsServerName: "\(config.nodeName).\(config.clusterName.isEmpty ? "default" : config.clusterName).hubble-grpc.cilium.io")
+            tlsServerName:
+                "\(config.nodeName).\(config.clusterName.isEmpty ? "default" : config.clusterName).hubble-grpc.cilium.io"
+        )
         let cluster = config.clusterName
         let port = HubbleServerConfig.splitHostPort(api.listenAddress)?.port
         return HubbleServer(
@@ -96,7 +103,8 @@ extension Agent {
         ) { [hooksRestored] in [MetricSample(value: Double(hooksRestored.withLock { $0 }))] }
         try metrics.registerCollector(
             name: "spyglass_datapath_interfaces",
-            help: "Watched interfaces and their role (endpoint, device, overlay; README \"Interface roles\")", type: .gauge
+            help: "Watched interfaces and their role (endpoint, device, overlay; README \"Interface roles\")",
+            type: .gauge
         ) { [attacher] in
             attacher.attachedInterfaces.compactMap { iface in
                 attacher.configuration(of: iface.index).map {
@@ -110,9 +118,10 @@ extension Agent {
     func removeSeriesOfDepartedEndpoints() {
         let engine = metrics, log = logger
         endpoints.onDeparture { gone in
-            let removed = engine.removeSeries(matching: EndpointRef(
-                namespace: gone.namespace, podName: gone.podName, ips: gone.ips,
-                workloadName: gone.workloadGone ? gone.workloadName : nil))
+            let removed = engine.removeSeries(
+                matching: EndpointRef(
+                    namespace: gone.namespace, podName: gone.podName, ips: gone.ips,
+                    workloadName: gone.workloadGone ? gone.workloadName : nil))
             log.debug("endpoint \(gone.namespace)/\(gone.podName) departed: \(removed) series removed")
         }
     }
@@ -127,7 +136,10 @@ extension Agent {
         case (nil, nil): return nil
         case (let exporters?, nil): return { flow in exporters.export(flow) }
         case (nil, let ring?): return { flow in ring.append(flow) }
-        case (let exporters?, let ring?): return { flow in exporters.export(flow); ring.append(flow) }
+        case (let exporters?, let ring?):
+            return { flow in
+                exporters.export(flow); ring.append(flow)
+            }
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import SpyglassDatapath
 import SpyglassEndpoints
 import SpyglassExport
@@ -10,6 +9,7 @@ import SpyglassObserver
 import SpyglassPipeline
 import SpyglassServer
 import SpyglassSupport
+import Synchronization
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
 /// (decode → metrics) on its own thread, and the metrics server.
@@ -92,8 +92,12 @@ public final class Agent: @unchecked Sendable {
             let roles = interfaceRoles(all)
             for iface in all {
                 let role = roles[iface.index] ?? .other
-                let watched = config.interfaces.isEmpty ? role.watchedByDefault : !NetworkInterfaces.select(config.interfaces, from: [iface]).isEmpty
-                logger.info("interface \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver)): role \(role.rawValue)\(watched ? "" : ", not watched")")
+                let watched =
+                    config.interfaces.isEmpty
+                    ? role.watchedByDefault : !NetworkInterfaces.select(config.interfaces, from: [iface]).isEmpty
+                logger.info(
+                    "interface \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver)): role \(role.rawValue)\(watched ? "" : ", not watched")"
+                )
             }
             for iface in wantedInterfaces(all, roles) {
                 do {
@@ -105,7 +109,8 @@ public final class Agent: @unchecked Sendable {
                     continue
                 }
                 watchedNames.withLock { _ = $0.insert(iface.name) }
-                logger.info("attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
+                logger.info(
+                    "attached to \(iface.name) (ifindex \(iface.index), \(iface.driver.isEmpty ? "?" : iface.driver))")
             }
             updateSuppression(all, roles)
             pipeline.start()
@@ -118,7 +123,9 @@ public final class Agent: @unchecked Sendable {
             let hk = Housekeeping(agent: self)
             hk.start()
             housekeeping = hk
-            logger.info("serving metrics on \(config.metricsServer) (port \(serverPort)): \(metrics.enabledHandlers.joined(separator: " "))")
+            logger.info(
+                "serving metrics on \(config.metricsServer) (port \(serverPort)): \(metrics.enabledHandlers.joined(separator: " "))"
+            )
         } catch {
             await stop()
             throw error
@@ -154,7 +161,8 @@ public final class Agent: @unchecked Sendable {
     /// events lost and flow-log records written / not written.
     public var shutdownSummary: String {
         let s = programs.stats()
-        var text = "stopped: flows l3_l4=\(pipeline.flowsProcessed) l7=\(pipeline.l7FlowsProcessed)"
+        var text =
+            "stopped: flows l3_l4=\(pipeline.flowsProcessed) l7=\(pipeline.l7FlowsProcessed)"
             + " l7_only_events=\(pipeline.l7OnlyEventsProcessed)"
             + " lost ring_buffer=\(s.ringBufferFull + s.dropRingBufferFull) queue=\(queue.lost)"
             + " decode_errors=\(pipeline.decodeErrorCounts.values.reduce(0, +))"
@@ -163,7 +171,8 @@ public final class Agent: @unchecked Sendable {
             func total(_ name: String) -> UInt64 {
                 UInt64(families.first { $0.name == name }?.samples.reduce(0) { $0 + $1.value } ?? 0)
             }
-            text += " flow_log written=\(total("spyglass_export_events_written_total")) dropped=\(total("spyglass_export_dropped_total"))"
+            text +=
+                " flow_log written=\(total("spyglass_export_events_written_total")) dropped=\(total("spyglass_export_dropped_total"))"
         }
         return text
     }
@@ -219,13 +228,20 @@ public final class Agent: @unchecked Sendable {
             network.withLock { $0 = now }
             let failed = programs.setHostAddresses(now.hostAddresses)
             // Traffic to an address left out could be suppressed where it enters and then never seen again.
-            if failed > 0 { logger.warning("\(failed) of the node's addresses do not fit the kernel's address map: receive-side points are not suppressed") }
+            if failed > 0 {
+                logger.warning(
+                    "\(failed) of the node's addresses do not fit the kernel's address map: receive-side points are not suppressed"
+                )
+            }
             hostAddressesComplete.withLock { $0 = failed == 0 }
-            nodeAddresses.replace(with: Set(now.addresses.compactMap { IPAddress(bytes: $0.isIPv4 ? Array($0.bytes.prefix(4)) : $0.bytes) }))
+            nodeAddresses.replace(
+                with: Set(
+                    now.addresses.compactMap { IPAddress(bytes: $0.isIPv4 ? Array($0.bytes.prefix(4)) : $0.bytes) }))
         }
         let devices = DevicePatterns(config.devices)
-        return Dictionary(all.map { ($0.index, InterfaceRoles.role(of: $0, devices: devices, network: now)) },
-                          uniquingKeysWith: { a, _ in a })
+        return Dictionary(
+            all.map { ($0.index, InterfaceRoles.role(of: $0, devices: devices, network: now)) },
+            uniquingKeysWith: { a, _ in a })
     }
 
     /// Without `--interface`: every endpoint, device and tunnel, plus any interface watched before that came back
@@ -241,24 +257,31 @@ public final class Agent: @unchecked Sendable {
     private func updateSuppression(_ all: [InterfaceInfo], _ roles: [UInt32: InterfaceRole]) {
         let attached = attacher.attachedInterfaces
         let watched = Set(attached.map(\.index))
-        let allSending = all.allSatisfy { !(roles[$0.index]?.watchedByDefault ?? false) || watched.contains($0.index) }
+        let allSending =
+            all.allSatisfy { !(roles[$0.index]?.watchedByDefault ?? false) || watched.contains($0.index) }
             && hostAddressesComplete.withLock { $0 }
         let deviceWatched = attached.contains { roles[$0.index] == .device }
         let aggregating = config.datapath.aggregation != .none
-        let tunnelPort = aggregating
-            ? attached.lazy.filter { roles[$0.index] == .overlay }.compactMap { self.network.withLock { $0 }?.tunnelPorts[$0.index] }.first ?? 0
+        let tunnelPort =
+            aggregating
+            ? attached.lazy.filter { roles[$0.index] == .overlay }.compactMap {
+                self.network.withLock { $0 }?.tunnelPorts[$0.index]
+            }.first ?? 0
             : 0
         for iface in attached {
             let role = roles[iface.index] ?? .other
             let setting = InterfaceSetting(
                 role: role,
-                flags: InterfaceRoles.flags(for: role, aggregation: config.datapath.aggregation,
-                                            allSendingPointsWatched: allSending, deviceWatched: deviceWatched),
+                flags: InterfaceRoles.flags(
+                    for: role, aggregation: config.datapath.aggregation,
+                    allSendingPointsWatched: allSending, deviceWatched: deviceWatched),
                 tunnelPort: role == .device ? tunnelPort : 0)
             guard let current = attacher.configuration(of: iface.index), current != setting else { continue }
             do {
                 try attacher.configure(iface.index, setting)
-                if current.role != role { logger.info("interface \(iface.name): role \(current.role.rawValue) → \(role.rawValue)") }
+                if current.role != role {
+                    logger.info("interface \(iface.name): role \(current.role.rawValue) → \(role.rawValue)")
+                }
             } catch {
                 logger.warning("cannot configure \(iface.name): \(error)")
             }
@@ -304,7 +327,10 @@ final class Housekeeping: @unchecked Sendable {
         let t = Thread { [self] in
             while true {
                 running.lock()
-                if !stopped { _ = running.wait(until: Date().addingTimeInterval(Double(agent?.config.interfaceRescanMs ?? 1000) / 1000)) }
+                if !stopped {
+                    _ = running.wait(
+                        until: Date().addingTimeInterval(Double(agent?.config.interfaceRescanMs ?? 1000) / 1000))
+                }
                 let stop = stopped
                 running.unlock()
                 guard let agent, !stop else { break }
@@ -326,7 +352,8 @@ final class Housekeeping: @unchecked Sendable {
             agent.exporters?.exportLost(source: source.hubbleName, count: count, cpu: nil)
             agent.observerRing?.appendLost(source: source.hubbleName, count: count, time: .now)
         }
-        losses.account(.ringBuffer, total: stats.ringBufferFull + stats.dropRingBufferFull, metrics: agent.metrics, report: report)
+        losses.account(
+            .ringBuffer, total: stats.ringBufferFull + stats.dropRingBufferFull, metrics: agent.metrics, report: report)
         losses.account(.eventsQueue, total: agent.queue.lost, metrics: agent.metrics, report: report)
     }
 

@@ -1,3 +1,4 @@
+import Glibc
 import SpyglassDatapath
 import SpyglassEndpoints
 import SpyglassExport
@@ -61,5 +62,3 @@ public struct AgentConfig: Sendable {
         return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
-
-import Glibc

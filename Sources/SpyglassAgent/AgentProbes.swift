@@ -44,7 +44,8 @@ extension Agent {
         guard isRunning else { return ProbeResult(ok: false, detail: "agent: not running") }
         let pending = endpoints.unsyncedSources
         if pending.isEmpty { return ProbeResult(ok: true, detail: "ok\nendpoint sources: synced") }
-        return ProbeResult(ok: false, detail: "not ready\nendpoint sources not synced: \(pending.joined(separator: ", "))")
+        return ProbeResult(
+            ok: false, detail: "not ready\nendpoint sources not synced: \(pending.joined(separator: ", "))")
     }
 
     /// SIGHUP: re-reads every file the agent can change without a restart — the endpoints file, the dynamic

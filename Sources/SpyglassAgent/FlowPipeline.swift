@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
 import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassPipeline
 import SpyglassSupport
+import Synchronization
 
 /// The consumer thread: takes event batches from the queue and runs each record through `FlowPipelineStep`
 /// (decode, DNS names, L7, enrichment, metric handlers and exporters); once a second it expires idle L7 state.

@@ -24,11 +24,14 @@ struct MetricsEndpoint: MetricsProvider {
 
     /// The metrics server of `config` (`--hubble-metrics-server` and its TLS flags) serving `engine`, with the
     /// server's own counters (TLS reloads and refusals, connections over the limit) registered on it.
-    static func makeServer(config: AgentConfig, engine: MetricsEngine, logger: Logger, agent: Agent? = nil) throws -> MetricsServer {
+    static func makeServer(config: AgentConfig, engine: MetricsEngine, logger: Logger, agent: Agent? = nil) throws
+        -> MetricsServer
+    {
         var configuration = MetricsServer.Configuration()
         configuration.tls = config.metricsTLS
         let server = try MetricsServer(
-            address: config.metricsServer, provider: MetricsEndpoint(engine: engine, openMetrics: config.openMetrics, agent: agent),
+            address: config.metricsServer,
+            provider: MetricsEndpoint(engine: engine, openMetrics: config.openMetrics, agent: agent),
             configuration: configuration, logger: logger)
         try registerSelfMetrics(of: server, on: engine)
         return server
@@ -37,15 +40,19 @@ struct MetricsEndpoint: MetricsProvider {
     static func registerSelfMetrics(of server: MetricsServer, on engine: MetricsEngine) throws {
         try engine.registerCollector(
             name: "spyglass_metrics_server_connections_refused_total",
-            help: "Connections to the metrics server closed by the server before a request, by reason (limit: every slot busy answering; per_client: the client IP held its share; evicted: waited longest for a request when a new one needed the slot; no_certificate: TLS files not there yet)",
+            help:
+                "Connections to the metrics server closed by the server before a request, by reason (limit: every slot busy answering; per_client: the client IP held its share; evicted: waited longest for a request when a new one needed the slot; no_certificate: TLS files not there yet)",
             type: .counter
         ) { [weak server] in
             guard let server else { return [] }
-            var samples = [MetricSample(labels: ["reason": "limit"], value: Double(server.refusedOverLimit)),
-                           MetricSample(labels: ["reason": "per_client"], value: Double(server.refusedPerClient)),
-                           MetricSample(labels: ["reason": "evicted"], value: Double(server.evictedIdle))]
+            var samples = [
+                MetricSample(labels: ["reason": "limit"], value: Double(server.refusedOverLimit)),
+                MetricSample(labels: ["reason": "per_client"], value: Double(server.refusedPerClient)),
+                MetricSample(labels: ["reason": "evicted"], value: Double(server.evictedIdle))
+            ]
             if let tls = server.tlsStatistics {
-                samples.append(MetricSample(labels: ["reason": "no_certificate"], value: Double(tls.refusedWithoutCertificate)))
+                samples.append(
+                    MetricSample(labels: ["reason": "no_certificate"], value: Double(tls.refusedWithoutCertificate)))
             }
             return samples
         }
@@ -60,16 +67,20 @@ struct MetricsEndpoint: MetricsProvider {
         guard server.configuration.tls != nil else { return }
         try engine.registerCollector(
             name: "spyglass_metrics_server_tls_certificate_loads_total",
-            help: "TLS certificate sets of the metrics server loaded (success) or refused on reload (failure; the previous set stays in use)",
+            help:
+                "TLS certificate sets of the metrics server loaded (success) or refused on reload (failure; the previous set stays in use)",
             type: .counter
         ) { [weak server] in
             guard let tls = server?.tlsStatistics else { return [] }
-            return [MetricSample(labels: ["result": "success"], value: Double(tls.loads)),
-                    MetricSample(labels: ["result": "failure"], value: Double(tls.loadFailures))]
+            return [
+                MetricSample(labels: ["result": "success"], value: Double(tls.loads)),
+                MetricSample(labels: ["result": "failure"], value: Double(tls.loadFailures))
+            ]
         }
         try engine.registerCollector(
             name: "spyglass_metrics_server_tls_handshake_failures_total",
-            help: "TLS handshakes refused by the metrics server (old protocol version, missing or untrusted client certificate, not TLS)",
+            help:
+                "TLS handshakes refused by the metrics server (old protocol version, missing or untrusted client certificate, not TLS)",
             type: .counter
         ) { [weak server] in
             guard let tls = server?.tlsStatistics else { return [] }

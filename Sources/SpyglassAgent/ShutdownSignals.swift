@@ -56,7 +56,8 @@ public struct ShutdownSignals: Sendable {
     }
 
     /// `wait` on a dedicated thread, so an async caller does not block the cooperative pool.
-    public func waitOffThread(timeoutNs: UInt64? = nil, onReload: @escaping @Sendable () -> Void = {}) async -> String? {
+    public func waitOffThread(timeoutNs: UInt64? = nil, onReload: @escaping @Sendable () -> Void = {}) async -> String?
+    {
         await withCheckedContinuation { continuation in
             let t = Thread { continuation.resume(returning: self.wait(timeoutNs: timeoutNs, onReload: onReload)) }
             t.name = "spyglass-signals"

@@ -18,30 +18,43 @@ struct ExportBench {
     func run() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        print("export: \(flows) flows (6-flow mix incl. DNS/HTTP L7), rotation at \(Self.maxSizeMB) MB, \(Self.maxBackups) backups, metric engine with 7 families × 7 labels on the same thread")
+        print(
+            "export: \(flows) flows (6-flow mix incl. DNS/HTTP L7), rotation at \(Self.maxSizeMB) MB, \(Self.maxBackups) backups, metric engine with 7 families × 7 labels on the same thread"
+        )
         let baseline = try pass(exporter: nil)
-        print(fmt("  metrics only:          %.0f flows/s, CPU %.3f s per 100k flows", baseline.rate, baseline.cpuPer100k))
+        print(
+            fmt("  metrics only:          %.0f flows/s, CPU %.3f s per 100k flows", baseline.rate, baseline.cpuPer100k))
         for compress in [false, true] {
             let path = directory + "/flows-\(compress ? "gz" : "plain").log"
             var logger = Logger(label: "spyglass-bench.export")
             logger.logLevel = .warning
             let exporters = try FlowExporters(
-                static: StaticExporterConfig(filePath: path, fileMaxSizeMB: Self.maxSizeMB, fileMaxBackups: Self.maxBackups,
-                                             fileCompress: compress),
+                static: StaticExporterConfig(
+                    filePath: path, fileMaxSizeMB: Self.maxSizeMB, fileMaxBackups: Self.maxBackups,
+                    fileCompress: compress),
                 dynamicConfigPath: nil, nodeName: "bench-node", logger: logger)
             let r = try pass(exporter: exporters)
             let counts = Self.counts(exporters)
             let exportCPU = max(r.cpuPer100k - baseline.cpuPer100k, 0)
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("flows-\(compress ? "gz" : "plain")") }) ?? []
+            let files =
+                (try? FileManager.default.contentsOfDirectory(atPath: directory).filter {
+                    $0.hasPrefix("flows-\(compress ? "gz" : "plain")")
+                }) ?? []
             let name = compress ? "with gzip of backups" : "without compression"
-            print("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                  + fmt(" %.0f flows/s written; CPU %.3f s per 100k flows (export share %.3f s); written %llu, dropped %llu; %ld files kept",
+            print(
+                "  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + fmt(
+                        " %.0f flows/s written; CPU %.3f s per 100k flows (export share %.3f s); written %llu, dropped %llu; %ld files kept",
                         r.rate, r.cpuPer100k, exportCPU, counts.written, counts.dropped, files.count))
             guard counts.written + counts.dropped == UInt64(flows) else {
-                throw BenchError("export: \(flows) flows offered but \(counts.written) written + \(counts.dropped) dropped")
+                throw BenchError(
+                    "export: \(flows) flows offered but \(counts.written) written + \(counts.dropped) dropped")
             }
-            print("RESULT export gzip=\(compress) " + fmt("flows_per_second=%.0f cpu_s_per_100k=%.3f export_cpu_s_per_100k=%.3f metrics_only_cpu_s_per_100k=%.3f dropped=%llu",
-                  r.rate, r.cpuPer100k, exportCPU, baseline.cpuPer100k, counts.dropped))
+            print(
+                "RESULT export gzip=\(compress) "
+                    + fmt(
+                        "flows_per_second=%.0f cpu_s_per_100k=%.3f export_cpu_s_per_100k=%.3f metrics_only_cpu_s_per_100k=%.3f dropped=%llu",
+                        r.rate, r.cpuPer100k, exportCPU, baseline.cpuPer100k, counts.dropped))
         }
     }
 

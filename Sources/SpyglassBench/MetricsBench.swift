@@ -20,7 +20,10 @@ func benchProcess(flows n: Int) throws {
     }
     let perFlow = seconds(elapsed) / Double(n)
     print("process: 7 default handlers, each with the 7-label labelsContext; \(flows.count)-flow mix, steady state")
-    print(String(format: "  %d flows in %.3f s → %.0f flows/s on one core (%.0f ns/flow)", n, seconds(elapsed), 1 / perFlow, perFlow * 1e9))
+    print(
+        String(
+            format: "  %d flows in %.3f s → %.0f flows/s on one core (%.0f ns/flow)", n, seconds(elapsed), 1 / perFlow,
+            perFlow * 1e9))
     let series = engine.render(.prometheusText).split(separator: UInt8(ascii: "\n")).count
     print("  exposition after the run: \(series) lines")
 }
@@ -30,8 +33,9 @@ func benchRender() throws {
     let engine = MetricsEngine(config: config, options: MetricsEngineOptions(defaultSeriesLimit: 200_000))
     var flow = flowMix()[0]
     for k in 0..<100_000 {
-        flow.ip = IPHeader(source: IPAddress(high: UInt64(0x0A00_0000 + k) << 32, low: 0, isIPv6: false),
-                           destination: flow.ip!.destination, ipVersion: .ipv4)
+        flow.ip = IPHeader(
+            source: IPAddress(high: UInt64(0x0A00_0000 + k) << 32, low: 0, isIPv6: false),
+            destination: flow.ip!.destination, ipVersion: .ipv4)
         flow.l4 = .tcp(TCP(sourcePort: 40000, destinationPort: UInt16(k % 1000 + 1), flags: [.syn]))
         engine.process(flow)
     }
@@ -43,7 +47,10 @@ func benchRender() throws {
         var best = Duration.seconds(1000)
         for _ in 0..<5 { best = min(best, clock.measure { _ = engine.render(format) }) }
         let name = "\(format)".padding(toLength: 15, withPad: " ", startingAt: 0)
-        print(name + String(format: " first %.1f ms (includes sorting the new series), steady %.1f ms, %d bytes",
-                            seconds(first) * 1e3, seconds(best) * 1e3, bytes))
+        print(
+            name
+                + String(
+                    format: " first %.1f ms (includes sorting the new series), steady %.1f ms, %d bytes",
+                    seconds(first) * 1e3, seconds(best) * 1e3, bytes))
     }
 }

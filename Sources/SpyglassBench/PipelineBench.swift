@@ -33,7 +33,9 @@ struct PipelineBench {
     }
 
     func run() async throws {
-        guard geteuid() == 0 else { throw BenchError("pipeline: run as root (loads BPF programs, creates a namespace)") }
+        guard geteuid() == 0 else {
+            throw BenchError("pipeline: run as root (loads BPF programs, creates a namespace)")
+        }
         let lab = try NetworkLab(prefix: NetworkLab.randomPrefix("spyb"))
         defer { _ = lab.teardown() }
         let ns = try lab.addNamespace("pipe")
@@ -45,25 +47,35 @@ struct PipelineBench {
         try Self.endpointsFile.write(toFile: endpointsPath, atomically: true, encoding: .utf8)
 
         let frames = Self.frames()
-        print("pipeline: \(frames.count) frames (TCP, UDP, ICMP between 8 pods in an endpoints file), \(runSeconds) s per consumer, producer = BPF_PROG_TEST_RUN of the tc program at aggregation none")
+        print(
+            "pipeline: \(frames.count) frames (TCP, UDP, ICMP between 8 pods in an endpoints file), \(runSeconds) s per consumer, producer = BPF_PROG_TEST_RUN of the tc program at aggregation none"
+        )
         let swift = try await agentRun(interface: host, endpointsFile: endpointsPath, frames: frames)
         let c = try cRun(frames: frames)
         report("agent pipeline (Swift)", swift)
         report("minimal C consumer", c)
         let ratio = c.perCPUSecond > 0 ? swift.perCPUSecond / c.perCPUSecond : 0
         let met = swift.perCPUSecond >= 1_000_000 && ratio >= 0.4
-        print(fmt("RESULT pipeline events_per_cpu_second=%.0f ceiling=%.0f ratio=%.3f (targets >= 1000000 and >= 0.40) ",
-                  swift.perCPUSecond, c.perCPUSecond, ratio) + (met ? "MET" : "MISSED"))
+        print(
+            fmt(
+                "RESULT pipeline events_per_cpu_second=%.0f ceiling=%.0f ratio=%.3f (targets >= 1000000 and >= 0.40) ",
+                swift.perCPUSecond, c.perCPUSecond, ratio) + (met ? "MET" : "MISSED"))
     }
 
     private func report(_ name: String, _ f: Figures) {
         let unaccounted = Int64(f.produced) - Int64(f.consumed + f.ringLost + f.queueLost + f.decodeErrors)
         let label = name.padding(toLength: 24, withPad: " ", startingAt: 0)
-        print("  " + label + fmt(" produced %llu, consumed %llu, ring-buffer lost %llu, queue lost %llu, decode errors %llu, unaccounted %lld",
-                  f.produced, f.consumed, f.ringLost, f.queueLost, f.decodeErrors, unaccounted))
-        print("  " + String(repeating: " ", count: 24) + fmt(" consumer CPU %.3f s in %.3f s wall → %.0f events per CPU-second (%.0f ns/event); wall rate %.0f events/s",
-                  f.consumerCPU, f.wall, f.perCPUSecond, f.perCPUSecond > 0 ? 1e9 / f.perCPUSecond : 0,
-                  f.wall > 0 ? Double(f.consumed) / f.wall : 0))
+        print(
+            "  " + label
+                + fmt(
+                    " produced %llu, consumed %llu, ring-buffer lost %llu, queue lost %llu, decode errors %llu, unaccounted %lld",
+                    f.produced, f.consumed, f.ringLost, f.queueLost, f.decodeErrors, unaccounted))
+        print(
+            "  " + String(repeating: " ", count: 24)
+                + fmt(
+                    " consumer CPU %.3f s in %.3f s wall → %.0f events per CPU-second (%.0f ns/event); wall rate %.0f events/s",
+                    f.consumerCPU, f.wall, f.perCPUSecond, f.perCPUSecond > 0 ? 1e9 / f.perCPUSecond : 0,
+                    f.wall > 0 ? Double(f.consumed) / f.wall : 0))
     }
 
     // MARK: the agent
@@ -81,9 +93,13 @@ struct PipelineBench {
         let agent = try Agent(config: config, logger: logger)
         try await agent.start()
         do {
-            guard let iface = agent.attachedInterfaces.first else { throw BenchError("pipeline: the agent attached to nothing") }
+            guard let iface = agent.attachedInterfaces.first else {
+                throw BenchError("pipeline: the agent attached to nothing")
+            }
             let progFD = spyb_tc_prog_fd(Int32(iface.index), 1, TCAttacher.handle, TCAttacher.priority)
-            guard progFD >= 0 else { throw BenchError("pipeline: cannot find the agent's ingress program on \(interface) (\(progFD))") }
+            guard progFD >= 0 else {
+                throw BenchError("pipeline: cannot find the agent's ingress program on \(interface) (\(progFD))")
+            }
             defer { close(progFD) }
             try await waitForEndpoints(agent)
             // Producer and the wait for the drain run on one dedicated thread; consumer CPU = every thread of the
@@ -112,7 +128,10 @@ struct PipelineBench {
                     f.consumed = counters.flows - c0.flows
                     f.queueLost = counters.queueLost - c0.queueLost
                     f.decodeErrors = counters.decodeErrors - c0.decodeErrors
-                    if f.consumed + f.queueLost + f.decodeErrors >= stats.events - before.events || clock.now > deadline { break }
+                    if f.consumed + f.queueLost + f.decodeErrors >= stats.events - before.events || clock.now > deadline
+                    {
+                        break
+                    }
                     usleep(20_000)
                 }
                 f.wall = seconds(clock.now - start)
@@ -136,7 +155,8 @@ struct PipelineBench {
     /// Enrichment must be live before measuring: the endpoints file is read asynchronously.
     private func waitForEndpoints(_ agent: Agent) async throws {
         for _ in 0..<100 {
-            var flow = Flow(ip: IPHeader(source: IPAddress("10.0.0.1")!, destination: IPAddress("10.0.1.1")!, ipVersion: .ipv4))
+            var flow = Flow(
+                ip: IPHeader(source: IPAddress("10.0.0.1")!, destination: IPAddress("10.0.1.1")!, ipVersion: .ipv4))
             agent.endpoints.resolver.enrich(&flow)
             if flow.source?.podName.isEmpty == false { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -159,8 +179,9 @@ struct PipelineBench {
             var outSize = UInt32(out.count), ret: UInt32 = 0, duration: UInt32 = 0
             let rc = frame.withUnsafeBytes { input in
                 out.withUnsafeMutableBytes { output in
-                    spy_prog_test_run(progFD, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
-                                      Self.repeatsPerRun, &duration)
+                    spy_prog_test_run(
+                        progFD, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
+                        Self.repeatsPerRun, &duration)
                 }
             }
             if rc != 0 { throw BenchError("pipeline: BPF_PROG_TEST_RUN failed (\(rc))") }
@@ -240,12 +261,21 @@ struct PipelineBench {
                 let b = { (src: String, dst: String) in PacketBuilder.ethernet().ipv4(src: src, dst: dst) }
                 frames.append(b(c, s).tcp(sport: sport, dport: port, flags: [.syn]).build())
                 frames.append(b(s, c).tcp(sport: port, dport: sport, flags: [.syn, .ack]).build())
-                frames.append(b(c, s).tcp(sport: sport, dport: port, flags: [.ack]).payload(Array(repeating: 0x17, count: 200)).build())
-                frames.append(b(s, c).tcp(sport: port, dport: sport, flags: [.ack, .psh]).payload(Array(repeating: 0x17, count: 600)).build())
+                frames.append(
+                    b(c, s).tcp(sport: sport, dport: port, flags: [.ack]).payload(Array(repeating: 0x17, count: 200))
+                        .build())
+                frames.append(
+                    b(s, c).tcp(sport: port, dport: sport, flags: [.ack, .psh]).payload(
+                        Array(repeating: 0x17, count: 600)
+                    ).build())
                 frames.append(b(c, s).tcp(sport: sport, dport: port, flags: [.fin, .ack]).build())
             }
-            frames.append(PacketBuilder.ethernet().ipv4(src: c, dst: "10.0.2.11").udp(sport: 41000, dport: 8125).payload("metric:1|c").build())
-            frames.append(PacketBuilder.ethernet().ipv4(src: c, dst: "10.0.1.1").icmpv4(.echoRequest(id: 7, sequence: 1)).build())
+            frames.append(
+                PacketBuilder.ethernet().ipv4(src: c, dst: "10.0.2.11").udp(sport: 41000, dport: 8125).payload(
+                    "metric:1|c"
+                ).build())
+            frames.append(
+                PacketBuilder.ethernet().ipv4(src: c, dst: "10.0.1.1").icmpv4(.echoRequest(id: 7, sequence: 1)).build())
         }
         return frames
     }
@@ -276,10 +306,16 @@ struct PipelineCounters {
 
     init(_ exposition: [UInt8]) {
         for line in String(decoding: exposition, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            if line.hasPrefix("spyglass_flows_processed_total{kind=\"l3_l4\"}") { flows += UInt64(value) }
-            else if line.hasPrefix("spyglass_event_queue_lost_total") { queueLost += UInt64(value) }
-            else if line.hasPrefix("spyglass_decode_errors_total") { decodeErrors += UInt64(value) }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            if line.hasPrefix("spyglass_flows_processed_total{kind=\"l3_l4\"}") {
+                flows += UInt64(value)
+            } else if line.hasPrefix("spyglass_event_queue_lost_total") {
+                queueLost += UInt64(value)
+            } else if line.hasPrefix("spyglass_decode_errors_total") {
+                decodeErrors += UInt64(value)
+            }
         }
     }
 }

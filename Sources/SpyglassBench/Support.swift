@@ -13,7 +13,8 @@ func threadCPUByID() -> [Int32: Double] {
     var result: [Int32: Double] = [:]
     for tid in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
         guard let id = Int32(tid), let sched = try? String(contentsOfFile: "\(dir)/\(tid)/schedstat", encoding: .utf8),
-              let ns = sched.split(separator: " ").first.flatMap({ Double($0) }) else { continue }
+            let ns = sched.split(separator: " ").first.flatMap({ Double($0) })
+        else { continue }
         result[id] = ns / 1e9
     }
     return result
@@ -43,7 +44,8 @@ func onDedicatedThread<T>(_ body: @escaping @Sendable () throws -> T) throws -> 
 func processCPUSeconds() -> Double {
     var u = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
-    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(
+        u.ru_stime.tv_usec) / 1e6
 }
 
 /// VmRSS of a process (default: this one), in bytes.
@@ -84,7 +86,8 @@ func runCommand(_ argv: [String], timeout: Duration = .seconds(30)) throws -> St
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
         let why = p.terminationStatus == 124 ? "timed out after \(timeout)" : "failed (status \(p.terminationStatus))"
-        throw BenchError("\(argv.joined(separator: " ")) \(why): \(String(decoding: errData, as: UTF8.self).prefix(400))")
+        throw BenchError(
+            "\(argv.joined(separator: " ")) \(why): \(String(decoding: errData, as: UTF8.self).prefix(400))")
     }
     return String(decoding: outData, as: UTF8.self)
 }

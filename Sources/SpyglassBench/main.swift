@@ -24,7 +24,9 @@ do {
     case "pipeline":
         try await PipelineBench(runSeconds: try intOption(args, "--seconds", 5)).run()
     case "exposition":
-        guard let url = try stringOption(args, "--pushgateway") else { throw BenchError("exposition: --pushgateway URL is required (bench/exposition.sh starts one)") }
+        guard let url = try stringOption(args, "--pushgateway") else {
+            throw BenchError("exposition: --pushgateway URL is required (bench/exposition.sh starts one)")
+        }
         try await ExpositionBench(pushgateway: url, scrapes: try intOption(args, "--scrapes", 20)).run()
     case "export":
         let dir = try stringOption(args, "--dir") ?? NSTemporaryDirectory() + "spyglass-bench-export-\(getpid())"

@@ -1,3 +1,5 @@
+import CSpyglassBPF
+
 /// Monitor aggregation level (Cilium's `--monitor-aggregation`). Cilium accepts more level names; `lowest`, `low`
 /// and `maximum` map to the nearest level Spyglass implements (see README).
 public enum AggregationLevel: String, Sendable, CaseIterable {
@@ -58,13 +60,15 @@ public struct DatapathConfig: Sendable, Equatable {
         let page: UInt32 = 4096
         if ringBufferBytes < page || ringBufferBytes & (ringBufferBytes - 1) != 0 {
             throw DatapathError.invalidConfig(
-                "--ring-buffer-size-mb: the ring buffer must be a power of two of at least 4 KiB (got \(ringBufferBytes) bytes)")
+                "--ring-buffer-size-mb: the ring buffer must be a power of two of at least 4 KiB (got \(ringBufferBytes) bytes)"
+            )
         }
         if aggregationIntervalNs == 0 {
             throw DatapathError.invalidConfig("--monitor-aggregation-interval: must be greater than zero")
         }
         if connectionTableSize < 64 {
-            throw DatapathError.invalidConfig("--connection-table-size: at least 64 entries (got \(connectionTableSize))")
+            throw DatapathError.invalidConfig(
+                "--connection-table-size: at least 64 entries (got \(connectionTableSize))")
         }
     }
 }
@@ -90,5 +94,3 @@ public func parseAggregationFlags(_ text: String) -> UInt8? {
     }
     return mask
 }
-
-import CSpyglassBPF

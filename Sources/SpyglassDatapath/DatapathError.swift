@@ -1,3 +1,4 @@
+import CSpyglassBPF
 import Glibc
 
 /// Errors of the kernel side, each a one-line message that names the cause.
@@ -18,7 +19,8 @@ public enum DatapathError: Error, CustomStringConvertible, Equatable {
             return "spyglass needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON) to load eBPF programs"
         case .missingCapabilities(let lacking):
             let list = lacking.map(\.description).joined(separator: ", ")
-            return "spyglass needs root or these capabilities, which it lacks: \(list). Grant them (systemd AmbientCapabilities=, Kubernetes securityContext.capabilities.add)"
+            return
+                "spyglass needs root or these capabilities, which it lacks: \(list). Grant them (systemd AmbientCapabilities=, Kubernetes securityContext.capabilities.add)"
         case .kernelFeature(let what):
             return "the running kernel lacks a feature spyglass needs: \(what)"
         case .noSuchInterface(let name):
@@ -44,8 +46,6 @@ func libbpfError(_ operation: String, _ code: Int32) -> DatapathError {
     if errno == EPERM || errno == EACCES, !(CapabilitySet.effective()?.contains(.bpf) ?? false) { return .notRoot }
     return .libbpf(operation: operation, errno: errno, detail: detail)
 }
-
-import CSpyglassBPF
 
 /// A NUL-terminated C buffer as a Swift string.
 func stringFromCBuffer(_ buf: [CChar]) -> String {

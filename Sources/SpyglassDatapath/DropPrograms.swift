@@ -67,7 +67,9 @@ public final class DropPrograms: @unchecked Sendable {
         if reasons.hasReasonArgument {
             let known = Set(reasons.names.values)
             if let bad = config.report.extraReasons.sorted().first(where: { !known.contains($0) }) {
-                throw DatapathError.invalidConfig("--drop-reasons-extra: '\(bad)' is not a drop reason of this kernel (names without SKB_DROP_REASON_, e.g. QUEUE_PURGE)")
+                throw DatapathError.invalidConfig(
+                    "--drop-reasons-extra: '\(bad)' is not a drop reason of this kernel (names without SKB_DROP_REASON_, e.g. QUEUE_PURGE)"
+                )
             }
         }
         guard let bytes = Data(base64Encoded: BPFObject_drop_kfree_skb.base64) else {
@@ -83,7 +85,8 @@ public final class DropPrograms: @unchecked Sendable {
                 try TCPrograms.setRodata(obj, name, value, in: "the drop BPF object")
             }
             // Without a reason argument every drop arrives as 0xffffffff: keep the non-drop filters off it.
-            try set("cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : KernelDropReasons.absent)
+            try set(
+                "cfg_reason_not_dropped", reasons.hasReasonArgument ? reasons.notDroppedYet : KernelDropReasons.absent)
             try set("cfg_reason_consumed", reasons.hasReasonArgument ? reasons.consumed : KernelDropReasons.absent)
             try set("cfg_drop_rate", config.ratePerReason)
             try set("cfg_watched_only", config.watchedInterfacesOnly ? 1 : 0)
@@ -95,12 +98,16 @@ public final class DropPrograms: @unchecked Sendable {
             let defaultRule = DropClassification.defaultRule
             try set("cfg_default_class", UInt32(defaultRule.dropClass.code))
             try set("cfg_default_report", config.report.classes.contains(defaultRule.dropClass) ? 1 : 0)
-            try set("cfg_reason_no_socket", reasons.hasReasonArgument ? (reasons.code(of: "NO_SOCKET") ?? 0xffff_fffe) : 0xffff_fffe)
+            try set(
+                "cfg_reason_no_socket",
+                reasons.hasReasonArgument ? (reasons.code(of: "NO_SOCKET") ?? 0xffff_fffe) : 0xffff_fffe)
             try set("cfg_benign_report", config.report.classes.contains(.benign) ? 1 : 0)
             try TCPrograms.setRodata(obj, "cfg_wakeup_bytes", tc.config.effectiveWakeupBytes, in: "the drop BPF object")
-            for (name, fd) in [("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
-                               ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD),
-                               ("spy_l7_ports", tc.l7PortsMapFD)] {
+            for (name, fd) in [
+                ("spy_events", tc.eventsMapFD), ("spy_stats", tc.statsMapFD),
+                ("spy_conns", tc.connectionsMapFD), ("spy_ifaces", tc.interfacesMapFD),
+                ("spy_l7_ports", tc.l7PortsMapFD)
+            ] {
                 guard let map = bpf_object__find_map_by_name(obj, name) else {
                     throw DatapathError.invalidConfig("embedded drop object has no map \(name) (rebuild spyglass)")
                 }
@@ -110,7 +117,8 @@ public final class DropPrograms: @unchecked Sendable {
             let use = reasons.hasReasonArgument ? "spy_kfree_skb" : "spy_kfree_skb_noreason"
             let skip = reasons.hasReasonArgument ? "spy_kfree_skb_noreason" : "spy_kfree_skb"
             guard let prog = bpf_object__find_program_by_name(obj, use),
-                  let other = bpf_object__find_program_by_name(obj, skip) else {
+                let other = bpf_object__find_program_by_name(obj, skip)
+            else {
                 throw DatapathError.invalidConfig("embedded drop object lacks its programs (rebuild spyglass)")
             }
             bpf_program__set_autoload(other, false)
@@ -127,7 +135,8 @@ public final class DropPrograms: @unchecked Sendable {
             }
             countsMapFD = bpf_map__fd(counts)
             guard let unparsed = bpf_object__find_map_by_name(obj, "spy_drop_unparsed"),
-                  let rules = bpf_object__find_map_by_name(obj, "spy_drop_rules") else {
+                let rules = bpf_object__find_map_by_name(obj, "spy_drop_rules")
+            else {
                 throw DatapathError.invalidConfig("embedded drop object lacks its drop maps (rebuild spyglass)")
             }
             unparsedMapFD = bpf_map__fd(unparsed)
@@ -154,9 +163,11 @@ public final class DropPrograms: @unchecked Sendable {
         for (code, name) in reasons.names {
             var key = code
             // struct spy_drop_rule { __u8 cls; __u8 report; __u8 multicast_benign; __u8 pad; }
-            var value: (UInt8, UInt8, UInt8, UInt8) = (DropClassification.rule(for: name).dropClass.code,
-                                                        report.reports(name) ? 1 : 0,
-                                                        DropClassification.multicastIsBenign.contains(name) ? 1 : 0, 0)
+            var value: (UInt8, UInt8, UInt8, UInt8) = (
+                DropClassification.rule(for: name).dropClass.code,
+                report.reports(name) ? 1 : 0,
+                DropClassification.multicastIsBenign.contains(name) ? 1 : 0, 0
+            )
             let rc = bpf_map_update_elem(fd, &key, &value, 0)
             if rc != 0 { throw libbpfError("writing the drop class of \(name)", rc) }
         }
@@ -184,7 +195,8 @@ public final class DropPrograms: @unchecked Sendable {
         var first = true
         var values = [UInt64](repeating: 0, count: 2 * max(cpus, 1))
         while true {
-            let rc = first ? bpf_map_get_next_key(countsMapFD, nil, &next) : bpf_map_get_next_key(countsMapFD, &key, &next)
+            let rc =
+                first ? bpf_map_get_next_key(countsMapFD, nil, &next) : bpf_map_get_next_key(countsMapFD, &key, &next)
             if rc != 0 { break }
             first = false
             key = next
@@ -194,7 +206,9 @@ public final class DropPrograms: @unchecked Sendable {
                     c.seen &+= values[2 * cpu]
                     c.suppressed &+= values[2 * cpu + 1]
                 }
-                let k = DropCountKey(reason: reasons.name(of: key.0), dropClass: DropClass(code: UInt8(truncatingIfNeeded: key.1)) ?? .drop)
+                let k = DropCountKey(
+                    reason: reasons.name(of: key.0),
+                    dropClass: DropClass(code: UInt8(truncatingIfNeeded: key.1)) ?? .drop)
                 out[k, default: DropCounts(seen: 0, suppressed: 0)].seen &+= c.seen
                 out[k, default: DropCounts(seen: 0, suppressed: 0)].suppressed &+= c.suppressed
             }

@@ -45,7 +45,9 @@ public final class EventQueue: @unchecked Sendable {
             lostEvents &+= UInt64(batch.count)
             // Only on overflow: tell drop events apart so drop accounting stays exact.
             batch.forEach { record in
-                if record.count >= 4 && record.loadUnaligned(fromByteOffset: 2, as: UInt16.self) == 2 { lostDropEvents &+= 1 }
+                if record.count >= 4 && record.loadUnaligned(fromByteOffset: 2, as: UInt16.self) == 2 {
+                    lostDropEvents &+= 1
+                }
             }
             batch.reset()
             free.append(batch)

@@ -82,7 +82,8 @@ public struct NodeNetwork: Sendable, Equatable {
     /// VXLAN/Geneve interfaces → their UDP port.
     public var tunnelPorts: [UInt32: UInt16] = [:]
 
-    public init(addresses: [Address] = [], defaultRouteIfindexes: Set<UInt32> = [], tunnelPorts: [UInt32: UInt16] = [:]) {
+    public init(addresses: [Address] = [], defaultRouteIfindexes: Set<UInt32> = [], tunnelPorts: [UInt32: UInt16] = [:])
+    {
         self.addresses = addresses
         self.defaultRouteIfindexes = defaultRouteIfindexes
         self.tunnelPorts = tunnelPorts
@@ -92,19 +93,30 @@ public struct NodeNetwork: Sendable, Equatable {
     public static func read() throws -> NodeNetwork {
         var raw = [spy_rtnl_addr](repeating: spy_rtnl_addr(), count: 4096)
         let n = spy_rtnl_addresses(&raw, Int32(raw.count))
-        if n < 0 { throw DatapathError.invalidConfig("reading interface addresses over rtnetlink: \(String(cString: strerror(-n)))") }
+        if n < 0 {
+            throw DatapathError.invalidConfig(
+                "reading interface addresses over rtnetlink: \(String(cString: strerror(-n)))")
+        }
         var routes = [UInt32](repeating: 0, count: 256)
         let r = spy_rtnl_default_route_ifindexes(&routes, Int32(routes.count))
-        if r < 0 { throw DatapathError.invalidConfig("reading default routes over rtnetlink: \(String(cString: strerror(-r)))") }
+        if r < 0 {
+            throw DatapathError.invalidConfig("reading default routes over rtnetlink: \(String(cString: strerror(-r)))")
+        }
         var tunnels = [spy_rtnl_tunnel](repeating: spy_rtnl_tunnel(), count: 256)
         let t = spy_rtnl_tunnels(&tunnels, Int32(tunnels.count))
-        if t < 0 { throw DatapathError.invalidConfig("reading tunnel interfaces over rtnetlink: \(String(cString: strerror(-t)))") }
-        let addresses = raw.prefix(Int(n)).map { a in
-            Address(ifindex: a.ifindex, isIPv4: a.family == UInt8(AF_INET), isGlobal: a.scope == 0,
-                    prefixLength: a.prefixlen, bytes: withUnsafeBytes(of: a.addr) { Array($0) })
+        if t < 0 {
+            throw DatapathError.invalidConfig(
+                "reading tunnel interfaces over rtnetlink: \(String(cString: strerror(-t)))")
         }
-        return NodeNetwork(addresses: addresses, defaultRouteIfindexes: Set(routes.prefix(Int(r))),
-                           tunnelPorts: Dictionary(tunnels.prefix(Int(t)).map { ($0.ifindex, $0.port) }, uniquingKeysWith: { a, _ in a }))
+        let addresses = raw.prefix(Int(n)).map { a in
+            Address(
+                ifindex: a.ifindex, isIPv4: a.family == UInt8(AF_INET), isGlobal: a.scope == 0,
+                prefixLength: a.prefixlen, bytes: withUnsafeBytes(of: a.addr) { Array($0) })
+        }
+        return NodeNetwork(
+            addresses: addresses, defaultRouteIfindexes: Set(routes.prefix(Int(r))),
+            tunnelPorts: Dictionary(
+                tunnels.prefix(Int(t)).map { ($0.ifindex, $0.port) }, uniquingKeysWith: { a, _ in a }))
     }
 
     public func hasGlobalAddress(_ ifindex: UInt32) -> Bool {
@@ -117,7 +129,9 @@ public struct NodeNetwork: Sendable, Equatable {
         for a in addresses where a.isIPv4 && a.prefixLength < 31 {
             let v = UInt32(a.bytes[0]) << 24 | UInt32(a.bytes[1]) << 16 | UInt32(a.bytes[2]) << 8 | UInt32(a.bytes[3])
             let b = v | (UInt32.max >> UInt32(a.prefixLength))
-            out.insert([UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)] + [UInt8](repeating: 0, count: 12))
+            out.insert(
+                [UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)]
+                    + [UInt8](repeating: 0, count: 12))
         }
         return out
     }

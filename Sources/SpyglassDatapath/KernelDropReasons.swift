@@ -19,12 +19,22 @@ public struct KernelDropReasons: Sendable {
     public static func load() -> KernelDropReasons {
         let max = 1024
         var values = [Int64](repeating: 0, count: max)
-        var names = [(CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
-                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
-                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
-                      CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar)](
-            repeating: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        var names = [
+            (
+                CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                CChar,
+                CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                CChar,
+                CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                CChar,
+                CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar, CChar,
+                CChar
+            )
+        ](
+            repeating: (
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ),
             count: max)
         let n = spy_btf_enum("skb_drop_reason", &values, &names, Int32(max))
         var table: [UInt32: String] = [:]
@@ -46,8 +56,9 @@ public struct KernelDropReasons: Sendable {
             if table[code] == nil { table[code] = name }
         }
         let params = spy_btf_typedef_params("btf_trace_kfree_skb")
-        return KernelDropReasons(names: table, notDroppedYet: notDropped, consumed: consumed,
-                                 hasReasonArgument: n > 0 && params >= 4)
+        return KernelDropReasons(
+            names: table, notDroppedYet: notDropped, consumed: consumed,
+            hasReasonArgument: n > 0 && params >= 4)
     }
 
     /// The kernel's name of a reason code; `UNKNOWN` for the code used when the kernel gives no reason, and

@@ -65,23 +65,31 @@ public enum Privileges {
     public static var tcPrograms: [CapabilityRequirement] {
         [
             bpf,
-            CapabilityRequirement(capability: .perfmon, purpose: "for the verifier to accept the tc programs' bpf_jiffies64 and kernel-memory reads"),
-            CapabilityRequirement(capability: .netAdmin, purpose: "to load tc programs and attach them to interfaces"),
+            CapabilityRequirement(
+                capability: .perfmon,
+                purpose: "for the verifier to accept the tc programs' bpf_jiffies64 and kernel-memory reads"),
+            CapabilityRequirement(capability: .netAdmin, purpose: "to load tc programs and attach them to interfaces")
         ] + memlock()
     }
 
     public static let dropPrograms: [CapabilityRequirement] = [
         bpf,
-        CapabilityRequirement(capability: .perfmon, purpose: "to load and attach the skb:kfree_skb tracing program"),
+        CapabilityRequirement(capability: .perfmon, purpose: "to load and attach the skb:kfree_skb tracing program")
     ]
 
     /// CAP_SYS_RESOURCE when this kernel charges BPF maps to RLIMIT_MEMLOCK (before 5.11) and libbpf could not
     /// raise that limit without it.
-    public static func memlock(kernelRelease: String = kernelRelease(), memlockHardLimit: UInt64 = memlockHardLimit()) -> [CapabilityRequirement] {
+    public static func memlock(kernelRelease: String = kernelRelease(), memlockHardLimit: UInt64 = memlockHardLimit())
+        -> [CapabilityRequirement]
+    {
         guard !chargesBPFToMemoryCgroup(kernelRelease: kernelRelease), memlockHardLimit != UInt64.max else { return [] }
-        return [CapabilityRequirement(
-            capability: .sysResource,
-            purpose: "to raise RLIMIT_MEMLOCK for BPF maps on this kernel (before 5.11); or set the memlock limit to unlimited")]
+        return [
+            CapabilityRequirement(
+                capability: .sysResource,
+                purpose:
+                    "to raise RLIMIT_MEMLOCK for BPF maps on this kernel (before 5.11); or set the memlock limit to unlimited"
+            )
+        ]
     }
 
     /// Linux 5.11 moved BPF memory accounting from RLIMIT_MEMLOCK to the memory cgroup.
@@ -106,14 +114,20 @@ public enum Privileges {
     }
 
     /// The requirements not met by `effective`, in the order given (duplicates removed).
-    public static func missing(_ requirements: [CapabilityRequirement], effective: CapabilitySet?) -> [CapabilityRequirement] {
+    public static func missing(_ requirements: [CapabilityRequirement], effective: CapabilitySet?)
+        -> [CapabilityRequirement]
+    {
         guard let effective else { return [] }
         var seen = Set<Int>()
-        return requirements.filter { !effective.contains($0.capability) && seen.insert($0.capability.rawValue).inserted }
+        return requirements.filter {
+            !effective.contains($0.capability) && seen.insert($0.capability.rawValue).inserted
+        }
     }
 
     /// Throws `DatapathError.missingCapabilities` naming every requirement the process lacks.
-    public static func require(_ requirements: [CapabilityRequirement], effective: CapabilitySet? = .effective()) throws(DatapathError) {
+    public static func require(_ requirements: [CapabilityRequirement], effective: CapabilitySet? = .effective())
+        throws(DatapathError)
+    {
         let lacking = missing(requirements, effective: effective)
         if !lacking.isEmpty { throw DatapathError.missingCapabilities(lacking) }
     }

@@ -16,9 +16,9 @@ public enum ProgramHolders {
             for fd in fds {
                 // Cheap filter first: only anonymous BPF program inodes have a prog_id.
                 guard let target = try? fm.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-                      target == "anon_inode:bpf-prog",
-                      let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8),
-                      let id = programID(fdinfo: info)
+                    target == "anon_inode:bpf-prog",
+                    let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8),
+                    let id = programID(fdinfo: info)
                 else { continue }
                 ids.insert(id)
             }

@@ -7,7 +7,7 @@ import SpyglassSupport
 /// filters on exit. A clsact qdisc that already exists is shared, never destroyed.
 public final class TCAttacher: @unchecked Sendable {
     // @unchecked: `attached` is only touched under `lock`.
-    public static let handle: UInt32 = 0x5350     // "SP"
+    public static let handle: UInt32 = 0x5350  // "SP"
     public static let priority: UInt32 = 0x5350
 
     private let programs: TCPrograms
@@ -30,7 +30,8 @@ public final class TCAttacher: @unchecked Sendable {
     public func foreignHook(on iface: InterfaceInfo) -> UInt32? {
         var id: UInt32 = 0
         guard spy_tc_query(Int32(iface.index), 1, Self.handle, Self.priority, &id) == 0, id != 0,
-              !ownProgramIDs.contains(id) else {
+            !ownProgramIDs.contains(id)
+        else {
             _ = lock.withLock { foreign.removeValue(forKey: iface.index) }
             return nil
         }
@@ -60,8 +61,9 @@ public final class TCAttacher: @unchecked Sendable {
     /// Sets (or changes) the observation points and flags of an interface's hooks.
     public func configure(_ ifindex: UInt32, _ setting: InterfaceSetting) throws {
         let points = setting.role.observationPoints
-        try programs.setObservationPoints(ifindex: ifindex, ingress: points.ingress, egress: points.egress,
-                                          flags: setting.flags, tunnelPort: setting.tunnelPort)
+        try programs.setObservationPoints(
+            ifindex: ifindex, ingress: points.ingress, egress: points.egress,
+            flags: setting.flags, tunnelPort: setting.tunnelPort)
         lock.withLock { configured[ifindex] = setting }
     }
 
@@ -76,7 +78,9 @@ public final class TCAttacher: @unchecked Sendable {
             _ = spy_tc_detach(Int32(ifindex), ingress, Self.handle, Self.priority)
         }
         programs.removeObservationPoints(ifindex: ifindex)
-        lock.withLock { attached[ifindex] = nil; configured[ifindex] = nil }
+        lock.withLock {
+            attached[ifindex] = nil; configured[ifindex] = nil
+        }
     }
 
     public func detachAll() {
@@ -90,7 +94,9 @@ public final class TCAttacher: @unchecked Sendable {
     /// Forgets interfaces that disappeared (their hooks went with them).
     public func forget(ifindex: UInt32) {
         programs.removeObservationPoints(ifindex: ifindex)
-        lock.withLock { attached[ifindex] = nil; configured[ifindex] = nil }
+        lock.withLock {
+            attached[ifindex] = nil; configured[ifindex] = nil
+        }
     }
 
     /// Attached interfaces whose ingress or egress hook is no longer ours: someone deleted the filter or the clsact
@@ -115,13 +121,16 @@ public final class TCAttacher: @unchecked Sendable {
             for ingress in [1, 0] as [Int32] {
                 var progID: UInt32 = 0
                 guard spy_tc_query(Int32(iface.index), ingress, handle, priority, &progID) == 0,
-                      !held.contains(progID) else { continue }
+                    !held.contains(progID)
+                else { continue }
                 var buf = [CChar](repeating: 0, count: 32)
                 let rc = spy_prog_name(progID, &buf, buf.count)
                 if rc == 0 {
                     let name = stringFromCBuffer(buf)
                     // Program names are truncated to 15 characters by the kernel.
-                    guard TCPrograms.programNames.contains(where: { $0.hasPrefix(name) && !name.isEmpty }) else { continue }
+                    guard TCPrograms.programNames.contains(where: { $0.hasPrefix(name) && !name.isEmpty }) else {
+                        continue
+                    }
                 } else if rc != -EPERM {
                     continue
                 }

@@ -86,10 +86,13 @@ public final class TCPrograms: @unchecked Sendable {
     public static let programNames = ["spy_tc_ingress", "spy_tc_egress"]
 
     /// Sets the observation points reported for one interface.
-    public func setObservationPoints(ifindex: UInt32, ingress: UInt8, egress: UInt8, flags: UInt8 = 0, tunnelPort: UInt16 = 0) throws {
+    public func setObservationPoints(
+        ifindex: UInt32, ingress: UInt8, egress: UInt8, flags: UInt8 = 0, tunnelPort: UInt16 = 0
+    ) throws {
         var key = ifindex
-        var value = spy_iface_config(ingress_point: ingress, egress_point: egress, flags: flags, pad: 0,
-                                     tunnel_port: tunnelPort, pad2: 0)
+        var value = spy_iface_config(
+            ingress_point: ingress, egress_point: egress, flags: flags, pad: 0,
+            tunnel_port: tunnelPort, pad2: 0)
         let rc = bpf_map_update_elem(interfacesMapFD, &key, &value, UInt64(BPF_ANY))
         if rc != 0 { throw libbpfError("writing the interface map", Int32(-errno)) }
     }
@@ -152,8 +155,10 @@ public final class TCPrograms: @unchecked Sendable {
     // MARK: - libbpf plumbing
 
     /// Sets a `const volatile` global; `value`'s type must have the variable's size (the shim checks).
-    static func setRodata<T: FixedWidthInteger>(_ obj: OpaquePointer, _ name: String, _ value: T,
-                                                in object: String = "the BPF object") throws {
+    static func setRodata<T: FixedWidthInteger>(
+        _ obj: OpaquePointer, _ name: String, _ value: T,
+        in object: String = "the BPF object"
+    ) throws {
         var v = value
         let rc = withUnsafeBytes(of: &v) { raw in spy_object_set_rodata(obj, name, raw.baseAddress, raw.count) }
         if rc != 0 { throw libbpfError("setting \(name) in \(object)", rc) }
@@ -204,10 +209,12 @@ public struct DatapathStats: Sendable, Equatable {
     public var receiveSuppressed: UInt64
     /// Encapsulated packets of a watched tunnel not reported on a device (their inner packets are).
     public var tunnelSkipped: UInt64
-    public init(packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
-                nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0, dropsSuppressed: UInt64 = 0, dropsNonIP: UInt64 = 0,
-                dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0, receiveSuppressed: UInt64 = 0,
-                tunnelSkipped: UInt64 = 0) {
+    public init(
+        packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
+        nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0, dropsSuppressed: UInt64 = 0, dropsNonIP: UInt64 = 0,
+        dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0, receiveSuppressed: UInt64 = 0,
+        tunnelSkipped: UInt64 = 0
+    ) {
         self.receiveSuppressed = receiveSuppressed
         self.tunnelSkipped = tunnelSkipped
         self.dropEvents = dropEvents

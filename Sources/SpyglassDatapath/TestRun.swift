@@ -19,8 +19,9 @@ extension TCPrograms {
         let fd = hook == .ingress ? ingressFD : egressFD
         let rc = frame.withUnsafeBytes { input in
             out.withUnsafeMutableBytes { output in
-                spy_prog_test_run(fd, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
-                                  count, &duration)
+                spy_prog_test_run(
+                    fd, input.baseAddress, UInt32(input.count), output.baseAddress, &outSize, &ret,
+                    count, &duration)
             }
         }
         if rc != 0 { throw libbpfError("BPF_PROG_TEST_RUN", rc) }

@@ -89,7 +89,9 @@ public enum EndpointLabels {
     /// `kubernetes.io/`, `k8s.io/`, `io.kubernetes.` and `*.beta.kubernetes.io` namespaces.
     public static func isIdentityRelevant(key: String) -> Bool {
         if volatileKeys.contains(key) { return false }
-        if key.hasPrefix("kubernetes.io/") || key.hasPrefix("k8s.io/") || key.hasPrefix("io.kubernetes.") { return false }
+        if key.hasPrefix("kubernetes.io/") || key.hasPrefix("k8s.io/") || key.hasPrefix("io.kubernetes.") {
+            return false
+        }
         if key.contains("beta.kubernetes.io") { return false }
         return true
     }
@@ -97,7 +99,7 @@ public enum EndpointLabels {
     static let volatileKeys: Set<String> = [
         "pod-template-hash", "controller-revision-hash", "pod-template-generation",
         "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
-        "batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-completion-index",
+        "batch.kubernetes.io/controller-uid", "controller-uid", "batch.kubernetes.io/job-completion-index"
     ]
 
     /// Identity labels of a pod, as Hubble shows them on flows: the identity-relevant pod labels plus the

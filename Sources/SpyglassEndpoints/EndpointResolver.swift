@@ -1,6 +1,6 @@
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
 
 /// Answers "who is behind this IP" on the hot path.
 ///

@@ -1,6 +1,6 @@
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
 
 /// Where a record came from. The order is the **precedence** for records of the *same* prefix (a longer prefix
 /// always wins first, whatever its source):
@@ -158,9 +158,11 @@ final class EndpointStore: Sendable {
             state.withLock { s in
                 s.generation += 1
                 s.rebuilds += 1
-                resolver.install(ResolverSnapshot(
-                    endpoints: built.endpoints, prefixes: built.prefixes, services: built.services, worldV4: world.v4, worldV6: world.v6,
-                    generation: s.generation))
+                resolver.install(
+                    ResolverSnapshot(
+                        endpoints: built.endpoints, prefixes: built.prefixes, services: built.services,
+                        worldV4: world.v4, worldV6: world.v6,
+                        generation: s.generation))
                 for (key, dep) in s.live where built.live[key] == nil && s.pending[key] == nil {
                     s.pending[key] = (dep, now + grace)
                 }
@@ -182,7 +184,8 @@ final class EndpointStore: Sendable {
             for (key, p) in s.pending where p.due <= now {
                 var d = p.departure
                 d.ips = d.ips.filter { !s.liveIPs.contains($0) }
-                d.workloadGone = !d.workloadName.isEmpty
+                d.workloadGone =
+                    !d.workloadName.isEmpty
                     && !s.live.values.contains { $0.namespace == d.namespace && $0.workloadName == d.workloadName }
                 out.append(d)
                 s.pending[key] = nil
@@ -199,28 +202,32 @@ final class EndpointStore: Sendable {
     var pendingDepartures: Int { state.withLock { $0.pending.count } }
 
     func metrics() -> [SelfMetricFamily] {
-        let (fired, cancelled, pending, rebuilds) = state.withLock { ($0.fired, $0.cancelled, $0.pending.count, $0.rebuilds) }
+        let (fired, cancelled, pending, rebuilds) = state.withLock {
+            ($0.fired, $0.cancelled, $0.pending.count, $0.rebuilds)
+        }
         let counts = resolver.counts
         return [
             SelfMetricFamily(
-                name: "spyglass_endpoints_prefixes", kind: .gauge, help: "Prefixes in the resolver's current snapshot, by table",
+                name: "spyglass_endpoints_prefixes", kind: .gauge,
+                help: "Prefixes in the resolver's current snapshot, by table",
                 samples: [
                     .init(labels: ["table": "endpoints"], value: Double(counts.endpoints)),
-                    .init(labels: ["table": "services"], value: Double(counts.services)),
+                    .init(labels: ["table": "services"], value: Double(counts.services))
                 ]),
             SelfMetricFamily(
                 name: "spyglass_endpoints_departures_total", kind: .counter,
                 help: "Endpoint departures: fired after the grace period, or cancelled by re-appearance",
                 samples: [
                     .init(labels: ["outcome": "fired"], value: Double(fired)),
-                    .init(labels: ["outcome": "cancelled"], value: Double(cancelled)),
+                    .init(labels: ["outcome": "cancelled"], value: Double(cancelled))
                 ]),
             SelfMetricFamily(
-                name: "spyglass_endpoints_departures_pending", kind: .gauge, help: "Endpoint departures waiting for their grace period",
+                name: "spyglass_endpoints_departures_pending", kind: .gauge,
+                help: "Endpoint departures waiting for their grace period",
                 samples: [.init(value: Double(pending))]),
             SelfMetricFamily(
                 name: "spyglass_endpoints_rebuilds_total", kind: .counter, help: "Resolver snapshots built",
-                samples: [.init(value: Double(rebuilds))]),
+                samples: [.init(value: Double(rebuilds))])
         ]
     }
 
@@ -263,13 +270,14 @@ final class EndpointStore: Sendable {
         var labelsOf: [[[String]]] = []
         var needed = Set<String>()
         for infos in effective {
-            labelsOf.append(infos.map { info in
-                let labels = info.canonicalLabels
-                if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil {
-                    needed.insert(IdentityAllocator.canonicalKey(labels))
-                }
-                return labels
-            })
+            labelsOf.append(
+                infos.map { info in
+                    let labels = info.canonicalLabels
+                    if info.identity == nil && EndpointStore.reservedIdentity(labels) == nil {
+                        needed.insert(IdentityAllocator.canonicalKey(labels))
+                    }
+                    return labels
+                })
         }
         for info in overrides.values where EndpointStore.reservedIdentity(info.canonicalLabels) == nil {
             needed.insert(IdentityAllocator.canonicalKey(info.canonicalLabels))
@@ -277,7 +285,8 @@ final class EndpointStore: Sendable {
         let ids = allocator.assign(needed)
 
         func endpoint(_ info: EndpointInfo, _ labels: [String]) -> Endpoint {
-            let identity = info.identity ?? EndpointStore.reservedIdentity(labels)?.rawValue
+            let identity =
+                info.identity ?? EndpointStore.reservedIdentity(labels)?.rawValue
                 ?? ids[IdentityAllocator.canonicalKey(labels)] ?? 0
             return Endpoint(
                 id: info.endpointID, identity: identity, clusterName: info.clusterName, namespace: info.namespace,

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
 
 /// Configuration of the endpoint sources.
 public struct EndpointsConfig: Sendable {
@@ -68,8 +68,10 @@ public final class Endpoints: Sendable {
         fileSource = config.endpointsFile.map {
             EndpointsFileSource(path: $0, clusterName: config.clusterName, store: store, logger: logger)
         }
-        nodeSource = config.nodeAddresses
-            ? NodeAddressSource(clusterName: config.clusterName, store: store, provider: config.nodeAddressProvider) : nil
+        nodeSource =
+            config.nodeAddresses
+            ? NodeAddressSource(clusterName: config.clusterName, store: store, provider: config.nodeAddressProvider)
+            : nil
     }
 
     public var resolver: EndpointResolver { store.resolver }
@@ -84,10 +86,12 @@ public final class Endpoints: Sendable {
     /// credentials. It does not wait for Kubernetes to sync (see `waitUntilSynced`); an unreachable API server is
     /// retried with backoff and shows in `spyglass_endpoints_source_synced`.
     public func start() async throws {
-        guard running.withLock({ r -> Bool in
-            defer { r.started = true }
-            return !r.started
-        }) else { return }
+        guard
+            running.withLock({ r -> Bool in
+                defer { r.started = true }
+                return !r.started
+            })
+        else { return }
 
         if let fileSource {
             if let error = fileSource.reload() { throw error }
@@ -111,7 +115,8 @@ public final class Endpoints: Sendable {
                 }
                 credentials = nil
             }
-        case .kubeconfig(let path, let context): credentials = try KubeCredentials.kubeconfig(path: path, context: context)
+        case .kubeconfig(let path, let context):
+            credentials = try KubeCredentials.kubeconfig(path: path, context: context)
         case .credentials(let c): credentials = c
         }
         var kube: KubernetesSource?
@@ -143,12 +148,13 @@ public final class Endpoints: Sendable {
         if let kube { tasks.append(Task.detached { await kube.run() }) }
         let store = self.store
         let tick = min(Duration.seconds(1), max(.milliseconds(5), config.departureGrace / 4))
-        tasks.append(Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: tick)
-                store.fireDue()
-            }
-        })
+        tasks.append(
+            Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    store.fireDue()
+                }
+            })
         running.withLock {
             $0.tasks = tasks
             $0.kube = kube

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
 import Yams
 
 /// The endpoints file (`--endpoints-file`): addresses and networks Kubernetes does not know (or no Kubernetes at
@@ -35,12 +35,14 @@ import Yams
 /// wins. JSON is the same structure (`{"endpoints": [{"addresses": ["10.0.0.1"], ...}]}`).
 public enum EndpointsFile {
     static let entryKeys: Set<String> = [
-        "addresses", "namespace", "pod", "workload", "kind", "labels", "identity", "cluster", "service",
+        "addresses", "namespace", "pod", "workload", "kind", "labels", "identity", "cluster", "service"
     ]
 
     /// Parses the file's text. Errors name the file, the entry (`endpoints[2]`), the field, the line and what is
     /// wrong.
-    public static func parse(_ text: String, path: String, clusterName: String = "") throws(EndpointsFileError) -> [EndpointInfo] {
+    public static func parse(_ text: String, path: String, clusterName: String = "") throws(EndpointsFileError)
+        -> [EndpointInfo]
+    {
         let root: Node?
         do {
             root = try YAMLDocument.load(text)
@@ -74,7 +76,8 @@ public enum EndpointsFile {
             return []
         default:
             throw EndpointsFileError(
-                path: path, location: at("", root), message: "the file must be a list of entries or a mapping with 'endpoints'")
+                path: path, location: at("", root),
+                message: "the file must be a list of entries or a mapping with 'endpoints'")
         }
 
         var out: [EndpointInfo] = []
@@ -86,7 +89,9 @@ public enum EndpointsFile {
             for (k, _) in m where !entryKeys.contains(k.string ?? "") {
                 throw EndpointsFileError(
                     path: path, location: at(here, k),
-                    message: "unknown field '\(k.string ?? "?")' (expected one of \(entryKeys.sorted().joined(separator: ", ")))")
+                    message:
+                        "unknown field '\(k.string ?? "?")' (expected one of \(entryKeys.sorted().joined(separator: ", ")))"
+                )
             }
             func string(_ key: String) throws(EndpointsFileError) -> String {
                 guard let v = m[key] else { return "" }
@@ -97,7 +102,8 @@ public enum EndpointsFile {
             }
             // addresses
             guard let addrNode = m["addresses"] else {
-                throw EndpointsFileError(path: path, location: at(here, node), message: "missing required field 'addresses'")
+                throw EndpointsFileError(
+                    path: path, location: at(here, node), message: "missing required field 'addresses'")
             }
             var addrNodes: [Node] = []
             switch addrNode {
@@ -108,7 +114,8 @@ public enum EndpointsFile {
                     path: path, location: at("\(here).addresses", addrNode), message: "must be a list of IPs or CIDRs")
             }
             if addrNodes.isEmpty {
-                throw EndpointsFileError(path: path, location: at("\(here).addresses", addrNode), message: "must not be empty")
+                throw EndpointsFileError(
+                    path: path, location: at("\(here).addresses", addrNode), message: "must not be empty")
             }
             var prefixes: [IPPrefix] = []
             for (j, a) in addrNodes.enumerated() {
@@ -124,7 +131,8 @@ public enum EndpointsFile {
             let workload = try string("workload")
             let kind = try string("kind")
             if !kind.isEmpty && workload.isEmpty {
-                throw EndpointsFileError(path: path, location: at("\(here).kind", m["kind"]!), message: "'kind' needs 'workload'")
+                throw EndpointsFileError(
+                    path: path, location: at("\(here).kind", m["kind"]!), message: "'kind' needs 'workload'")
             }
             var cluster = try string("cluster")
             if m["cluster"] == nil { cluster = clusterName }
@@ -136,7 +144,8 @@ public enum EndpointsFile {
                     for (k, v) in lm {
                         guard let key = k.string, !key.isEmpty, case .scalar(let sv) = v else {
                             throw EndpointsFileError(
-                                path: path, location: at("\(here).labels", k), message: "labels must map names to strings")
+                                path: path, location: at("\(here).labels", k),
+                                message: "labels must map names to strings")
                         }
                         labels.append("k8s:\(key)=\(sv.string)")
                     }
@@ -172,7 +181,8 @@ public enum EndpointsFile {
             if let sNode = m["service"] {
                 guard case .mapping(let sm) = sNode else {
                     throw EndpointsFileError(
-                        path: path, location: at("\(here).service", sNode), message: "must be a mapping {name, namespace}")
+                        path: path, location: at("\(here).service", sNode),
+                        message: "must be a mapping {name, namespace}")
                 }
                 for (k, _) in sm where k.string != "name" && k.string != "namespace" {
                     throw EndpointsFileError(
@@ -180,14 +190,16 @@ public enum EndpointsFile {
                         message: "unknown field '\(k.string ?? "?")' (expected name, namespace)")
                 }
                 guard let name = sm["name"]?.string, !name.isEmpty else {
-                    throw EndpointsFileError(path: path, location: at("\(here).service.name", sNode), message: "missing service name")
+                    throw EndpointsFileError(
+                        path: path, location: at("\(here).service.name", sNode), message: "missing service name")
                 }
                 service = Service(name: name, namespace: sm["namespace"]?.string ?? namespace)
             }
-            out.append(EndpointInfo(
-                prefixes: prefixes, namespace: namespace, podName: pod, labels: labels,
-                workloads: workload.isEmpty ? [] : [Workload(name: workload, kind: kind)], clusterName: cluster,
-                identity: identity, service: service))
+            out.append(
+                EndpointInfo(
+                    prefixes: prefixes, namespace: namespace, podName: pod, labels: labels,
+                    workloads: workload.isEmpty ? [] : [Workload(name: workload, kind: kind)], clusterName: cluster,
+                    identity: identity, service: service))
         }
         return out
     }
@@ -271,7 +283,8 @@ final class EndpointsFileSource: Sendable {
         let h = FNV1a.hash64(data)
         if state.withLock({ $0.hash == h }) { return state.withLock { $0.lastError } }
         guard let text = String(data: data, encoding: .utf8) else {
-            return fail(EndpointsFileError(path: path, location: nil, message: "is not UTF-8 text"), reason: "parse", hash: h)
+            return fail(
+                EndpointsFileError(path: path, location: nil, message: "is not UTF-8 text"), reason: "parse", hash: h)
         }
         do {
             let infos = try EndpointsFile.parse(text, path: path, clusterName: clusterName)

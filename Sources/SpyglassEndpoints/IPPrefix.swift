@@ -13,7 +13,8 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.length = UInt8(len)
         if address.isIPv6 {
             let v = IPPrefix.mask128(UInt128(address.high) << 64 | UInt128(address.low), len)
-            self.address = IPAddress(high: UInt64(truncatingIfNeeded: v >> 64), low: UInt64(truncatingIfNeeded: v), isIPv6: true)
+            self.address = IPAddress(
+                high: UInt64(truncatingIfNeeded: v >> 64), low: UInt64(truncatingIfNeeded: v), isIPv6: true)
         } else {
             let v = IPPrefix.mask32(UInt32(truncatingIfNeeded: address.high >> 32), len)
             self.address = IPAddress(high: UInt64(v) << 32, low: 0, isIPv6: false)

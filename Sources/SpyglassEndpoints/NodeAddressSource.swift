@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The node's own addresses (every address on every interface, from getifaddrs), as `reserved:host`
 /// (identity 1), re-read periodically so added or removed addresses follow.
@@ -29,9 +30,12 @@ final class NodeAddressSource: Sendable {
     var infos: [EndpointInfo] {
         let addrs = addresses.withLock { $0 }
         if addrs.isEmpty { return [] }
-        return [EndpointInfo(
-            prefixes: addrs.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.host.label], clusterName: clusterName,
-            identity: ReservedIdentity.host.rawValue)]
+        return [
+            EndpointInfo(
+                prefixes: addrs.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.host.label],
+                clusterName: clusterName,
+                identity: ReservedIdentity.host.rawValue)
+        ]
     }
 
     func refresh() {

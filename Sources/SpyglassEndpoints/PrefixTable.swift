@@ -59,15 +59,19 @@ typealias PrefixTable6 = PrefixTable<UInt128>
 
 extension PrefixTable where Key == UInt32 {
     init(_ entries: [(prefix: IPPrefix, value: Int32)]) {
-        self.init(entries.filter { !$0.prefix.isIPv6 }.map {
-            (UInt32(truncatingIfNeeded: $0.prefix.address.high >> 32), Int($0.prefix.length), $0.value)
-        })
+        self.init(
+            entries.filter { !$0.prefix.isIPv6 }.map {
+                (UInt32(truncatingIfNeeded: $0.prefix.address.high >> 32), Int($0.prefix.length), $0.value)
+            })
     }
 }
 
 extension PrefixTable where Key == UInt128 {
     init(_ entries: [(prefix: IPPrefix, value: Int32)]) {
-        self.init(entries.filter { $0.prefix.isIPv6 }.map { (PrefixTable6.key($0.prefix.address), Int($0.prefix.length), $0.value) })
+        self.init(
+            entries.filter { $0.prefix.isIPv6 }.map {
+                (PrefixTable6.key($0.prefix.address), Int($0.prefix.length), $0.value)
+            })
     }
 
     @inline(__always) static func key(_ ip: IPAddress) -> UInt128 { UInt128(ip.high) << 64 | UInt128(ip.low) }
@@ -98,7 +102,9 @@ final class ResolverSnapshot: Sendable {
         var svcEntries: [(prefix: IPPrefix, value: Int32)] = []
         for (prefix, svc) in services {
             let i: Int32
-            if let known = svcIndex[svc] { i = known } else {
+            if let known = svcIndex[svc] {
+                i = known
+            } else {
                 i = Int32(svcs.count)
                 svcs.append(svc)
                 svcIndex[svc] = i

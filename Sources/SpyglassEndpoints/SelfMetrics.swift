@@ -74,10 +74,11 @@ func metricFamilies(for statuses: [SourceStatus], store: [SelfMetricFamily]) -> 
             help: "Seconds since the endpoint source last received an event or reload (-1: none yet)",
             samples: age),
         SelfMetricFamily(
-            name: "spyglass_endpoints_objects", kind: .gauge, help: "Objects the endpoint source currently knows, by kind",
+            name: "spyglass_endpoints_objects", kind: .gauge,
+            help: "Objects the endpoint source currently knows, by kind",
             samples: objects),
         SelfMetricFamily(
             name: "spyglass_endpoints_errors_total", kind: .counter, help: "Errors of the endpoint source, by reason",
-            samples: errors),
+            samples: errors)
     ] + store
 }

@@ -1,8 +1,8 @@
-import SpyglassFlow
 import CompressNIO
 import Foundation
 import Logging
 import NIOCore
+import SpyglassFlow
 import SpyglassSupport
 import Synchronization
 
@@ -108,7 +108,9 @@ final class BackupMill: Sendable {
         guard inFD >= 0 else { throw IOFailure(what: "open \(src)", code: errno) }
         defer { close(inFD) }
         var st = stat()
-        guard fstat(inFD, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw IOFailure(what: "open \(src) (not a regular file)", code: EINVAL) }
+        guard fstat(inFD, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw IOFailure(what: "open \(src) (not a regular file)", code: EINVAL)
+        }
         unlink(dst)  // a stale .gz of an interrupted run; unlink never follows a link
         let outFD = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, fileMode)
         guard outFD >= 0 else { throw IOFailure(what: "create \(dst)", code: errno) }

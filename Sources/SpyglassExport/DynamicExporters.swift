@@ -58,7 +58,9 @@ final class DynamicExporters: Sendable {
         self.logger = logger
         reload()
         let t = Thread { [self] in
-            let ns = max(1_000_000, pollInterval.components.seconds * 1_000_000_000 + pollInterval.components.attoseconds / 1_000_000_000)
+            let ns = max(
+                1_000_000,
+                pollInterval.components.seconds * 1_000_000_000 + pollInterval.components.attoseconds / 1_000_000_000)
             while stopSignal.wait(timeout: .now() + .nanoseconds(Int(ns))) == .timedOut {
                 reload()
             }
@@ -118,7 +120,10 @@ final class DynamicExporters: Sendable {
             if first { s.ops["failure", default: 0] += 1 }
             return first
         }
-        if first { logger.error("flow log configuration not applied; keeping the previous one", metadata: ["error": "\(reason)"]) }
+        if first {
+            logger.error(
+                "flow log configuration not applied; keeping the previous one", metadata: ["error": "\(reason)"])
+        }
         return false
     }
 
@@ -151,11 +156,17 @@ final class DynamicExporters: Sendable {
             }
             let spec = c.spec(fileMode: fileMode, queueCapacity: queueCapacity)
             // A removed log's path may be reused: wait for every log being stopped that wrote to the same file.
-            if gate == nil, old.values.contains(where: { $0.config.filePath == c.filePath && !wanted.contains($0.config.name) }) {
+            if gate == nil,
+                old.values.contains(where: { $0.config.filePath == c.filePath && !wanted.contains($0.config.name) })
+            {
                 gate = DispatchSemaphore(value: 0)
-                if let i = toStop.firstIndex(where: { $0.0.spec.filePath == c.filePath && $0.1 == nil }) { toStop[i].1 = gate }
+                if let i = toStop.firstIndex(where: { $0.0.spec.filePath == c.filePath && $0.1 == nil }) {
+                    toStop[i].1 = gate
+                }
             }
-            next[c.name] = Entry(config: c, exporter: Exporter(spec: spec, nodeName: nodeName, encoder: encoder, logger: logger, startGate: gate))
+            next[c.name] = Entry(
+                config: c,
+                exporter: Exporter(spec: spec, nodeName: nodeName, encoder: encoder, logger: logger, startGate: gate))
         }
         let order = configs.map(\.name)
         live.withLock { $0 = order.compactMap { next[$0]?.exporter } }
@@ -201,7 +212,9 @@ final class DynamicExporters: Sendable {
 
     /// `hubble_dynamic_exporter_*` (docs/hubble-compatibility.md §6).
     func hubbleMetrics() -> [SelfMetricFamily] {
-        let (entries, order, ops, hash, applied) = state.withLock { s in (s.entries, s.order, s.ops, s.appliedHash, s.lastApplied) }
+        let (entries, order, ops, hash, applied) = state.withLock { s in
+            (s.entries, s.order, s.ops, s.appliedHash, s.lastApplied)
+        }
         var active = 0
         var up: [MetricSample] = []
         for name in order {
@@ -215,18 +228,22 @@ final class DynamicExporters: Sendable {
                 name: "hubble_dynamic_exporter_exporters_total", kind: .gauge, help: "Number of configured exporters",
                 samples: [
                     .init(labels: ["status": "active"], value: Double(active)),
-                    .init(labels: ["status": "inactive"], value: Double(order.count - active)),
+                    .init(labels: ["status": "inactive"], value: Double(order.count - active))
                 ]),
-            SelfMetricFamily(name: "hubble_dynamic_exporter_up", kind: .gauge, help: "Status of exporter (1 - active, 0 - inactive)", samples: up),
             SelfMetricFamily(
-                name: "hubble_dynamic_exporter_reconfigurations_total", kind: .counter, help: "Number of dynamic exporters reconfigurations",
+                name: "hubble_dynamic_exporter_up", kind: .gauge, help: "Status of exporter (1 - active, 0 - inactive)",
+                samples: up),
+            SelfMetricFamily(
+                name: "hubble_dynamic_exporter_reconfigurations_total", kind: .counter,
+                help: "Number of dynamic exporters reconfigurations",
                 samples: ops.keys.sorted().map { .init(labels: ["op": $0], value: Double(ops[$0]!)) }),
             SelfMetricFamily(
                 name: "hubble_dynamic_exporter_config_hash", kind: .gauge, help: "Hash of last applied config",
                 samples: [.init(value: Double(hash))]),
             SelfMetricFamily(
-                name: "hubble_dynamic_exporter_config_last_applied", kind: .gauge, help: "Timestamp of last applied config",
-                samples: [.init(value: applied)]),
+                name: "hubble_dynamic_exporter_config_last_applied", kind: .gauge,
+                help: "Timestamp of last applied config",
+                samples: [.init(value: applied)])
         ]
     }
 

@@ -23,7 +23,10 @@ final class Exporter: Sendable {
 
     /// `startGate`: when given, the writer thread waits for it before its first write (an updated flow log waits
     /// for its predecessor to close the same file).
-    init(spec: ExporterSpec, nodeName: String, encoder: FlowRecordEncoder, logger: Logger, startGate: DispatchSemaphore? = nil) {
+    init(
+        spec: ExporterSpec, nodeName: String, encoder: FlowRecordEncoder, logger: Logger,
+        startGate: DispatchSemaphore? = nil
+    ) {
         self.spec = spec
         self.nodeName = nodeName
         self.queue = ExportQueue(capacity: spec.queueCapacity)
@@ -39,7 +42,8 @@ final class Exporter: Sendable {
                 fileMode: mode_t(spec.fileMode), logger: logger)
         }
         self.mill = file.mill
-        let loop = WriterLoop(file: file, queue: queue, encoder: encoder, spec: spec, nodeName: nodeName, shared: shared)
+        let loop = WriterLoop(
+            file: file, queue: queue, encoder: encoder, spec: spec, nodeName: nodeName, shared: shared)
         let done = self.done
         let t = Thread {
             startGate?.wait()
@@ -143,7 +147,10 @@ private final class WriterLoop: @unchecked Sendable {
     let intervalNs: UInt64
     static let chunkBytes = 256 * 1024
 
-    init(file: RotatingFile, queue: ExportQueue, encoder: FlowRecordEncoder, spec: ExporterSpec, nodeName: String, shared: ExporterShared) {
+    init(
+        file: RotatingFile, queue: ExportQueue, encoder: FlowRecordEncoder, spec: ExporterSpec, nodeName: String,
+        shared: ExporterShared
+    ) {
         self.file = file
         self.queue = queue
         self.encoder = encoder
@@ -209,7 +216,8 @@ private final class WriterLoop: @unchecked Sendable {
     /// Writes the buffered lines, preceded by a `lost_events` record when events were lost since the last one.
     private func writeOut() {
         if pendingLost > 0 {
-            let line = encoder.encodeLost(source: .observerEventsQueue, count: pendingLost, cpu: nil, nodeName: nodeName, time: Timestamp.now)
+            let line = encoder.encodeLost(
+                source: .observerEventsQueue, count: pendingLost, cpu: nil, nodeName: nodeName, time: Timestamp.now)
             if file.write(line, lineEnds: [line.count]).allWritten {
                 pendingLost = 0
                 shared.stats.withLock { $0.lostRecordsWritten += 1 }

@@ -23,7 +23,8 @@ public final class FieldMask: Sendable, Equatable, CustomStringConvertible {
             let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             var message = "Flow"
             for (i, part) in parts.enumerated() {
-                guard let fields = FlowSchema.messages[message], let field = fields.first(where: { $0.name == part }) else {
+                guard let fields = FlowSchema.messages[message], let field = fields.first(where: { $0.name == part })
+                else {
                     throw FieldMaskError(path: p, reason: "\"\(part)\" is not a field of \(message)")
                 }
                 if i < parts.count - 1 {

@@ -35,7 +35,9 @@ public final class FlowExporters: Sendable {
         if let c = staticConfig, !c.filePath.isEmpty {
             let spec = try c.spec(label: "static")
             if !c.fieldAggregate.isEmpty && c.aggregationInterval == .zero {
-                logger.warning("--hubble-export-fieldaggregate is set but --hubble-export-aggregation-interval is 0s: exporting raw events")
+                logger.warning(
+                    "--hubble-export-fieldaggregate is set but --hubble-export-aggregation-interval is 0s: exporting raw events"
+                )
             }
             staticExporter = Exporter(spec: spec, nodeName: nodeName, encoder: encoder, logger: logger)
         } else {
@@ -43,7 +45,8 @@ public final class FlowExporters: Sendable {
         }
         if let p = dynamicConfigPath, !p.isEmpty {
             dynamic = DynamicExporters(
-                path: p, pollInterval: dynamicPollInterval, nodeName: nodeName, encoder: encoder, fileMode: dynamicFileMode,
+                path: p, pollInterval: dynamicPollInterval, nodeName: nodeName, encoder: encoder,
+                fileMode: dynamicFileMode,
                 queueCapacity: dynamicQueueCapacity, logger: logger, baseDirectory: dynamicBaseDirectory)
         } else {
             dynamic = nil
@@ -97,13 +100,15 @@ public final class FlowExporters: Sendable {
             var dropped: [MetricSample] = []
             for r in rows {
                 for reason in ["queue_full", "no_space", "write_error", "too_large", "open_error"] {
-                    dropped.append(.init(labels: ["exporter": r.label, "reason": reason], value: Double(r.dropped[reason] ?? 0)))
+                    dropped.append(
+                        .init(labels: ["exporter": r.label, "reason": reason], value: Double(r.dropped[reason] ?? 0)))
                 }
             }
             families.append(
                 SelfMetricFamily(
                     name: "spyglass_export_dropped_total", kind: .counter,
-                    help: "Events not written to a flow log, by exporter and reason (queue_full, no_space, write_error, too_large, open_error)",
+                    help:
+                        "Events not written to a flow log, by exporter and reason (queue_full, no_space, write_error, too_large, open_error)",
                     samples: dropped))
             families.append(
                 SelfMetricFamily(

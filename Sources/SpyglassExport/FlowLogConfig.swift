@@ -51,11 +51,12 @@ extension FlowLogConfig: Equatable {
 public enum FlowLogsFile {
     static let keys: [String] = [
         "name", "filePath", "fieldMask", "fieldAggregate", "aggregationInterval", "includeFilters", "excludeFilters",
-        "fileMaxSizeMb", "fileMaxBackups", "fileCompress", "end",
+        "fileMaxSizeMb", "fileMaxBackups", "fileCompress", "end"
     ]
 
     /// `baseDirectory`: every `filePath` must be below it (`FlowLogPath.check`); nil leaves paths unconfined.
-    public static func parse(_ yaml: String, baseDirectory: String? = nil) throws(ExportConfigError) -> [FlowLogConfig] {
+    public static func parse(_ yaml: String, baseDirectory: String? = nil) throws(ExportConfigError) -> [FlowLogConfig]
+    {
         let root: Node?
         do {
             root = try YAMLDocument.load(yaml)
@@ -67,7 +68,8 @@ public enum FlowLogsFile {
         }
         guard let root else { return [] }
         guard case .mapping(let top) = root else {
-            throw ExportConfigError(location: "flowLogs", message: "the file must be a mapping with a flowLogs list\(at(root))")
+            throw ExportConfigError(
+                location: "flowLogs", message: "the file must be a mapping with a flowLogs list\(at(root))")
         }
         var list: Node?
         for (k, v) in top {
@@ -87,12 +89,16 @@ public enum FlowLogsFile {
         for (i, entry) in entries.enumerated() {
             let c = try parseEntry(entry, index: i)
             guard names.insert(c.name).inserted else {
-                throw ExportConfigError(location: "flowLogs[\(i)] \"\(c.name)\": name", message: "duplicate name \"\(c.name)\"")
+                throw ExportConfigError(
+                    location: "flowLogs[\(i)] \"\(c.name)\": name", message: "duplicate name \"\(c.name)\"")
             }
             guard paths.insert(c.filePath).inserted else {
-                throw ExportConfigError(location: "flowLogs[\(i)] \"\(c.name)\": filePath", message: "file \"\(c.filePath)\" is used by another flow log")
+                throw ExportConfigError(
+                    location: "flowLogs[\(i)] \"\(c.name)\": filePath",
+                    message: "file \"\(c.filePath)\" is used by another flow log")
             }
-            try FlowLogPath.check(c.filePath, baseDirectory: baseDirectory, location: "flowLogs[\(i)] \"\(c.name)\": filePath")
+            try FlowLogPath.check(
+                c.filePath, baseDirectory: baseDirectory, location: "flowLogs[\(i)] \"\(c.name)\": filePath")
             out.append(c)
         }
         return out
@@ -111,7 +117,9 @@ public enum FlowLogsFile {
         for (k, v) in map {
             let key = k.string ?? ""
             guard keys.contains(key) else {
-                throw ExportConfigError(location: "flowLogs[\(i)]", message: "unknown key \"\(key)\"\(at(k)) (known: \(keys.joined(separator: ", ")))")
+                throw ExportConfigError(
+                    location: "flowLogs[\(i)]",
+                    message: "unknown key \"\(key)\"\(at(k)) (known: \(keys.joined(separator: ", ")))")
             }
             fields[key] = v
         }
@@ -145,13 +153,17 @@ public enum FlowLogsFile {
         c.fileMaxBackups = try int(fields["fileMaxBackups"], "\(loc): fileMaxBackups")
         if let n = fields["fileCompress"], n.null == nil {
             guard let b = n.bool else {
-                throw ExportConfigError(location: "\(loc): fileCompress", message: "expected true or false, found \"\(n.string ?? "")\"\(at(n))")
+                throw ExportConfigError(
+                    location: "\(loc): fileCompress",
+                    message: "expected true or false, found \"\(n.string ?? "")\"\(at(n))")
             }
             c.fileCompress = b
         }
         if let v = scalar(fields["end"]), !v.isEmpty {
             guard let t = Timestamp(rfc3339: v) else {
-                throw ExportConfigError(location: "\(loc): end", message: "invalid RFC 3339 time \"\(v)\" (e.g. \"2023-10-09T23:59:59-07:00\")")
+                throw ExportConfigError(
+                    location: "\(loc): end",
+                    message: "invalid RFC 3339 time \"\(v)\" (e.g. \"2023-10-09T23:59:59-07:00\")")
             }
             c.end = t
         }
@@ -166,7 +178,8 @@ public enum FlowLogsFile {
     private static func int(_ n: Node?, _ loc: String) throws(ExportConfigError) -> Int {
         guard let n, n.null == nil else { return 0 }
         guard let v = n.checkedInt, v >= 0 else {
-            throw ExportConfigError(location: loc, message: "expected a number of 0 or more, found \"\(n.string ?? "")\"\(at(n))")
+            throw ExportConfigError(
+                location: loc, message: "expected a number of 0 or more, found \"\(n.string ?? "")\"\(at(n))")
         }
         return v
     }
@@ -174,10 +187,14 @@ public enum FlowLogsFile {
     private static func strings(_ n: Node?, _ loc: String) throws(ExportConfigError) -> [String] {
         guard let n, n.null == nil else { return [] }
         if case .scalar(let s) = n { return StaticExporterConfig.splitList(s.string) }
-        guard case .sequence(let seq) = n else { throw ExportConfigError(location: loc, message: "expected a list\(at(n))") }
+        guard case .sequence(let seq) = n else {
+            throw ExportConfigError(location: loc, message: "expected a list\(at(n))")
+        }
         var out: [String] = []
         for item in seq {
-            guard case .scalar(let s) = item else { throw ExportConfigError(location: loc, message: "expected strings\(at(item))") }
+            guard case .scalar(let s) = item else {
+                throw ExportConfigError(location: loc, message: "expected strings\(at(item))")
+            }
             out.append(s.string)
         }
         return out
@@ -185,7 +202,9 @@ public enum FlowLogsFile {
 
     private static func filters(_ n: Node?, _ loc: String) throws(ExportConfigError) -> [FlowFilter] {
         guard let n, n.null == nil else { return [] }
-        guard case .sequence(let seq) = n else { throw ExportConfigError(location: loc, message: "expected a list of FlowFilters\(at(n))") }
+        guard case .sequence(let seq) = n else {
+            throw ExportConfigError(location: loc, message: "expected a list of FlowFilters\(at(n))")
+        }
         var out: [FlowFilter] = []
         for (j, item) in seq.enumerated() {
             do {

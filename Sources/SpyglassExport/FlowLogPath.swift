@@ -11,7 +11,9 @@ public enum FlowLogPath {
     public static func check(_ path: String, baseDirectory: String? = nil, location: String) throws(ExportConfigError) {
         guard path != "stdout" else {
             if let base = baseDirectory {
-                throw ExportConfigError(location: location, message: "\"stdout\" is not below the flow-log base directory \(base) (--hubble-flowlogs-base-dir)")
+                throw ExportConfigError(
+                    location: location,
+                    message: "\"stdout\" is not below the flow-log base directory \(base) (--hubble-flowlogs-base-dir)")
             }
             return
         }
@@ -21,7 +23,10 @@ public enum FlowLogPath {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         if (st.st_mode & S_IFMT) == S_IFLNK {
-            throw ExportConfigError(location: location, message: "\"\(path)\" is a symbolic link; flow logs are never written through links (name the real file)")
+            throw ExportConfigError(
+                location: location,
+                message:
+                    "\"\(path)\" is a symbolic link; flow logs are never written through links (name the real file)")
         }
         if (st.st_mode & S_IFMT) != S_IFREG {
             throw ExportConfigError(location: location, message: "\"\(path)\" exists and is not a regular file")
@@ -29,7 +34,9 @@ public enum FlowLogPath {
     }
 
     static func confine(_ path: String, to base: String, location: String) throws(ExportConfigError) {
-        let outside = ExportConfigError(location: location, message: "\"\(path)\" is not below the flow-log base directory \(base) (--hubble-flowlogs-base-dir)")
+        let outside = ExportConfigError(
+            location: location,
+            message: "\"\(path)\" is not below the flow-log base directory \(base) (--hubble-flowlogs-base-dir)")
         guard path.hasPrefix("/"), base.hasPrefix("/") else { throw outside }
         let parts = path.split(separator: "/")
         guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { throw outside }
@@ -41,8 +48,14 @@ public enum FlowLogPath {
         while !FileManager.default.fileExists(atPath: dir) && dir.count > base.count {
             dir = URL(fileURLWithPath: dir).deletingLastPathComponent().path
         }
-        if let realDir = realPath(dir), realDir != realBase && !realDir.hasPrefix(realBase == "/" ? "/" : realBase + "/") {
-            throw ExportConfigError(location: location, message: "\"\(path)\": \(dir) leads outside the flow-log base directory \(base) (--hubble-flowlogs-base-dir)")
+        if let realDir = realPath(dir),
+            realDir != realBase && !realDir.hasPrefix(realBase == "/" ? "/" : realBase + "/")
+        {
+            throw ExportConfigError(
+                location: location,
+                message:
+                    "\"\(path)\": \(dir) leads outside the flow-log base directory \(base) (--hubble-flowlogs-base-dir)"
+            )
         }
     }
 

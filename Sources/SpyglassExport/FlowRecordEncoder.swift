@@ -36,20 +36,26 @@ public struct FlowRecordEncoder: Sendable {
     }
 
     /// One flow record line. `mask` (if not nil) keeps only its fields; `aggregate` adds `Flow.aggregate`.
-    public func encode(_ flow: Flow, uuid: UUIDv4? = nil, mask: FieldMask? = nil, aggregate: AggregateCounts? = nil) -> [UInt8] {
+    public func encode(_ flow: Flow, uuid: UUIDv4? = nil, mask: FieldMask? = nil, aggregate: AggregateCounts? = nil)
+        -> [UInt8]
+    {
         var w = JSONBytes()
         append(flow, uuid: uuid, mask: mask, aggregate: aggregate, to: &w)
         return w.out
     }
 
     /// One `lost_events` record line. `source` is a `LostEventSource` enum name; `nodeName` is the bare node name.
-    public func encodeLost(source: LostEventSource, count: UInt64, cpu: Int32?, nodeName: String, time: Timestamp) -> [UInt8] {
+    public func encodeLost(source: LostEventSource, count: UInt64, cpu: Int32?, nodeName: String, time: Timestamp)
+        -> [UInt8]
+    {
         var w = JSONBytes(capacity: 160)
         appendLost(source: source, count: count, cpu: cpu, nodeName: nodeName, time: time, to: &w)
         return w.out
     }
 
-    func appendLost(source: LostEventSource, count: UInt64, cpu: Int32?, nodeName: String, time: Timestamp, to w: inout JSONBytes) {
+    func appendLost(
+        source: LostEventSource, count: UInt64, cpu: Int32?, nodeName: String, time: Timestamp, to w: inout JSONBytes
+    ) {
         w.raw("{\"lost_events\":{")
         if source != .unknown {
             w.key("source")
@@ -121,7 +127,8 @@ private struct FlowWriter {
     /// (pre-allocated, as Hubble's field mask does) unless it is a oneof member.
     @inline(__always)
     mutating func message<T>(
-        _ key: StaticString, _ s: FieldSelection, _ value: T?, oneof: Bool = false, _ body: (inout FlowWriter, T, FieldMask?) -> Void
+        _ key: StaticString, _ s: FieldSelection, _ value: T?, oneof: Bool = false,
+        _ body: (inout FlowWriter, T, FieldMask?) -> Void
     ) {
         switch s {
         case .skip: return
@@ -229,7 +236,9 @@ private struct FlowWriter {
             fw.w.byte(UInt8(ascii: "}"))
         }
         message("source_service", sel(m, "source_service"), f.sourceService) { fw, s, m in fw.service(s, m) }
-        message("destination_service", sel(m, "destination_service"), f.destinationService) { fw, s, m in fw.service(s, m) }
+        message("destination_service", sel(m, "destination_service"), f.destinationService) { fw, s, m in
+            fw.service(s, m)
+        }
         if want(m, "traffic_direction") && f.trafficDirection != .unknown {
             w.key("traffic_direction")
             w.string(f.trafficDirection.name)
@@ -278,8 +287,12 @@ private struct FlowWriter {
         }
         message("aggregate", sel(m, "aggregate"), aggregate) { fw, a, m in
             fw.w.byte(UInt8(ascii: "{"))
-            if fw.want(m, "ingress_flow_count") && a.ingress != 0 { fw.w.key("ingress_flow_count"); fw.w.uint(UInt64(a.ingress)) }
-            if fw.want(m, "egress_flow_count") && a.egress != 0 { fw.w.key("egress_flow_count"); fw.w.uint(UInt64(a.egress)) }
+            if fw.want(m, "ingress_flow_count") && a.ingress != 0 {
+                fw.w.key("ingress_flow_count"); fw.w.uint(UInt64(a.ingress))
+            }
+            if fw.want(m, "egress_flow_count") && a.egress != 0 {
+                fw.w.key("egress_flow_count"); fw.w.uint(UInt64(a.egress))
+            }
             if fw.want(m, "unknown_direction_flow_count") && a.unknownDirection != 0 {
                 fw.w.key("unknown_direction_flow_count")
                 fw.w.uint(UInt64(a.unknownDirection))
@@ -414,7 +427,9 @@ private struct FlowWriter {
         if want(m, "ips") && !d.ips.isEmpty { w.key("ips"); w.strings(d.ips) }
         if want(m, "ttl") && d.ttl != 0 { w.key("ttl"); w.uint(UInt64(d.ttl)) }
         if want(m, "cnames") && !d.cnames.isEmpty { w.key("cnames"); w.strings(d.cnames) }
-        if want(m, "observation_source") && !d.observationSource.isEmpty { w.key("observation_source"); w.string(d.observationSource) }
+        if want(m, "observation_source") && !d.observationSource.isEmpty {
+            w.key("observation_source"); w.string(d.observationSource)
+        }
         if want(m, "rcode") && d.rcode != 0 { w.key("rcode"); w.uint(UInt64(d.rcode)) }
         if want(m, "qtypes") && !d.qtypes.isEmpty { w.key("qtypes"); w.strings(d.qtypes) }
         if want(m, "rrtypes") && !d.rrtypes.isEmpty { w.key("rrtypes"); w.strings(d.rrtypes) }

@@ -36,7 +36,7 @@ enum FlowSchema {
             Field("cgroup_id"), Field("Summary"), Field("extensions"), Field("egress_allowed_by", .repeated),
             Field("ingress_allowed_by", .repeated), Field("egress_denied_by", .repeated),
             Field("ingress_denied_by", .repeated), Field("policy_log", .repeated),
-            Field("aggregate", .message("Aggregate")),
+            Field("aggregate", .message("Aggregate"))
         ],
         "Emitter": [Field("name"), Field("version")],
         "Ethernet": [Field("source"), Field("destination")],
@@ -45,10 +45,13 @@ enum FlowSchema {
             Field("TCP", .oneofMessage("TCP")), Field("UDP", .oneofMessage("UDP")),
             Field("ICMPv4", .oneofMessage("ICMPv4")), Field("ICMPv6", .oneofMessage("ICMPv6")),
             Field("SCTP", .oneofMessage("SCTP")), Field("VRRP", .oneofMessage("VRRP")),
-            Field("IGMP", .oneofMessage("IGMP")),
+            Field("IGMP", .oneofMessage("IGMP"))
         ],
         "TCP": [Field("source_port"), Field("destination_port"), Field("flags", .message("TCPFlags"))],
-        "TCPFlags": [Field("FIN"), Field("SYN"), Field("RST"), Field("PSH"), Field("ACK"), Field("URG"), Field("ECE"), Field("CWR"), Field("NS")],
+        "TCPFlags": [
+            Field("FIN"), Field("SYN"), Field("RST"), Field("PSH"), Field("ACK"), Field("URG"), Field("ECE"),
+            Field("CWR"), Field("NS")
+        ],
         "UDP": [Field("source_port"), Field("destination_port")],
         "SCTP": [Field("source_port"), Field("destination_port"), Field("chunk_type")],
         "ICMPv4": [Field("type"), Field("code")],
@@ -58,15 +61,17 @@ enum FlowSchema {
         "Tunnel": [Field("protocol"), Field("IP", .message("IP")), Field("l4", .message("Layer4")), Field("vni")],
         "Endpoint": [
             Field("ID"), Field("identity"), Field("cluster_name"), Field("namespace"), Field("labels", .repeated),
-            Field("pod_name"), Field("workloads", .repeated),
+            Field("pod_name"), Field("workloads", .repeated)
         ],
         "Layer7": [
-            Field("type"), Field("latency_ns"), Field("dns", .oneofMessage("DNS")), Field("http", .oneofMessage("HTTP")),
-            Field("kafka", .oneofMessage("Kafka")),
+            Field("type"), Field("latency_ns"), Field("dns", .oneofMessage("DNS")),
+            Field("http", .oneofMessage("HTTP")),
+            Field("kafka", .oneofMessage("Kafka"))
         ],
         "DNS": [
-            Field("query"), Field("ips", .repeated), Field("ttl"), Field("cnames", .repeated), Field("observation_source"),
-            Field("rcode"), Field("qtypes", .repeated), Field("rrtypes", .repeated),
+            Field("query"), Field("ips", .repeated), Field("ttl"), Field("cnames", .repeated),
+            Field("observation_source"),
+            Field("rcode"), Field("qtypes", .repeated), Field("rrtypes", .repeated)
         ],
         "HTTP": [Field("code"), Field("method"), Field("url"), Field("protocol"), Field("headers", .repeated)],
         "Kafka": [Field("error_code"), Field("api_version"), Field("api_key"), Field("correlation_id"), Field("topic")],
@@ -77,6 +82,6 @@ enum FlowSchema {
         "NetworkInterface": [Field("index"), Field("name")],
         "TraceContext": [Field("parent", .message("TraceParent"))],
         "TraceParent": [Field("trace_id")],
-        "Aggregate": [Field("ingress_flow_count"), Field("egress_flow_count"), Field("unknown_direction_flow_count")],
+        "Aggregate": [Field("ingress_flow_count"), Field("egress_flow_count"), Field("unknown_direction_flow_count")]
     ]
 }

@@ -135,7 +135,8 @@ struct JSONBytes {
         out.append(UInt8(ascii: "\""))
         let (y, mo, d, h, mi, s) = Civil.fields(unixSeconds: t.seconds)
         digits(y, 4); byte(UInt8(ascii: "-")); digits(mo, 2); byte(UInt8(ascii: "-")); digits(d, 2)
-        byte(UInt8(ascii: "T")); digits(h, 2); byte(UInt8(ascii: ":")); digits(mi, 2); byte(UInt8(ascii: ":")); digits(s, 2)
+        byte(UInt8(ascii: "T")); digits(h, 2); byte(UInt8(ascii: ":")); digits(mi, 2); byte(UInt8(ascii: ":"));
+        digits(s, 2)
         let n = Int(t.nanos)
         if n != 0 {
             byte(UInt8(ascii: "."))

@@ -45,7 +45,8 @@ final class RotatingFile {
         self.fileMode = fileMode
         self.names = BackupName(path: path)
         self.logger = logger
-        self.mill = isStdout ? nil : BackupMill(names: names, maxBackups: maxBackups, compress: compress, logger: logger)
+        self.mill =
+            isStdout ? nil : BackupMill(names: names, maxBackups: maxBackups, compress: compress, logger: logger)
     }
 
     /// For tests: a limit in bytes instead of MB.
@@ -56,7 +57,8 @@ final class RotatingFile {
         self.fileMode = fileMode
         self.names = BackupName(path: path)
         self.logger = logger
-        self.mill = isStdout ? nil : BackupMill(names: names, maxBackups: maxBackups, compress: compress, logger: logger)
+        self.mill =
+            isStdout ? nil : BackupMill(names: names, maxBackups: maxBackups, compress: compress, logger: logger)
     }
 
     deinit { close() }
@@ -194,9 +196,12 @@ final class RotatingFile {
     private func openFailed() -> String {
         let e = errno
         if e == ELOOP {
-            logger.error("flow log path is a symbolic link; flow logs are never written through links", metadata: ["file": "\(path)"])
+            logger.error(
+                "flow log path is a symbolic link; flow logs are never written through links",
+                metadata: ["file": "\(path)"])
         } else {
-            logger.error("cannot open flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(e)))"])
+            logger.error(
+                "cannot open flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(e)))"])
         }
         return e == ENOSPC || e == EDQUOT ? "no_space" : "open_error"
     }
@@ -226,10 +231,14 @@ final class RotatingFile {
         close()
         var ms = Int64(Date().timeIntervalSince1970 * 1000)
         if ms <= lastBackupMs { ms = lastBackupMs + 1 }
-        while access(names.backupPath(ms: ms), F_OK) == 0 || access(names.backupPath(ms: ms) + ".gz", F_OK) == 0 { ms += 1 }
+        while access(names.backupPath(ms: ms), F_OK) == 0 || access(names.backupPath(ms: ms) + ".gz", F_OK) == 0 {
+            ms += 1
+        }
         lastBackupMs = ms
         if Glibc.rename(path, names.backupPath(ms: ms)) != 0 && errno != ENOENT {
-            logger.error("cannot rotate flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+            logger.error(
+                "cannot rotate flow log file",
+                metadata: ["file": "\(path)", "error": "\(String(cString: strerror(errno)))"])
         }
         let reason = create(mode: mode)
         mill?.schedule()
@@ -240,7 +249,8 @@ final class RotatingFile {
         guard !dir.isEmpty, access(dir, F_OK) != 0 else { return }
         // Whoever may read the files may enter the directory, nobody else: 0600 files give 0700, 0640 give 0750.
         let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: Int(directoryMode)])
+        try? FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: Int(directoryMode)])
     }
 }

@@ -52,9 +52,12 @@ public struct StaticExporterConfig: Sendable, Equatable {
     }
 
     /// Parses a `--hubble-export-aggregation-interval` value (Go duration syntax: `10s`, `1m30s`, `500ms`, `0`).
-    public static func parseDuration(_ value: String, flag: String = "--hubble-export-aggregation-interval") throws(ExportConfigError) -> Duration {
+    public static func parseDuration(_ value: String, flag: String = "--hubble-export-aggregation-interval")
+        throws(ExportConfigError) -> Duration
+    {
         guard let d = GoDuration.parse(value), d >= .zero else {
-            throw ExportConfigError(location: flag, message: "invalid duration \"\(value)\" (expected e.g. \"10s\", \"1m30s\", \"500ms\")")
+            throw ExportConfigError(
+                location: flag, message: "invalid duration \"\(value)\" (expected e.g. \"10s\", \"1m30s\", \"500ms\")")
         }
         return d
     }
@@ -70,16 +73,20 @@ public struct StaticExporterConfig: Sendable, Equatable {
         }
         try FlowLogPath.check(filePath, location: "--hubble-export-file-path")
         guard fileMaxSizeMB >= 0 else {
-            throw ExportConfigError(location: "--hubble-export-file-max-size-mb", message: "must be 0 or more, got \(fileMaxSizeMB)")
+            throw ExportConfigError(
+                location: "--hubble-export-file-max-size-mb", message: "must be 0 or more, got \(fileMaxSizeMB)")
         }
         guard fileMaxBackups >= 0 else {
-            throw ExportConfigError(location: "--hubble-export-file-max-backups", message: "must be 0 or more, got \(fileMaxBackups)")
+            throw ExportConfigError(
+                location: "--hubble-export-file-max-backups", message: "must be 0 or more, got \(fileMaxBackups)")
         }
         guard fileMode <= 0o7777 else {
-            throw ExportConfigError(location: "--hubble-export-file-mode", message: "invalid mode \(String(fileMode, radix: 8))")
+            throw ExportConfigError(
+                location: "--hubble-export-file-mode", message: "invalid mode \(String(fileMode, radix: 8))")
         }
         guard queueCapacity > 0 else {
-            throw ExportConfigError(location: "--hubble-export-queue-size", message: "must be at least 1, got \(queueCapacity)")
+            throw ExportConfigError(
+                location: "--hubble-export-queue-size", message: "must be at least 1, got \(queueCapacity)")
         }
         guard aggregationInterval >= .zero else {
             throw ExportConfigError(location: "--hubble-export-aggregation-interval", message: "must not be negative")
@@ -96,7 +103,8 @@ public struct StaticExporterConfig: Sendable, Equatable {
         let mask = try Self.mask(fieldMask, flag: "--hubble-export-fieldmask")
         let agg = try Self.mask(fieldAggregate, flag: "--hubble-export-fieldaggregate")
         return ExporterSpec(
-            label: label, filePath: filePath, maxSizeMB: fileMaxSizeMB, maxBackups: fileMaxBackups, compress: fileCompress,
+            label: label, filePath: filePath, maxSizeMB: fileMaxSizeMB, maxBackups: fileMaxBackups,
+            compress: fileCompress,
             filters: filters, mask: mask, aggregate: aggregationInterval > .zero ? agg : nil,
             aggregationInterval: aggregationInterval, end: nil, fileMode: fileMode, queueCapacity: queueCapacity)
     }

@@ -24,7 +24,10 @@ public struct UUIDv4: Sendable, Hashable {
         hex.withUTF8Buffer { h in
             for i in 0..<16 {
                 if i == 4 || i == 6 || i == 8 || i == 10 { w.byte(UInt8(ascii: "-")) }
-                let v = i < 8 ? UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i))) : UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i - 8)))
+                let v =
+                    i < 8
+                    ? UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
+                    : UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i - 8)))
                 w.byte(h[Int(v >> 4)])
                 w.byte(h[Int(v & 0xf)])
             }

@@ -82,13 +82,21 @@ public final class MetricsEngine: Sendable {
             // Read the current set at each render; families without series are omitted, so an engine without
             // handlers shows neither.
             let slot = self.slot
-            initial.append(Collector(
-                name: "spyglass_metrics_series", help: "Live series per Hubble metric family", type: .gauge
-            ) { slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.liveSeries)) } })
-            initial.append(Collector(
-                name: "spyglass_metrics_series_refused_total",
-                help: "Label sets not created because the metric family reached its series limit", type: .counter
-            ) { slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries)) } })
+            initial.append(
+                Collector(
+                    name: "spyglass_metrics_series", help: "Live series per Hubble metric family", type: .gauge
+                ) {
+                    slot.load().families.map { MetricSample(labels: ["metric": $0.name], value: Double($0.liveSeries)) }
+                })
+            initial.append(
+                Collector(
+                    name: "spyglass_metrics_series_refused_total",
+                    help: "Label sets not created because the metric family reached its series limit", type: .counter
+                ) {
+                    slot.load().families.map {
+                        MetricSample(labels: ["metric": $0.name], value: Double($0.refusedSeries))
+                    }
+                })
         }
         collectors = PThreadMutex(initial)
     }

@@ -100,7 +100,8 @@ public final class EventRing: Sendable {
 
     /// Events with sequence numbers in `from..<next` that are still held, at most `limit`, oldest first, plus the
     /// number of requested events already overwritten and the cursor to continue from.
-    public func read(from cursor: UInt64, limit: Int = .max) -> (events: [ObservedEvent], missed: UInt64, next: UInt64) {
+    public func read(from cursor: UInt64, limit: Int = .max) -> (events: [ObservedEvent], missed: UInt64, next: UInt64)
+    {
         state.withLock { s in
             let cap = UInt64(capacity)
             let oldest = s.next > cap ? s.next - cap : 0

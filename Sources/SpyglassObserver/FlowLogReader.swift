@@ -36,8 +36,9 @@ public struct FlowLogReader {
                 case .flow(let f):
                     e = .flow(Flow(proto: f), UUIDv4(high: 0, low: 0))
                 case .lostEvents(let l):
-                    e = .lost(source: FlowPrinter.name(l.source), count: l.numEventsLost,
-                              time: Timestamp(seconds: r.time.seconds, nanos: r.time.nanos))
+                    e = .lost(
+                        source: FlowPrinter.name(l.source), count: l.numEventsLost,
+                        time: Timestamp(seconds: r.time.seconds, nanos: r.time.nanos))
                 default: return
                 }
                 // Only what matches is kept, and for --last N only the newest N: memory stays bounded by the answer.

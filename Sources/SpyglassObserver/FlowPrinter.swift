@@ -39,7 +39,8 @@ public struct FlowPrinter: Sendable {
             switch r.responseTypes {
             case .flow(let f): return compact(f) + "\n"
             case .lostEvents(let l): return lostLine(l) + "\n"
-            case .nodeStatus(let n): return "NODE STATUS: \(n.stateChange) \(n.nodeNames.joined(separator: ", ")) \(n.message)\n"
+            case .nodeStatus(let n):
+                return "NODE STATUS: \(n.stateChange) \(n.nodeNames.joined(separator: ", ")) \(n.message)\n"
             case nil: return ""
             }
         case .dict:
@@ -55,7 +56,9 @@ public struct FlowPrinter: Sendable {
             if case .flow(let f) = r.responseTypes {
                 var row = [Self.timestamp(f.time, utc: utc)]
                 if printNodeName { row.append(f.nodeName) }
-                row += [endpoint(f, source: true), endpoint(f, source: false), Self.flowType(f), Self.verdict(f), f.summary]
+                row += [
+                    endpoint(f, source: true), endpoint(f, source: false), Self.flowType(f), Self.verdict(f), f.summary
+                ]
                 tableRows.append(row)
             } else if case .lostEvents(let l) = r.responseTypes {
                 tableRows.append([lostLine(l)])
@@ -108,7 +111,8 @@ public struct FlowPrinter: Sendable {
             arrow = "<-"
         }
         let node = printNodeName ? " [\(f.nodeName)]" : ""
-        return "\(Self.timestamp(f.time, utc: utc))\(node): \(src) \(arrow) \(dst) \(Self.flowType(f)) \(Self.verdict(f)) (\(f.summary))"
+        return
+            "\(Self.timestamp(f.time, utc: utc))\(node): \(src) \(arrow) \(dst) \(Self.flowType(f)) \(Self.verdict(f)) (\(f.summary))"
     }
 
     func lostLine(_ l: Flow_LostEvent) -> String {
@@ -134,7 +138,9 @@ public struct FlowPrinter: Sendable {
         } else if let name = names.first {
             host = name
         }
-        if port > 0 { host = host.contains(":") && ep.podName.isEmpty && names.isEmpty ? "[\(host)]:\(port)" : "\(host):\(port)" }
+        if port > 0 {
+            host = host.contains(":") && ep.podName.isEmpty && names.isEmpty ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
         return host + " " + Self.identity(ep.identity)
     }
 
@@ -188,12 +194,13 @@ public struct FlowPrinter: Sendable {
     static let dropTexts: [Int: String] = [
         130: "Invalid source mac", 131: "Invalid destination mac", 132: "Invalid source ip", 133: "Policy denied",
         134: "Invalid packet", 142: "Unknown L4 protocol", 156: "Invalid IPv6 extension header",
-        169: "FIB lookup failed", 181: "Policy denied by denylist", 196: "TTL exceeded",
+        169: "FIB lookup failed", 181: "Policy denied by denylist", 196: "TTL exceeded"
     ]
 
     static func kernelDropReason(_ f: Flow_Flow) -> String? {
         guard f.hasExtensions, let s = try? Google_Protobuf_Struct(unpackingAny: f.extensions),
-              case .stringValue(let v)? = s.fields["kernel_drop_reason"]?.kind else { return nil }
+            case .stringValue(let v)? = s.fields["kernel_drop_reason"]?.kind
+        else { return nil }
         return v
     }
 
@@ -220,7 +227,7 @@ public struct FlowPrinter: Sendable {
         if printNodeName { rows.append(("NODE", f.nodeName)) }
         rows += [
             ("SOURCE", endpoint(f, source: true)), ("DESTINATION", endpoint(f, source: false)),
-            ("TYPE", Self.flowType(f)), ("VERDICT", Self.verdict(f)), ("SUMMARY", f.summary),
+            ("TYPE", Self.flowType(f)), ("VERDICT", Self.verdict(f)), ("SUMMARY", f.summary)
         ]
         return rows
     }

@@ -20,7 +20,9 @@ public struct GetFlowsPlan: Sendable {
         if first && follow { throw Invalid("first cannot be specified with follow") }
         since = r.hasSince ? Timestamp(seconds: r.since.seconds, nanos: r.since.nanos) : nil
         until = r.hasUntil ? Timestamp(seconds: r.until.seconds, nanos: r.until.nanos) : nil
-        if let since, let until, until < since { throw Invalid("until (\(until.seconds)) is before since (\(since.seconds))") }
+        if let since, let until, until < since {
+            throw Invalid("until (\(until.seconds)) is before since (\(since.seconds))")
+        }
         do {
             let allow = try r.whitelist.map { f throws(FlowFilterError) in try FlowFilter(proto: f) }
             let deny = try r.blacklist.map { f throws(FlowFilterError) in try FlowFilter(proto: f) }

@@ -12,8 +12,10 @@ public struct HubbleClientTarget: Sendable {
     public var clientCertFile: String?
     public var clientKeyFile: String?
 
-    public init(server: String, tls: Bool = false, tlsServerName: String? = nil, caFiles: [String] = [],
-                clientCertFile: String? = nil, clientKeyFile: String? = nil) {
+    public init(
+        server: String, tls: Bool = false, tlsServerName: String? = nil, caFiles: [String] = [],
+        clientCertFile: String? = nil, clientKeyFile: String? = nil
+    ) {
         self.server = server
         self.tls = tls
         self.tlsServerName = tlsServerName
@@ -43,16 +45,22 @@ public struct HubbleClientTarget: Sendable {
                 throw HubbleServerError("--server: '\(server)' is not a unix socket path or host:port")
             }
             let h = host.isEmpty ? "127.0.0.1" : host
-            target = h.contains(":") ? .ipv6(host: h, port: port) : (h.first?.isNumber == true ? .ipv4(host: h, port: port) : .dns(host: h, port: port))
+            target =
+                h.contains(":")
+                ? .ipv6(host: h, port: port)
+                : (h.first?.isNumber == true ? .ipv4(host: h, port: port) : .dns(host: h, port: port))
         }
         var security: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext
         if tls {
             if (clientCertFile == nil) != (clientKeyFile == nil) {
                 throw HubbleServerError("--tls-client-cert-file and --tls-client-key-file go together")
             }
-            let roots: TLSConfig.TrustRootsSource = caFiles.isEmpty ? .systemDefault : .certificates(caFiles.map { .file(path: $0, format: .pem) })
+            let roots: TLSConfig.TrustRootsSource =
+                caFiles.isEmpty ? .systemDefault : .certificates(caFiles.map { .file(path: $0, format: .pem) })
             if let cert = clientCertFile, let key = clientKeyFile {
-                security = .mTLS(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem)) { c in
+                security = .mTLS(
+                    certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem)
+                ) { c in
                     c.trustRoots = roots
                 }
             } else {

@@ -92,7 +92,10 @@ public final class HubbleServer: Sendable {
     public var tcpPort: Int { tcpPortBox.withLock { $0 } }
 
     func services() -> [any RegistrableRPCService] {
-        [ObserverService(ring: ring, node: node, onLost: onLost), PeerService(node: node, pollInterval: peerPollInterval, peers: peers), HealthService()]
+        [
+            ObserverService(ring: ring, node: node, onLost: onLost),
+            PeerService(node: node, pollInterval: peerPollInterval, peers: peers), HealthService()
+        ]
     }
 
     /// Starts the listeners. A unix socket another running agent serves is left to it (logged, returned as false);
@@ -107,10 +110,12 @@ public final class HubbleServer: Sendable {
                     onSocket = true
                 } catch let e as HubbleServerError where e.socketInUse {
                     logger.warning("\(e.description): Hubble's API is not served on it by this agent")
-                } catch where config.socketPath == HubbleServerConfig.defaultSocketPath {
+                } catch  where config.socketPath == HubbleServerConfig.defaultSocketPath {
                     // The default path needs root (or a writable /var/run/spyglass); an agent run with only its
                     // capabilities keeps running without the socket. A path given explicitly must work.
-                    logger.warning("Hubble's API is not served on \(config.socketPath): \(error) (set --hubble-socket-path to a writable place)")
+                    logger.warning(
+                        "Hubble's API is not served on \(config.socketPath): \(error) (set --hubble-socket-path to a writable place)"
+                    )
                 }
             }
             if !config.listenAddress.isEmpty { try await startTCP(config.listenAddress) }
@@ -134,14 +139,17 @@ public final class HubbleServer: Sendable {
             for (i, b) in bytes.enumerated() { p[i] = b }
         }
         return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+            }
         }
     }
 
     private func startUnix(_ path: String) async throws {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         }
         // A socket file left by an earlier run that is not listening any more is replaced; anything else is refused.
         var st = stat()
@@ -150,11 +158,13 @@ public final class HubbleServer: Sendable {
                 throw HubbleServerError("--hubble-socket-path: \(path) exists and is not a socket")
             }
             if Self.socketIsLive(path) {
-                throw HubbleServerError("--hubble-socket-path: \(path) is served by another running process", socketInUse: true)
+                throw HubbleServerError(
+                    "--hubble-socket-path: \(path) is served by another running process", socketInUse: true)
             }
             unlink(path)
         }
-        let transport = HTTP2ServerTransport.Posix(address: .unixDomainSocket(path: path), transportSecurity: .plaintext)
+        let transport = HTTP2ServerTransport.Posix(
+            address: .unixDomainSocket(path: path), transportSecurity: .plaintext)
         try await run(transport, what: "unix://\(path)")
         chmod(path, 0o660)  // root and the socket's group (as Hubble's socket)
         ownsSocket.withLock { $0 = true }
@@ -165,7 +175,8 @@ public final class HubbleServer: Sendable {
             throw HubbleServerError("--hubble-listen-address: \(address) is not [host]:port")
         }
         let bindHost = host.isEmpty ? "0.0.0.0" : host
-        let addr: GRPCNIOTransportCore.SocketAddress = bindHost.contains(":") ? .ipv6(host: bindHost, port: port) : .ipv4(host: bindHost, port: port)
+        let addr: GRPCNIOTransportCore.SocketAddress =
+            bindHost.contains(":") ? .ipv6(host: bindHost, port: port) : .ipv4(host: bindHost, port: port)
         if let tls = config.tls {
             let factory: TLS13ListenerFactory
             do {
@@ -196,7 +207,9 @@ public final class HubbleServer: Sendable {
             }
             running.withLock { $0.append(({ server.beginGracefulShutdown() }, task)) }
             tcpPortBox.withLock { $0 = factory.boundPort.withLock { $0 } }
-            logger.info("serving Hubble's API on TLS 1.3\(tls.clientCAFiles.isEmpty ? "" : " with client certificates") \(address)")
+            logger.info(
+                "serving Hubble's API on TLS 1.3\(tls.clientCAFiles.isEmpty ? "" : " with client certificates") \(address)"
+            )
             return
         }
         let transport = HTTP2ServerTransport.Posix(address: addr, transportSecurity: .plaintext)
@@ -205,7 +218,9 @@ public final class HubbleServer: Sendable {
     }
 
     @discardableResult
-    private func run(_ transport: HTTP2ServerTransport.Posix, what: String) async throws -> GRPCNIOTransportCore.SocketAddress {
+    private func run(_ transport: HTTP2ServerTransport.Posix, what: String) async throws
+        -> GRPCNIOTransportCore.SocketAddress
+    {
         let server = GRPCServer(transport: transport, services: services())
         let task = Task { try await server.serve() }
         do {
@@ -232,16 +247,21 @@ public final class HubbleServer: Sendable {
             task.cancel()
             _ = await task.result
         }
-        if ownsSocket.withLock({ o in defer { o = false }; return o }) { unlink(config.socketPath) }
+        if ownsSocket.withLock({ o in
+            defer { o = false }; return o
+        }) {
+            unlink(config.socketPath)
+        }
     }
 }
-
 
 extension HubbleServerConfig {
     /// The `host:port` Peer.Notify announces: the listen host when it is a specific address, else this node's
     /// first non-loopback IPv4 address; empty without a TCP listener.
     public func peerAddress() -> String {
-        guard !listenAddress.isEmpty, let (host, port) = HubbleServerConfig.splitHostPort(listenAddress) else { return "" }
+        guard !listenAddress.isEmpty, let (host, port) = HubbleServerConfig.splitHostPort(listenAddress) else {
+            return ""
+        }
         if !host.isEmpty && host != "0.0.0.0" && host != "::" {
             return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         }
@@ -252,13 +272,17 @@ extension HubbleServerConfig {
         while let cur = p {
             defer { p = cur.pointee.ifa_next }
             guard let sa = cur.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
-                  cur.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 else { continue }
+                cur.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0
+            else { continue }
             var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             let ok = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                 var a = sin.pointee.sin_addr
                 return inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count)) != nil
             }
-            if ok { return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) + ":\(port)" }
+            if ok {
+                return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    + ":\(port)"
+            }
         }
         return "127.0.0.1:\(port)"
     }

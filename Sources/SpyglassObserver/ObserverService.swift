@@ -15,7 +15,10 @@ public struct ObserverNodeInfo: Sendable {
     public var tlsEnabled: Bool
     /// The TLS server name Relay verifies (Hubble's `<node>.<cluster>.hubble-grpc.cilium.io`).
     public var tlsServerName: String
-    public init(nodeName: String, version: String, peerAddress: String = "", tlsEnabled: Bool = false, tlsServerName: String = "") {
+    public init(
+        nodeName: String, version: String, peerAddress: String = "", tlsEnabled: Bool = false,
+        tlsServerName: String = ""
+    ) {
         self.nodeName = nodeName
         self.version = version
         self.peerAddress = peerAddress
@@ -39,7 +42,8 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
 
     public init(
         ring: EventRing, node: ObserverNodeInfo, encoder: FlowResponseEncoder = FlowResponseEncoder(),
-        pollInterval: Duration = .milliseconds(20), batch: Int = 256, onLost: @escaping @Sendable (UInt64) -> Void = { _ in }
+        pollInterval: Duration = .milliseconds(20), batch: Int = 256,
+        onLost: @escaping @Sendable (UInt64) -> Void = { _ in }
     ) {
         self.ring = ring
         self.node = node
@@ -75,8 +79,9 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
             cursor = r.next
             if r.missed > 0 {
                 onLost(r.missed)
-                try await response.write(FlowResponseEncoder.lost(
-                    source: "HUBBLE_RING_BUFFER", count: r.missed, nodeName: node.nodeName, time: Self.now()))
+                try await response.write(
+                    FlowResponseEncoder.lost(
+                        source: "HUBBLE_RING_BUFFER", count: r.missed, nodeName: node.nodeName, time: Self.now()))
             }
             for e in r.events {
                 if let until = plan.until, until < e.time { return }
@@ -111,18 +116,22 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
     static func now() -> Timestamp { .now }
 
     public func getAgentEvents(
-        request: Observer_GetAgentEventsRequest, response: RPCWriter<Observer_GetAgentEventsResponse>, context: ServerContext
+        request: Observer_GetAgentEventsRequest, response: RPCWriter<Observer_GetAgentEventsResponse>,
+        context: ServerContext
     ) async throws {
         throw RPCError(code: .unimplemented, message: "Spyglass has no Cilium agent events")
     }
 
     public func getDebugEvents(
-        request: Observer_GetDebugEventsRequest, response: RPCWriter<Observer_GetDebugEventsResponse>, context: ServerContext
+        request: Observer_GetDebugEventsRequest, response: RPCWriter<Observer_GetDebugEventsResponse>,
+        context: ServerContext
     ) async throws {
         throw RPCError(code: .unimplemented, message: "Spyglass has no Cilium datapath debug events")
     }
 
-    public func getNodes(request: Observer_GetNodesRequest, context: ServerContext) async throws -> Observer_GetNodesResponse {
+    public func getNodes(request: Observer_GetNodesRequest, context: ServerContext) async throws
+        -> Observer_GetNodesResponse
+    {
         let (held, seen) = ring.counts
         var n = Observer_Node()
         n.name = node.nodeName
@@ -147,7 +156,9 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
         var out: [Observer_Namespace] = []
         for case .flow(let f, _) in ring.snapshot().events {
             for ep in [f.source, f.destination] {
-                guard let ep, !ep.namespace.isEmpty, seen.insert([ep.clusterName, ep.namespace]).inserted else { continue }
+                guard let ep, !ep.namespace.isEmpty, seen.insert([ep.clusterName, ep.namespace]).inserted else {
+                    continue
+                }
                 var ns = Observer_Namespace()
                 ns.cluster = ep.clusterName
                 ns.namespace = ep.namespace
@@ -182,4 +193,3 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
         return Double(n) / 60
     }
 }
-

@@ -25,14 +25,22 @@ public struct PeerService: Peer_Peer.SimpleServiceProtocol {
     let peers: @Sendable () -> [HubblePeer]?
     let pollInterval: Duration
 
-    public init(node: ObserverNodeInfo, pollInterval: Duration = .seconds(5), peers: @escaping @Sendable () -> [HubblePeer]? = { nil }) {
+    public init(
+        node: ObserverNodeInfo, pollInterval: Duration = .seconds(5),
+        peers: @escaping @Sendable () -> [HubblePeer]? = { nil }
+    ) {
         self.node = node
         self.peers = peers
         self.pollInterval = pollInterval
     }
 
     func current() -> [String: HubblePeer] {
-        let list = peers() ?? [HubblePeer(name: node.nodeName, address: node.peerAddress, tlsServerName: node.tlsEnabled ? node.tlsServerName : "")]
+        let list =
+            peers() ?? [
+                HubblePeer(
+                    name: node.nodeName, address: node.peerAddress,
+                    tlsServerName: node.tlsEnabled ? node.tlsServerName : "")
+            ]
         return Dictionary(list.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -78,7 +86,9 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
     public init() {}
 
-    public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
+    public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws
+        -> Grpc_Health_V1_HealthCheckResponse
+    {
         guard Self.known.contains(request.service) else {
             throw RPCError(code: .notFound, message: "unknown service \(request.service)")
         }

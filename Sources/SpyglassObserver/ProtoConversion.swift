@@ -23,7 +23,9 @@ public struct FlowResponseEncoder: Sendable {
         return try Observer_GetFlowsResponse(jsonUTF8Bytes: line, options: Self.jsonOptions)
     }
 
-    public static func lost(source: String, count: UInt64, nodeName: String, time: Timestamp) -> Observer_GetFlowsResponse {
+    public static func lost(source: String, count: UInt64, nodeName: String, time: Timestamp)
+        -> Observer_GetFlowsResponse
+    {
         var r = Observer_GetFlowsResponse()
         var l = Flow_LostEvent()
         l.source = Flow_LostEventSource(name: source)
@@ -69,7 +71,8 @@ extension Flow {
         uuid = p.uuid
         verdict = Verdict(rawValue: Int32(p.verdict.rawValue)) ?? .verdictUnknown
         dropReasonDesc = DropReason(rawValue: Int32(p.dropReasonDesc.rawValue))
-        if p.hasEthernet, let s = MACAddress(text: p.ethernet.source), let d = MACAddress(text: p.ethernet.destination) {
+        if p.hasEthernet, let s = MACAddress(text: p.ethernet.source), let d = MACAddress(text: p.ethernet.destination)
+        {
             ethernet = Ethernet(source: s, destination: d)
         }
         if p.hasIp, let s = IPAddress(p.ip.source), let d = IPAddress(p.ip.destination) {
@@ -90,14 +93,25 @@ extension Flow {
             if f.ece { flags.insert(.ece) }
             if f.cwr { flags.insert(.cwr) }
             if f.ns { flags.insert(.ns) }
-            l4 = .tcp(TCP(sourcePort: UInt16(truncatingIfNeeded: t.sourcePort), destinationPort: UInt16(truncatingIfNeeded: t.destinationPort),
-                          flags: t.hasFlags ? flags : nil))
+            l4 = .tcp(
+                TCP(
+                    sourcePort: UInt16(truncatingIfNeeded: t.sourcePort),
+                    destinationPort: UInt16(truncatingIfNeeded: t.destinationPort),
+                    flags: t.hasFlags ? flags : nil))
         case .udp(let u):
-            l4 = .udp(UDP(sourcePort: UInt16(truncatingIfNeeded: u.sourcePort), destinationPort: UInt16(truncatingIfNeeded: u.destinationPort)))
+            l4 = .udp(
+                UDP(
+                    sourcePort: UInt16(truncatingIfNeeded: u.sourcePort),
+                    destinationPort: UInt16(truncatingIfNeeded: u.destinationPort)))
         case .sctp(let u):
-            l4 = .sctp(SCTP(sourcePort: UInt16(truncatingIfNeeded: u.sourcePort), destinationPort: UInt16(truncatingIfNeeded: u.destinationPort)))
-        case .icmpv4(let i): l4 = .icmpv4(ICMP(type: UInt8(truncatingIfNeeded: i.type), code: UInt8(truncatingIfNeeded: i.code)))
-        case .icmpv6(let i): l4 = .icmpv6(ICMP(type: UInt8(truncatingIfNeeded: i.type), code: UInt8(truncatingIfNeeded: i.code)))
+            l4 = .sctp(
+                SCTP(
+                    sourcePort: UInt16(truncatingIfNeeded: u.sourcePort),
+                    destinationPort: UInt16(truncatingIfNeeded: u.destinationPort)))
+        case .icmpv4(let i):
+            l4 = .icmpv4(ICMP(type: UInt8(truncatingIfNeeded: i.type), code: UInt8(truncatingIfNeeded: i.code)))
+        case .icmpv6(let i):
+            l4 = .icmpv6(ICMP(type: UInt8(truncatingIfNeeded: i.type), code: UInt8(truncatingIfNeeded: i.code)))
         case .vrrp(let v): l4 = .vrrp(VRRP(type: v.type, vrid: v.vrid, priority: v.priority))
         case .igmp(let g): l4 = .igmp(IGMP(type: g.type, groupAddress: IPAddress(g.groupAddress)))
         case nil: l4 = nil
@@ -109,27 +123,34 @@ extension Flow {
         sourceNames = p.sourceNames
         destinationNames = p.destinationNames
         if p.hasL7 {
-            var l7 = Layer7(type: L7FlowType(rawValue: Int32(p.l7.type.rawValue)) ?? .unknownL7Type, latencyNs: p.l7.latencyNs)
+            var l7 = Layer7(
+                type: L7FlowType(rawValue: Int32(p.l7.type.rawValue)) ?? .unknownL7Type, latencyNs: p.l7.latencyNs)
             switch p.l7.record {
             case .dns(let d):
-                l7.record = .dns(DNS(
-                    query: d.query, ips: d.ips, ttl: d.ttl, cnames: d.cnames, observationSource: d.observationSource,
-                    rcode: d.rcode, qtypes: d.qtypes, rrtypes: d.rrtypes))
+                l7.record = .dns(
+                    DNS(
+                        query: d.query, ips: d.ips, ttl: d.ttl, cnames: d.cnames,
+                        observationSource: d.observationSource,
+                        rcode: d.rcode, qtypes: d.qtypes, rrtypes: d.rrtypes))
             case .http(let h):
-                l7.record = .http(HTTP(
-                    code: h.code, method: h.method, url: h.url, protocol: h.protocol,
-                    headers: h.headers.map { HTTPHeader(key: $0.key, value: $0.value) }))
+                l7.record = .http(
+                    HTTP(
+                        code: h.code, method: h.method, url: h.url, protocol: h.protocol,
+                        headers: h.headers.map { HTTPHeader(key: $0.key, value: $0.value) }))
             default: break
             }
             self.l7 = l7
         }
         if p.hasEventType { eventType = CiliumEventType(type: p.eventType.type, subType: p.eventType.subType) }
-        if p.hasSourceService { sourceService = Service(name: p.sourceService.name, namespace: p.sourceService.namespace) }
+        if p.hasSourceService {
+            sourceService = Service(name: p.sourceService.name, namespace: p.sourceService.namespace)
+        }
         if p.hasDestinationService {
             destinationService = Service(name: p.destinationService.name, namespace: p.destinationService.namespace)
         }
         trafficDirection = TrafficDirection(rawValue: Int32(p.trafficDirection.rawValue)) ?? .unknown
-        traceObservationPoint = TraceObservationPoint(rawValue: Int32(p.traceObservationPoint.rawValue)) ?? .unknownPoint
+        traceObservationPoint =
+            TraceObservationPoint(rawValue: Int32(p.traceObservationPoint.rawValue)) ?? .unknownPoint
         isReply = p.hasIsReply ? p.isReply.value : nil
         if p.hasInterface { interface = NetworkInterface(index: p.interface.index, name: p.interface.name) }
         if p.hasTraceContext, !p.traceContext.parent.traceID.isEmpty {

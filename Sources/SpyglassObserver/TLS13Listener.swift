@@ -18,13 +18,17 @@ struct TLS13ListenerFactory: HTTP2ServerTransport.ListenerFactory {
     /// The bound port, once listening.
     let boundPort = PThreadMutex<Int>(0)
 
-    init(host: String, port: Int, tls: HubbleServerConfig.TLS, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    init(
+        host: String, port: Int, tls: HubbleServerConfig.TLS,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
         self.host = host
         self.port = port
         eventLoopGroup = group
         context = try TLSServerContext.make(
             certificate: ("--hubble-tls-cert-file", tls.certFile), key: ("--hubble-tls-key-file", tls.keyFile),
-            clientCAs: tls.clientCAFiles.map { ("--hubble-tls-client-ca-files", $0) }, applicationProtocols: ["grpc-exp", "h2"])
+            clientCAs: tls.clientCAFiles.map { ("--hubble-tls-client-ca-files", $0) },
+            applicationProtocols: ["grpc-exp", "h2"])
     }
 
     func makeListeningChannel(

@@ -67,13 +67,16 @@ public final class FlowPipelineStep {
             if let l7 {
                 l7.annotateNames(&flow)
                 if event.flags.contains(.l7Candidate) && event.kind == .drop,
-                   var dropped = droppedDNSQuery(event, flow, snapshot) {
+                    var dropped = droppedDNSQuery(event, flow, snapshot)
+                {
                     deliver(&dropped)
                     counters.l7Flows &+= 1
                 }
                 if event.flags.contains(.l7Candidate) && event.kind == .trace {
-                    for var l7Flow in l7.process(flow: flow, frame: snapshot, monotonicNs: event.timestampNs,
-                                                 packetLength: Int(event.packetLength)) {
+                    for var l7Flow in l7.process(
+                        flow: flow, frame: snapshot, monotonicNs: event.timestampNs,
+                        packetLength: Int(event.packetLength))
+                    {
                         l7.annotateNames(&l7Flow)
                         deliver(&l7Flow)
                         counters.l7Flows &+= 1
@@ -109,19 +112,25 @@ public final class FlowPipelineStep {
     /// A DNS query the kernel dropped: Hubble reports it as an L7 DNS request flow with verdict DROPPED, which the
     /// `dns` handler counts in `hubble_dns_queries_total{rcode="Policy denied"}`.
     private func droppedDNSQuery(_ event: SpyPacketEvent, _ flow: Flow, _ snapshot: UnsafeRawBufferPointer) -> Flow? {
-        guard case .udp(let udp)? = flow.l4, dnsPorts.contains(udp.destinationPort), event.l4Offset > 0 else { return nil }
+        guard case .udp(let udp)? = flow.l4, dnsPorts.contains(udp.destinationPort), event.l4Offset > 0 else {
+            return nil
+        }
         let start = Int(event.l4Offset) + 8
         guard start < snapshot.count else { return nil }
         let payload = UnsafeRawBufferPointer(rebasing: snapshot[start...])
         guard let message = try? DNSParser.parse(payload, isPrefix: true), !message.isResponse,
-              let question = message.questions.first else { return nil }
+            let question = message.questions.first
+        else { return nil }
         var l7Flow = flow
         l7Flow.type = .l7
         l7Flow.eventType = CiliumEventType(type: CiliumEventType.accessLog, subType: 0)
         l7Flow.isReply = false
-        l7Flow.l7 = Layer7(type: .request, record: .dns(DNS(
-            query: question.name, observationSource: dnsObservationSource,
-            qtypes: message.questions.map { DNSRecordType.name($0.type) })))
+        l7Flow.l7 = Layer7(
+            type: .request,
+            record: .dns(
+                DNS(
+                    query: question.name, observationSource: dnsObservationSource,
+                    qtypes: message.questions.map { DNSRecordType.name($0.type) })))
         return l7Flow
     }
 

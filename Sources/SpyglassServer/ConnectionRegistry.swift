@@ -64,7 +64,9 @@ final class ConnectionRegistry: Sendable {
             }
             if s.entries.count >= limit {
                 var oldest: (ObjectIdentifier, UInt64)?
-                for (k, e) in s.entries where !e.busy && (oldest == nil || e.order < oldest!.1) { oldest = (k, e.order) }
+                for (k, e) in s.entries where !e.busy && (oldest == nil || e.order < oldest!.1) {
+                    oldest = (k, e.order)
+                }
                 guard let (k, _) = oldest, let e = s.remove(k) else {
                     s.refused += 1
                     return .limit

@@ -96,7 +96,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: timeout) { [logger] in
             let context = loopBoundContext.value
-            logger.debug("closing connection after timeout", metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
+            logger.debug(
+                "closing connection after timeout",
+                metadata: ["peer": "\(context.remoteAddress.map { "\($0)" } ?? "?")"])
             context.close(promise: nil)
         }
     }
@@ -140,7 +142,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             headers.add(name: "Connection", value: "close")
             let body = Array("\(status.code) \(status.reasonPhrase)\n".utf8)
             headers.add(name: "Content-Length", value: String(body.count))
-            context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(
+                Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
@@ -154,41 +158,49 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: routing
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, started: NIODeadline) {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        let path =
+            head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            ?? head.uri
         let isHead = head.method == .HEAD
         switch path {
         case "/metrics":
             guard head.method == .GET || isHead else {
-                send(context: context, request: head, status: .methodNotAllowed,
-                     headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
-                     body: Array("405 method not allowed\n".utf8), omitBody: false, started: started, scrape: true)
+                send(
+                    context: context, request: head, status: .methodNotAllowed,
+                    headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
+                    body: Array("405 method not allowed\n".utf8), omitBody: false, started: started, scrape: true)
                 return
             }
             renderMetrics(context: context, head: head, started: started)
         case "/healthz", "/readyz":
             guard head.method == .GET || isHead else {
-                send(context: context, request: head, status: .methodNotAllowed,
-                     headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
-                     body: Array("405 method not allowed\n".utf8), omitBody: false, started: started, scrape: false)
+                send(
+                    context: context, request: head, status: .methodNotAllowed,
+                    headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")],
+                    body: Array("405 method not allowed\n".utf8), omitBody: false, started: started, scrape: false)
                 return
             }
             let probe = path == "/healthz" ? provider.health() : provider.readiness()
-            send(context: context, request: head, status: probe.ok ? .ok : .serviceUnavailable,
-                 headers: [("Content-Type", "text/plain; charset=utf-8")],
-                 body: Array((probe.detail + "\n").utf8), omitBody: isHead, started: started, scrape: false)
+            send(
+                context: context, request: head, status: probe.ok ? .ok : .serviceUnavailable,
+                headers: [("Content-Type", "text/plain; charset=utf-8")],
+                body: Array((probe.detail + "\n").utf8), omitBody: isHead, started: started, scrape: false)
         default:
-            send(context: context, request: head, status: .notFound,
-                 headers: [("Content-Type", "text/plain; charset=utf-8")],
-                 body: Array("404 page not found\n".utf8), omitBody: isHead, started: started, scrape: false)
+            send(
+                context: context, request: head, status: .notFound,
+                headers: [("Content-Type", "text/plain; charset=utf-8")],
+                body: Array("404 page not found\n".utf8), omitBody: isHead, started: started, scrape: false)
         }
     }
 
     private func renderMetrics(context: ChannelHandlerContext, head: HTTPRequestHead, started: NIODeadline) {
-        let accept = head.headers[canonicalForm: "Accept"].isEmpty ? nil : head.headers["Accept"].joined(separator: ", ")
+        let accept =
+            head.headers[canonicalForm: "Accept"].isEmpty ? nil : head.headers["Accept"].joined(separator: ", ")
         let wantsGzip = AcceptEncoding.prefersGzip(head.headers["Accept-Encoding"])
         let provider = self.provider
         let key = RenderCoalescer.Key(accept: accept, gzip: wantsGzip)
-        let rendering = coalescer.render(key, pool: renderPool, eventLoop: context.eventLoop) { () throws -> RenderedExposition in
+        let rendering = coalescer.render(key, pool: renderPool, eventLoop: context.eventLoop) {
+            () throws -> RenderedExposition in
             let (bytes, contentType) = provider.renderMetrics(accept: accept)
             var body = ByteBuffer(bytes: bytes)
             if wantsGzip {
@@ -202,14 +214,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             case .success(let rendered):
                 var headers = [("Content-Type", rendered.contentType), ("Vary", "Accept-Encoding")]
                 if rendered.gzipped { headers.append(("Content-Encoding", "gzip")) }
-                self.send(context: context, request: head, status: .ok, headers: headers, body: rendered.body,
-                          omitBody: head.method == .HEAD, started: started, scrape: true)
+                self.send(
+                    context: context, request: head, status: .ok, headers: headers, body: rendered.body,
+                    omitBody: head.method == .HEAD, started: started, scrape: true)
             case .failure(let error):
                 self.logger.error("rendering metrics failed", metadata: ["error": "\(error)"])
                 self.closeAfterResponse = true
-                self.send(context: context, request: head, status: .serviceUnavailable,
-                          headers: [("Content-Type", "text/plain; charset=utf-8")],
-                          body: Array("503 service unavailable\n".utf8), omitBody: false, started: started, scrape: true)
+                self.send(
+                    context: context, request: head, status: .serviceUnavailable,
+                    headers: [("Content-Type", "text/plain; charset=utf-8")],
+                    body: Array("503 service unavailable\n".utf8), omitBody: false, started: started, scrape: true)
             }
         }
     }
@@ -220,8 +234,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         context: ChannelHandlerContext, request: HTTPRequestHead, status: HTTPResponseStatus,
         headers extra: [(String, String)], body: [UInt8], omitBody: Bool, started: NIODeadline, scrape: Bool
     ) {
-        send(context: context, request: request, status: status, headers: extra, body: ByteBuffer(bytes: body),
-             omitBody: omitBody, started: started, scrape: scrape)
+        send(
+            context: context, request: request, status: status, headers: extra, body: ByteBuffer(bytes: body),
+            omitBody: omitBody, started: started, scrape: scrape)
     }
 
     private func send(

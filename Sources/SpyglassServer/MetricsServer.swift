@@ -53,7 +53,9 @@ public final class MetricsServer: Sendable {
         address: String, provider: any MetricsProvider, configuration: Configuration = .init(),
         logger: Logger = Logger(label: "spyglass.metrics-server")
     ) throws(MetricsServerError) {
-        self.init(address: try ListenAddress(parsing: address), provider: provider, configuration: configuration, logger: logger)
+        self.init(
+            address: try ListenAddress(parsing: address), provider: provider, configuration: configuration,
+            logger: logger)
     }
 
     public init(
@@ -64,8 +66,9 @@ public final class MetricsServer: Sendable {
         self.provider = provider
         self.configuration = configuration
         self.logger = logger
-        self.connections = ConnectionRegistry(limit: max(1, configuration.maxConnections),
-                                              perClientLimit: configuration.maxConnectionsPerClient)
+        self.connections = ConnectionRegistry(
+            limit: max(1, configuration.maxConnections),
+            perClientLimit: configuration.maxConnectionsPerClient)
         self.tls = configuration.tls.map { TLSCredentialsReloader(settings: $0, logger: logger) }
     }
 
@@ -126,11 +129,14 @@ public final class MetricsServer: Sendable {
                 poller?.cancel()
                 try? await channel.close()
                 await Self.release(group: group, pool: pool)
-                throw MetricsServerError(kind: .invalidState, message: "metrics server on \(address) was shut down while starting")
+                throw MetricsServerError(
+                    kind: .invalidState, message: "metrics server on \(address) was shut down while starting")
             }
-            logger.info("metrics server listening", metadata: [
-                "address": "\(bound)", "scheme": "\(tls == nil ? "http" : "https")",
-            ])
+            logger.info(
+                "metrics server listening",
+                metadata: [
+                    "address": "\(bound)", "scheme": "\(tls == nil ? "http" : "https")"
+                ])
             return bound
         } catch {
             await Self.release(group: group, pool: pool)
@@ -187,7 +193,9 @@ public final class MetricsServer: Sendable {
 
     // MARK: - binding
 
-    private func bind(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) async throws(MetricsServerError) -> any Channel {
+    private func bind(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) async throws(MetricsServerError)
+        -> any Channel
+    {
         let bootstrap = makeBootstrap(group: group, pool: pool)
         let hosts: [String]
         switch address.host {
@@ -226,11 +234,11 @@ public final class MetricsServer: Sendable {
 
     private static func strerror(_ code: Int32) -> String {
         #if canImport(Glibc)
-        String(cString: Glibc.strerror(code))
+            String(cString: Glibc.strerror(code))
         #elseif canImport(Darwin)
-        String(cString: Darwin.strerror(code))
+            String(cString: Darwin.strerror(code))
         #else
-        "errno \(code)"
+            "errno \(code)"
         #endif
     }
 
@@ -269,13 +277,15 @@ public final class MetricsServer: Sendable {
                 case .admitted:
                     break
                 case .clientLimit:
-                    logger.debug("per-client connection limit reached, closing new connection",
-                                 metadata: ["limit": "\(connections.perClientLimit)"])
+                    logger.debug(
+                        "per-client connection limit reached, closing new connection",
+                        metadata: ["limit": "\(connections.perClientLimit)"])
                     channel.close(promise: nil)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 case .limit, .closing:
-                    logger.warning("connection limit reached, closing new connection",
-                                   metadata: ["limit": "\(connections.limit)"])
+                    logger.warning(
+                        "connection limit reached, closing new connection",
+                        metadata: ["limit": "\(connections.limit)"])
                     channel.close(promise: nil)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 }
@@ -293,8 +303,9 @@ public final class MetricsServer: Sendable {
                         withDecoderLimitConfiguration: limits
                     )
                     try sync.addHandler(
-                        HTTPConnectionHandler(provider: provider, renderPool: pool, timeout: timeout, logger: logger,
-                                              coalescer: coalescer, registry: connections)
+                        HTTPConnectionHandler(
+                            provider: provider, renderPool: pool, timeout: timeout, logger: logger,
+                            coalescer: coalescer, registry: connections)
                     )
                 }
             }

@@ -16,7 +16,9 @@ public struct MetricsServerTLS: Sendable, Equatable {
     /// How often the files are checked for changes.
     public var reloadInterval: Duration
 
-    public init(certificateFile: String, keyFile: String, clientCAFiles: [String] = [], reloadInterval: Duration = .seconds(1)) {
+    public init(
+        certificateFile: String, keyFile: String, clientCAFiles: [String] = [], reloadInterval: Duration = .seconds(1)
+    ) {
         self.certificateFile = certificateFile
         self.keyFile = keyFile
         self.clientCAFiles = clientCAFiles

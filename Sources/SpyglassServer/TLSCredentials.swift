@@ -27,7 +27,9 @@ struct TLSCredentials: Sendable {
     /// Reads and checks every file, then builds a TLS 1.3-only server context (client certificates required
     /// and verified when client CAs are set). `files`: the certificate, the key, then any client CAs, each with the
     /// flag it came from (error messages name it).
-    static func load(files: [(flag: String, path: String)], applicationProtocols: [String] = []) throws(LoadError) -> TLSCredentials {
+    static func load(files: [(flag: String, path: String)], applicationProtocols: [String] = []) throws(LoadError)
+        -> TLSCredentials
+    {
         var contents: [[UInt8]] = []
         var missing: [String] = []
         for (flag, path) in files {
@@ -36,7 +38,8 @@ struct TLSCredentials: Sendable {
             } catch {
                 switch error {
                 case .missing: missing.append(path)
-                case .tooLarge: throw .invalid("\(flag) \(path): larger than \(SmallFile.maxBytes) bytes, not a PEM file")
+                case .tooLarge:
+                    throw .invalid("\(flag) \(path): larger than \(SmallFile.maxBytes) bytes, not a PEM file")
                 case .system(let reason): throw .invalid("\(flag) \(path): cannot read: \(reason)")
                 }
             }
@@ -75,11 +78,14 @@ struct TLSCredentials: Sendable {
             return TLSCredentials(context: context, certificate: chain[0])
         } catch {
             // BoringSSL refuses a key that does not belong to the certificate here.
-            throw .invalid("\(files[1].flag) \(files[1].path): does not match the certificate in \(files[0].path) (\(error))")
+            throw .invalid(
+                "\(files[1].flag) \(files[1].path): does not match the certificate in \(files[0].path) (\(error))")
         }
     }
 
-    private static func certificates(_ bytes: [UInt8], flag: String, path: String) throws(LoadError) -> [NIOSSLCertificate] {
+    private static func certificates(_ bytes: [UInt8], flag: String, path: String) throws(LoadError)
+        -> [NIOSSLCertificate]
+    {
         let parsed: [NIOSSLCertificate]
         do {
             parsed = try NIOSSLCertificate.fromPEMBytes(bytes)
@@ -100,10 +106,13 @@ public enum TLSServerContext {
         clientCAs: [(flag: String, path: String)], applicationProtocols: [String]
     ) throws(TLSServerContextError) -> NIOSSLContext {
         do {
-            return try TLSCredentials.load(files: [certificate, key] + clientCAs, applicationProtocols: applicationProtocols).context
+            return try TLSCredentials.load(
+                files: [certificate, key] + clientCAs, applicationProtocols: applicationProtocols
+            ).context
         } catch {
             switch error {
-            case .missing(let paths): throw TLSServerContextError(description: "cannot read \(paths.joined(separator: ", "))")
+            case .missing(let paths):
+                throw TLSServerContextError(description: "cannot read \(paths.joined(separator: ", "))")
             case .invalid(let message): throw TLSServerContextError(description: message)
             }
         }

@@ -76,8 +76,9 @@ final class TLSCredentialsReloader: Sendable {
                 if waiting {
                     logger.warning("\(Self.waitingMessage)", metadata: ["missing": "\(paths.joined(separator: ", "))"])
                 } else {
-                    logger.warning("TLS certificate files are missing; new connections keep using the loaded certificate",
-                                   metadata: ["missing": "\(paths.joined(separator: ", "))"])
+                    logger.warning(
+                        "TLS certificate files are missing; new connections keep using the loaded certificate",
+                        metadata: ["missing": "\(paths.joined(separator: ", "))"])
                 }
             case .invalid(let message):
                 state.withLock { $0.statistics.loadFailures += 1 }
@@ -99,10 +100,12 @@ final class TLSCredentialsReloader: Sendable {
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex
         }.joined()
-        logger.info(reloaded ? "TLS certificates reloaded" : "TLS certificates loaded", metadata: [
-            "certificate": "\(settings.certificateFile)", "serial": "\(serial)",
-            "mtls": "\(settings.mutualTLS)",
-        ])
+        logger.info(
+            reloaded ? "TLS certificates reloaded" : "TLS certificates loaded",
+            metadata: [
+                "certificate": "\(settings.certificateFile)", "serial": "\(serial)",
+                "mtls": "\(settings.mutualTLS)"
+            ])
     }
 
     private func currentFileStates() -> [TLSFileState] {

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
-private let systemRead = Glibc.read
+    import Glibc
+    private let systemRead = Glibc.read
 #elseif canImport(Darwin)
-import Darwin
-private let systemRead = Darwin.read
+    import Darwin
+    private let systemRead = Darwin.read
 #endif
 
 /// What `stat` says about one certificate file. `stat` follows symlinks, so a Kubernetes secret update (the
@@ -25,10 +25,12 @@ struct TLSFileState: Sendable, Equatable {
             let code = errno
             return TLSFileState(path: path, presence: code == ENOENT || code == ENOTDIR ? .missing : .unreadable(code))
         }
-        return TLSFileState(path: path, presence: .present(
-            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
-            mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-            ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)))
+        return TLSFileState(
+            path: path,
+            presence: .present(
+                device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                mtimeNs: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                ctimeNs: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)))
     }
 
     var isMissing: Bool { presence == .missing }

@@ -185,7 +185,9 @@ public struct JSONReader {
     private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
         let w = UnsafeBufferPointer(start: word.utf8Start, count: n)
-        guard i + n <= bytes.count, bytes[i..<(i + n)].elementsEqual(w) else { throw error("unexpected \(describeHere())") }
+        guard i + n <= bytes.count, bytes[i..<(i + n)].elementsEqual(w) else {
+            throw error("unexpected \(describeHere())")
+        }
         i += n
     }
 
@@ -203,10 +205,14 @@ public struct JSONReader {
         if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
         while true {
             skipWS()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a quoted key, found \(describeHere())") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+                throw error("expected a quoted key, found \(describeHere())")
+            }
             let key = try parseString()
             skipWS()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected \":\" after key \"\(key)\", found \(describeHere())") }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
+                throw error("expected \":\" after key \"\(key)\", found \(describeHere())")
+            }
             i += 1
             skipWS()
             let v = try parseValue()
@@ -304,7 +310,9 @@ public struct JSONReader {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
-                    if (0xD800..<0xDC00).contains(scalar), i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                    if (0xD800..<0xDC00).contains(scalar), i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                        bytes[i + 1] == UInt8(ascii: "u")
+                    {
                         i += 2
                         let low = try hex4()
                         if (0xDC00..<0xE000).contains(low) {

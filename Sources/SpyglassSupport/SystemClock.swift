@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The system clocks every stage reads, in nanoseconds (wrapping arithmetic: never a trap; 0 if a clock is
@@ -16,9 +16,9 @@ public enum SystemClock {
     /// once-a-second checks.
     @inline(__always) public static func coarseMonotonicNs() -> Int64 {
         #if os(Linux)
-        read(CLOCK_MONOTONIC_COARSE)
+            read(CLOCK_MONOTONIC_COARSE)
         #else
-        read(CLOCK_MONOTONIC)
+            read(CLOCK_MONOTONIC)
         #endif
     }
 
@@ -36,9 +36,9 @@ public enum SystemClock {
     /// (development builds only).
     @inline(__always) public static func bootNs() -> Int64 {
         #if os(Linux)
-        read(CLOCK_BOOTTIME)
+            read(CLOCK_BOOTTIME)
         #else
-        read(CLOCK_MONOTONIC)
+            read(CLOCK_MONOTONIC)
         #endif
     }
 

@@ -27,7 +27,9 @@ public enum YAMLNestingGuard {
                 }
                 if byte == UInt8(ascii: "-") {
                     dashesThisLine += 1
-                    if dashesThisLine > maximumDepth { return tooDeep(line, "more than \(maximumDepth) nested '-' entries") }
+                    if dashesThisLine > maximumDepth {
+                        return tooDeep(line, "more than \(maximumDepth) nested '-' entries")
+                    }
                     continue
                 }
                 atLineStart = false  // and this byte is read below

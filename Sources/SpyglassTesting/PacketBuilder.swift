@@ -64,7 +64,9 @@ public struct PacketBuilder: Sendable {
     }
     enum L3: Sendable { case v4(IPv4Spec), v6(IPv6Spec) }
     enum L4: Sendable {
-        case tcp(sport: UInt16, dport: UInt16, flags: TCPFlags, seq: UInt32, ack: UInt32, window: UInt16, urgent: UInt16, options: [UInt8])
+        case tcp(
+            sport: UInt16, dport: UInt16, flags: TCPFlags, seq: UInt32, ack: UInt32, window: UInt16, urgent: UInt16,
+            options: [UInt8])
         case udp(sport: UInt16, dport: UInt16)
         case sctp(sport: UInt16, dport: UInt16, verificationTag: UInt32)
         case icmpv4(ICMPv4Message)
@@ -121,9 +123,10 @@ public struct PacketBuilder: Sendable {
         dontFragment: Bool = false, fragmentOffset: Int = 0, moreFragments: Bool = false, options: [UInt8] = []
     ) -> PacketBuilder {
         var b = self
-        b.l3 = .v4(IPv4Spec(
-            src: src, dst: dst, ttl: ttl, id: id, tos: tos, dontFragment: dontFragment,
-            fragmentOffset: fragmentOffset, moreFragments: moreFragments, options: options))
+        b.l3 = .v4(
+            IPv4Spec(
+                src: src, dst: dst, ttl: ttl, id: id, tos: tos, dontFragment: dontFragment,
+                fragmentOffset: fragmentOffset, moreFragments: moreFragments, options: options))
         return b
     }
 
@@ -173,7 +176,9 @@ public struct PacketBuilder: Sendable {
         window: UInt16 = 65535, urgent: UInt16 = 0, options: [UInt8] = []
     ) -> PacketBuilder {
         var b = self
-        b.l4 = .tcp(sport: sport, dport: dport, flags: flags, seq: seq, ack: ack, window: window, urgent: urgent, options: options)
+        b.l4 = .tcp(
+            sport: sport, dport: dport, flags: flags, seq: seq, ack: ack, window: window, urgent: urgent,
+            options: options)
         return b
     }
 
@@ -226,7 +231,7 @@ public struct PacketBuilder: Sendable {
             switch l3 {
             case .v4: etherType = etherTypeOverride ?? 0x0800
             case .v6: etherType = etherTypeOverride ?? 0x86dd
-            case nil: etherType = etherTypeOverride ?? 0x88b5 // local experimental
+            case nil: etherType = etherTypeOverride ?? 0x88b5  // local experimental
             }
             out += be16(etherType)
         }
@@ -247,10 +252,11 @@ public struct PacketBuilder: Sendable {
             h[11] = UInt8(sum & 0xff)
             out += h + segment
         case .v6(let s):
-            let checksumDst = extensions.lazy.compactMap { ext -> IPAddress? in
-                if case .routing(_, let left, let addrs) = ext, left > 0 { return addrs.last }
-                return nil
-            }.first ?? s.dst
+            let checksumDst =
+                extensions.lazy.compactMap { ext -> IPAddress? in
+                    if case .routing(_, let left, let addrs) = ext, left > 0 { return addrs.last }
+                    return nil
+                }.first ?? s.dst
             fillChecksum(&segment, src: s.src, dst: checksumDst, proto: proto)
             var ext: [UInt8] = []
             for (i, e) in extensions.enumerated() {
@@ -284,7 +290,7 @@ public struct PacketBuilder: Sendable {
     func buildL4() -> [UInt8] {
         switch l4 {
         case .tcp(let sport, let dport, let flags, let seq, let ack, let window, let urgent, var options):
-            while options.count % 4 != 0 { options.append(1) } // NOP padding
+            while options.count % 4 != 0 { options.append(1) }  // NOP padding
             let dataOffset = 5 + options.count / 4
             let offsetByte = UInt8(dataOffset << 4) | (flags.contains(.ns) ? 1 : 0)
             return be16(sport) + be16(dport) + be32(seq) + be32(ack)
@@ -351,7 +357,7 @@ public struct PacketBuilder: Sendable {
             if padLength - 2 <= 255 {
                 h += [1, UInt8(padLength - 2)] + [UInt8](repeating: 0, count: padLength - 2)
             } else {
-                h += [UInt8](repeating: 0, count: padLength) // Pad1 options
+                h += [UInt8](repeating: 0, count: padLength)  // Pad1 options
             }
             return h
         case .routing(let type, let left, let addrs):
@@ -363,7 +369,7 @@ public struct PacketBuilder: Sendable {
             return [next, 0] + be16(fo) + be32(id)
         case .authentication(let spi, let seq, let icvLength):
             var icv = max(0, icvLength)
-            while (12 + icv) % 8 != 0 { icv += 1 } // IPv6 AH is 8-byte aligned
+            while (12 + icv) % 8 != 0 { icv += 1 }  // IPv6 AH is 8-byte aligned
             let words = (12 + icv) / 4
             return [next, UInt8(truncatingIfNeeded: words - 2), 0, 0] + be32(spi) + be32(seq)
                 + [UInt8](repeating: 0xab, count: icv)

@@ -27,10 +27,15 @@ public struct PrometheusText: Sendable {
                     var idx = rest.startIndex
                     while idx < rest.endIndex {
                         let c = rest[idx]
-                        if escaped { value.append(c == "n" ? "\n" : c); escaped = false }
-                        else if c == "\\" { escaped = true }
-                        else if c == "\"" { break }
-                        else { value.append(c) }
+                        if escaped {
+                            value.append(c == "n" ? "\n" : c); escaped = false
+                        } else if c == "\\" {
+                            escaped = true
+                        } else if c == "\"" {
+                            break
+                        } else {
+                            value.append(c)
+                        }
                         idx = rest.index(after: idx)
                     }
                     labels[key] = value
@@ -70,7 +75,9 @@ public func curlGet(_ url: String, headers: [String] = [], timeout: Int = 5) thr
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
-        throw NSError(domain: "curl", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: String(decoding: errData, as: UTF8.self)])
+        throw NSError(
+            domain: "curl", code: Int(p.terminationStatus),
+            userInfo: [NSLocalizedDescriptionKey: String(decoding: errData, as: UTF8.self)])
     }
     return String(decoding: data, as: UTF8.self)
 }

@@ -1,6 +1,7 @@
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which sanitizer this test binary was built with (`swift test --sanitize=address|thread`), found by its runtime's
@@ -14,5 +15,7 @@ public enum Sanitizers {
     }()
 
     public static var inactive: Bool { active == nil }
-    public static var reason: Comment { "allocation counting needs the plain allocator; running under \(active ?? "none")" }
+    public static var reason: Comment {
+        "allocation counting needs the plain allocator; running under \(active ?? "none")"
+    }
 }

@@ -23,17 +23,21 @@ public final class TestPKI: @unchecked Sendable {
     public var otherClientKey: String { path("other-client.key") }
 
     public init() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-pki-\(UUID().uuidString.prefix(8))")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-pki-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         do {
             try makeCA("ca", subject: "/CN=Spyglass Test CA")
-            try issue("server", by: "ca", subject: "/CN=spyglass-test-server", serial: "0x5e1001",
-                      extensions: ["subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth"])
-            try issue("client", by: "ca", subject: "/CN=prometheus", serial: "0xc11e47",
-                      extensions: ["extendedKeyUsage=clientAuth"])
+            try issue(
+                "server", by: "ca", subject: "/CN=spyglass-test-server", serial: "0x5e1001",
+                extensions: ["subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth"])
+            try issue(
+                "client", by: "ca", subject: "/CN=prometheus", serial: "0xc11e47",
+                extensions: ["extendedKeyUsage=clientAuth"])
             try makeCA("other-ca", subject: "/CN=Unrelated CA")
-            try issue("other-client", by: "other-ca", subject: "/CN=intruder", serial: "0xbad",
-                      extensions: ["extendedKeyUsage=clientAuth"])
+            try issue(
+                "other-client", by: "other-ca", subject: "/CN=intruder", serial: "0xbad",
+                extensions: ["extendedKeyUsage=clientAuth"])
         } catch {
             remove()
             throw error
@@ -46,33 +50,42 @@ public final class TestPKI: @unchecked Sendable {
 
     /// A self-signed CA: `<name>.crt`, `<name>.key`.
     public func makeCA(_ name: String, subject: String) throws {
-        try Self.run(Self.openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", path("\(name).key"), "-out", path("\(name).crt"), "-days", "2", "-subj", subject,
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        ])
+        try Self.run(
+            Self.openssl,
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", path("\(name).key"), "-out", path("\(name).crt"), "-days", "2", "-subj", subject,
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"
+            ])
     }
 
     /// A leaf certificate signed by CA `ca`: `<name>.crt`, `<name>.key`, written to `directory` (default: `dir`).
-    public func issue(_ name: String, by ca: String, subject: String, serial: String, extensions: [String],
-               into directory: String? = nil) throws {
+    public func issue(
+        _ name: String, by ca: String, subject: String, serial: String, extensions: [String],
+        into directory: String? = nil
+    ) throws {
         let out = directory ?? dir.path
         let key = "\(out)/\(name).key", cert = "\(out)/\(name).crt", csr = path("\(name).csr")
         let ext = path("\(name).ext")
         try (extensions.joined(separator: "\n") + "\n").write(toFile: ext, atomically: true, encoding: .utf8)
-        try Self.run(Self.openssl, [
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", csr, "-subj", subject,
-        ])
-        try Self.run(Self.openssl, [
-            "x509", "-req", "-in", csr, "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
-            "-set_serial", serial, "-days", "2", "-out", cert, "-extfile", ext,
-        ])
+        try Self.run(
+            Self.openssl,
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", subject
+            ])
+        try Self.run(
+            Self.openssl,
+            [
+                "x509", "-req", "-in", csr, "-CA", path("\(ca).crt"), "-CAkey", path("\(ca).key"),
+                "-set_serial", serial, "-days", "2", "-out", cert, "-extfile", ext
+            ])
     }
 
     /// Serial number (lower-case hex, no leading zeros) and subject of a PEM certificate, as openssl reads them.
     public static func serialAndSubject(ofPEM pem: String) throws -> (serial: String, subject: String) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-cert-\(UUID().uuidString).pem")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-cert-\(UUID().uuidString).pem")
         try pem.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let out = try run(openssl, ["x509", "-in", file.path, "-noout", "-serial", "-subject"])
@@ -133,7 +146,8 @@ public struct ToolRun: Sendable {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         killer.cancel()
-        return ToolRun(status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(started))
+        return ToolRun(
+            status: p.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(started))
     }
 }

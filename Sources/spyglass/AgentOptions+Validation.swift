@@ -22,7 +22,7 @@ extension AgentOptions {
         do {
             _ = try ListenAddress(parsing: metricsServer)
         } catch {
-            throw ValidationError("\(error)")   // names --hubble-metrics-server itself
+            throw ValidationError("\(error)")  // names --hubble-metrics-server itself
         }
         try Self.check(snapLength, "--snap-length", in: 0...Int(UInt32.max))
         try Self.check(l7SnapLength, "--l7-snap-length", in: 0...Int(UInt32.max))
@@ -39,9 +39,11 @@ extension AgentOptions {
             try Self.checkWritableLocation(exportFilePath, "--hubble-export-file-path")
         }
         if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name: must not be empty") }
-        for (flag, path) in [("--hubble-dynamic-metrics-config-path", dynamicMetricsPath),
-                             ("--endpoints-file", endpointsFile),
-                             ("--k8s-kubeconfig-path", kubeconfig)] {
+        for (flag, path) in [
+            ("--hubble-dynamic-metrics-config-path", dynamicMetricsPath),
+            ("--endpoints-file", endpointsFile),
+            ("--k8s-kubeconfig-path", kubeconfig)
+        ] {
             if let path { try Self.checkReadableFile(path, flag) }
         }
     }
@@ -60,7 +62,8 @@ extension AgentOptions {
         }
         let isGlob = pattern.contains(where: { "*?[".contains($0) })
         if !isGlob && pattern.utf8.count > 15 {
-            throw ValidationError("--interface: '\(pattern)' is longer than 15 bytes, the longest interface name Linux allows")
+            throw ValidationError(
+                "--interface: '\(pattern)' is longer than 15 bytes, the longest interface name Linux allows")
         }
     }
 
@@ -87,7 +90,8 @@ extension AgentOptions {
             return
         }
         var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) && ancestor.path != "/" {
+        while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) && ancestor.path != "/"
+        {
             ancestor = ancestor.deletingLastPathComponent()
         }
         guard isDirectory.boolValue else {

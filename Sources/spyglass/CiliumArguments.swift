@@ -89,7 +89,7 @@ struct CiliumArguments {
             let name = String(body.prefix { $0 != "=" })
             let inlineValue = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
             guard let info = flags[name] else {
-                out.append(arg)   // unknown: ArgumentParser names it in its error
+                out.append(arg)  // unknown: ArgumentParser names it in its error
                 continue
             }
             given.insert(name)
@@ -118,7 +118,7 @@ struct CiliumArguments {
                     value = args[i]
                     i += 1
                 } else {
-                    out.append(arg)   // ArgumentParser reports the missing value
+                    out.append(arg)  // ArgumentParser reports the missing value
                     continue
                 }
                 if name == "config-dir" { configDir = value }
@@ -133,13 +133,16 @@ struct CiliumArguments {
 
     static func boolValue(_ text: String, flag: String) throws -> Bool {
         guard let b = goBool(text) else {
-            throw ValidationError("\(flag): '\(text)' is not a boolean (true or false; Go's 1/0, t/f, TRUE/FALSE also work)")
+            throw ValidationError(
+                "\(flag): '\(text)' is not a boolean (true or false; Go's 1/0, t/f, TRUE/FALSE also work)")
         }
         return b
     }
 
     /// The arguments the files of `directory` stand for; flags in `given` are left to the command line.
-    func fromDirectory(_ directory: String, skipping given: Set<String>, report: inout ConfigDirReport) throws -> [String] {
+    func fromDirectory(_ directory: String, skipping given: Set<String>, report: inout ConfigDirReport) throws
+        -> [String]
+    {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--config-dir: '\(directory)' is not a directory")
@@ -154,7 +157,9 @@ struct CiliumArguments {
         for name in names where !name.hasPrefix(".") {
             let path = (directory as NSString).appendingPathComponent(name)
             // Kubernetes mounts each key as a symbolic link into `..data/`; follow it, skip what is not a file.
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             guard let info = flags[name], name != "config-dir" else {
                 report.ignored.append(name)
                 continue
@@ -168,7 +173,8 @@ struct CiliumArguments {
             if let size = attributes?[.size] as? NSNumber, size.intValue > 1 << 20 {
                 throw ValidationError("--config-dir: '\(path)' is larger than 1 MiB; a flag value cannot be that long")
             }
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
                 throw ValidationError("--config-dir: cannot read '\(path)' as UTF-8 text")
             }
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -199,15 +205,22 @@ struct CiliumArguments {
 enum DurationFlag {
     static func nanoseconds(_ text: String, flag: String, allowZero: Bool = true) throws -> UInt64 {
         if let ns = GoDuration.nanoseconds(text) {
-            guard allowZero || ns > 0 else { throw ValidationError("\(flag): must be a positive duration (got '\(text)')") }
+            guard allowZero || ns > 0 else {
+                throw ValidationError("\(flag): must be a positive duration (got '\(text)')")
+            }
             return ns
         }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let numeric = !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }
+        let numeric =
+            !trimmed.isEmpty
+            && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") }
         if numeric && Double(trimmed) != nil {
-            throw ValidationError("\(flag): missing unit in duration '\(text)' (e.g. \(trimmed)s, \(trimmed)m; units ns us ms s m h)")
+            throw ValidationError(
+                "\(flag): missing unit in duration '\(text)' (e.g. \(trimmed)s, \(trimmed)m; units ns us ms s m h)")
         }
-        if trimmed.hasPrefix("-") { throw ValidationError("\(flag): '\(text)' is negative; a duration here must be 0 or more") }
+        if trimmed.hasPrefix("-") {
+            throw ValidationError("\(flag): '\(text)' is negative; a duration here must be 0 or more")
+        }
         throw ValidationError("\(flag): '\(text)' is not a duration (e.g. 30s, 5m, 1h30m; units ns us ms s m h)")
     }
 }

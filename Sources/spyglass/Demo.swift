@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import SpyglassAgent
-import SpyglassFlow
 import SpyglassExport
+import SpyglassFlow
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,13 +30,16 @@ struct Demo: AsyncParsableCommand {
 
     /// The demo's metric set: the seven default families, httpV2 with exemplars, and the workload labelsContext the
     /// dashboards use (docs/hubble-compatibility.md §1, §3.3).
-    static let seedMetrics = "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
+    static let seedMetrics =
+        "dns drop tcp flow port-distribution icmp httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
 
     func run() async throws {
         var config = try options.agentConfig()
         let limitNs = try duration.map { try DurationFlag.nanoseconds($0, flag: "--duration", allowZero: false) }
         let logSettings = try options.logSettings()
-        guard period >= 0.05, period <= 60 else { throw ValidationError("--traffic-period: must be between 0.05 and 60 seconds (got \(period))") }
+        guard period >= 0.05, period <= 60 else {
+            throw ValidationError("--traffic-period: must be between 0.05 and 60 seconds (got \(period))")
+        }
         let signals = ShutdownSignals()
         let logger = logSettings.makeLogger()
         logConfigDir(logger)
@@ -58,11 +61,13 @@ struct Demo: AsyncParsableCommand {
         if options.hubbleMetrics == nil { config.hubbleMetrics = Self.seedMetrics }
         if config.endpoints.endpointsFile == nil { config.endpoints.endpointsFile = network.endpointsFile }
         if config.staticExport == nil {
-            config.staticExport = StaticExporterConfig(filePath: network.flowLog, fileMaxSizeMB: 10, fileMaxBackups: 5, fileCompress: true)
+            config.staticExport = StaticExporterConfig(
+                filePath: network.flowLog, fileMaxSizeMB: 10, fileMaxBackups: 5, fileCompress: true)
         }
         let agent = try Agent(config: config, logger: logger)
         try await agent.start()
-        print("""
+        print(
+            """
             Spyglass demo is running: the Star Wars scenario.
               pods:       \(pods.all.map { "\($0.name) \($0.ipv4) (netns \($0.namespace), host side \($0.hostInterface))" }.joined(separator: "\n              "))
               metrics:    curl -s http://127.0.0.1:\(agent.serverPort)/metrics

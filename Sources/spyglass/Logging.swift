@@ -14,8 +14,10 @@ struct LogSettings {
         case "json": json = true
         default: throw ValidationError("--log-format: '\(format)' is not text or json")
         }
-        guard let parsed = Logger.Level(rawValue: level.lowercased()) ?? (level.lowercased() == "warn" ? .warning : nil) else {
-            throw ValidationError("--log-level: '\(level)' is not trace, debug, info, notice, warning, error or critical")
+        guard let parsed = Logger.Level(rawValue: level.lowercased()) ?? (level.lowercased() == "warn" ? .warning : nil)
+        else {
+            throw ValidationError(
+                "--log-level: '\(level)' is not trace, debug, info, notice, warning, error or critical")
         }
         // Cilium's --debug lowers the default level; an explicit --log-level other than the default wins.
         self.level = debug && parsed == .info ? .debug : parsed
@@ -58,12 +60,15 @@ struct JSONLogHandler: LogHandler {
         if let extra = metadataProvider?.get() { fields.merge(extra) { _, new in new } }
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
         var object: [String: String] = [
-            "time": Self.timestamp(), "level": Self.name(event.level), "msg": "\(event.message)", "subsys": label,
+            "time": Self.timestamp(), "level": Self.name(event.level), "msg": "\(event.message)", "subsys": label
         ]
         for (key, value) in fields where object[key] == nil { object[key] = "\(value)" }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            var line = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         line.append(0x0A)
-        FileHandle.standardError.write(line)   // one write(2) per line: lines of concurrent threads do not interleave
+        FileHandle.standardError.write(line)  // one write(2) per line: lines of concurrent threads do not interleave
     }
 
     /// logrus's level names.
@@ -83,7 +88,8 @@ struct JSONLogHandler: LogHandler {
         var t = time_t(now.seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.nanos))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.nanos))
     }
 }

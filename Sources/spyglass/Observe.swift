@@ -12,7 +12,8 @@ import SwiftProtobuf
 /// `spyglass observe`: Hubble's `hubble observe` against a Spyglass (or Hubble) server, or over flow-log files.
 struct Observe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show flows from Hubble's API (a Spyglass or Hubble node) or from Hubble JSON flow logs, with hubble observe's flags.",
+        abstract:
+            "Show flows from Hubble's API (a Spyglass or Hubble node) or from Hubble JSON flow logs, with hubble observe's flags.",
         discussion: """
             Either-side flags (--pod, --namespace, --label, --ip, --fqdn, --port, --identity) match the source OR the \
             destination; --from-*/--to-* one side. Different flags must all match; repeated values of one flag are \
@@ -35,13 +36,17 @@ struct Observe: AsyncParsableCommand {
     var until: String?
     @Option(name: [.customShort("o"), .customLong("output")], help: "compact, json, jsonpb, dict or table.")
     var output = "compact"
-    @Option(name: .customLong("input-file"), help: "Read Hubble JSON flow logs from this file ('-' for stdin) instead of a server.")
+    @Option(
+        name: .customLong("input-file"),
+        help: "Read Hubble JSON flow logs from this file ('-' for stdin) instead of a server.")
     var inputFile: String?
     @Flag(name: .customLong("print-node-name"), help: "Print each flow's node name.")
     var printNodeName = false
     @Flag(name: .customLong("utc"), help: "Print times in UTC instead of local time.")
     var utc = false
-    @Option(name: .customLong("field-mask"), help: "Only these Flow fields (comma-separated proto paths, e.g. time,source.pod_name,verdict).")
+    @Option(
+        name: .customLong("field-mask"),
+        help: "Only these Flow fields (comma-separated proto paths, e.g. time,source.pod_name,verdict).")
     var fieldMask: String?
     @Flag(name: .customLong("not"), help: "Negate the filter flag that follows.")
     var not: Int
@@ -67,9 +72,12 @@ struct Observe: AsyncParsableCommand {
     @Option(name: .customLong("identity")) var identity: [String] = []
     @Option(name: .customLong("from-identity")) var fromIdentity: [String] = []
     @Option(name: .customLong("to-identity")) var toIdentity: [String] = []
-    @Option(name: .customLong("verdict"), help: "FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED.") var verdict: [String] = []
-    @Option(name: .customLong("protocol"), help: "tcp, udp, icmp, icmpv4, icmpv6, sctp, dns, http, …") var proto: [String] = []
-    @Option(name: [.customShort("t"), .customLong("type")], help: "trace[:point], drop, l7, policy-verdict, …") var type: [String] = []
+    @Option(name: .customLong("verdict"), help: "FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED.")
+    var verdict: [String] = []
+    @Option(name: .customLong("protocol"), help: "tcp, udp, icmp, icmpv4, icmpv6, sctp, dns, http, …") var proto:
+        [String] = []
+    @Option(name: [.customShort("t"), .customLong("type")], help: "trace[:point], drop, l7, policy-verdict, …")
+    var type: [String] = []
     @Option(name: .customLong("http-status"), help: "e.g. 200, 4+, 50+") var httpStatus: [String] = []
     @Option(name: .customLong("http-method")) var httpMethod: [String] = []
     @Option(name: .customLong("http-path"), help: "Regular expression on the URL path.") var httpPath: [String] = []
@@ -153,7 +161,8 @@ struct Observe: AsyncParsableCommand {
             if args[i] == "--not", i + 1 < args.count {
                 let flag = args[i + 1]
                 if let eq = flag.firstIndex(of: "="), flag.hasPrefix("--") {
-                    negated[String(flag[flag.index(flag.startIndex, offsetBy: 2)..<eq]), default: []].append(String(flag[flag.index(after: eq)...]))
+                    negated[String(flag[flag.index(flag.startIndex, offsetBy: 2)..<eq]), default: []].append(
+                        String(flag[flag.index(after: eq)...]))
                     i += 2
                     continue
                 } else if i + 2 < args.count, flag.hasPrefix("-") {
@@ -169,8 +178,9 @@ struct Observe: AsyncParsableCommand {
             (.toNamespace, toNamespace), (.label, label), (.fromLabel, fromLabel), (.toLabel, toLabel), (.ip, ip),
             (.fromIP, fromIP), (.toIP, toIP), (.fqdn, fqdn), (.fromFQDN, fromFQDN), (.toFQDN, toFQDN), (.port, port),
             (.fromPort, fromPort), (.toPort, toPort), (.identity, identity), (.fromIdentity, fromIdentity),
-            (.toIdentity, toIdentity), (.verdict, verdict), (.protocol, proto), (.type, type), (.httpStatus, httpStatus),
-            (.httpMethod, httpMethod), (.httpPath, httpPath), (.nodeName, nodeName), (.traceID, traceID),
+            (.toIdentity, toIdentity), (.verdict, verdict), (.protocol, proto), (.type, type),
+            (.httpStatus, httpStatus),
+            (.httpMethod, httpMethod), (.httpPath, httpPath), (.nodeName, nodeName), (.traceID, traceID)
         ]
         var allow = ObserveFilterBuilder(), deny = ObserveFilterBuilder()
         do {
@@ -222,13 +232,17 @@ struct HubbleClientOptions: ParsableArguments {
     var server = HubbleClientTarget.defaultServer
     @Flag(name: .customLong("tls"), help: "Use TLS to reach --server.")
     var tls = false
-    @Option(name: .customLong("tls-ca-cert-files"), help: "PEM CAs to verify the server with (comma-separated or repeated).")
+    @Option(
+        name: .customLong("tls-ca-cert-files"), help: "PEM CAs to verify the server with (comma-separated or repeated)."
+    )
     var caFiles: [String] = []
     @Option(name: .customLong("tls-client-cert-file"), help: "PEM client certificate (mTLS).")
     var clientCert: String?
     @Option(name: .customLong("tls-client-key-file"), help: "PEM key of the client certificate.")
     var clientKey: String?
-    @Option(name: .customLong("tls-server-name"), help: "Name the server certificate must carry (default: the --server host).")
+    @Option(
+        name: .customLong("tls-server-name"),
+        help: "Name the server certificate must carry (default: the --server host).")
     var serverName: String?
 
     func target() throws -> HubbleClientTarget {
@@ -236,8 +250,9 @@ struct HubbleClientOptions: ParsableArguments {
         if !tls && (!cas.isEmpty || clientCert != nil || clientKey != nil || serverName != nil) {
             throw ValidationError("the --tls-* flags need --tls")
         }
-        return HubbleClientTarget(server: server, tls: tls, tlsServerName: serverName, caFiles: cas,
-                                  clientCertFile: clientCert, clientKeyFile: clientKey)
+        return HubbleClientTarget(
+            server: server, tls: tls, tlsServerName: serverName, caFiles: cas,
+            clientCertFile: clientCert, clientKeyFile: clientKey)
     }
 }
 

@@ -5,7 +5,9 @@ import SpyglassFlow
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the agent: watch interfaces with eBPF and serve Hubble metrics until SIGINT/SIGTERM (SIGHUP reloads files).")
+        abstract:
+            "Run the agent: watch interfaces with eBPF and serve Hubble metrics until SIGINT/SIGTERM (SIGHUP reloads files)."
+    )
 
     @OptionGroup var options: AgentOptions
 
@@ -16,7 +18,7 @@ struct Run: AsyncParsableCommand {
         let config = try options.agentConfig()
         let limitNs = try duration.map { try DurationFlag.nanoseconds($0, flag: "--duration", allowZero: false) }
         let logSettings = try options.logSettings()
-        let signals = ShutdownSignals()   // before any thread starts, so every thread inherits the mask
+        let signals = ShutdownSignals()  // before any thread starts, so every thread inherits the mask
         let logger = logSettings.makeLogger()
         logConfigDir(logger)
         let agent = try Agent(config: config, logger: logger)

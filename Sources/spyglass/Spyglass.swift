@@ -23,7 +23,9 @@ struct Spyglass: AsyncParsableCommand {
     static func main() async {
         var args = Array(CommandLine.arguments.dropFirst())
         do {
-            if let sub = args.first, let type: ParsableArguments.Type = (sub == "run" ? Run.self : sub == "demo" ? Demo.self : nil) {
+            if let sub = args.first,
+                let type: ParsableArguments.Type = (sub == "run" ? Run.self : sub == "demo" ? Demo.self : nil)
+            {
                 let (rest, report) = try CiliumArguments(command: type).rewrite(Array(args.dropFirst()))
                 args = [sub] + rest
                 ConfigDirNotes.report = report
@@ -54,7 +56,7 @@ enum ExitCodes {
     static func isConfigurationError(_ error: Error) -> Bool {
         switch error {
         case is MetricsConfigError, is DynamicMetricsConfigError, is ExportConfigError, is EndpointsFileError,
-             is KubeConfigError:
+            is KubeConfigError:
             return true
         default:
             return false

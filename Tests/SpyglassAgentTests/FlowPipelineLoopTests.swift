@@ -2,6 +2,7 @@ import SpyglassFlow
 import SpyglassMetrics
 import SpyglassTesting
 import Testing
+
 @testable import SpyglassAgent
 @testable import SpyglassDatapath
 
@@ -24,18 +25,21 @@ struct FlowPipelineLoopTests {
 
         let t0: UInt64 = 5_000_000_000
         let request = Array("GET /v1 HTTP/1.1\r\nHost: deathstar\r\n\r\n".utf8)
-        let syn = H.trace(H.tcp(from: H.client, to: H.server, sport: 40000, dport: 80, flags: [.syn], seq: 1), timeNs: t0)
+        let syn = H.trace(
+            H.tcp(from: H.client, to: H.server, sport: 40000, dport: 80, flags: [.syn], seq: 1), timeNs: t0)
         var badVersion = syn
         badVersion[SpyEventLayout.Offset.version] &+= 1
         let first: [[UInt8]] = [
             syn,
             Array(syn.prefix(20)),
-            H.trace(H.tcp(from: H.client, to: H.server, sport: 40001, dport: 80, flags: [.ack, .psh], seq: 1, ack: 1, request),
-                    timeNs: t0 + 1, l7: true, l7Only: true),
+            H.trace(
+                H.tcp(
+                    from: H.client, to: H.server, sport: 40001, dport: 80, flags: [.ack, .psh], seq: 1, ack: 1, request),
+                timeNs: t0 + 1, l7: true, l7Only: true)
         ]
         let second: [[UInt8]] = [
             H.drop(H.tcp(from: H.client, to: H.server, sport: 40002, dport: 80, flags: [.syn], seq: 1), timeNs: t0 + 2),
-            badVersion,
+            badVersion
         ]
         for records in [first, second] {
             let batch = queue.takeEmpty()

@@ -11,7 +11,9 @@ struct LostEventAccountingTests {
         let (config, _) = try MetricsConfig.parse(MetricsConfig.defaultSpec)
         let metrics = MetricsEngine(config: config)
         LostEventAccounting.registerSeries(on: metrics)
-        func lost() -> PrometheusText { PrometheusText(String(decoding: metrics.render(.prometheusText), as: UTF8.self)) }
+        func lost() -> PrometheusText {
+            PrometheusText(String(decoding: metrics.render(.prometheusText), as: UTF8.self))
+        }
         let zero = lost()
         #expect(zero.series("hubble_lost_events_total").count == 2, "both sources exist from the start")
         #expect(zero.value("hubble_lost_events_total", ["source": "perf_event_ring_buffer"]) == 0)
@@ -21,7 +23,9 @@ struct LostEventAccountingTests {
         var reports: [String] = []
         func tick(ring: UInt64, queue: UInt64) {
             accounting.account(.ringBuffer, total: ring, metrics: metrics) { reports.append("\($0.hubbleName)=\($1)") }
-            accounting.account(.eventsQueue, total: queue, metrics: metrics) { reports.append("\($0.hubbleName)=\($1)") }
+            accounting.account(.eventsQueue, total: queue, metrics: metrics) {
+                reports.append("\($0.hubbleName)=\($1)")
+            }
         }
         tick(ring: 0, queue: 0)
         #expect(reports.isEmpty, "nothing lost, nothing reported")

@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassPipeline
 import SpyglassTesting
+import Synchronization
 
 /// A `FlowPipelineStep` wired as the agent wires it — a real `MetricsEngine` with Hubble's default families (plus
 /// pod contexts on `flow`, so enrichment shows in the labels), an enricher that names two pods, an export sink that
@@ -26,7 +26,9 @@ final class StepHarness {
         metrics = MetricsEngine(config: config)
         let decoder = EventDecoder(
             nodeName: "lab/node-1", bootToWallOffsetNs: 0, interfaceName: { $0 == 2 ? "lxc1" : nil },
-            dropReasonResolver: { $0 == StepHarness.policyDropReason ? (.policyDenied, "NETFILTER_DROP") : (.unknown, nil) })
+            dropReasonResolver: {
+                $0 == StepHarness.policyDropReason ? (.policyDenied, "NETFILTER_DROP") : (.unknown, nil)
+            })
         let sink = self.sink
         step = FlowPipelineStep(
             decoder: decoder, metrics: metrics, l7: l7, enrich: StepHarness.enrich, export: { sink.append($0) })
@@ -61,7 +63,8 @@ final class StepHarness {
         isReply: Bool? = nil, l7: Bool = false, l7Only: Bool = false
     ) -> [UInt8] {
         var e = EventBuilder.trace(
-            frame: frame, obsPoint: obs, isReply: isReply, ifindex: 2, timestampNs: timeNs, snapLen: SpyEventLayout.maxSnapLen)
+            frame: frame, obsPoint: obs, isReply: isReply, ifindex: 2, timestampNs: timeNs,
+            snapLen: SpyEventLayout.maxSnapLen)
         if l7 { e.flags.insert(.l7Candidate) }
         if l7Only { e.flags.insert(.l7Only) }
         return e.build()
@@ -69,7 +72,8 @@ final class StepHarness {
 
     /// The record of a packet the kernel dropped (skb:kfree_skb) with the kernel reason `reason`.
     static func drop(_ frame: [UInt8], reason: UInt32 = policyDropReason, timeNs: UInt64, l7: Bool = false) -> [UInt8] {
-        var e = EventBuilder.trace(frame: frame, obsPoint: 0xff, ifindex: 2, timestampNs: timeNs, snapLen: SpyEventLayout.maxSnapLen)
+        var e = EventBuilder.trace(
+            frame: frame, obsPoint: 0xff, ifindex: 2, timestampNs: timeNs, snapLen: SpyEventLayout.maxSnapLen)
         e.kind = SpyEventLayout.Kind.drop.rawValue
         e.dropReason = reason
         if l7 { e.flags.insert(.l7Candidate) }
@@ -86,7 +90,8 @@ final class StepHarness {
         _ payload: [UInt8] = []
     ) -> [UInt8] {
         PacketBuilder.ethernet(src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02")
-            .ipv4(src: from, dst: to).tcp(sport: sport, dport: dport, flags: flags, seq: seq, ack: ack).payload(payload).build()
+            .ipv4(src: from, dst: to).tcp(sport: sport, dport: dport, flags: flags, seq: seq, ack: ack).payload(payload)
+            .build()
     }
 }
 

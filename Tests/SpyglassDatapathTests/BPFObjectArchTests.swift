@@ -19,10 +19,12 @@ struct BPFObjectArchTests {
     }
 
     static let objects = [
-        Object(name: "flow_tc", x86_64: BPFObject_flow_tc.x86_64, arm64: BPFObject_flow_tc.arm64,
-               programs: ["spy_tc_ingress", "spy_tc_egress"]),
-        Object(name: "drop_kfree_skb", x86_64: BPFObject_drop_kfree_skb.x86_64, arm64: BPFObject_drop_kfree_skb.arm64,
-               programs: []),
+        Object(
+            name: "flow_tc", x86_64: BPFObject_flow_tc.x86_64, arm64: BPFObject_flow_tc.arm64,
+            programs: ["spy_tc_ingress", "spy_tc_egress"]),
+        Object(
+            name: "drop_kfree_skb", x86_64: BPFObject_drop_kfree_skb.x86_64, arm64: BPFObject_drop_kfree_skb.arm64,
+            programs: [])
     ]
 
     /// Program names, map names and program instruction counts as libbpf sees them after opening `base64`.
@@ -59,7 +61,9 @@ struct BPFObjectArchTests {
         #expect(Set(arm.programs.keys) == Set(x86.programs.keys))
         #expect(arm.maps == x86.maps)
         #if arch(x86_64)
-        #expect(BPFObject_flow_tc.base64 == BPFObject_flow_tc.x86_64, "the agent must load its own architecture's object")
+            #expect(
+                BPFObject_flow_tc.base64 == BPFObject_flow_tc.x86_64,
+                "the agent must load its own architecture's object")
         #endif
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SpyglassFlow
 import SpyglassTesting
 import Testing
@@ -15,7 +16,9 @@ struct DropClassificationTests {
         let reasons = KernelDropReasons.load()
         #expect(reasons.names.count > 50, "the kernel's enum skb_drop_reason was not read")
         // A new kernel reason fails here, so someone decides its class instead of it falling to the default.
-        #expect(reasons.undecided.isEmpty, "reasons without a decision (add them to DropClassification.rules): \(reasons.undecided)")
+        #expect(
+            reasons.undecided.isEmpty,
+            "reasons without a decision (add them to DropClassification.rules): \(reasons.undecided)")
     }
 
     @Test func theIssuesExamplesHaveTheirClasses() {
@@ -27,7 +30,7 @@ struct DropClassificationTests {
             "NETFILTER_DROP": .drop, "IP_OUTNOROUTES": .drop, "NEIGH_FAILED": .drop, "NO_SOCKET": .drop,
             "TCP_CSUM": .drop, "UDP_CSUM": .drop, "IP_CSUM": .drop, "QDISC_DROP": .drop, "SOCKET_RCVBUFF": .drop,
             "TCP_LISTEN_OVERFLOW": .drop, "IP_INHDR": .drop, "FRAG_REASM_TIMEOUT": .drop, "OTHERHOST": .drop,
-            "PKT_TOO_SMALL": .drop, "IPV6_BAD_EXTHDR": .drop,
+            "PKT_TOO_SMALL": .drop, "IPV6_BAD_EXTHDR": .drop
         ]
         for (name, cls) in expected {
             #expect(DropClassification.rule(for: name).dropClass == cls, "\(name)")
@@ -40,23 +43,28 @@ struct DropClassificationTests {
     @Test func everyRuleCarriesAHubbleReasonThatIsNotSuccess() {
         for (name, rule) in DropClassification.rules {
             #expect(rule.hubble != .unknown && rule.hubble.rawValue > 0, "\(name)")
-            #expect(rule.hubble.name != String(rule.hubble.rawValue), "\(name) maps to \(rule.hubble.rawValue), not a Hubble DropReason")
+            #expect(
+                rule.hubble.name != String(rule.hubble.rawValue),
+                "\(name) maps to \(rule.hubble.rawValue), not a Hubble DropReason")
         }
         #expect(DropClassification.defaultRule.hubble != .unknown)
         // Exact equivalents keep their Hubble name in hubble_drop_total; the rest keep the kernel's name.
-        #expect(DropClassification.rule(for: "NETFILTER_DROP") == DropReasonRule(dropClass: .drop, hubble: .policyDenied, exact: true))
+        #expect(
+            DropClassification.rule(for: "NETFILTER_DROP")
+                == DropReasonRule(dropClass: .drop, hubble: .policyDenied, exact: true))
         #expect(DropClassification.rule(for: "NO_SOCKET").hubble.name == "SOCKET_LOOKUP_FAILED")
         #expect(!DropClassification.rule(for: "NO_SOCKET").exact)
     }
 
     @Test func theResolverNeverAnswersUnknown() {
-        let reasons = KernelDropReasons(names: [3: "NO_SOCKET", 12: "NETFILTER_DROP", 105: "QUEUE_PURGE"],
-                                        notDroppedYet: 0, consumed: 1, hasReasonArgument: true)
+        let reasons = KernelDropReasons(
+            names: [3: "NO_SOCKET", 12: "NETFILTER_DROP", 105: "QUEUE_PURGE"],
+            notDroppedYet: 0, consumed: 1, hasReasonArgument: true)
         let resolve = reasons.resolver()
         #expect(resolve(3) == (DropReason(rawValue: 178), "NO_SOCKET"))
         #expect(resolve(12) == (.policyDenied, "NETFILTER_DROP"))
         #expect(resolve(105).0 == .invalidPacketDropped)
-        #expect(resolve(999).0 == .invalidPacketDropped)   // a code this table lacks: the default rule
+        #expect(resolve(999).0 == .invalidPacketDropped)  // a code this table lacks: the default rule
         #expect(resolve(0xffff_ffff) == (.invalidPacketDropped, "UNKNOWN"))
     }
 
@@ -75,5 +83,3 @@ struct DropClassificationTests {
         #expect(e.message.contains("--drop-classes") && e.message.contains("'lost'"))
     }
 }
-
-import Foundation

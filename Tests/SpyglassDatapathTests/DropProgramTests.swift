@@ -1,7 +1,7 @@
+import Glibc
 import SpyglassFlow
 import SpyglassTesting
 import Testing
-import Glibc
 
 @testable import SpyglassDatapath
 
@@ -15,7 +15,7 @@ struct DropProgramTests {
         c.ringBufferBytes = 1 << 20
         let tc = try TCPrograms(config: c)
         var d = DropConfig()
-        d.ratePerReason = 0   // unlimited: other namespaces' drops must not suppress ours
+        d.ratePerReason = 0  // unlimited: other namespaces' drops must not suppress ours
         return (tc, try DropPrograms(sharing: tc, config: d))
     }
 
@@ -24,11 +24,14 @@ struct DropProgramTests {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
-        var a = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")),
-                            sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var a = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")),
+            sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafeMutablePointer(to: &a) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0
+            }
         }
         try #require(rc, "bind/getsockname on 127.0.0.1: errno \(errno)")
         return UInt16(bigEndian: a.sin_port)
@@ -38,8 +41,9 @@ struct DropProgramTests {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         try #require(fd >= 0)
         defer { close(fd) }
-        var a = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: port.bigEndian,
-                            sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var a = sockaddr_in(
+            sin_family: sa_family_t(AF_INET), sin_port: port.bigEndian,
+            sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         let payload = Array("spyglass-drop".utf8)
         for _ in 0..<count {
             // An unconnected socket: the ICMP port-unreachable that comes back is not reported to us as an error.
@@ -72,11 +76,12 @@ struct DropProgramTests {
 
     @Test func loadsAttachesAndReportsAClosedPortDropWithItsKernelReason() throws {
         let (tc, drops) = try load()
-        _ = try tc.drainEvents()   // whatever other namespaces dropped while loading
+        _ = try tc.drainEvents()  // whatever other namespaces dropped while loading
         let port = try Self.closedUDPPort()
         let sent = 3
         try Self.sendUDP(to: port, count: sent)
-        let decoder = EventDecoder(nodeName: "test-node", bootToWallOffsetNs: 0, dropReasonResolver: drops.reasons.resolver())
+        let decoder = EventDecoder(
+            nodeName: "test-node", bootToWallOffsetNs: 0, dropReasonResolver: drops.reasons.resolver())
         var ours: [Flow] = []
         // The datagrams are dropped synchronously on loopback; poll briefly for the ring buffer anyway.
         for _ in 0..<50 where ours.count < sent {

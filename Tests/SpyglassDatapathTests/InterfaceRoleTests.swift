@@ -9,7 +9,9 @@ struct InterfaceRoleTests {
         InterfaceInfo(index: index, name: name, driver: driver)
     }
     func global(_ ifindex: UInt32, _ b: [UInt8]) -> NodeNetwork.Address {
-        NodeNetwork.Address(ifindex: ifindex, isIPv4: true, isGlobal: true, prefixLength: 24, bytes: b + [UInt8](repeating: 0, count: 12))
+        NodeNetwork.Address(
+            ifindex: ifindex, isIPv4: true, isGlobal: true, prefixLength: 24,
+            bytes: b + [UInt8](repeating: 0, count: 12))
     }
 
     @Test func devicesFlagSyntaxIsCiliums() {
@@ -26,23 +28,34 @@ struct InterfaceRoleTests {
     /// A bridge CNI node: uplink with the default route, cni0 (holds the pod gateway address), two bridge ports, a
     /// VXLAN tunnel with its own address, docker0 without ports, a dummy interface.
     @Test func autoDetectionOnCommonLayouts() {
-        let all = [iface(1, "lo", ""), iface(2, "ens3", "virtio_net"), iface(3, "cni0", "bridge"), iface(4, "veth1a2b", "veth"),
-                   iface(5, "veth3c4d", "veth"), iface(6, "flannel.1", "vxlan"), iface(7, "docker0", "bridge"),
-                   iface(8, "dummy0", "dummy"), iface(9, "ens4", "virtio_net"), iface(10, "cali12", "veth")]
+        let all = [
+            iface(1, "lo", ""), iface(2, "ens3", "virtio_net"), iface(3, "cni0", "bridge"),
+            iface(4, "veth1a2b", "veth"),
+            iface(5, "veth3c4d", "veth"), iface(6, "flannel.1", "vxlan"), iface(7, "docker0", "bridge"),
+            iface(8, "dummy0", "dummy"), iface(9, "ens4", "virtio_net"), iface(10, "cali12", "veth")
+        ]
         let net = NodeNetwork(
-            addresses: [global(2, [192, 0, 2, 10]), global(3, [10, 244, 0, 1]), global(6, [10, 244, 0, 0]),
-                        global(7, [172, 17, 0, 1]), global(9, [198, 51, 100, 7])],
+            addresses: [
+                global(2, [192, 0, 2, 10]), global(3, [10, 244, 0, 1]), global(6, [10, 244, 0, 0]),
+                global(7, [172, 17, 0, 1]), global(9, [198, 51, 100, 7])
+            ],
             defaultRouteIfindexes: [2], tunnelPorts: [6: 8472])
         let roles = all.map { InterfaceRoles.role(of: $0, devices: DevicePatterns([]), network: net) }
-        #expect(roles == [.loopback, .device, .bridge, .endpoint, .endpoint, .overlay, .bridge, .other, .device, .endpoint])
+        #expect(
+            roles == [.loopback, .device, .bridge, .endpoint, .endpoint, .overlay, .bridge, .other, .device, .endpoint])
         #expect(roles.map(\.watchedByDefault) == [false, true, false, true, true, true, false, false, true, true])
         // kind: the node's uplink is itself a veth, with the default route.
         let kind = NodeNetwork(addresses: [global(20, [172, 18, 0, 2])], defaultRouteIfindexes: [20])
-        #expect(InterfaceRoles.role(of: iface(20, "eth0", "veth"), devices: DevicePatterns([]), network: kind) == .device)
-        #expect(InterfaceRoles.role(of: iface(21, "vethabc", "veth"), devices: DevicePatterns([]), network: kind) == .endpoint)
+        #expect(
+            InterfaceRoles.role(of: iface(20, "eth0", "veth"), devices: DevicePatterns([]), network: kind) == .device)
+        #expect(
+            InterfaceRoles.role(of: iface(21, "vethabc", "veth"), devices: DevicePatterns([]), network: kind)
+                == .endpoint)
         // A plain host without pods: just its uplink.
-        #expect(InterfaceRoles.role(of: iface(2, "ens3", "virtio_net"), devices: DevicePatterns([]),
-                                    network: NodeNetwork(addresses: [global(2, [192, 0, 2, 10])])) == .device)
+        #expect(
+            InterfaceRoles.role(
+                of: iface(2, "ens3", "virtio_net"), devices: DevicePatterns([]),
+                network: NodeNetwork(addresses: [global(2, [192, 0, 2, 10])])) == .device)
     }
 
     @Test func devicesFlagOverridesDetection() {
@@ -50,7 +63,9 @@ struct InterfaceRoleTests {
         let d = DevicePatterns(["eth+"])
         #expect(InterfaceRoles.role(of: iface(2, "ens3", "virtio_net"), devices: d, network: net) == .other)
         #expect(InterfaceRoles.role(of: iface(9, "ens4", "virtio_net"), devices: d, network: net) == .other)
-        #expect(InterfaceRoles.role(of: iface(4, "eth0", "veth"), devices: d, network: net) == .device, "a veth named there is a device")
+        #expect(
+            InterfaceRoles.role(of: iface(4, "eth0", "veth"), devices: d, network: net) == .device,
+            "a veth named there is a device")
         #expect(InterfaceRoles.role(of: iface(5, "lxc1", "veth"), devices: d, network: net) == .endpoint)
     }
 

@@ -5,8 +5,10 @@ import Testing
 /// The capability check itself, without the kernel: reading CapEff, what is missing, the memlock rule, the message.
 @Suite struct PrivilegesTests {
     func statusFile(_ capEff: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-status-\(UUID().uuidString)").path
-        try "Name:\tspyglass\nCapInh:\t0000000000000000\nCapPrm:\t\(capEff)\nCapEff:\t\(capEff)\nCapBnd:\t000001ffffffffff\n"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-status-\(UUID().uuidString)")
+            .path
+        try
+            "Name:\tspyglass\nCapInh:\t0000000000000000\nCapPrm:\t\(capEff)\nCapEff:\t\(capEff)\nCapBnd:\t000001ffffffffff\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -27,7 +29,9 @@ import Testing
         let missing = Privileges.missing(Privileges.tcPrograms + Privileges.dropPrograms, effective: onlyNetAdmin)
         #expect(missing.map(\.capability).filter { $0 != .sysResource } == [.bpf, .perfmon], "each named once")
         let message = DatapathError.missingCapabilities(missing).description
-        #expect(message.hasPrefix("spyglass needs root or these capabilities, which it lacks: CAP_BPF (to create eBPF maps"))
+        #expect(
+            message.hasPrefix("spyglass needs root or these capabilities, which it lacks: CAP_BPF (to create eBPF maps")
+        )
         #expect(message.contains("CAP_PERFMON (for the verifier"))
         #expect(!message.contains("CAP_NET_ADMIN"))
         #expect(throws: DatapathError.missingCapabilities(missing)) {
@@ -42,10 +46,10 @@ import Testing
     @Test(arguments: [
         ("6.18.44-fc-v669", UInt64(65536), false),
         ("5.11.0", UInt64(65536), false),
-        ("5.10.0-28-amd64", UInt64(65536), true),     // Debian 11: BPF maps still charged to RLIMIT_MEMLOCK
-        ("5.10.0-28-amd64", UInt64.max, false),       // …unless the hard limit is already unlimited
+        ("5.10.0-28-amd64", UInt64(65536), true),  // Debian 11: BPF maps still charged to RLIMIT_MEMLOCK
+        ("5.10.0-28-amd64", UInt64.max, false),  // …unless the hard limit is already unlimited
         ("5.8.0", UInt64(8 << 20), true),
-        ("weird", UInt64(65536), false),
+        ("weird", UInt64(65536), false)
     ])
     func sysResourceOnlyWhereMemlockStillCounts(release: String, hardLimit: UInt64, needed: Bool) {
         let requirement = Privileges.memlock(kernelRelease: release, memlockHardLimit: hardLimit)

@@ -42,8 +42,12 @@ import Testing
         let c = Self.fields(of: event)
         #expect(c.count >= 20, "reflection found the fields: \(c)")
         for (name, offset, bytes) in c {
-            let swift = try #require(SpyEventLayout.fields[name], "C field \(name) (offset \(offset), \(bytes) bytes) is not in SpyEventLayout.fields")
-            #expect(swift.offset == offset && swift.size == bytes, "\(name): C offset \(offset) size \(bytes), Swift \(swift)")
+            let swift = try #require(
+                SpyEventLayout.fields[name],
+                "C field \(name) (offset \(offset), \(bytes) bytes) is not in SpyEventLayout.fields")
+            #expect(
+                swift.offset == offset && swift.size == bytes,
+                "\(name): C offset \(offset) size \(bytes), Swift \(swift)")
         }
         #expect(Set(SpyEventLayout.fields.keys) == Set(c.map(\.0)), "fields only one side has")
         // The fields tile the struct: no byte read by Swift lies outside it.
@@ -62,26 +66,32 @@ import Testing
         #expect(Int(SpyEventLayout.HookDirection.egress.rawValue) == Int(SPY_DIR_EGRESS.rawValue))
         typealias F = SpyEventLayout.Flags
         let flags: [(F, Int)] = [
-            (.isReply, Int(SPY_F_IS_REPLY)), (.replyKnown, Int(SPY_F_REPLY_KNOWN)), (.newConnection, Int(SPY_F_NEW_CONNECTION)),
+            (.isReply, Int(SPY_F_IS_REPLY)), (.replyKnown, Int(SPY_F_REPLY_KNOWN)),
+            (.newConnection, Int(SPY_F_NEW_CONNECTION)),
             (.vlan, Int(SPY_F_VLAN)), (.l4Present, Int(SPY_F_L4_PRESENT)), (.fragment, Int(SPY_F_FRAGMENT)),
             (.truncated, Int(SPY_F_TRUNCATED)), (.tcpNS, Int(SPY_F_TCP_NS)), (.l7Candidate, Int(SPY_F_L7_CANDIDATE)),
-            (.l7Only, Int(SPY_F_L7_ONLY)),
+            (.l7Only, Int(SPY_F_L7_ONLY))
         ]
         for (swift, c) in flags { #expect(Int(swift.rawValue) == c, "flag \(swift.rawValue) vs \(c)") }
         typealias R = SpyEventLayout.ReportReason
         let reasons: [(R, Int)] = [
-            (.everyPacket, Int(SPY_REPORT_EVERY_PACKET.rawValue)), (.newConnection, Int(SPY_REPORT_NEW_CONNECTION.rawValue)),
+            (.everyPacket, Int(SPY_REPORT_EVERY_PACKET.rawValue)),
+            (.newConnection, Int(SPY_REPORT_NEW_CONNECTION.rawValue)),
             (.newTCPFlags, Int(SPY_REPORT_NEW_TCP_FLAGS.rawValue)), (.interval, Int(SPY_REPORT_INTERVAL.rawValue)),
-            (.noState, Int(SPY_REPORT_NO_STATE.rawValue)), (.l7, Int(SPY_REPORT_L7.rawValue)),
+            (.noState, Int(SPY_REPORT_NO_STATE.rawValue)), (.l7, Int(SPY_REPORT_L7.rawValue))
         ]
         for (swift, c) in reasons { #expect(Int(swift.rawValue) == c) }
         typealias O = SpyEventLayout.ObservationCode
         let points: [(UInt8, Int)] = [
-            (O.toEndpoint, Int(SPY_OBS_TO_ENDPOINT)), (O.toProxy, Int(SPY_OBS_TO_PROXY)), (O.toHost, Int(SPY_OBS_TO_HOST)),
-            (O.toStack, Int(SPY_OBS_TO_STACK)), (O.toOverlay, Int(SPY_OBS_TO_OVERLAY)), (O.fromEndpoint, Int(SPY_OBS_FROM_ENDPOINT)),
-            (O.fromProxy, Int(SPY_OBS_FROM_PROXY)), (O.fromHost, Int(SPY_OBS_FROM_HOST)), (O.fromStack, Int(SPY_OBS_FROM_STACK)),
-            (O.fromOverlay, Int(SPY_OBS_FROM_OVERLAY)), (O.fromNetwork, Int(SPY_OBS_FROM_NETWORK)), (O.toNetwork, Int(SPY_OBS_TO_NETWORK)),
-            (O.unknown, Int(SPY_OBS_UNKNOWN)),
+            (O.toEndpoint, Int(SPY_OBS_TO_ENDPOINT)), (O.toProxy, Int(SPY_OBS_TO_PROXY)),
+            (O.toHost, Int(SPY_OBS_TO_HOST)),
+            (O.toStack, Int(SPY_OBS_TO_STACK)), (O.toOverlay, Int(SPY_OBS_TO_OVERLAY)),
+            (O.fromEndpoint, Int(SPY_OBS_FROM_ENDPOINT)),
+            (O.fromProxy, Int(SPY_OBS_FROM_PROXY)), (O.fromHost, Int(SPY_OBS_FROM_HOST)),
+            (O.fromStack, Int(SPY_OBS_FROM_STACK)),
+            (O.fromOverlay, Int(SPY_OBS_FROM_OVERLAY)), (O.fromNetwork, Int(SPY_OBS_FROM_NETWORK)),
+            (O.toNetwork, Int(SPY_OBS_TO_NETWORK)),
+            (O.unknown, Int(SPY_OBS_UNKNOWN))
         ]
         for (swift, c) in points { #expect(Int(swift) == c) }
     }

@@ -1,8 +1,8 @@
 import CSpyglassBPF
+import Glibc
 import SpyglassFlow
 import SpyglassTesting
 import Testing
-import Glibc
 
 @testable import SpyglassDatapath
 
@@ -30,8 +30,11 @@ struct TCProgramTests {
     }
 
     static let a = "10.1.0.1", b = "10.1.0.2"
-    static func tcp(_ src: String, _ dst: String, _ sp: UInt16, _ dp: UInt16, _ flags: TCPFlags, payload: [UInt8] = []) -> [UInt8] {
-        PacketBuilder.ethernet().ipv4(src: src, dst: dst).tcp(sport: sp, dport: dp, flags: flags).payload(payload).build()
+    static func tcp(_ src: String, _ dst: String, _ sp: UInt16, _ dp: UInt16, _ flags: TCPFlags, payload: [UInt8] = [])
+        -> [UInt8]
+    {
+        PacketBuilder.ethernet().ipv4(src: src, dst: dst).tcp(sport: sp, dport: dp, flags: flags).payload(payload)
+            .build()
     }
 
     @Test func tcpConnectionDecodesExactlyWithIsReply() throws {
@@ -42,7 +45,7 @@ struct TCProgramTests {
             (Self.a, Self.b, 40000, 80, [.ack], [], false),
             (Self.a, Self.b, 40000, 80, [.psh, .ack], Array("GET / HTTP/1.1\r\n\r\n".utf8), false),
             (Self.b, Self.a, 80, 40000, [.fin, .ack], [], true),
-            (Self.a, Self.b, 40000, 80, [.rst], [], false),
+            (Self.a, Self.b, 40000, 80, [.rst], [], false)
         ]
         for (src, dst, sp, dp, flags, payload, reply) in steps {
             let frame = Self.tcp(src, dst, sp, dp, flags, payload: payload)
@@ -56,7 +59,10 @@ struct TCProgramTests {
             #expect(f.type == .l3L4)
             #expect(f.eventType == CiliumEventType(type: 4, subType: 10))
             #expect(f.traceObservationPoint == .fromNetwork)
-            #expect(f.ethernet == Ethernet(source: PacketBuilder.defaultSourceMAC, destination: PacketBuilder.defaultDestinationMAC))
+            #expect(
+                f.ethernet
+                    == Ethernet(
+                        source: PacketBuilder.defaultSourceMAC, destination: PacketBuilder.defaultDestinationMAC))
             #expect(f.aggregatedPackets == 1)
             #expect(f.aggregatedBytes == UInt64(frame.count))
         }
@@ -79,7 +85,8 @@ struct TCProgramTests {
 
     @Test func udpFirstSenderOpensTheConnection() throws {
         let p = try programs(.none)
-        let q = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5353, dport: 53).payload([1, 2, 3]).build()
+        let q = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5353, dport: 53).payload([1, 2, 3])
+            .build()
         let r = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).udp(sport: 53, dport: 5353).payload([4]).build()
         let f1 = try run(p, q)
         let f2 = try run(p, r, .egress)
@@ -92,7 +99,8 @@ struct TCProgramTests {
 
     @Test func icmpEchoRequestAndReply() throws {
         let p = try programs(.none)
-        let req = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).icmpv4(.echoRequest(id: 7, sequence: 1)).build()
+        let req = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).icmpv4(.echoRequest(id: 7, sequence: 1))
+            .build()
         let rep = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).icmpv4(.echoReply(id: 7, sequence: 1)).build()
         let f1 = try run(p, req)
         let f2 = try run(p, rep)
@@ -104,11 +112,15 @@ struct TCProgramTests {
 
     @Test func icmpv6EchoOverIPv6() throws {
         let p = try programs(.none)
-        let req = PacketBuilder.ethernet().ipv6(src: "fd00::1", dst: "fd00::2").icmpv6(.echoRequest(id: 9, sequence: 1)).build()
-        let rep = PacketBuilder.ethernet().ipv6(src: "fd00::2", dst: "fd00::1").icmpv6(.echoReply(id: 9, sequence: 1)).build()
+        let req = PacketBuilder.ethernet().ipv6(src: "fd00::1", dst: "fd00::2").icmpv6(.echoRequest(id: 9, sequence: 1))
+            .build()
+        let rep = PacketBuilder.ethernet().ipv6(src: "fd00::2", dst: "fd00::1").icmpv6(.echoReply(id: 9, sequence: 1))
+            .build()
         let f1 = try run(p, req)
         let f2 = try run(p, rep)
-        #expect(f1.first?.ip == IPHeader(source: IPAddress("fd00::1")!, destination: IPAddress("fd00::2")!, ipVersion: .ipv6))
+        #expect(
+            f1.first?.ip
+                == IPHeader(source: IPAddress("fd00::1")!, destination: IPAddress("fd00::2")!, ipVersion: .ipv6))
         #expect(f1.first?.l4 == .icmpv6(ICMP(type: 128, code: 0)))
         #expect(f1.first?.isReply == false)
         #expect(f2.first?.l4 == .icmpv6(ICMP(type: 129, code: 0)))
@@ -126,7 +138,8 @@ struct TCProgramTests {
 
     @Test func vlanTaggedFrame() throws {
         let p = try programs(.none)
-        let frame = PacketBuilder.ethernet().vlan(100).ipv4(src: Self.a, dst: Self.b).udp(sport: 1000, dport: 2000).build()
+        let frame = PacketBuilder.ethernet().vlan(100).ipv4(src: Self.a, dst: Self.b).udp(sport: 1000, dport: 2000)
+            .build()
         let f = try run(p, frame)
         #expect(f.count == 1)
         #expect(f.first?.l4 == .udp(UDP(sourcePort: 1000, destinationPort: 2000)))
@@ -248,7 +261,8 @@ extension TCProgramTests {
     /// Packets that carry DNS or HTTP are reported whatever the aggregation, with the longer L7 snapshot.
     @Test func l7PayloadIsAlwaysReportedWithALongSnapshot() throws {
         let p = try programs(.medium)
-        let request = Array("GET /index.html HTTP/1.1\r\nHost: deathstar\r\n\r\n".utf8) + Array(repeating: 0x61, count: 1400)
+        let request =
+            Array("GET /index.html HTTP/1.1\r\nHost: deathstar\r\n\r\n".utf8) + Array(repeating: 0x61, count: 1400)
         let http = Self.tcp(Self.a, Self.b, 40100, 80, [.psh, .ack], payload: request)
         for _ in 0..<3 {
             let raw = try { () throws -> [[UInt8]] in
@@ -291,10 +305,14 @@ extension TCProgramTests {
     /// not reported unless addressed to the node, L7 payload still sent for the parser only, sending side untouched.
     @Test func receiveSideSuppressionPerInterfaceFlag() throws {
         let p = try programs(.medium)
-        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
-                                   flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
+        try p.setObservationPoints(
+            ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
+            flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
         #expect(try run(p, Self.tcp(Self.a, Self.b, 41000, 9000, [.syn])).isEmpty, "from-endpoint suppressed")
-        #expect(try run(p, Self.tcp(Self.a, Self.b, 41001, 9000, [.syn]), .egress).map(\.traceObservationPoint) == [.toEndpoint])
+        #expect(
+            try run(p, Self.tcp(Self.a, Self.b, 41001, 9000, [.syn]), .egress).map(\.traceObservationPoint) == [
+                .toEndpoint
+            ])
         let get = Self.tcp(Self.a, Self.b, 41002, 80, [.psh, .ack], payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
         _ = try p.testRun(.ingress, frame: get)
         let raw = try p.drainEvents()
@@ -304,23 +322,29 @@ extension TCProgramTests {
         // Addressed to the node itself: nothing else would see it.
         let z = [UInt8](repeating: 0, count: 12)
         p.setHostAddresses([[10, 1, 0, 2] + z])
-        #expect(try run(p, Self.tcp(Self.a, Self.b, 41003, 9000, [.syn])).map(\.traceObservationPoint) == [.fromEndpoint])
+        #expect(
+            try run(p, Self.tcp(Self.a, Self.b, 41003, 9000, [.syn])).map(\.traceObservationPoint) == [.fromEndpoint])
         #expect(try run(p, Self.tcp(Self.b, Self.a, 41004, 9000, [.syn])).isEmpty, "10.1.0.1 is not the node's")
         p.setHostAddresses([])
         #expect(try run(p, Self.tcp(Self.a, Self.b, 41005, 9000, [.syn])).isEmpty, "addresses replaced")
         // Multicast is delivered to the node too.
-        let mcast = PacketBuilder.ethernet().ipv4(src: Self.a, dst: "239.1.1.1").udp(sport: 5000, dport: 5000).payload([1]).build()
+        let mcast = PacketBuilder.ethernet().ipv4(src: Self.a, dst: "239.1.1.1").udp(sport: 5000, dport: 5000).payload([
+            1
+        ]).build()
         #expect(try run(p, mcast).count == 1)
         let s = p.stats()
         #expect(s.receiveSuppressed == 3)
-        #expect(s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull + s.receiveSuppressed + s.tunnelSkipped)
+        #expect(
+            s.packets == s.events + s.aggregated + s.nonIP + s.ringBufferFull + s.receiveSuppressed + s.tunnelSkipped)
 
         // Without the flag (or at none) the receive side reports.
-        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT))
+        try p.setObservationPoints(
+            ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT))
         #expect(try run(p, Self.tcp(Self.a, Self.b, 41006, 9000, [.syn])).count == 1)
         let none = try programs(.none)
-        try none.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
-                                      flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
+        try none.setObservationPoints(
+            ifindex: 1, ingress: UInt8(SPY_OBS_FROM_ENDPOINT), egress: UInt8(SPY_OBS_TO_ENDPOINT),
+            flags: UInt8(SPY_IFACE_F_SUPPRESS_INGRESS))
         #expect(try run(none, Self.tcp(Self.a, Self.b, 41007, 9000, [.syn])).count == 1)
     }
 
@@ -328,12 +352,18 @@ extension TCProgramTests {
     /// reported at the tunnel); other UDP is reported.
     @Test func tunnelPacketsOnADeviceAreSkipped() throws {
         let p = try programs(.medium)
-        try p.setObservationPoints(ifindex: 1, ingress: UInt8(SPY_OBS_FROM_NETWORK), egress: UInt8(SPY_OBS_TO_NETWORK), tunnelPort: 4789)
-        let vxlan = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4789).payload([8, 0, 0, 0]).build()
-        let vxlanIn = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).udp(sport: 51001, dport: 4789).payload([8, 0, 0, 0]).build()
+        try p.setObservationPoints(
+            ifindex: 1, ingress: UInt8(SPY_OBS_FROM_NETWORK), egress: UInt8(SPY_OBS_TO_NETWORK), tunnelPort: 4789)
+        let vxlan = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4789).payload([
+            8, 0, 0, 0
+        ]).build()
+        let vxlanIn = PacketBuilder.ethernet().ipv4(src: Self.b, dst: Self.a).udp(sport: 51001, dport: 4789).payload([
+            8, 0, 0, 0
+        ]).build()
         #expect(try run(p, vxlan, .egress).isEmpty)
         #expect(try run(p, vxlanIn).isEmpty)
-        let other = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4790).payload([8]).build()
+        let other = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 51000, dport: 4790).payload([8])
+            .build()
         #expect(try run(p, other, .egress).map(\.traceObservationPoint) == [.toNetwork])
         #expect(p.stats().tunnelSkipped == 2)
     }
@@ -345,9 +375,13 @@ extension TCProgramTests {
         #expect(try run(p, get).count == 1)
         #expect(try run(p, get).count == 1, "an HTTP start line is always reported")
         #expect(try run(p, other).count == 0, "other payload on an unknown port is aggregated")
-        let dns = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5300, dport: 53).payload([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]).build()
+        let dns = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5300, dport: 53).payload([
+            0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0
+        ]).build()
         for _ in 0..<3 { #expect(try run(p, dns).count == 1, "every DNS datagram is reported") }
-        let plain = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5301, dport: 5353).payload([1, 2, 3]).build()
+        let plain = PacketBuilder.ethernet().ipv4(src: Self.a, dst: Self.b).udp(sport: 5301, dport: 5353).payload([
+            1, 2, 3
+        ]).build()
         #expect(try run(p, plain).count == 1)
         #expect(try run(p, plain).count == 0, "other UDP is aggregated")
     }

@@ -8,9 +8,12 @@ final class AgentProcess {
     let logPath: String
 
     init(_ args: [String]) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary),
-                     "build the binary first: swift build --build-tests")
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-agent-\(UUID().uuidString).log").path
+        try #require(
+            FileManager.default.isExecutableFile(atPath: CommandLineTests.binary),
+            "build the binary first: swift build --build-tests")
+        logPath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-agent-\(UUID().uuidString).log")
+            .path
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
         process.arguments = ["run"] + args

@@ -7,7 +7,8 @@ import Testing
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct CommandLineTests {
     static let binary: String = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         return root.appendingPathComponent(".build/debug/spyglass").path
     }()
 
@@ -15,7 +16,9 @@ struct CommandLineTests {
 
     /// Runs the binary to completion (bounded).
     func spyglass(_ args: [String], prefix: [String] = [], timeout: TimeInterval = 30) throws -> Outcome {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the binary first: swift build --build-tests")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary),
+            "build the binary first: swift build --build-tests")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: prefix.first ?? Self.binary)
         p.arguments = prefix.isEmpty ? args : Array(prefix.dropFirst()) + [Self.binary] + args
@@ -49,7 +52,7 @@ struct CommandLineTests {
         (["--snap-length", "64"], "--snap-length"),
         (["--hubble-metrics-server", "::1:9965"], "--hubble-metrics-server"),
         (["--hubble-metrics", "flow:sourceContext=nonsense"], "nonsense"),
-        (["--monitor-aggregation-flags", "syn,bogus"], "--monitor-aggregation-flags"),
+        (["--monitor-aggregation-flags", "syn,bogus"], "--monitor-aggregation-flags")
     ])
     func badFlagsStopStartUpNamingTheFlag(args: [String], named: String) throws {
         let o = try spyglass(["run", "--interface", "lo"] + args)
@@ -60,8 +63,9 @@ struct CommandLineTests {
     }
 
     @Test func notRootIsOneLine() throws {
-        let o = try spyglass(["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0"],
-                             prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        let o = try spyglass(
+            ["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:0"],
+            prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
         #expect(o.status != 0)
         #expect(errorLines(o).count == 1, "\(o.stderr)")
         #expect(o.stderr.contains("needs root"), "\(o.stderr)")
@@ -86,7 +90,10 @@ struct CommandLineTests {
             // First run on both interfaces, killed with SIGKILL: its hooks stay behind.
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Self.binary)
-            p.arguments = ["run", "--interface", a.hostInterface, "--interface", b.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"]
+            p.arguments = [
+                "run", "--interface", a.hostInterface, "--interface", b.hostInterface, "--hubble-metrics-server",
+                "127.0.0.1:0"
+            ]
             p.standardError = FileHandle.nullDevice
             try p.run()
             var attached = false
@@ -102,14 +109,19 @@ struct CommandLineTests {
             // Second run on `a` only: `a` has exactly one hook per direction, the stale ones on `b` are gone.
             let q = Process()
             q.executableURL = URL(fileURLWithPath: Self.binary)
-            q.arguments = ["run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--duration", "6s"]
+            q.arguments = [
+                "run", "--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--duration", "6s"
+            ]
             let err = Pipe()
             q.standardError = err
             try q.run()
             // Wait (bounded) until the second run has started: its own hooks are on `a`, the stale ones on `b` gone.
             for _ in 0..<50 {
                 Thread.sleep(forTimeInterval: 0.1)
-                if try tcFilters(b.hostInterface, "ingress").isEmpty && tcFilters(a.hostInterface, "ingress").count == 1 { break }
+                if try tcFilters(b.hostInterface, "ingress").isEmpty && tcFilters(a.hostInterface, "ingress").count == 1
+                {
+                    break
+                }
             }
             #expect(try tcFilters(a.hostInterface, "ingress").count == 1)
             #expect(try tcFilters(a.hostInterface, "egress").count == 1)
@@ -139,7 +151,7 @@ struct CommandLineTests {
                 attached = try tcFilters(a.hostInterface, "ingress").count == 1
             }
             #expect(attached)
-            p.terminate()   // SIGTERM
+            p.terminate()  // SIGTERM
             let deadline = Date().addingTimeInterval(10)
             while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
             #expect(!p.isRunning, "SIGTERM must stop the agent within 10 s")
@@ -155,40 +167,58 @@ struct CommandLineTests {
     /// everything is removed on exit.
     @Test func starWarsDemoShowsEverythingAndCleansUp() throws {
         let port = Int.random(in: 20000...29999)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-demo-\(UUID().uuidString)").path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-demo-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: work) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["demo", "--duration", "25s", "--traffic-period", "0.3", "--hubble-metrics-server", "127.0.0.1:\(port)",
-                       "--work-dir", work]
+        p.arguments = [
+            "demo", "--duration", "25s", "--traffic-period", "0.3", "--hubble-metrics-server", "127.0.0.1:\(port)",
+            "--work-dir", work
+        ]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
         defer { if p.isRunning { p.terminate() } }
         func scrape() -> PrometheusText { PrometheusText((try? curlGet("http://127.0.0.1:\(port)/metrics")) ?? "") }
-        let families = ["hubble_dns_queries_total", "hubble_dns_responses_total", "hubble_drop_total", "hubble_tcp_flags_total",
-                        "hubble_flows_processed_total", "hubble_port_distribution_total", "hubble_icmp_total",
-                        "hubble_http_requests_total", "hubble_http_request_duration_seconds_count"]
+        let families = [
+            "hubble_dns_queries_total", "hubble_dns_responses_total", "hubble_drop_total", "hubble_tcp_flags_total",
+            "hubble_flows_processed_total", "hubble_port_distribution_total", "hubble_icmp_total",
+            "hubble_http_requests_total", "hubble_http_request_duration_seconds_count"
+        ]
         let policy: [String: String] = ["reason": "POLICY_DENIED", "protocol": "TCP"]
         var m = PrometheusText("")
         var first = -1.0
         for _ in 0..<150 {
             Thread.sleep(forTimeInterval: 0.2)
             m = scrape()
-            if first < 0, m.value("hubble_flows_processed_total") > 0 { first = m.value("hubble_flows_processed_total") }
+            if first < 0, m.value("hubble_flows_processed_total") > 0 {
+                first = m.value("hubble_flows_processed_total")
+            }
             if families.allSatisfy({ m.value($0) > 0 }) && m.value("hubble_drop_total", policy) > 0
-                && m.value("hubble_http_requests_total", ["status": "503"]) > 0 { break }
+                && m.value("hubble_http_requests_total", ["status": "503"]) > 0
+            {
+                break
+            }
         }
         for f in families { #expect(m.value(f) > 0, "\(f) has no data") }
-        #expect(m.value("hubble_drop_total", policy) > 0, "xwing's SYNs are dropped by the policy: \(m.series("hubble_drop_total"))")
+        #expect(
+            m.value("hubble_drop_total", policy) > 0,
+            "xwing's SYNs are dropped by the policy: \(m.series("hubble_drop_total"))")
         // Workload labels from the endpoints file the demo wrote.
-        #expect(m.value("hubble_http_requests_total", ["destination_workload": "deathstar", "destination_namespace": "default"]) > 0,
-                "\(m.series("hubble_http_requests_total"))")
+        #expect(
+            m.value(
+                "hubble_http_requests_total", ["destination_workload": "deathstar", "destination_namespace": "default"])
+                > 0,
+            "\(m.series("hubble_http_requests_total"))")
         #expect(m.value("hubble_http_requests_total", ["status": "503"]) > 0)
         Thread.sleep(forTimeInterval: 1)
         #expect(scrape().value("hubble_flows_processed_total") > first, "values grow with the demo's traffic")
-        let om = (try? curlGet("http://127.0.0.1:\(port)/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"])) ?? ""
+        let om =
+            (try? curlGet(
+                "http://127.0.0.1:\(port)/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"]))
+            ?? ""
         #expect(om.contains("# {traceID=\""), "HTTP exemplars in OpenMetrics")
 
         let deadline = Date().addingTimeInterval(40)
@@ -205,7 +235,8 @@ struct CommandLineTests {
         var kinds = Set<String>()
         for line in log.split(separator: "\n") {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let flow = obj["flow"] as? [String: Any] else { continue }
+                let flow = obj["flow"] as? [String: Any]
+            else { continue }
             if let l4 = flow["l4"] as? [String: Any] { kinds.formUnion(l4.keys) }
             if let l7 = flow["l7"] as? [String: Any] { kinds.formUnion(l7.keys.filter { $0 == "dns" || $0 == "http" }) }
             if flow["verdict"] as? String == "DROPPED" { kinds.insert("DROPPED") }

@@ -3,7 +3,7 @@ import SpyglassTesting
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Grafana dashboards and the deployment files, checked for real:
@@ -25,8 +25,10 @@ struct DashboardTests {
     /// holds the DaemonSet to the same value): the demo runs with it, so every panel is proven on what users get.
     static var shippedMetrics: String {
         get throws {
-            let env = try String(contentsOf: root.appendingPathComponent("deploy/systemd/spyglass.env"), encoding: .utf8)
-            guard let line = env.split(separator: "\n").first(where: { $0.hasPrefix("SPYGLASS_HUBBLE_METRICS=\"") }) else {
+            let env = try String(
+                contentsOf: root.appendingPathComponent("deploy/systemd/spyglass.env"), encoding: .utf8)
+            guard let line = env.split(separator: "\n").first(where: { $0.hasPrefix("SPYGLASS_HUBBLE_METRICS=\"") })
+            else {
                 throw DashboardTestError("deploy/systemd/spyglass.env has no SPYGLASS_HUBBLE_METRICS=\"...\"")
             }
             return String(line.dropFirst("SPYGLASS_HUBBLE_METRICS=\"".count).dropLast())
@@ -35,7 +37,7 @@ struct DashboardTests {
     /// Series Prometheus makes itself for every target: present whatever the agent serves.
     static let prometheusFamilies: Set<String> = [
         "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
-        "scrape_series_added",
+        "scrape_series_added"
     ]
 
     struct Outcome { var status: Int32; var stdout: String; var stderr: String }
@@ -59,9 +61,10 @@ struct DashboardTests {
         while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
-        return Outcome(status: p.terminationStatus,
-                       stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        return Outcome(
+            status: p.terminationStatus,
+            stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     static func makeTempDir(_ tag: String) throws -> String {
@@ -131,8 +134,10 @@ struct DashboardTests {
         let check = try Self.run(Self.python, args)
         print(check.stdout)
         #expect(check.status == 0, "check-deploy.py:\n\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("systemd unit verified with systemd-analyze") || !FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"),
-                "\(check.stdout)")
+        #expect(
+            check.stdout.contains("systemd unit verified with systemd-analyze")
+                || !FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"),
+            "\(check.stdout)")
     }
 
     /// The PrometheusRule's alerts pass `promtool check rules` and their unit tests (`promtool test rules`).
@@ -148,11 +153,15 @@ struct DashboardTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fm = FileManager.default
         try fm.createDirectory(atPath: "\(dir)/deploy/kubernetes/components", withIntermediateDirectories: true)
-        try fm.copyItem(atPath: Self.root.appendingPathComponent("deploy/kubernetes/components/prometheus-operator").path,
-                        toPath: "\(dir)/deploy/kubernetes/components/prometheus-operator")
-        try fm.copyItem(atPath: Self.root.appendingPathComponent("deploy/prometheus").path, toPath: "\(dir)/deploy/prometheus")
+        try fm.copyItem(
+            atPath: Self.root.appendingPathComponent("deploy/kubernetes/components/prometheus-operator").path,
+            toPath: "\(dir)/deploy/kubernetes/components/prometheus-operator")
+        try fm.copyItem(
+            atPath: Self.root.appendingPathComponent("deploy/prometheus").path, toPath: "\(dir)/deploy/prometheus")
         try fm.createDirectory(atPath: "\(dir)/scripts", withIntermediateDirectories: true)
-        try fm.copyItem(atPath: Self.root.appendingPathComponent("scripts/check-alerts.py").path, toPath: "\(dir)/scripts/check-alerts.py")
+        try fm.copyItem(
+            atPath: Self.root.appendingPathComponent("scripts/check-alerts.py").path,
+            toPath: "\(dir)/scripts/check-alerts.py")
         let rule = "\(dir)/deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml"
         let text = try String(contentsOfFile: rule, encoding: .utf8)
         #expect(text.contains("> 3 * sum by (instance, reason)"))
@@ -171,18 +180,28 @@ struct DashboardTests {
         for item in ["deploy", "scripts", "Containerfile", "Package.swift", "Package.resolved"] {
             try fm.copyItem(atPath: Self.root.appendingPathComponent(item).path, toPath: "\(dir)/\(item)")
         }
-        for empty in ["Plugins", "Sources", "bpf", "Tests"] { try fm.createDirectory(atPath: "\(dir)/\(empty)", withIntermediateDirectories: true) }
+        for empty in ["Plugins", "Sources", "bpf", "Tests"] {
+            try fm.createDirectory(atPath: "\(dir)/\(empty)", withIntermediateDirectories: true)
+        }
         func edit(_ path: String, _ from: String, _ to: String) throws {
             let text = try String(contentsOfFile: "\(dir)/\(path)", encoding: .utf8)
             #expect(text.contains(from), "\(path) no longer contains '\(from)': update this test")
-            try text.replacingOccurrences(of: from, with: to).write(toFile: "\(dir)/\(path)", atomically: true, encoding: .utf8)
+            try text.replacingOccurrences(of: from, with: to).write(
+                toFile: "\(dir)/\(path)", atomically: true, encoding: .utf8)
         }
         try edit("deploy/kubernetes/daemonset.yaml", "readinessProbe:", "readinesProbe:")
-        try edit("deploy/kubernetes/daemonset.yaml", "\"PERFMON\", \"SYS_RESOURCE\"", "\"PERFMON\", \"SYS_RESOURCE\", \"SYS_PTRACE\"")
-        try edit("deploy/kubernetes/rbac.yaml", "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\"]",
-                 "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\", \"delete\"]")
-        try edit("deploy/kubernetes/components/prometheus-operator/servicemonitor.yaml", "- port: metrics", "- port: metricz")
-        try edit("deploy/kubernetes/resourcequota.yaml", "values: [\"system-node-critical\"]", "values: [\"system-cluster-critical\"]")
+        try edit(
+            "deploy/kubernetes/daemonset.yaml", "\"PERFMON\", \"SYS_RESOURCE\"",
+            "\"PERFMON\", \"SYS_RESOURCE\", \"SYS_PTRACE\"")
+        try edit(
+            "deploy/kubernetes/rbac.yaml", "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\"]",
+            "resources: [\"replicasets\"]\n    verbs: [\"get\", \"list\", \"watch\", \"delete\"]")
+        try edit(
+            "deploy/kubernetes/components/prometheus-operator/servicemonitor.yaml", "- port: metrics", "- port: metricz"
+        )
+        try edit(
+            "deploy/kubernetes/resourcequota.yaml", "values: [\"system-node-critical\"]",
+            "values: [\"system-cluster-critical\"]")
         try edit("deploy/kubernetes/service.yaml", "prometheus.io/scrape: \"true\"", "prometheus.io/scrape: \"false\"")
         try edit("deploy/systemd/spyglass.service", "ProtectHome=yes", "ProtectHome=read-only")
         try edit("deploy/systemd/spyglass.service", "RestrictRealtime=yes", "RestrictRealtime=maybe")
@@ -195,7 +214,7 @@ struct DashboardTests {
             "grants more than get/list/watch: ['delete']", "endpoint port 'metricz' is not a Service port name",
             "ProtectHome=read-only, want yes", "the runtime stage does not install libbpf1",
             "needs a ResourceQuota with a PriorityClass scope naming it", "needs annotations prometheus.io/scrape",
-            "RestartPreventExitStatus=1, want 64",
+            "RestartPreventExitStatus=1, want 64"
         ]
         if fm.isExecutableFile(atPath: "/usr/bin/systemd-analyze") { needles.append("Failed to parse boolean value") }
         for needle in needles {
@@ -225,11 +244,12 @@ struct DashboardTests {
             throw DashboardTestError("check-dashboards.py --queries failed: \(listed.stdout)\(listed.stderr)")
         }
         return array.map { q in
-            Query(dashboard: q["dashboard"] as? String ?? "", panel: q["panel"] as? String ?? "",
-                  refId: q["refId"] as? String ?? "", kind: q["kind"] as? String ?? "",
-                  expr: q["expr"] as? String ?? "", families: q["families"] as? [String] ?? [],
-                  exemplar: q["exemplar"] as? Bool ?? false, label: q["label"] as? String ?? "",
-                  match: q["match"] as? String ?? "")
+            Query(
+                dashboard: q["dashboard"] as? String ?? "", panel: q["panel"] as? String ?? "",
+                refId: q["refId"] as? String ?? "", kind: q["kind"] as? String ?? "",
+                expr: q["expr"] as? String ?? "", families: q["families"] as? [String] ?? [],
+                exemplar: q["exemplar"] as? Bool ?? false, label: q["label"] as? String ?? "",
+                match: q["match"] as? String ?? "")
         }
     }
 
@@ -280,21 +300,29 @@ struct DashboardTests {
     /// names must be in the demo's scrape, so a query naming an unknown family (a typo, a renamed metric) fails.
     static let notInDemo: [String: String] = [:]
 
-    static func unknownFamilies(_ families: [String], produced: Set<String>, notInDemo: [String: String] = notInDemo) -> [String] {
+    static func unknownFamilies(_ families: [String], produced: Set<String>, notInDemo: [String: String] = notInDemo)
+        -> [String]
+    {
         families.filter { !produced.contains($0) && notInDemo[$0] == nil }
     }
 
     @Test func aQueryNamingAnUnknownFamilyFails() {
         let produced: Set<String> = ["hubble_flows_processed_total", "up"]
         #expect(Self.unknownFamilies(["hubble_flows_processed_total"], produced: produced).isEmpty)
-        #expect(Self.unknownFamilies(["hubble_flow_processed_total"], produced: produced) == ["hubble_flow_processed_total"])
-        #expect(Self.unknownFamilies(["spyglass_metrics_config_reloads_total"], produced: produced,
-                                     notInDemo: ["spyglass_metrics_config_reloads_total": "only with a dynamic metrics file"]).isEmpty)
+        #expect(
+            Self.unknownFamilies(["hubble_flow_processed_total"], produced: produced) == ["hubble_flow_processed_total"]
+        )
+        #expect(
+            Self.unknownFamilies(
+                ["spyglass_metrics_config_reloads_total"], produced: produced,
+                notInDemo: ["spyglass_metrics_config_reloads_total": "only with a dynamic metrics file"]
+            ).isEmpty)
     }
 
     @Test(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason))
     func everyPanelQueryRunsOnRealDemoData() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: swift build --build-tests")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary), "build first: swift build --build-tests")
         try #require(FileManager.default.isExecutableFile(atPath: Self.prometheus), "apt-get install prometheus")
         let queries = try Self.loadQueries()
         let dir = try Self.makeTempDir("prom")
@@ -304,8 +332,10 @@ struct DashboardTests {
         let demoPort = try Self.freePort()
         let demo = Process()
         demo.executableURL = URL(fileURLWithPath: Self.binary)
-        demo.arguments = ["demo", "--duration", "150s", "--traffic-period", "0.3",
-                          "--hubble-metrics-server", "127.0.0.1:\(demoPort)", "--hubble-metrics", try Self.shippedMetrics]
+        demo.arguments = [
+            "demo", "--duration", "150s", "--traffic-period", "0.3",
+            "--hubble-metrics-server", "127.0.0.1:\(demoPort)", "--hubble-metrics", try Self.shippedMetrics
+        ]
         FileManager.default.createFile(atPath: "\(dir)/demo.log", contents: nil)
         let demoLog = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir)/demo.log"))
         demo.standardOutput = demoLog
@@ -343,8 +373,10 @@ struct DashboardTests {
         try config.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
         let prom = Process()
         prom.executableURL = URL(fileURLWithPath: Self.prometheus)
-        prom.arguments = ["--enable-feature=exemplar-storage", "--storage.tsdb.path=\(dir)/data",
-                          "--web.listen-address=127.0.0.1:\(promPort)", "--config.file=\(dir)/prometheus.yml"]
+        prom.arguments = [
+            "--enable-feature=exemplar-storage", "--storage.tsdb.path=\(dir)/data",
+            "--web.listen-address=127.0.0.1:\(promPort)", "--config.file=\(dir)/prometheus.yml"
+        ]
         FileManager.default.createFile(atPath: "\(dir)/prometheus.log", contents: nil)
         let promLog = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(dir)/prometheus.log"))
         prom.standardOutput = promLog
@@ -357,7 +389,8 @@ struct DashboardTests {
 
         // Wait for rates: at least two scrapes of the flow counter and of the scrape-latency histogram.
         var ready = false
-        let ready1 = "sum(rate(hubble_flows_processed_total[1m])) and "
+        let ready1 =
+            "sum(rate(hubble_flows_processed_total[1m])) and "
             + "sum(rate(hubble_metrics_http_handler_request_duration_seconds_count[1m]))"
         let promDeadline = Date().addingTimeInterval(30)
         while Date() < promDeadline && prom.isRunning && !ready {
@@ -370,8 +403,9 @@ struct DashboardTests {
             }
         }
         let targets = (try? curlGet("\(base)/api/v1/targets")) ?? "(no answer)"
-        try #require(ready, "Prometheus had no rate of the demo's flows within 30 s.\ntargets: \(targets)\n\(promLogText())")
-        Thread.sleep(forTimeInterval: 3)   // a few more samples for the ratios and quantiles
+        try #require(
+            ready, "Prometheus had no rate of the demo's flows within 30 s.\ntargets: \(targets)\n\(promLogText())")
+        Thread.sleep(forTimeInterval: 3)  // a few more samples for the ratios and quantiles
         #expect(targets.contains("\"health\":\"up\""), "the scrape target is up: \(targets)")
 
         // What the demo produces right now, by scraping it (not a hard-coded list).
@@ -380,7 +414,7 @@ struct DashboardTests {
         print("demo families: \(produced.subtracting(Self.prometheusFamilies).sorted().joined(separator: " "))")
 
         var failures: [String] = []
-        var noDataYet: [String: Set<String>] = [:]   // family -> panels
+        var noDataYet: [String: Set<String>] = [:]  // family -> panels
         var nanOnly: [String] = []
         var withData = 0
         let now = Date().timeIntervalSince1970
@@ -400,11 +434,14 @@ struct DashboardTests {
                 continue
             }
             guard answer["status"] as? String == "success" else {
-                failures.append("\(label): \(answer["errorType"] ?? "") \(answer["error"] ?? "") in \(q.kind == "query" ? q.expr : q.match)")
+                failures.append(
+                    "\(label): \(answer["errorType"] ?? "") \(answer["error"] ?? "") in \(q.kind == "query" ? q.expr : q.match)"
+                )
                 continue
             }
             if q.exemplar {
-                let ex = try Self.api(base, "/api/v1/query_exemplars?query=\(Self.encode(q.expr))&start=\(now - 300)&end=\(now)")
+                let ex = try Self.api(
+                    base, "/api/v1/query_exemplars?query=\(Self.encode(q.expr))&start=\(now - 300)&end=\(now)")
                 if ex["status"] as? String != "success" {
                     failures.append("\(label): exemplar query failed: \(ex["error"] ?? "")")
                 } else if !String(describing: ex["data"] ?? "").contains("traceID") {
@@ -432,8 +469,9 @@ struct DashboardTests {
             }
             let unknown = Self.unknownFamilies(q.families, produced: produced)
             if !unknown.isEmpty {
-                failures.append("\(label): names \(unknown.joined(separator: ", ")), which the demo does not produce and "
-                                + "which is not among the families it cannot produce (notInDemo): \(q.expr)")
+                failures.append(
+                    "\(label): names \(unknown.joined(separator: ", ")), which the demo does not produce and "
+                        + "which is not among the families it cannot produce (notInDemo): \(q.expr)")
                 continue
             }
             if !missing.isEmpty {
@@ -444,7 +482,9 @@ struct DashboardTests {
                 withData += 1
                 if allNaN { nanOnly.append(label) }
             } else if q.kind == "query" {
-                failures.append("\(label): no data although \(q.families.joined(separator: ", ")) is in the demo's scrape: \(q.expr)")
+                failures.append(
+                    "\(label): no data although \(q.families.joined(separator: ", ")) is in the demo's scrape: \(q.expr)"
+                )
             } else if q.label == "instance" {
                 failures.append("\(label): label_values(\(q.match), \(q.label)) is empty")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import SpyglassAgent
 import SpyglassDatapath
+import SpyglassFlow
 import SpyglassTesting
 import Testing
 
@@ -10,7 +11,8 @@ import Testing
 /// Drops elsewhere on the host cannot blur the counts: the drop metric carries the IPs and only this lab's are read.
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct DropClassEndToEndTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+        .path
 
     /// hubble_drop_total series whose source or destination is one of `addresses`.
     static func drops(_ m: PrometheusText, involving addresses: Set<String>) -> [PrometheusText.Sample] {
@@ -39,7 +41,9 @@ struct DropClassEndToEndTests {
                 let pods = [anchor, web, client, other, blocked]
                 let ours = Set(pods.flatMap { [$0.ipv4] + ($0.ipv6.map { [$0] } ?? []) })
                 // The policy: `blocked` may not reach web:81.
-                try lab.nft(in: web, """
+                try lab.nft(
+                    in: web,
+                    """
                     table inet spyglass_test {
                       chain input {
                         type filter hook input priority 0; policy accept;
@@ -47,10 +51,16 @@ struct DropClassEndToEndTests {
                       }
                     }
                     """)
-                let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(60))
+                let server = try lab.spawn(
+                    in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(60))
                 defer { _ = server.terminate() }
                 // Ready when listening (a connection attempt before that would be a real NO_SOCKET drop).
-                let up = try lab.run(inNamespace: web.namespace, ["bash", "-c", "for i in $(seq 1 50); do ss -Hltn 'sport = :8080' | grep -q . && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
+                let up = try lab.run(
+                    inNamespace: web.namespace,
+                    [
+                        "bash", "-c",
+                        "for i in $(seq 1 50); do ss -Hltn 'sport = :8080' | grep -q . && exit 0; sleep 0.1; done; exit 1"
+                    ], timeout: .seconds(10))
                 try #require(up.succeeded, "\(up)")
 
                 // Healthy traffic: ping as root (v4 and v6), HTTP from two pods, scrapes of the agent itself.
@@ -62,17 +72,26 @@ struct DropClassEndToEndTests {
                 }
                 for from in [client, other] {
                     for i in 0..<5 {
-                        let r = try lab.run(in: from, ["curl", "-s", "-o", "/dev/null", "http://\(web.ipv4):8080/\(i % 2 == 0 ? "ok" : "missing")"])
+                        let r = try lab.run(
+                            in: from,
+                            [
+                                "curl", "-s", "-o", "/dev/null",
+                                "http://\(web.ipv4):8080/\(i % 2 == 0 ? "ok" : "missing")"
+                            ])
                         #expect(r.succeeded, "\(r)")
                     }
                 }
                 for _ in 0..<5 { _ = try curlGet("http://127.0.0.1:\(agent.serverPort)/metrics") }
                 // The one unhealthy thing: 4 SYNs from `blocked` to web:81 (a raw socket: no retransmissions).
                 let denied = 4
-                let syn = try lab.run(in: blocked, ["python3", Self.scripts + "/packets.py", "syn", blocked.ipv4, web.ipv4, "81", "\(denied)"])
+                let syn = try lab.run(
+                    in: blocked,
+                    ["python3", Self.scripts + "/packets.py", "syn", blocked.ipv4, web.ipv4, "81", "\(denied)"])
                 #expect(syn.succeeded, "\(syn)")
 
-                let policy: [String: String] = ["reason": "POLICY_DENIED", "protocol": "TCP", "source_ip": blocked.ipv4, "destination_ip": web.ipv4]
+                let policy: [String: String] = [
+                    "reason": "POLICY_DENIED", "protocol": "TCP", "source_ip": blocked.ipv4, "destination_ip": web.ipv4
+                ]
                 let m = try scrapeMetrics(agent.serverPort) { m in
                     m.value("hubble_drop_total", policy) >= Double(denied)
                         && m.value("spyglass_drops_total", ["reason": "NO_SOCKET", "class": "benign"]) >= 12
@@ -94,8 +113,10 @@ struct DropClassEndToEndTests {
                 // Everything is still counted, with its class: ping's echo replies (12 v4 + 9 v6, received by its raw
                 // socket, then freed as NO_SOCKET) are benign; closed sockets are socket lifecycle.
                 #expect(m.value("spyglass_drops_total", ["reason": "NO_SOCKET", "class": "benign"]) >= 12)
-                #expect(m.value("spyglass_drops_total", ["reason": "NETFILTER_DROP", "class": "drop"]) >= Double(denied))
-                #expect(m.value("spyglass_drops_total", ["class": "socket"]) >= 1, "\(m.series("spyglass_drops_total"))")
+                #expect(
+                    m.value("spyglass_drops_total", ["reason": "NETFILTER_DROP", "class": "drop"]) >= Double(denied))
+                #expect(
+                    m.value("spyglass_drops_total", ["class": "socket"]) >= 1, "\(m.series("spyglass_drops_total"))")
                 #expect(m.value("spyglass_drops_total", ["reason": "QUEUE_PURGE", "class": "drop"]) == 0)
                 #expect(m.value("spyglass_drops_total", ["reason": "NOT_SPECIFIED", "class": "drop"]) == 0)
             }
@@ -109,22 +130,28 @@ struct DropClassEndToEndTests {
         try await withLab { lab in
             let a = try lab.addPod(name: "sender", ipv4: "10.199.51.2/24")
             let b = try lab.addPod(name: "sink", ipv4: "10.199.51.3/24")
-            let send = "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(5): s.sendto(b'x',(sys.argv[1],7300))"
+            let send =
+                "import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range(5): s.sendto(b'x',(sys.argv[1],7300))"
             for (classes, extra, expected) in [(["benign"], [String](), 0.0), (["benign"], ["NO_SOCKET"], 5.0)] {
                 var c = AgentConfig()
                 c.interfaces = [a.hostInterface]
                 c.metricsServer = "127.0.0.1:0"
                 c.hubbleMetrics = "drop:labelsContext=source_ip,destination_ip"
-                c.drops.report = DropReportSet(classes: Set(classes.compactMap { DropClass(rawValue: $0) }), extraReasons: Set(extra))
+                c.drops.report = DropReportSet(
+                    classes: Set(classes.compactMap { DropClass(rawValue: $0) }), extraReasons: Set(extra))
                 try await withStartedAgent(c) { agent in
                     let r = try lab.run(in: a, ["python3", "-c", send, b.ipv4])
                     #expect(r.succeeded, "\(r)")
-                    let udp: [String: String] = ["reason": "NO_SOCKET", "protocol": "UDP", "source_ip": a.ipv4, "destination_ip": b.ipv4]
+                    let udp: [String: String] = [
+                        "reason": "NO_SOCKET", "protocol": "UDP", "source_ip": a.ipv4, "destination_ip": b.ipv4
+                    ]
                     let m = try scrapeMetrics(agent.serverPort) {
                         $0.value("spyglass_drops_total", ["reason": "NO_SOCKET", "class": "drop"]) >= 5
                             && $0.value("hubble_drop_total", udp) >= expected
                     }
-                    #expect(m.value("hubble_drop_total", udp) == expected, "classes \(classes) extra \(extra): \(m.series("hubble_drop_total"))")
+                    #expect(
+                        m.value("hubble_drop_total", udp) == expected,
+                        "classes \(classes) extra \(extra): \(m.series("hubble_drop_total"))")
                 }
             }
         }
@@ -142,10 +169,9 @@ struct DropClassEndToEndTests {
                 _ = try Agent(config: c)
                 Issue.record("an unknown --drop-reasons-extra name must stop start-up")
             } catch {
-                #expect("\(error)".contains("--drop-reasons-extra") && "\(error)".contains("NO_SUCH_REASON"), "\(error)")
+                #expect(
+                    "\(error)".contains("--drop-reasons-extra") && "\(error)".contains("NO_SUCH_REASON"), "\(error)")
             }
         }
     }
 }
-
-import SpyglassFlow

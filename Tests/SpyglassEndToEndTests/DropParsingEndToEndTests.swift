@@ -9,7 +9,9 @@ import Testing
 /// direction), and frames whose IP header cannot be read are counted by why and never reported.
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct DropParsingEndToEndTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/frames.py").path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Scripts/frames.py"
+    ).path
 
     struct Reported: Equatable, CustomStringConvertible {
         var source: String, destination: String, l4: String, reason: String, kernelReason: String, direction: String
@@ -23,7 +25,8 @@ struct DropParsingEndToEndTests {
         for line in text.split(separator: "\n") {
             let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             guard let flow = obj?["flow"] as? [String: Any], flow["verdict"] as? String == "DROPPED",
-                  let ip = flow["IP"] as? [String: Any] else { continue }
+                let ip = flow["IP"] as? [String: Any]
+            else { continue }
             let src = ip["source"] as? String ?? "", dst = ip["destination"] as? String ?? ""
             guard src == source || dst == destination else { continue }
             var l4 = "none"
@@ -31,9 +34,11 @@ struct DropParsingEndToEndTests {
                 l4 = "\(proto) \(f["source_port"] as? Int ?? -1)->\(f["destination_port"] as? Int ?? -1)"
             }
             let ext = (flow["extensions"] as? [String: Any])?["value"] as? [String: Any]
-            out.append(Reported(source: src, destination: dst, l4: l4, reason: flow["drop_reason_desc"] as? String ?? "",
-                                kernelReason: ext?["kernel_drop_reason"] as? String ?? "",
-                                direction: flow["traffic_direction"] as? String ?? ""))
+            out.append(
+                Reported(
+                    source: src, destination: dst, l4: l4, reason: flow["drop_reason_desc"] as? String ?? "",
+                    kernelReason: ext?["kernel_drop_reason"] as? String ?? "",
+                    direction: flow["traffic_direction"] as? String ?? ""))
             // The legacy numeric reason is never 0 ("Success" in Hubble's printers).
             #expect((flow["drop_reason"] as? Int ?? 0) > 0, "\(line)")
         }
@@ -41,7 +46,9 @@ struct DropParsingEndToEndTests {
     }
 
     @Test func malformedFramesAreReportedExactlyOrCountedNeverGuessed() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-dropparse-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-dropparse-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = dir + "/flows.log"
@@ -58,7 +65,9 @@ struct DropParsingEndToEndTests {
             func mac(_ iface: String, _ ns: String?) throws -> String {
                 let out = try lab.ip(["-o", "link", "show", "dev", iface], namespace: ns).stdout
                 let words = out.split(whereSeparator: { $0 == " " || $0 == "\\" })
-                guard let i = words.firstIndex(of: "link/ether"), i + 1 < words.count else { throw LabError("no MAC in \(out)") }
+                guard let i = words.firstIndex(of: "link/ether"), i + 1 < words.count else {
+                    throw LabError("no MAC in \(out)")
+                }
                 return String(words[i + 1])
             }
             let wireMAC = try mac(wire, nil), victimMAC = try mac("eth0", victimNS)
@@ -66,16 +75,18 @@ struct DropParsingEndToEndTests {
             c.interfaces = [wire]
             c.metricsServer = "127.0.0.1:0"
             c.hubbleMetrics = "drop"
-            c.staticExport = StaticExporterConfig(filePath: log, fileMaxSizeMB: 10, fileMaxBackups: 1, fileCompress: false)
+            c.staticExport = StaticExporterConfig(
+                filePath: log, fileMaxSizeMB: 10, fileMaxBackups: 1, fileCompress: false)
             let n = 3
             let v4 = ("10.199.52.2", "10.199.52.3"), v6 = ("fd00:199:52::2", "fd00:199:52::3")
             let sends: [(String, (String, String))] = [
                 ("v4-short-ihl", v4), ("v4-cut-header", v4), ("v6-cut-header", v6),
-                ("v4-too-small", v4), ("v4-cut-tcp", v4), ("v6-ext-past-end", v6), ("v6-bad-option", v6),
+                ("v4-too-small", v4), ("v4-cut-tcp", v4), ("v6-ext-past-end", v6), ("v6-bad-option", v6)
             ]
             try await withStartedAgent(c) { agent in
                 for (kind, (src, dst)) in sends {
-                    let r = try lab.run(inNamespace: nil, ["python3", Self.script, kind, wire, wireMAC, victimMAC, src, dst, "\(n)"])
+                    let r = try lab.run(
+                        inNamespace: nil, ["python3", Self.script, kind, wire, wireMAC, victimMAC, src, dst, "\(n)"])
                     #expect(r.succeeded, "\(kind): \(r)")
                 }
                 let m = try scrapeMetrics(agent.serverPort) { m in
@@ -84,14 +95,19 @@ struct DropParsingEndToEndTests {
                         && m.value("hubble_drop_total") >= Double(4 * n)
                 }
                 // The IPv4 header with IHL 4, and the cut IPv4 and IPv6 headers: counted, not reported.
-                #expect(m.value("spyglass_drops_unparsed_total", ["why": "bad_ip_header"]) == Double(n), "\(m.series("spyglass_drops_unparsed_total"))")
+                #expect(
+                    m.value("spyglass_drops_unparsed_total", ["why": "bad_ip_header"]) == Double(n),
+                    "\(m.series("spyglass_drops_unparsed_total"))")
                 #expect(m.value("spyglass_drops_unparsed_total", ["why": "truncated_ip"]) == Double(2 * n))
-                Thread.sleep(forTimeInterval: 0.5)   // the flow log's writer catches up
+                Thread.sleep(forTimeInterval: 0.5)  // the flow log's writer catches up
             }
             let got4 = try Self.reported(log, from: v4.0, to: v4.1)
             let got6 = try Self.reported(log, from: v6.0, to: v6.1)
             func want(_ src: String, _ dst: String, _ l4: String, _ reason: String, _ kernel: String) -> [Reported] {
-                Array(repeating: Reported(source: src, destination: dst, l4: l4, reason: reason, kernelReason: kernel, direction: "INGRESS"), count: n)
+                Array(
+                    repeating: Reported(
+                        source: src, destination: dst, l4: l4, reason: reason, kernelReason: kernel,
+                        direction: "INGRESS"), count: n)
             }
             // A total length beyond the frame: the headers that are there are exact.
             let tooSmall = want(v4.0, v4.1, "UDP 40000->7200", "CT_TRUNCATED_OR_INVALID_HEADER", "PKT_TOO_SMALL")

@@ -42,7 +42,8 @@ struct EndpointsEndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.50.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.50.3/24")
-            try Self.file(client: client, server: server, withServer: true).write(toFile: path, atomically: true, encoding: .utf8)
+            try Self.file(client: client, server: server, withServer: true).write(
+                toFile: path, atomically: true, encoding: .utf8)
 
             var c = AgentConfig()
             c.interfaces = [client.hostInterface]
@@ -50,7 +51,8 @@ struct EndpointsEndToEndTests {
             c.endpoints.endpointsFile = path
             c.endpoints.fileCheckInterval = .milliseconds(200)
             c.endpoints.departureGrace = .seconds(1)
-            c.hubbleMetrics = "icmp:sourceContext=workload|ip;destinationContext=workload|ip;labelsContext=source_namespace,source_workload,source_pod,source_app,destination_namespace,destination_workload,destination_app,traffic_direction"
+            c.hubbleMetrics =
+                "icmp:sourceContext=workload|ip;destinationContext=workload|ip;labelsContext=source_namespace,source_workload,source_pod,source_app,destination_namespace,destination_workload,destination_app,traffic_direction"
             let agent = try Agent(config: c)
             try await agent.start()
             do {
@@ -61,26 +63,36 @@ struct EndpointsEndToEndTests {
                     "type": "EchoRequest", "source": "default/tiefighter", "destination": "default/deathstar",
                     "source_namespace": "default", "source_workload": "tiefighter", "source_pod": "tiefighter",
                     "destination_namespace": "default", "destination_workload": "deathstar",
-                    "destination_app": "deathstar", "traffic_direction": "egress",
+                    "destination_app": "deathstar", "traffic_direction": "egress"
                 ]
                 let m = try scrapeMetrics(agent.serverPort) { $0.value(name, request) >= 1 }
                 #expect(m.value(name, request) == 1, "\(m.series(name))")
-                #expect(m.value(name, ["type": "EchoReply", "source": "default/deathstar", "destination": "default/tiefighter"]) >= 1,
-                        "\(m.series(name))")
+                #expect(
+                    m.value(
+                        name, ["type": "EchoReply", "source": "default/deathstar", "destination": "default/tiefighter"])
+                        >= 1,
+                    "\(m.series(name))")
 
                 // The server's entry leaves the file: after the grace period its series are gone.
-                try Self.file(client: client, server: server, withServer: false).write(toFile: path, atomically: true, encoding: .utf8)
+                try Self.file(client: client, server: server, withServer: false).write(
+                    toFile: path, atomically: true, encoding: .utf8)
                 var gone = false
                 for _ in 0..<60 where !gone {
                     try await Task.sleep(for: .milliseconds(100))
                     let n = PrometheusText(try curlGet("http://127.0.0.1:\(agent.serverPort)/metrics"))
-                    gone = n.series(name).allSatisfy { $0.labels["destination"] != "default/deathstar" && $0.labels["source"] != "default/deathstar" }
+                    gone = n.series(name).allSatisfy {
+                        $0.labels["destination"] != "default/deathstar" && $0.labels["source"] != "default/deathstar"
+                    }
                 }
                 #expect(gone, "series naming the departed endpoint are removed after the grace period")
                 // New traffic to the address now falls back to `ip` (the address belongs to nothing known).
                 _ = try await lab.run(in: client, ["ping", "-c", "1", "-W", "1", server.ipv4])
-                let after = try scrapeMetrics(agent.serverPort) { $0.value(name, ["type": "EchoRequest", "destination": server.ipv4]) >= 1 }
-                #expect(after.value(name, ["type": "EchoRequest", "destination": server.ipv4, "destination_workload": ""]) == 1)
+                let after = try scrapeMetrics(agent.serverPort) {
+                    $0.value(name, ["type": "EchoRequest", "destination": server.ipv4]) >= 1
+                }
+                #expect(
+                    after.value(name, ["type": "EchoRequest", "destination": server.ipv4, "destination_workload": ""])
+                        == 1)
             } catch {
                 await agent.stop()
                 throw error

@@ -10,11 +10,15 @@ struct FlagValidationTests {
     /// Files the rows point at: made before each case and removed after it (nothing is left behind).
     static let files = (
         dir: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())").path,
-        badYAML: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/bad.yaml").path,
-        emptyDir: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/empty").path,
+        badYAML: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/bad.yaml")
+            .path,
+        emptyDir: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/empty")
+            .path,
         // Root reads any file: an "unreadable" one is a file the agent cannot parse as the flag's format (and, as a
         // regular file, cannot be a directory to create a flow log in).
-        unreadable: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/binary").path)
+        unreadable: FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-flags-\(getpid())/binary")
+            .path
+    )
 
     static func makeFiles() throws {
         try FileManager.default.createDirectory(atPath: files.emptyDir, withIntermediateDirectories: true)
@@ -69,7 +73,10 @@ struct FlagValidationTests {
         (["--kubernetes", "maybe"], "--kubernetes"),
         (["--drop-scope", "some"], "--drop-scope"),
         (["--node-name", ""], "--node-name"),
-        (["--hubble-redact-http-headers-allow", "a", "--hubble-redact-http-headers-deny", "b"], "--hubble-redact-http-headers-allow"),
+        (
+            ["--hubble-redact-http-headers-allow", "a", "--hubble-redact-http-headers-deny", "b"],
+            "--hubble-redact-http-headers-allow"
+        ),
         // interfaces that can never match
         (["--interface", ""], "--interface"),
         (["--interface", "a/b"], "--interface"),
@@ -91,11 +98,26 @@ struct FlagValidationTests {
         (["--k8s-kubeconfig-path", files.unreadable], files.unreadable),
         (["--hubble-export-file-path", files.unreadable + "/sub/events.log"], "--hubble-export-file-path"),
         (["--hubble-export-file-path", files.emptyDir], "--hubble-export-file-path"),
-        (["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-allowlist", "{not json"], "--hubble-export-allowlist"),
-        (["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-denylist", "{\"verdict\":[\"NOPE\"]}"], "--hubble-export-denylist"),
-        (["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-fieldmask", "no.such.field"], "--hubble-export-fieldmask"),
-        (["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-aggregation-interval", "often"], "--hubble-export-aggregation-interval"),
-        (["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-file-mode", "999"], "--hubble-export-file-mode"),
+        (
+            ["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-allowlist", "{not json"],
+            "--hubble-export-allowlist"
+        ),
+        (
+            ["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-denylist", "{\"verdict\":[\"NOPE\"]}"],
+            "--hubble-export-denylist"
+        ),
+        (
+            ["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-fieldmask", "no.such.field"],
+            "--hubble-export-fieldmask"
+        ),
+        (
+            ["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-aggregation-interval", "often"],
+            "--hubble-export-aggregation-interval"
+        ),
+        (
+            ["--hubble-export-file-path", files.dir + "/e.log", "--hubble-export-file-mode", "999"],
+            "--hubble-export-file-mode"
+        )
     ]
 
     @Test(arguments: rows)
@@ -122,11 +144,14 @@ struct FlagValidationTests {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         try withUnsafeMutablePointer(to: &addr) { p in
             try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                try #require(bind(listener, sa, len) == 0 && listen(listener, 1) == 0 && getsockname(listener, sa, &len) == 0)
+                try #require(
+                    bind(listener, sa, len) == 0 && listen(listener, 1) == 0 && getsockname(listener, sa, &len) == 0)
             }
         }
         let port = Int(UInt16(bigEndian: addr.sin_port))
-        let o = try CommandLineTests().spyglass(["run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:\(port)", "--duration", "3s"])
+        let o = try CommandLineTests().spyglass([
+            "run", "--interface", "lo", "--hubble-metrics-server", "127.0.0.1:\(port)", "--duration", "3s"
+        ])
         #expect(o.status != 0, "\(o.stderr)")
         let errors = CommandLineTests().errorLines(o)
         #expect(errors.count == 1 && errors.first?.contains("--hubble-metrics-server") == true, "\(o.stderr)")

@@ -13,7 +13,9 @@ struct HubbleAPIDemoTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-observe-\(UUID().uuidString)").path
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-observe-\(UUID().uuidString)"
+        ).path
         FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         p.standardOutput = FileHandle(forWritingAtPath: outPath)
@@ -28,13 +30,17 @@ struct HubbleAPIDemoTests {
 
     @Test func demoServesTheAPIAndObserveShowsTheSeedsFlows() throws {
         let port = Int.random(in: 20000...29999)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-apidemo-\(UUID().uuidString.prefix(8))").path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-apidemo-\(UUID().uuidString.prefix(8))"
+        ).path
         let socket = "\(work)/hubble.sock"
         defer { try? FileManager.default.removeItem(atPath: work) }
         let demo = Process()
         demo.executableURL = URL(fileURLWithPath: Self.binary)
-        demo.arguments = ["demo", "--duration", "30s", "--traffic-period", "0.3", "--hubble-metrics-server", "127.0.0.1:\(port)",
-                          "--work-dir", work, "--hubble-socket-path", socket]
+        demo.arguments = [
+            "demo", "--duration", "30s", "--traffic-period", "0.3", "--hubble-metrics-server", "127.0.0.1:\(port)",
+            "--work-dir", work, "--hubble-socket-path", socket
+        ]
         demo.standardOutput = FileHandle.nullDevice
         demo.standardError = FileHandle.nullDevice
         try demo.run()
@@ -44,34 +50,52 @@ struct HubbleAPIDemoTests {
         // xwing's SYNs, dropped by the policy, as JSON and as compact lines (other drops of xwing's, e.g. ICMP
         // replies to a closed socket, may come first).
         func isPolicySYN(_ d: [String: Any]) -> Bool {
-            d["drop_reason_desc"] as? String == "POLICY_DENIED" && (d["Summary"] as? String)?.hasPrefix("TCP Flags: SYN") == true
+            d["drop_reason_desc"] as? String == "POLICY_DENIED"
+                && (d["Summary"] as? String)?.hasPrefix("TCP Flags: SYN") == true
         }
         var drops: [[String: Any]] = []
         let deadline = Date().addingTimeInterval(25)
         while Date() < deadline && !drops.contains(where: isPolicySYN) {
             Thread.sleep(forTimeInterval: 1)
-            let r = Self.run(["observe", "--server", server, "--pod", "default/xwing", "--verdict", "DROPPED", "--last", "200", "-o", "json"])
-            drops = r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let r = Self.run([
+                "observe", "--server", server, "--pod", "default/xwing", "--verdict", "DROPPED", "--last", "200", "-o",
+                "json"
+            ])
+            drops = r.out.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
         }
         try #require(drops.contains(where: isPolicySYN), "no policy drops of xwing through the API: \(drops)")
         for d in drops {
             #expect(d["verdict"] as? String == "DROPPED")
-            let src = (d["source"] as? [String: Any])?["pod_name"] as? String, dst = (d["destination"] as? [String: Any])?["pod_name"] as? String
+            let src = (d["source"] as? [String: Any])?["pod_name"] as? String,
+                dst = (d["destination"] as? [String: Any])?["pod_name"] as? String
             #expect(src == "xwing" || dst == "xwing")
         }
-        let compactDrops = Self.run(["observe", "--server", server, "--pod", "default/xwing", "--verdict", "DROPPED", "--last", "200"]).out
-        #expect(compactDrops.split(separator: "\n").contains { $0.contains("default/xwing:") && $0.hasSuffix("Policy denied DROPPED (TCP Flags: SYN)") },
-                "\(compactDrops)")
+        let compactDrops = Self.run([
+            "observe", "--server", server, "--pod", "default/xwing", "--verdict", "DROPPED", "--last", "200"
+        ]).out
+        #expect(
+            compactDrops.split(separator: "\n").contains {
+                $0.contains("default/xwing:") && $0.hasSuffix("Policy denied DROPPED (TCP Flags: SYN)")
+            },
+            "\(compactDrops)")
 
         // tiefighter's landing requests, with Hubble's L7 summary.
         var landing = ""
         for _ in 0..<10 where !landing.contains("request-landing") {
-            landing = Self.run(["observe", "--server", server, "--pod", "default/tiefighter", "--protocol", "http", "--last", "50"]).out
+            landing =
+                Self.run([
+                    "observe", "--server", server, "--pod", "default/tiefighter", "--protocol", "http", "--last", "50"
+                ]).out
             if !landing.contains("request-landing") { Thread.sleep(forTimeInterval: 1) }
         }
         // The URL's host is what the request's Host header names (the demo's clients call a replica's address).
-        #expect(landing.split(separator: "\n").contains { $0.contains("http-request FORWARDED (HTTP/1.1 POST http://") && $0.hasSuffix("/v1/request-landing)") },
-                "\(landing)")
+        #expect(
+            landing.split(separator: "\n").contains {
+                $0.contains("http-request FORWARDED (HTTP/1.1 POST http://") && $0.hasSuffix("/v1/request-landing)")
+            },
+            "\(landing)")
         for line in landing.split(separator: "\n") { #expect(line.contains("default/tiefighter"), "\(line)") }
 
         // observe -f prints live lines (bounded by its timeout), and status answers.

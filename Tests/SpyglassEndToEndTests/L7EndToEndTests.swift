@@ -7,7 +7,8 @@ import Testing
 /// HTTP/1.1 server and curl. Exact series and counts of the dns and httpV2 families.
 @Suite(.enabled(if: KernelTestGate.enabled, KernelTestGate.reason), .serialized)
 struct L7EndToEndTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts").path
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+        .path
 
     func withAgent<T>(_ interfaces: [String], metrics: String, _ body: (Agent) throws -> T) async throws -> T {
         var c = AgentConfig()
@@ -17,17 +18,21 @@ struct L7EndToEndTests {
         return try await withStartedAgent(c, body)
     }
 
-
     func startDNS(_ lab: NetworkLab, _ pod: Pod) throws -> LabProcess {
-        let p = try lab.spawn(in: pod, [
-            "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=\(pod.ipv4)",
-            "--port=53", "--local=/empire.local/", "--log-facility=-",
-            "--host-record=deathstar.empire.local,10.199.30.10", "--host-record=tcp.empire.local,10.199.30.11",
-            "--host-record=v6.empire.local,fd00::10", "--cname=alias.empire.local,deathstar.empire.local",
-        ], timeout: .seconds(120))
+        let p = try lab.spawn(
+            in: pod,
+            [
+                "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                "--listen-address=\(pod.ipv4)",
+                "--port=53", "--local=/empire.local/", "--log-facility=-",
+                "--host-record=deathstar.empire.local,10.199.30.10", "--host-record=tcp.empire.local,10.199.30.11",
+                "--host-record=v6.empire.local,fd00::10", "--cname=alias.empire.local,deathstar.empire.local"
+            ], timeout: .seconds(120))
         // Wait until it answers (bounded).
         for _ in 0..<50 {
-            let r = try lab.run(inNamespace: pod.namespace, ["dig", "@\(pod.ipv4)", "+short", "+tries=1", "+time=1", "deathstar.empire.local"])
+            let r = try lab.run(
+                inNamespace: pod.namespace,
+                ["dig", "@\(pod.ipv4)", "+short", "+tries=1", "+time=1", "deathstar.empire.local"])
             if r.stdout.contains("10.199.30.10") { return p }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -55,10 +60,14 @@ struct L7EndToEndTests {
                 #expect(try dig(lab, client, dns, ["rebel.base.example", "A"]).contains("REFUSED"))
                 #expect(try dig(lab, client, dns, ["+tcp", "tcp.empire.local", "A"]).contains("10.199.30.11"))
 
-                let q = "hubble_dns_queries_total", r = "hubble_dns_responses_total", t = "hubble_dns_response_types_total"
+                let q = "hubble_dns_queries_total", r = "hubble_dns_responses_total",
+                    t = "hubble_dns_response_types_total"
                 let expected: [(String, [String: String], Int)] = [
                     (q, ["rcode": "", "qtypes": "A", "ips_returned": "0", "query": "deathstar.empire.local."], 1),
-                    (r, ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "deathstar.empire.local."], 1),
+                    (
+                        r,
+                        ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "deathstar.empire.local."], 1
+                    ),
                     (t, ["type": "A", "qtypes": "A", "query": "deathstar.empire.local."], 1),
                     (q, ["rcode": "", "qtypes": "AAAA", "ips_returned": "0", "query": "v6.empire.local."], 1),
                     (r, ["rcode": "No Error", "qtypes": "AAAA", "ips_returned": "1", "query": "v6.empire.local."], 1),
@@ -66,18 +75,31 @@ struct L7EndToEndTests {
                     (r, ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "alias.empire.local."], 1),
                     (t, ["type": "CNAME", "qtypes": "A", "query": "alias.empire.local."], 1),
                     (t, ["type": "A", "qtypes": "A", "query": "alias.empire.local."], 1),
-                    (r, ["rcode": "Non-Existent Domain", "qtypes": "A", "ips_returned": "0", "query": "nosuch.empire.local."], 1),
-                    (r, ["rcode": "Query Refused", "qtypes": "A", "ips_returned": "0", "query": "rebel.base.example."], 1),
+                    (
+                        r,
+                        [
+                            "rcode": "Non-Existent Domain", "qtypes": "A", "ips_returned": "0",
+                            "query": "nosuch.empire.local."
+                        ], 1
+                    ),
+                    (
+                        r,
+                        ["rcode": "Query Refused", "qtypes": "A", "ips_returned": "0", "query": "rebel.base.example."],
+                        1
+                    ),
                     (q, ["rcode": "", "qtypes": "A", "ips_returned": "0", "query": "tcp.empire.local."], 1),
-                    (r, ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "tcp.empire.local."], 1),
+                    (r, ["rcode": "No Error", "qtypes": "A", "ips_returned": "1", "query": "tcp.empire.local."], 1)
                 ]
-                let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value($0.0, $0.1)) >= $0.2 } }
+                let m = try scrapeMetrics(agent.serverPort) { m in
+                    expected.allSatisfy { Int(m.value($0.0, $0.1)) >= $0.2 }
+                }
                 for (name, labels, count) in expected {
                     #expect(Int(m.value(name, labels)) == count, "\(name) \(labels): \(m.series(name))")
                 }
                 #expect(Int(m.value(q)) == 6, "six queries: \(m.series(q))")
                 #expect(Int(m.value(r)) == 6, "six responses: \(m.series(r))")
-                #expect(m.value("hubble_flows_processed_total", ["type": "L7", "subtype": "DNS", "protocol": "DNS"]) == 12)
+                #expect(
+                    m.value("hubble_flows_processed_total", ["type": "L7", "subtype": "DNS", "protocol": "DNS"]) == 12)
             }
         }
     }
@@ -95,8 +117,12 @@ struct L7EndToEndTests {
                 Thread.sleep(forTimeInterval: 0.5)
                 let n = PrometheusText(try curlGet("http://127.0.0.1:\(agent.serverPort)/metrics"))
                 #expect(n.value("hubble_dns_responses_total", ["qtypes": "A"]) == 1)
-                #expect(n.value("hubble_dns_responses_total", ["qtypes": "AAAA"]) == 0, "\(m.series("hubble_dns_responses_total"))")
-                #expect(n.series("hubble_dns_responses_total").allSatisfy { $0.labels["query"] == nil }, "no query label without the option")
+                #expect(
+                    n.value("hubble_dns_responses_total", ["qtypes": "AAAA"]) == 0,
+                    "\(m.series("hubble_dns_responses_total"))")
+                #expect(
+                    n.series("hubble_dns_responses_total").allSatisfy { $0.labels["query"] == nil },
+                    "no query label without the option")
             }
         }
     }
@@ -105,9 +131,15 @@ struct L7EndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.31.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.31.3/24")
-            let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
             defer { _ = server.terminate() }
-            let up = try await lab.run(inNamespace: web.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
+            let up = try await lab.run(
+                inNamespace: web.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(10))
             try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
             let metrics = "httpV2:exemplars=true;labelsContext=source_ip,destination_ip flow"
@@ -115,11 +147,19 @@ struct L7EndToEndTests {
                 let base = "http://\(web.ipv4):8080"
                 let t0 = Date()
                 // One keep-alive connection: three GETs; then a POST with a traceparent.
-                let a = try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
-                                                 "\(base)/ok", "\(base)/missing", "\(base)/boom"])
+                let a = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+                        "\(base)/ok", "\(base)/missing", "\(base)/boom"
+                    ])
                 #expect(a.succeeded, "\(a)")
-                let b = try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter",
-                                                 "-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-01", "\(base)/v1/request-landing"])
+                let b = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter",
+                        "-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-01", "\(base)/v1/request-landing"
+                    ])
                 #expect(b.succeeded, "\(b)")
                 let elapsed = Date().timeIntervalSince(t0)
 
@@ -130,10 +170,12 @@ struct L7EndToEndTests {
                         (["method": "GET", "status": "200", "protocol": "HTTP/1.1", "reporter": reporter], 1),
                         (["method": "GET", "status": "404", "protocol": "HTTP/1.1", "reporter": reporter], 1),
                         (["method": "GET", "status": "500", "protocol": "HTTP/1.1", "reporter": reporter], 1),
-                        (["method": "POST", "status": "200", "protocol": "HTTP/1.1", "reporter": reporter], 1),
+                        (["method": "POST", "status": "200", "protocol": "HTTP/1.1", "reporter": reporter], 1)
                     ]
                 }
-                let m = try scrapeMetrics(agent.serverPort) { m in expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 } }
+                let m = try scrapeMetrics(agent.serverPort) { m in
+                    expected.allSatisfy { Int(m.value(name, $0.0)) >= $0.1 }
+                }
                 for (labels, count) in expected {
                     #expect(Int(m.value(name, labels)) == count, "\(labels): \(m.series(name))")
                 }
@@ -148,17 +190,25 @@ struct L7EndToEndTests {
                     #expect(sum > 0 && sum < elapsed, "latency sum \(sum) s, client time \(elapsed) s")
                 }
                 // The exemplar carries the request's trace ID, in OpenMetrics only.
-                let om = try curlGet("http://127.0.0.1:\(agent.serverPort)/metrics", headers: ["Accept: application/openmetrics-text; version=1.0.0"])
-                #expect(om.contains("# {traceID=\"\(trace)\"}"), "no exemplar in: \(om.split(separator: "\n").filter { $0.contains("http_requests") })")
+                let om = try curlGet(
+                    "http://127.0.0.1:\(agent.serverPort)/metrics",
+                    headers: ["Accept: application/openmetrics-text; version=1.0.0"])
+                #expect(
+                    om.contains("# {traceID=\"\(trace)\"}"),
+                    "no exemplar in: \(om.split(separator: "\n").filter { $0.contains("http_requests") })")
                 #expect(om.hasSuffix("# EOF\n"))
-                #expect(m.value("hubble_flows_processed_total", ["type": "L7", "subtype": "HTTP", "protocol": "HTTP"]) == 16)
+                #expect(
+                    m.value("hubble_flows_processed_total", ["type": "L7", "subtype": "HTTP", "protocol": "HTTP"]) == 16
+                )
             }
         }
     }
 
     // MARK: - Hostile pods
 
-    static let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/l7attacks.py").path
+    static let attacks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Scripts/l7attacks.py"
+    ).path
 
     /// Issue 18's poisoning: a pod sends DNS responses from its port 53 that nobody asked for, claiming
     /// `evil.example` for the web pod's address; the client's HTTP flows to that address must not carry the name.
@@ -169,25 +219,41 @@ struct L7EndToEndTests {
             let web = try lab.addPod(name: "web", ipv4: "10.199.34.3/24")
             let dns = try lab.addPod(name: "dns", ipv4: "10.199.34.4/24")
             let attacker = try lab.addPod(name: "attacker", ipv4: "10.199.34.5/24")
-            let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
             defer { _ = server.terminate() }
-            let resolver = try lab.spawn(in: dns, [
-                "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=\(dns.ipv4)",
-                "--port=53", "--local=/empire.local/", "--log-facility=-", "--host-record=web.empire.local,\(web.ipv4)",
-            ], timeout: .seconds(120))
+            let resolver = try lab.spawn(
+                in: dns,
+                [
+                    "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                    "--listen-address=\(dns.ipv4)",
+                    "--port=53", "--local=/empire.local/", "--log-facility=-",
+                    "--host-record=web.empire.local,\(web.ipv4)"
+                ], timeout: .seconds(120))
             defer { _ = resolver.terminate() }
-            let up = try await lab.run(inNamespace: client.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && dig @\(dns.ipv4) +short +tries=1 +time=1 web.empire.local | grep -q . && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(15))
+            let up = try await lab.run(
+                inNamespace: client.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && dig @\(dns.ipv4) +short +tries=1 +time=1 web.empire.local | grep -q . && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(15))
             try #require(up.succeeded, "servers did not come up: \(server.stderr) \(resolver.stderr)")
 
             let metrics = "flow:destinationContext=dns;labelsContext=destination_ip"
             try await withAgent([client.hostInterface], metrics: metrics) { agent in
-                let spoof = try lab.run(in: attacker, ["python3", Self.attacks, "spoof-dns", attacker.ipv4, client.ipv4, "33333",
-                                                       "evil.example", web.ipv4, "3"])
+                let spoof = try lab.run(
+                    in: attacker,
+                    [
+                        "python3", Self.attacks, "spoof-dns", attacker.ipv4, client.ipv4, "33333",
+                        "evil.example", web.ipv4, "3"
+                    ])
                 #expect(spoof.succeeded, "\(spoof)")
                 let rejected = "spyglass_l7_dns_names_rejected_total"
                 _ = try scrapeMetrics(agent.serverPort) { $0.value(rejected, ["reason": "unsolicited"]) >= 3 }
                 for _ in 0..<3 {
-                    #expect(try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "http://\(web.ipv4):8080/ok"]).succeeded)
+                    #expect(
+                        try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "http://\(web.ipv4):8080/ok"])
+                            .succeeded)
                 }
                 let name = "hubble_flows_processed_total"
                 let toWeb = ["destination_ip": web.ipv4]
@@ -199,7 +265,8 @@ struct L7EndToEndTests {
 
                 // Control: an answered query names the address, and later flows carry the name.
                 #expect(try dig(lab, client, dns, ["web.empire.local", "A"]).contains(web.ipv4))
-                #expect(try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "http://\(web.ipv4):8080/ok"]).succeeded)
+                #expect(
+                    try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "http://\(web.ipv4):8080/ok"]).succeeded)
                 let named = ["destination": "web.empire.local.", "destination_ip": web.ipv4]
                 let n = try scrapeMetrics(agent.serverPort) { $0.value(name, named) >= 2 }
                 #expect(n.value(name, named) >= 2, "\(n.series(name))")
@@ -216,12 +283,19 @@ struct L7EndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.35.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.35.3/24")
-            let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
             defer { _ = server.terminate() }
-            let up = try await lab.run(inNamespace: web.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
+            let up = try await lab.run(
+                inNamespace: web.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(10))
             try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             try await withAgent([client.hostInterface], metrics: "httpV2") { agent in
-                let r = try lab.run(in: client, ["python3", Self.attacks, "forge-http", web.ipv4, "8080"], timeout: .seconds(20))
+                let r = try lab.run(
+                    in: client, ["python3", Self.attacks, "forge-http", web.ipv4, "8080"], timeout: .seconds(20))
                 #expect(r.succeeded && r.stdout.contains("200 200 200"), "\(r)")
                 let name = "hubble_http_requests_total"
                 let ok = ["method": "GET", "status": "200", "reporter": "client"]
@@ -233,8 +307,10 @@ struct L7EndToEndTests {
                 #expect(m.value(name, ok) == 3, "\(m.series(name))")
                 #expect(m.value(name) == 3, "no request from the forged bytes: \(m.series(name))")
                 // The RST carries no payload: the datapath does not hand it to L7 (unit tests cover forged RSTs).
-                #expect(m.value(malformed, ["protocol": "http", "reason": "out_of_window"]) >= 1, "\(m.series(malformed))")
-                #expect(m.value(malformed, ["protocol": "http", "reason": "bad_ip_length"]) == 1, "\(m.series(malformed))")
+                #expect(
+                    m.value(malformed, ["protocol": "http", "reason": "out_of_window"]) >= 1, "\(m.series(malformed))")
+                #expect(
+                    m.value(malformed, ["protocol": "http", "reason": "bad_ip_length"]) == 1, "\(m.series(malformed))")
             }
         }
     }

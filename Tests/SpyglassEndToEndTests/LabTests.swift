@@ -4,7 +4,7 @@ import Testing
 @testable import SpyglassAgent
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Root-only lab tests skip (with a printed reason) when they cannot run here, except under
@@ -89,7 +89,8 @@ struct LabUnitTests {
         #expect(counters["IcmpMsg.OutType8"] == 3)
         #expect(counters["Udp.OutDatagrams"] == 5)
         #expect(counters.count("IcmpMsg.InType8") == 0)
-        let later = try SNMPCounters.parse(text.replacingOccurrences(of: "Tcp: 1 -1 10 12 0", with: "Tcp: 1 -1 15 20 1"))
+        let later = try SNMPCounters.parse(
+            text.replacingOccurrences(of: "Tcp: 1 -1 10 12 0", with: "Tcp: 1 -1 15 20 1"))
         let delta = later.delta(since: counters)
         #expect(delta["Tcp.InSegs"] == 5 && delta["Tcp.OutSegs"] == 8 && delta["Tcp.RetransSegs"] == 1)
         #expect(delta["Udp.InDatagrams"] == 0)
@@ -101,7 +102,9 @@ struct LabUnitTests {
     }
 }
 
-@Suite("Network lab (root)", .serialized, .enabled(if: LabGate.enabled, "needs root, ip and nsenter"), .timeLimit(.minutes(2)))
+@Suite(
+    "Network lab (root)", .serialized, .enabled(if: LabGate.enabled, "needs root, ip and nsenter"),
+    .timeLimit(.minutes(2)))
 struct LabTests {
     static let clientCIDR = "10.199.0.2/24"
     static let serverCIDR = "10.199.0.3/24"
@@ -127,14 +130,19 @@ struct LabTests {
             #expect(client.interface == "eth0" && client.ipv4 == "10.199.0.2")
             for pod in [client, server] {
                 #expect(pod.hostInterface.count <= NetworkLab.interfaceNameLimit)
-                let sysIndex = try String(contentsOfFile: "/sys/class/net/\(pod.hostInterface)/ifindex", encoding: .utf8)
+                let sysIndex = try String(
+                    contentsOfFile: "/sys/class/net/\(pod.hostInterface)/ifindex", encoding: .utf8)
                 #expect(Int(sysIndex.trimmingCharacters(in: .whitespacesAndNewlines)) == pod.hostIfindex)
-                let master = try FileManager.default.destinationOfSymbolicLink(atPath: "/sys/class/net/\(pod.hostInterface)/master")
+                let master = try FileManager.default.destinationOfSymbolicLink(
+                    atPath: "/sys/class/net/\(pod.hostInterface)/master")
                 #expect(master.hasSuffix("/\(lab.bridge)"))
                 // IPv6 is off inside the namespace and on the host-side veth.
                 let v6 = try await lab.run(in: pod, ["cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"])
                 #expect(v6.stdout == "1\n")
-                #expect(try String(contentsOfFile: "/proc/sys/net/ipv6/conf/\(pod.hostInterface)/disable_ipv6", encoding: .utf8) == "1\n")
+                #expect(
+                    try String(
+                        contentsOfFile: "/proc/sys/net/ipv6/conf/\(pod.hostInterface)/disable_ipv6", encoding: .utf8)
+                        == "1\n")
             }
             // The bridge carries no address.
             let bridgeAddresses = try lab.ip(["-o", "addr", "show", "dev", lab.bridge])
@@ -142,7 +150,8 @@ struct LabTests {
 
             let clientBefore = try lab.snmp(client)
             let serverBefore = try lab.snmp(server)
-            let ping = try await lab.run(in: client, ["ping", "-n", "-c", "3", "-W", "1", "-i", "0.2", server.ipv4], timeout: .seconds(10))
+            let ping = try await lab.run(
+                in: client, ["ping", "-n", "-c", "3", "-W", "1", "-i", "0.2", server.ipv4], timeout: .seconds(10))
             #expect(ping.succeeded, "\(ping)")
             #expect(ping.stdout.contains("3 packets transmitted, 3 received"))
             let clientDelta = try lab.snmp(client).delta(since: clientBefore)
@@ -177,7 +186,8 @@ struct LabTests {
 
             let clientBefore = try lab.snmp(client)
             let serverBefore = try lab.snmp(server)
-            let curl = try await lab.run(in: client, ["curl", "-sS", "--max-time", "5", "http://\(server.ipv4):8080/index.html"])
+            let curl = try await lab.run(
+                in: client, ["curl", "-sS", "--max-time", "5", "http://\(server.ipv4):8080/index.html"])
             #expect(curl.succeeded, "\(curl)")
             #expect(curl.stdout == "hello from the lab\n")
 
@@ -199,15 +209,20 @@ struct LabTests {
             #expect(clientDelta["Udp.OutDatagrams"] == 0)
 
             // UDP: 5 datagrams echoed back, counted exactly on both sides.
-            let echo = try lab.spawn(in: server, ["python3", "-c", """
-                import socket
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("\(server.ipv4)", 9999))
-                s.settimeout(20)
-                for _ in range(5):
-                    data, peer = s.recvfrom(2048)
-                    s.sendto(data, peer)
-                """], timeout: .seconds(30))
+            let echo = try lab.spawn(
+                in: server,
+                [
+                    "python3", "-c",
+                    """
+                    import socket
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s.bind(("\(server.ipv4)", 9999))
+                    s.settimeout(20)
+                    for _ in range(5):
+                        data, peer = s.recvfrom(2048)
+                        s.sendto(data, peer)
+                    """
+                ], timeout: .seconds(30))
             let bound = try Self.eventually {
                 guard echo.isRunning else { return true }
                 return try !lab.run(in: server, ["ss", "-Hlun", "sport = :9999"]).stdout.isEmpty
@@ -215,15 +230,20 @@ struct LabTests {
             #expect(bound && echo.isRunning, "UDP echo did not start: \(echo.stderr)")
             let udpClientBefore = try lab.snmp(client)
             let udpServerBefore = try lab.snmp(server)
-            let send = try await lab.run(in: client, ["python3", "-c", """
-                import socket
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.settimeout(2)
-                for i in range(5):
-                    s.sendto(b"ping %d" % i, ("\(server.ipv4)", 9999))
-                    assert s.recvfrom(2048)[0] == b"ping %d" % i
-                print("ok")
-                """], timeout: .seconds(15))
+            let send = try await lab.run(
+                in: client,
+                [
+                    "python3", "-c",
+                    """
+                    import socket
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    s.settimeout(2)
+                    for i in range(5):
+                        s.sendto(b"ping %d" % i, ("\(server.ipv4)", 9999))
+                        assert s.recvfrom(2048)[0] == b"ping %d" % i
+                    print("ok")
+                    """
+                ], timeout: .seconds(15))
             #expect(send.succeeded && send.stdout == "ok\n", "\(send)")
             let udpClient = try lab.snmp(client).delta(since: udpClientBefore)
             let udpServer = try lab.snmp(server).delta(since: udpServerBefore)
@@ -241,7 +261,8 @@ struct LabTests {
             #expect(a.ipv6 == "fd00:199:5::2")
             let v6 = try await lab.run(in: a, ["cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"])
             #expect(v6.stdout == "0\n")
-            let ping6 = try await lab.run(in: a, ["ping", "-6", "-n", "-c", "2", "-W", "1", "-i", "0.2", b.ipv6!], timeout: .seconds(10))
+            let ping6 = try await lab.run(
+                in: a, ["ping", "-6", "-n", "-c", "2", "-W", "1", "-i", "0.2", b.ipv6!], timeout: .seconds(10))
             #expect(ping6.succeeded, "\(ping6)")
             try lab.addRoute(in: a, "10.250.0.0/16", via: b.ipv4)
             let routes = try await lab.run(in: a, ["ip", "-4", "route", "show"])
@@ -314,7 +335,9 @@ struct LabTests {
         // and an owner marker whose process is gone.
         _ = try NetworkLab.runRoot(["ip", "netns", "add", "\(stale)-orphan"])
         _ = try NetworkLab.runRoot(["ip", "link", "add", "\(stale)br", "type", "bridge"])
-        _ = try NetworkLab.runRoot(["ip", "link", "add", "\(stale)o0", "type", "veth", "peer", "name", "eth0", "netns", "\(stale)-orphan"])
+        _ = try NetworkLab.runRoot([
+            "ip", "link", "add", "\(stale)o0", "type", "veth", "peer", "name", "eth0", "netns", "\(stale)-orphan"
+        ])
         _ = try NetworkLab.runRoot(["sh", "-c", "nsenter --net=/run/netns/\(stale)-orphan sleep 60 >/dev/null 2>&1 &"])
         try FileManager.default.createDirectory(atPath: NetworkLab.markerDirectory, withIntermediateDirectories: true)
         try "999999999 1\n".write(toFile: "\(NetworkLab.markerDirectory)/\(stale)", atomically: true, encoding: .utf8)
@@ -336,9 +359,10 @@ struct LabTests {
                 #expect(Self.eventually { kill(pid, 0) == -1 && errno == ESRCH })
             }
             #expect(!FileManager.default.fileExists(atPath: "\(NetworkLab.markerDirectory)/\(stale)"))
-            #expect(Set(NetworkLab.leftovers(prefix: stale)) == [
-                "netns \(pod.namespace)", "link \(live.bridge)", "link \(pod.hostInterface)",
-            ])
+            #expect(
+                Set(NetworkLab.leftovers(prefix: stale)) == [
+                    "netns \(pod.namespace)", "link \(live.bridge)", "link \(pod.hostInterface)"
+                ])
             let stillWorks = try await live.run(in: pod, ["ip", "-o", "addr", "show", "dev", "eth0"])
             #expect(stillWorks.stdout.contains("10.199.4.2/24"))
         }

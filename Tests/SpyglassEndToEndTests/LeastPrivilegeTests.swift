@@ -46,10 +46,12 @@ struct LeastPrivilegeTests {
             let pod = try lab.addPod(name: "a", ipv4: "10.199.61.2/24")
             for dropped in Self.minimal {
                 let kept = Self.minimal.filter { $0 != dropped }
-                let r = try lab.run(inNamespace: nil, Self.setpriv(keeping: kept) + [
-                    Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
-                    "--duration", "5s",
-                ], timeout: .seconds(20))
+                let r = try lab.run(
+                    inNamespace: nil,
+                    Self.setpriv(keeping: kept) + [
+                        Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
+                        "--duration", "5s"
+                    ], timeout: .seconds(20))
                 #expect(r.exitStatus != 0, "started without \(dropped): \(r.stderr)")
                 let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
                 #expect(errors.count == 1, "\(r.stderr)")
@@ -67,15 +69,20 @@ struct LeastPrivilegeTests {
         defer { pki.remove() }
         try withLab { lab in
             let pod = try lab.addPod(name: "a", ipv4: "10.199.64.2/24")
-            let r = try lab.run(inNamespace: nil, [
-                Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
-                "--hubble-metrics-server-enable-tls=true", "--hubble-metrics-server-tls-cert-file", pki.caKey,
-                "--hubble-metrics-server-tls-key-file", pki.serverKey, "--duration", "5s",
-            ], timeout: .seconds(20))
+            let r = try lab.run(
+                inNamespace: nil,
+                [
+                    Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
+                    "--hubble-metrics-server-enable-tls=true", "--hubble-metrics-server-tls-cert-file", pki.caKey,
+                    "--hubble-metrics-server-tls-key-file", pki.serverKey, "--duration", "5s"
+                ], timeout: .seconds(20))
             #expect(r.exitStatus != 0)
             let errors = r.stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error:") }
-            #expect(errors == ["Error: metrics server TLS: --hubble-metrics-server-tls-cert-file \(pki.caKey): not a PEM certificate"],
-                    "\(r.stderr)")
+            #expect(
+                errors == [
+                    "Error: metrics server TLS: --hubble-metrics-server-tls-cert-file \(pki.caKey): not a PEM certificate"
+                ],
+                "\(r.stderr)")
             #expect(try tcFilters(lab, pod.hostInterface).isEmpty, "hooks removed after the failed start")
         }
     }
@@ -87,11 +94,14 @@ struct LeastPrivilegeTests {
         try FileManager.default.createDirectory(atPath: later, withIntermediateDirectories: false)
         try await withLab { lab in
             let pod = try lab.addPod(name: "a", ipv4: "10.199.65.2/24")
-            let agent = try lab.spawn(inNamespace: nil, Self.setpriv(keeping: Self.minimal) + [
-                Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
-                "--hubble-metrics-server-enable-tls=true", "--hubble-metrics-server-tls-cert-file", later + "/tls.crt",
-                "--hubble-metrics-server-tls-key-file", later + "/tls.key",
-            ], timeout: .seconds(60))
+            let agent = try lab.spawn(
+                inNamespace: nil,
+                Self.setpriv(keeping: Self.minimal) + [
+                    Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
+                    "--hubble-metrics-server-enable-tls=true", "--hubble-metrics-server-tls-cert-file",
+                    later + "/tls.crt",
+                    "--hubble-metrics-server-tls-key-file", later + "/tls.key"
+                ], timeout: .seconds(60))
             defer { _ = agent.terminate() }
             let port = try metricsPort(of: agent)
             #expect(agent.stderr.contains("Waiting for TLS certificates to become available"), "\(agent.stderr)")
@@ -105,7 +115,7 @@ struct LeastPrivilegeTests {
                 try await Task.sleep(for: .milliseconds(100))
                 served = try ToolRun.run(TestPKI.curl, https, timeout: 10)
             }
-            #expect(served.status == 0 && served.stdout.hasPrefix("ok\n"), "\(served.stderr)")   // then one line per check
+            #expect(served.status == 0 && served.stdout.hasPrefix("ok\n"), "\(served.stderr)")  // then one line per check
             #expect(agent.terminate(grace: .seconds(15)).exitStatus == 0)
         }
     }
@@ -117,34 +127,48 @@ struct LeastPrivilegeTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.62.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.62.3/24")
-            let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
             defer { _ = server.terminate() }
-            let up = try await lab.run(inNamespace: web.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
+            let up = try await lab.run(
+                inNamespace: web.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(10))
             try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
 
-            let agent = try lab.spawn(inNamespace: nil, Self.setpriv(keeping: Self.minimal) + [
-                Self.binary, "run", "--interface", client.hostInterface, "--interface", web.hostInterface,
-                "--hubble-metrics-server", "127.0.0.1:0", "--hubble-metrics", "httpV2 flow",
-                "--hubble-metrics-server-enable-tls=true",
-                "--hubble-metrics-server-tls-cert-file", pki.serverCert, "--hubble-metrics-server-tls-key-file", pki.serverKey,
-                "--hubble-metrics-server-tls-client-ca-files", pki.caCert,
-                "--hubble-export-file-path", exportDir + "/events.log",
-            ], timeout: .seconds(90))
+            let agent = try lab.spawn(
+                inNamespace: nil,
+                Self.setpriv(keeping: Self.minimal) + [
+                    Self.binary, "run", "--interface", client.hostInterface, "--interface", web.hostInterface,
+                    "--hubble-metrics-server", "127.0.0.1:0", "--hubble-metrics", "httpV2 flow",
+                    "--hubble-metrics-server-enable-tls=true",
+                    "--hubble-metrics-server-tls-cert-file", pki.serverCert, "--hubble-metrics-server-tls-key-file",
+                    pki.serverKey,
+                    "--hubble-metrics-server-tls-client-ca-files", pki.caCert,
+                    "--hubble-export-file-path", exportDir + "/events.log"
+                ], timeout: .seconds(90))
             defer { _ = agent.terminate() }
             let port = try metricsPort(of: agent)
             #expect(try tcFilters(lab, client.hostInterface).count == 1)
 
             // Secrets in a request header, a cookie and the URL's user info (an absolute request target).
             let secrets = ["s3cr3t-bearer-token", "c00kie-session-value", "pa55word-in-url"]
-            let request = try await lab.run(in: client, [
-                "curl", "-s", "-o", "/dev/null", "-H", "Authorization: Bearer \(secrets[0])", "-H", "Cookie: session=\(secrets[1])",
-                "--request-target", "http://alice:\(secrets[2])@\(web.ipv4):8080/ok", "http://\(web.ipv4):8080/",
-            ])
+            let request = try await lab.run(
+                in: client,
+                [
+                    "curl", "-s", "-o", "/dev/null", "-H", "Authorization: Bearer \(secrets[0])", "-H",
+                    "Cookie: session=\(secrets[1])",
+                    "--request-target", "http://alice:\(secrets[2])@\(web.ipv4):8080/ok", "http://\(web.ipv4):8080/"
+                ])
             #expect(request.succeeded, "\(request)")
 
             func scrape(_ extra: [String]) throws -> ToolRun {
-                try ToolRun.run(TestPKI.curl, ["-sS", "--max-time", "5", "--cacert", pki.caCert] + extra
-                                + ["https://127.0.0.1:\(port)/metrics"], timeout: 10)
+                try ToolRun.run(
+                    TestPKI.curl,
+                    ["-sS", "--max-time", "5", "--cacert", pki.caCert] + extra
+                        + ["https://127.0.0.1:\(port)/metrics"], timeout: 10)
             }
             let refused = try scrape([])
             #expect(refused.status != 0, "served without a client certificate")
@@ -159,7 +183,9 @@ struct LeastPrivilegeTests {
             #expect(metrics.value("hubble_http_requests_total") >= 2, "\(metrics.series("hubble_http_requests_total"))")
             #expect(metrics.value("spyglass_metrics_server_tls_certificate_loads_total", ["result": "success"]) == 1)
             #expect(metrics.value("spyglass_metrics_server_tls_handshake_failures_total") >= 1)
-            #expect(metrics.value("spyglass_metrics_server_tls_certificate_expiry_timestamp_seconds") > Date().timeIntervalSince1970)
+            #expect(
+                metrics.value("spyglass_metrics_server_tls_certificate_expiry_timestamp_seconds")
+                    > Date().timeIntervalSince1970)
 
             let stopped = agent.terminate(grace: .seconds(15))
             #expect(stopped.exitStatus == 0, "\(stopped)")
@@ -171,7 +197,9 @@ struct LeastPrivilegeTests {
             let flows = try String(contentsOfFile: log, encoding: .utf8)
             #expect(flows.contains("\"HUBBLE_REDACTED\""), "no redacted header in \(flows.prefix(2000))")
             #expect(flows.contains("\"Authorization\""), "the header name stays")
-            #expect(flows.contains("\"url\":\"http://\(web.ipv4):8080/ok\""), "user info removed from the URL: \(flows.prefix(3000))")
+            #expect(
+                flows.contains("\"url\":\"http://\(web.ipv4):8080/ok\""),
+                "user info removed from the URL: \(flows.prefix(3000))")
             for secret in secrets {
                 #expect(!flows.contains(secret), "\(secret) reached the flow log")
                 #expect(!agent.stderr.contains(secret), "\(secret) reached the agent's log")
@@ -183,9 +211,11 @@ struct LeastPrivilegeTests {
     @Test func unprivilegedUserWithAmbientCapabilitiesRuns() throws {
         try withLab { lab in
             let pod = try lab.addPod(name: "a", ipv4: "10.199.63.2/24")
-            let agent = try lab.spawn(inNamespace: nil, Self.setpriv(keeping: Self.minimal, user: true) + [
-                Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0",
-            ], timeout: .seconds(60))
+            let agent = try lab.spawn(
+                inNamespace: nil,
+                Self.setpriv(keeping: Self.minimal, user: true) + [
+                    Self.binary, "run", "--interface", pod.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"
+                ], timeout: .seconds(60))
             defer { _ = agent.terminate() }
             let port = try metricsPort(of: agent)
             #expect(try tcFilters(lab, pod.hostInterface).count == 1)
@@ -193,7 +223,9 @@ struct LeastPrivilegeTests {
             #expect(status.contains("Uid:\t65534"), "not running as nobody: \(status)")
             let metrics = PrometheusText(try curlGet("http://127.0.0.1:\(port)/metrics"))
             // The pipeline's own families are served (value() of a missing family is 0, so check the series).
-            #expect(metrics.series("spyglass_flows_processed_total").count == 2, "\(metrics.series("spyglass_flows_processed_total"))")
+            #expect(
+                metrics.series("spyglass_flows_processed_total").count == 2,
+                "\(metrics.series("spyglass_flows_processed_total"))")
             #expect(!metrics.series("spyglass_datapath_packets_total").isEmpty)
             let stopped = agent.terminate(grace: .seconds(15))
             #expect(stopped.exitStatus == 0, "\(stopped)")

@@ -57,7 +57,9 @@ struct LifecycleTests {
                     // Seen gone first: the agent forgets the old ifindex.
                     #expect(eventually { !agent.attachedInterfaces.contains { $0.index == before } })
                 }
-                #expect(eventually { index().map(Int.init) == after }, "re-attached with the new ifindex: \(agent.attachedInterfaces)")
+                #expect(
+                    eventually { index().map(Int.init) == after },
+                    "re-attached with the new ifindex: \(agent.attachedInterfaces)")
                 #expect(!agent.attachedInterfaces.contains { $0.index == before }, "the old ifindex is forgotten")
                 #expect(try cli.tcFilters(client.hostInterface, "ingress").count == 1)
                 #expect(try cli.tcFilters(client.hostInterface, "egress").count == 1)
@@ -65,8 +67,12 @@ struct LifecycleTests {
                 // Traffic on the new link is observed: 3 echo requests leave the client.
                 let ping = try lab.run(in: client, ["ping", "-c", "3", "-i", "0.2", "-W", "1", server.ipv4])
                 #expect(ping.succeeded, "\(ping)")
-                let m = try scrapeMetrics(agent.serverPort) { $0.value("hubble_flows_processed_total", Self.icmpOut) >= 3 }
-                #expect(m.value("hubble_flows_processed_total", Self.icmpOut) == 3, "\(m.series("hubble_flows_processed_total"))")
+                let m = try scrapeMetrics(agent.serverPort) {
+                    $0.value("hubble_flows_processed_total", Self.icmpOut) >= 3
+                }
+                #expect(
+                    m.value("hubble_flows_processed_total", Self.icmpOut) == 3,
+                    "\(m.series("hubble_flows_processed_total"))")
                 #expect(m.value("hubble_flows_processed_total", ["protocol": "ICMPv4", "subtype": "to-endpoint"]) == 3)
             }
         }
@@ -86,8 +92,11 @@ struct LifecycleTests {
         """
 
     func startLoad(_ lab: NetworkLab, from client: Pod, to server: Pod, pps: Int, seconds: Int) throws -> [LabProcess] {
-        let sink = try lab.spawn(in: server, ["python3", "-c", DemoScripts.udpSink, server.ipv4, "9999"], timeout: .seconds(seconds + 30))
-        let load = try lab.spawn(in: client, ["python3", "-c", Self.udpLoad, server.ipv4, "\(pps)", "\(seconds)"], timeout: .seconds(seconds + 30))
+        let sink = try lab.spawn(
+            in: server, ["python3", "-c", DemoScripts.udpSink, server.ipv4, "9999"], timeout: .seconds(seconds + 30))
+        let load = try lab.spawn(
+            in: client, ["python3", "-c", Self.udpLoad, server.ipv4, "\(pps)", "\(seconds)"],
+            timeout: .seconds(seconds + 30))
         return [sink, load]
     }
 
@@ -97,7 +106,9 @@ struct LifecycleTests {
         try withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.32.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.32.3/24")
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-sigterm-\(UUID().uuidString)").path
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "spyglass-sigterm-\(UUID().uuidString)"
+            ).path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let logFile = dir + "/events.log"
@@ -105,8 +116,10 @@ struct LifecycleTests {
             defer { load.forEach { _ = $0.terminate() } }
 
             let agent = try AgentProcess([
-                "--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation", "none",
-                "--drop-events", "false", "--hubble-export-file-path", logFile, "--hubble-export-file-max-size-mb", "1000",
+                "--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation",
+                "none",
+                "--drop-events", "false", "--hubble-export-file-path", logFile, "--hubble-export-file-max-size-mb",
+                "1000"
             ])
             let port = try #require(agent.waitForPort(), "agent did not start: \(agent.log)")
             // Under load: flows are being counted and written.
@@ -121,7 +134,8 @@ struct LifecycleTests {
             #expect(try cli.tcFilters(client.hostInterface, "egress").isEmpty)
 
             // The final accounting line: every flow handed on is in the file, or counted as not written.
-            let summary = try #require(agent.log.split(separator: "\n").last { $0.contains("stopped: flows") }, "\(agent.log)")
+            let summary = try #require(
+                agent.log.split(separator: "\n").last { $0.contains("stopped: flows") }, "\(agent.log)")
             func field(_ name: String) -> Int {
                 guard let r = summary.range(of: "\(name)=") else { return -1 }
                 return Int(summary[r.upperBound...].prefix { $0.isNumber }) ?? -1
@@ -129,7 +143,9 @@ struct LifecycleTests {
             let lines = flowLogLines(logFile)
             let raw = try String(contentsOfFile: logFile, encoding: .utf8)
             #expect(raw.hasSuffix("\n"), "the last line is complete")
-            #expect(lines.allSatisfy { $0.object != nil }, "every line is JSON: \(lines.first { $0.object == nil }?.line.prefix(200) ?? "")")
+            #expect(
+                lines.allSatisfy { $0.object != nil },
+                "every line is JSON: \(lines.first { $0.object == nil }?.line.prefix(200) ?? "")")
             let flows = lines.filter { $0.object?["flow"] != nil }.count
             #expect(lines.count == field("written"), "\(summary)")
             #expect(flows + field("dropped") == field("l3_l4") + field("l7"), "\(summary); \(flows) flow lines")
@@ -146,7 +162,10 @@ struct LifecycleTests {
             let server = try lab.addPod(name: "server", ipv4: "10.199.33.3/24")
             let load = try startLoad(lab, from: client, to: server, pps: 2000, seconds: 20)
             defer { load.forEach { _ = $0.terminate() } }
-            let args = ["--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation", "none"]
+            let args = [
+                "--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation",
+                "none"
+            ]
 
             let first = try AgentProcess(args)
             let firstPort = try #require(first.waitForPort(), "\(first.log)")
@@ -162,10 +181,13 @@ struct LifecycleTests {
             let ping = try lab.run(in: client, ["ping", "-c", "3", "-i", "0.2", "-W", "1", server.ipv4])
             #expect(ping.succeeded, "\(ping)")
             let m = try scrapeMetrics(port) {
-                $0.value("hubble_flows_processed_total", Self.icmpOut) >= 3 && $0.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 100
+                $0.value("hubble_flows_processed_total", Self.icmpOut) >= 3
+                    && $0.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 100
             }
             #expect(m.value("hubble_flows_processed_total", Self.icmpOut) == 3)
-            #expect(m.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 100, "the load is observed by the new run")
+            #expect(
+                m.value("hubble_flows_processed_total", ["protocol": "UDP"]) > 100,
+                "the load is observed by the new run")
             #expect(second.signal(SIGTERM, timeout: 5) != nil)
             #expect(second.process.terminationStatus == 0, "\(second.log)")
             #expect(try cli.tcFilters(client.hostInterface, "ingress").isEmpty)
@@ -203,14 +225,18 @@ struct LifecycleTests {
             let glob = try AgentProcess(["--interface", "\(lab.prefix)*", "--hubble-metrics-server", "127.0.0.1:0"])
             _ = try #require(glob.waitForPort(), "\(glob.log)")
             #expect(glob.log.contains("\(a.hostInterface) is watched by another running Spyglass agent"), "\(glob.log)")
-            #expect(try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "the first agent's hook is untouched")
+            #expect(
+                try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "the first agent's hook is untouched")
             #expect(try cli.tcFilters(b.hostInterface, "ingress").count == 1, "the rest of the glob is watched")
             #expect(glob.signal(SIGTERM, timeout: 5) != nil)
-            #expect(try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "and stays after the second one exits")
+            #expect(
+                try cli.tcFilters(a.hostInterface, "ingress") == firstIngress, "and stays after the second one exits")
 
             let literal = try AgentProcess(["--interface", a.hostInterface, "--hubble-metrics-server", "127.0.0.1:0"])
             #expect(literal.waitForExit(timeout: 10) != nil && literal.process.terminationStatus != 0)
-            #expect(literal.log.contains("\(a.hostInterface) is already watched by another running Spyglass agent"), "\(literal.log)")
+            #expect(
+                literal.log.contains("\(a.hostInterface) is already watched by another running Spyglass agent"),
+                "\(literal.log)")
 
             // The first agent still observes its interface.
             let r = try lab.run(in: a, ["ping", "-c", "2", "-i", "0.2", "-W", "1", b.ipv4])

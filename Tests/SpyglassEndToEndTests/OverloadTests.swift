@@ -1,9 +1,10 @@
 import Foundation
 import SpyglassAgent
-@testable import SpyglassDatapath
 import SpyglassFlow
 import SpyglassTesting
 import Testing
+
+@testable import SpyglassDatapath
 
 /// Overload (issue #10, part 3): a burst that overflows the ring buffer, a cardinality attack, L7 floods. Every
 /// loss is counted and the agent keeps serving.
@@ -70,8 +71,10 @@ struct OverloadTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.35.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.35.3/24")
-            let http = try lab.spawn(in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4], timeout: .seconds(90))
-            let sink = try lab.spawn(in: server, ["python3", "-c", DemoScripts.udpSink, server.ipv4, "9999"], timeout: .seconds(90))
+            let http = try lab.spawn(
+                in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4], timeout: .seconds(90))
+            let sink = try lab.spawn(
+                in: server, ["python3", "-c", DemoScripts.udpSink, server.ipv4, "9999"], timeout: .seconds(90))
             defer { [http, sink].forEach { _ = $0.terminate() } }
             var config = AgentConfig()
             config.interfaces = [client.hostInterface]
@@ -93,7 +96,9 @@ struct OverloadTests {
                 Thread.sleep(forTimeInterval: 0.5)
                 let (before, ifBefore) = try Self.snapshot(port, client.hostInterface)
 
-                let burst = try lab.run(in: client, ["python3", "-c", OverloadScripts.udpBurst, server.ipv4, "300000", "3"], timeout: .seconds(15))
+                let burst = try lab.run(
+                    in: client, ["python3", "-c", OverloadScripts.udpBurst, server.ipv4, "300000", "3"],
+                    timeout: .seconds(15))
                 #expect(burst.succeeded, "\(burst)")
                 let sent = Int(burst.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
 
@@ -110,16 +115,25 @@ struct OverloadTests {
                 #expect(d(\.lostRing) == d(\.ringFull), "hubble_lost_events_total counts every ring-buffer loss")
                 #expect(d(\.packets) == onWire, "the tc programs ran on every packet of the interface")
                 #expect(d(\.packets) == d(\.events) + d(\.aggregated) + d(\.nonIP) + d(\.ringFull))
-                #expect(onWire == d(\.flows) + d(\.ringFull) + d(\.queueLost) + d(\.nonIP) + d(\.decodeErrors),
-                        "sent = seen + lost: \(Int(onWire)) on the wire")
+                #expect(
+                    onWire == d(\.flows) + d(\.ringFull) + d(\.queueLost) + d(\.nonIP) + d(\.decodeErrors),
+                    "sent = seen + lost: \(Int(onWire)) on the wire")
                 #expect(Double(sent) <= onWire, "every datagram sent crossed the watched interface")
 
                 // It recovers: a normal connection afterwards is observed and /metrics answers quickly.
-                let curl = try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://\(server.ipv4):8080/"])
+                let curl = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                        "http://\(server.ipv4):8080/"
+                    ])
                 #expect(curl.stdout == "200", "\(curl)")
                 let syn = ["protocol": "TCP", "subtype": "from-endpoint"]
-                let m = try scrapeMetrics(port) { $0.value("hubble_flows_processed_total", syn) >= 5 && Accounting($0).settled }
-                #expect(m.value("hubble_flows_processed_total", syn) >= 5, "the HTTP exchange after the burst is observed")
+                let m = try scrapeMetrics(port) {
+                    $0.value("hubble_flows_processed_total", syn) >= 5 && Accounting($0).settled
+                }
+                #expect(
+                    m.value("hubble_flows_processed_total", syn) >= 5, "the HTTP exchange after the burst is observed")
                 #expect(m.value("hubble_tcp_flags_total", ["flag": "SYN"]) >= 1)
                 let (_, seconds) = try timedScrape(port)
                 #expect(seconds < 1)
@@ -133,19 +147,31 @@ struct OverloadTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.38.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.38.3/24")
-            let http = try lab.spawn(in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4, "--protocol", "HTTP/1.1"], timeout: .seconds(60))
+            let http = try lab.spawn(
+                in: server, ["python3", "-m", "http.server", "8080", "--bind", server.ipv4, "--protocol", "HTTP/1.1"],
+                timeout: .seconds(60))
             defer { _ = http.terminate() }
             var config = AgentConfig()
             config.interfaces = [client.hostInterface]
             config.metricsServer = "127.0.0.1:0"
             config.dropsEnabled = false
             try await withStartedAgent(config) { agent in
-                let up = try lab.run(in: client, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(server.ipv4):8080/ && exit 0; sleep 0.1; done; exit 1"])
+                let up = try lab.run(
+                    in: client,
+                    [
+                        "bash", "-c",
+                        "for i in $(seq 1 50); do curl -s -o /dev/null http://\(server.ipv4):8080/ && exit 0; sleep 0.1; done; exit 1"
+                    ])
                 #expect(up.succeeded, "\(up)")
                 // Five requests on one keep-alive connection: after the first, PSH is no longer new in either
                 // direction, so aggregation folds the segments and they travel as L7-only events.
                 let url = "http://\(server.ipv4):8080/"
-                let curl = try lab.run(in: client, ["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", url, url, url, url, url])
+                let curl = try lab.run(
+                    in: client,
+                    [
+                        "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-o",
+                        "/dev/null", url, url, url, url, url
+                    ])
                 #expect(curl.succeeded, "\(curl)")
                 let m = try scrapeMetrics(agent.serverPort) { m in
                     Accounting(m).settled && m.value("hubble_http_requests_total") >= 6
@@ -168,15 +194,17 @@ struct OverloadTests {
             let server = try lab.addPod(name: "server", ipv4: "10.199.36.3/24")
             let cap = 200
             let agent = try AgentProcess([
-                "--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation", "none",
+                "--interface", client.hostInterface, "--hubble-metrics-server", "127.0.0.1:0", "--monitor-aggregation",
+                "none",
                 "--drop-events", "false", "--hubble-metrics-max-series", "\(cap)",
-                "--hubble-metrics", "port-distribution:sourceContext=ip flow:sourceContext=ip tcp:sourceContext=ip",
+                "--hubble-metrics", "port-distribution:sourceContext=ip flow:sourceContext=ip tcp:sourceContext=ip"
             ])
             let port = try #require(agent.waitForPort(), "\(agent.log)")
             _ = try timedScrape(port)
             let rssBefore = try #require(agent.residentKiB)
 
-            let scan = try lab.spawn(in: client, ["python3", "-c", OverloadScripts.synScan, server.ipv4, "256", "20"], timeout: .seconds(30))
+            let scan = try lab.spawn(
+                in: client, ["python3", "-c", OverloadScripts.synScan, server.ipv4, "256", "20"], timeout: .seconds(30))
             defer { _ = scan.terminate() }
             // Scrapes during the attack: each answers within a second.
             var slowest = 0.0, largest = 0, during = 0
@@ -195,7 +223,8 @@ struct OverloadTests {
             let m = try scrapeMetrics(port) { m in
                 m.value("spyglass_metrics_series_refused_total", ["metric": "hubble_port_distribution_total"]) > 0
                     && m.value("spyglass_datapath_events_total") >= 65535
-                    && m.value("spyglass_datapath_events_total") == m.value("spyglass_flows_processed_total", ["kind": "l3_l4"])
+                    && m.value("spyglass_datapath_events_total") == m.value(
+                        "spyglass_flows_processed_total", ["kind": "l3_l4"])
                         + m.value("spyglass_event_queue_lost_total") + m.value("spyglass_decode_errors_total")
             }
             let (text, seconds) = try timedScrape(port)
@@ -206,14 +235,18 @@ struct OverloadTests {
                 let live = m.series(family).count
                 #expect(live == cap, "\(family): \(live) series exposed, held at the cap")
                 #expect(m.value("spyglass_metrics_series", ["metric": family]) <= Double(cap))
-                #expect(m.value("spyglass_metrics_series_refused_total", ["metric": family]) > 0, "\(family) reached the cap")
+                #expect(
+                    m.value("spyglass_metrics_series_refused_total", ["metric": family]) > 0,
+                    "\(family) reached the cap")
             }
             // Every SYN has its own port: all but the first `cap` flows were refused. The flows are what the pipeline
             // kept up with (the rest is counted in spyglass_event_queue_lost_total); besides the SYNs only the pods'
             // own IGMP reports are flows (a handful).
             let flows = m.value("spyglass_flows_processed_total", ["kind": "l3_l4"])
             let refused = m.value("spyglass_metrics_series_refused_total", ["metric": "hubble_port_distribution_total"])
-            #expect(refused <= flows - Double(cap) && refused >= flows - Double(cap) - 16, "\(refused) refused of \(flows) flows")
+            #expect(
+                refused <= flows - Double(cap) && refused >= flows - Double(cap) - 16,
+                "\(refused) refused of \(flows) flows")
             #expect(slowest < 1, "slowest scrape \(slowest) s")
             // Three families of at most 200 series plus Spyglass's own: well under 1 MiB.
             #expect(largest < 1 << 20, "largest scrape \(largest) bytes")
@@ -221,7 +254,9 @@ struct OverloadTests {
             // ring buffer's pages, event batches touched for the first time (256 KiB each) and 600 series; 48 MiB
             // is several times that, and far below what 65535 × 256 stored label sets would take.
             #expect(rssAfter - rssBefore < 48 << 10, "RSS grew from \(rssBefore) KiB to \(rssAfter) KiB")
-            print("cardinality attack: \(during) scrapes during the scan, slowest \(String(format: "%.3f", slowest)) s, largest \(largest) bytes; RSS \(rssBefore) → \(rssAfter) KiB; refused port-distribution \(Int(refused)) of \(Int(flows)) flows, queue lost \(Int(m.value("spyglass_event_queue_lost_total")))")
+            print(
+                "cardinality attack: \(during) scrapes during the scan, slowest \(String(format: "%.3f", slowest)) s, largest \(largest) bytes; RSS \(rssBefore) → \(rssAfter) KiB; refused port-distribution \(Int(refused)) of \(Int(flows)) flows, queue lost \(Int(m.value("spyglass_event_queue_lost_total")))"
+            )
             #expect(agent.signal(SIGTERM, timeout: 5) != nil)
         }
     }
@@ -232,46 +267,69 @@ struct OverloadTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.37.2/24")
             let server = try lab.addPod(name: "server", ipv4: "10.199.37.3/24")
-            let silent = try lab.spawn(in: server, ["python3", "-c", OverloadScripts.silentServer, server.ipv4, "8080"], timeout: .seconds(90))
+            let silent = try lab.spawn(
+                in: server, ["python3", "-c", OverloadScripts.silentServer, server.ipv4, "8080"], timeout: .seconds(90))
             defer { _ = silent.terminate() }
             var config = AgentConfig()
             config.interfaces = [client.hostInterface]
             config.metricsServer = "127.0.0.1:0"
             config.datapath.aggregation = .none
             config.dropsEnabled = false
-            let limits = L7Limits(maxPendingDNSQueries: 64, maxHTTPConnections: 16, maxPendingRequestsPerConnection: 4,
-                                  maxPendingHTTPRequests: 24, maxHTTPHeaderBytes: 1024, maxReassemblyBytes: 4096)
+            let limits = L7Limits(
+                maxPendingDNSQueries: 64, maxHTTPConnections: 16, maxPendingRequestsPerConnection: 4,
+                maxPendingHTTPRequests: 24, maxHTTPHeaderBytes: 1024, maxReassemblyBytes: 4096)
             config.l7?.limits = limits
             try await withStartedAgent(config) { agent in
                 // Wait (bounded) until the silent server listens.
-                let up = try lab.run(in: client, ["bash", "-c", "for i in $(seq 1 50); do (exec 3<>/dev/tcp/\(server.ipv4)/8080) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"])
+                let up = try lab.run(
+                    in: client,
+                    [
+                        "bash", "-c",
+                        "for i in $(seq 1 50); do (exec 3<>/dev/tcp/\(server.ipv4)/8080) 2>/dev/null && exit 0; sleep 0.1; done; exit 1"
+                    ])
                 #expect(up.succeeded, "\(up)")
-                let dns = try lab.run(in: client, ["python3", "-c", OverloadScripts.dnsFlood, server.ipv4, "3000", "10"], timeout: .seconds(20))
+                let dns = try lab.run(
+                    in: client, ["python3", "-c", OverloadScripts.dnsFlood, server.ipv4, "3000", "10"],
+                    timeout: .seconds(20))
                 #expect(dns.succeeded, "\(dns)")
                 let conns = 120
-                let httpFlood = try lab.spawn(in: client, ["python3", "-c", OverloadScripts.halfOpenHTTP, server.ipv4, "8080", "\(conns)", "4"], timeout: .seconds(30))
+                let httpFlood = try lab.spawn(
+                    in: client, ["python3", "-c", OverloadScripts.halfOpenHTTP, server.ipv4, "8080", "\(conns)", "4"],
+                    timeout: .seconds(30))
                 defer { _ = httpFlood.terminate() }
-                func entries(_ m: PrometheusText, _ t: L7Table) -> Double { m.value("spyglass_l7_state_entries", ["table": t.rawValue]) }
-                func evictions(_ m: PrometheusText, _ t: L7Table) -> Double { m.value("spyglass_l7_evictions_total", ["table": t.rawValue]) }
+                func entries(_ m: PrometheusText, _ t: L7Table) -> Double {
+                    m.value("spyglass_l7_state_entries", ["table": t.rawValue])
+                }
+                func evictions(_ m: PrometheusText, _ t: L7Table) -> Double {
+                    m.value("spyglass_l7_evictions_total", ["table": t.rawValue])
+                }
                 // While the connections are held open: the tables are full, never over.
                 let m = try scrapeMetrics(agent.serverPort) { m in
                     m.value("spyglass_l7_messages_total", ["protocol": "dns", "type": "request"]) >= 3000
-                        && m.value("spyglass_l7_messages_total", ["protocol": "http", "type": "request"]) >= Double(2 * conns)
+                        && m.value("spyglass_l7_messages_total", ["protocol": "http", "type": "request"])
+                            >= Double(2 * conns)
                 }
                 let dnsQueries = m.value("spyglass_l7_messages_total", ["protocol": "dns", "type": "request"])
                 let httpRequests = m.value("spyglass_l7_messages_total", ["protocol": "http", "type": "request"])
                 #expect(dnsQueries == 3000, "every query parsed")
                 #expect(entries(m, .dnsPending) <= 64 && entries(m, .dnsPending) > 0)
                 #expect(evictions(m, .dnsPending) >= 3000 - 64)
-                #expect(m.value("spyglass_l7_unanswered_total", ["protocol": "dns"]) + entries(m, .dnsPending) == dnsQueries)
+                #expect(
+                    m.value("spyglass_l7_unanswered_total", ["protocol": "dns"]) + entries(m, .dnsPending) == dnsQueries
+                )
                 #expect(httpRequests >= Double(2 * conns))
                 #expect(entries(m, .httpConnections) <= 16 && entries(m, .httpConnections) > 0)
                 #expect(entries(m, .httpPending) <= 24)
                 #expect(entries(m, .reassemblyBytes) <= 4096)
                 #expect(evictions(m, .httpConnections) > 0)
-                #expect(m.value("spyglass_l7_unanswered_total", ["protocol": "http"]) + entries(m, .httpPending) == httpRequests)
-                print("L7 floods: \(Int(dnsQueries)) DNS queries, \(Int(httpRequests)) HTTP requests; " +
-                      L7Table.allCases.map { "\($0.rawValue) \(Int(entries(m, $0))) (evicted \(Int(evictions(m, $0))))" }.joined(separator: ", "))
+                #expect(
+                    m.value("spyglass_l7_unanswered_total", ["protocol": "http"]) + entries(m, .httpPending)
+                        == httpRequests)
+                print(
+                    "L7 floods: \(Int(dnsQueries)) DNS queries, \(Int(httpRequests)) HTTP requests; "
+                        + L7Table.allCases.map {
+                            "\($0.rawValue) \(Int(entries(m, $0))) (evicted \(Int(evictions(m, $0))))"
+                        }.joined(separator: ", "))
                 let (_, seconds) = try timedScrape(agent.serverPort)
                 #expect(seconds < 1)
             }

@@ -15,7 +15,8 @@ struct ProcessMetricsTests {
             try await withStartedAgent(config) { agent in
                 let m = try scrapeMetrics(agent.serverPort) { $0.value("process_resident_memory_bytes") > 0 }
                 let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-                let vmRSSkB = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+                let vmRSSkB =
+                    status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
                     .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
                 let rss = m.value("process_resident_memory_bytes")
                 #expect(abs(rss - vmRSSkB * 1024) < 64 * 1024 * 1024, "RSS \(rss) vs VmRSS \(vmRSSkB) kB")

@@ -4,6 +4,7 @@ import SpyglassMetrics
 import SpyglassServer
 import SpyglassTesting
 import Testing
+
 @testable import SpyglassAgent
 
 /// A real Prometheus (Debian's 2.42, `--enable-feature=exemplar-storage`) scrapes a `MetricsServer` serving a
@@ -23,7 +24,7 @@ struct PrometheusScrapeTests {
         "hubble_drop_total", "hubble_tcp_flags_total", "hubble_flows_processed_total",
         "hubble_port_distribution_total", "hubble_icmp_total",
         "hubble_http_requests_total", "hubble_http_request_duration_seconds_bucket",
-        "hubble_lost_events_total", "hubble_metrics_http_handler_requests_total",
+        "hubble_lost_events_total", "hubble_metrics_http_handler_requests_total"
     ]
     static let traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -41,9 +42,11 @@ struct PrometheusScrapeTests {
         for f in flows { engine.process(f) }
         engine.addLost(source: "perf_event_ring_buffer", count: 3)
 
-        let server = try MetricsServer(address: "127.0.0.1:0", provider: MetricsEndpoint(engine: engine, openMetrics: true))
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", provider: MetricsEndpoint(engine: engine, openMetrics: true))
         let bound = try await server.start()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-prometheus-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-prometheus-\(UUID().uuidString)")
         var prometheus: PrometheusProcess?
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -85,7 +88,8 @@ struct PrometheusScrapeTests {
         let exemplarDeadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < exemplarDeadline {
             for family in ["hubble_http_requests_total", "hubble_http_request_duration_seconds_bucket"] {
-                traceIDs.formUnion(try p.exemplarTraceIDs(family, start: start - 60, end: Date().timeIntervalSince1970 + 60))
+                traceIDs.formUnion(
+                    try p.exemplarTraceIDs(family, start: start - 60, end: Date().timeIntervalSince1970 + 60))
             }
             if traceIDs.contains(Self.traceID) { break }
             try await Task.sleep(for: .milliseconds(500))
@@ -112,30 +116,41 @@ struct PrometheusScrapeTests {
         let trace = CiliumEventType(type: CiliumEventType.trace, subType: 0)
         let accessLog = CiliumEventType(type: CiliumEventType.accessLog, subType: 0)
         return [
-            Flow(time: time, verdict: .forwarded, ip: v4(c, s),
-                 l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080, flags: [.syn])), source: client,
-                 destination: server, type: .l3L4, eventType: trace, trafficDirection: .egress, isReply: false),
-            Flow(time: time, verdict: .forwarded, ip: v4(c, s), l4: .icmpv4(ICMP(type: 8, code: 0)), source: client,
-                 destination: server, type: .l3L4, eventType: trace, trafficDirection: .egress, isReply: false),
-            Flow(time: time, verdict: .dropped, dropReasonDesc: .policyDenied, ip: v4(c, s),
-                 l4: .tcp(TCP(sourcePort: 43211, destinationPort: 25, flags: [.syn])), source: client,
-                 destination: server, type: .l3L4, eventType: CiliumEventType(type: CiliumEventType.drop, subType: 133),
-                 trafficDirection: .egress, isReply: false),
-            Flow(time: time, verdict: .forwarded, ip: v4(c, d), l4: .udp(UDP(sourcePort: 40001, destinationPort: 53)),
-                 source: client, type: .l7,
-                 l7: Layer7(type: .request, record: .dns(DNS(query: "example.com.", qtypes: ["A"]))),
-                 eventType: accessLog, trafficDirection: .egress, isReply: false),
-            Flow(time: time, verdict: .forwarded, ip: v4(d, c), l4: .udp(UDP(sourcePort: 53, destinationPort: 40001)),
-                 destination: client, type: .l7,
-                 l7: Layer7(type: .response, latencyNs: 1_000_000, record: .dns(DNS(
-                    query: "example.com.", ips: ["93.184.216.34"], ttl: 300, rcode: 0, qtypes: ["A"], rrtypes: ["A"]))),
-                 eventType: accessLog, trafficDirection: .egress, isReply: true),
-            Flow(time: time, verdict: .forwarded, ip: v4(s, c), l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210)),
-                 source: server, destination: client, type: .l7,
-                 l7: Layer7(type: .response, latencyNs: 12_000_000,
-                            record: .http(HTTP(code: 200, method: "GET", url: "http://web.shop/", protocol: "HTTP/1.1"))),
-                 eventType: accessLog, trafficDirection: .egress, isReply: true,
-                 traceContext: TraceContext(traceID: traceID)),
+            Flow(
+                time: time, verdict: .forwarded, ip: v4(c, s),
+                l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080, flags: [.syn])), source: client,
+                destination: server, type: .l3L4, eventType: trace, trafficDirection: .egress, isReply: false),
+            Flow(
+                time: time, verdict: .forwarded, ip: v4(c, s), l4: .icmpv4(ICMP(type: 8, code: 0)), source: client,
+                destination: server, type: .l3L4, eventType: trace, trafficDirection: .egress, isReply: false),
+            Flow(
+                time: time, verdict: .dropped, dropReasonDesc: .policyDenied, ip: v4(c, s),
+                l4: .tcp(TCP(sourcePort: 43211, destinationPort: 25, flags: [.syn])), source: client,
+                destination: server, type: .l3L4, eventType: CiliumEventType(type: CiliumEventType.drop, subType: 133),
+                trafficDirection: .egress, isReply: false),
+            Flow(
+                time: time, verdict: .forwarded, ip: v4(c, d), l4: .udp(UDP(sourcePort: 40001, destinationPort: 53)),
+                source: client, type: .l7,
+                l7: Layer7(type: .request, record: .dns(DNS(query: "example.com.", qtypes: ["A"]))),
+                eventType: accessLog, trafficDirection: .egress, isReply: false),
+            Flow(
+                time: time, verdict: .forwarded, ip: v4(d, c), l4: .udp(UDP(sourcePort: 53, destinationPort: 40001)),
+                destination: client, type: .l7,
+                l7: Layer7(
+                    type: .response, latencyNs: 1_000_000,
+                    record: .dns(
+                        DNS(
+                            query: "example.com.", ips: ["93.184.216.34"], ttl: 300, rcode: 0, qtypes: ["A"],
+                            rrtypes: ["A"]))),
+                eventType: accessLog, trafficDirection: .egress, isReply: true),
+            Flow(
+                time: time, verdict: .forwarded, ip: v4(s, c), l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210)),
+                source: server, destination: client, type: .l7,
+                l7: Layer7(
+                    type: .response, latencyNs: 12_000_000,
+                    record: .http(HTTP(code: 200, method: "GET", url: "http://web.shop/", protocol: "HTTP/1.1"))),
+                eventType: accessLog, trafficDirection: .egress, isReply: true,
+                traceContext: TraceContext(traceID: traceID))
         ]
     }
 }
@@ -148,7 +163,8 @@ enum PrometheusGate {
         if !present && !KernelTestGate.isCI { print("PrometheusScrapeTests skipped: \(reason)") }
         return present || KernelTestGate.isCI
     }
-    static let reason: Comment = "needs Debian's prometheus at /usr/bin/prometheus (apt install prometheus); under CI=true it always runs"
+    static let reason: Comment =
+        "needs Debian's prometheus at /usr/bin/prometheus (apt install prometheus); under CI=true it always runs"
 }
 
 /// A Prometheus server on loopback with its own temporary TSDB, scraping one target every second.
@@ -160,20 +176,22 @@ final class PrometheusProcess {
     static func start(dir: URL, target: String) throws -> PrometheusProcess {
         let config = dir.appendingPathComponent("prometheus.yml")
         try """
-            global:
-              scrape_interval: 1s
-              scrape_timeout: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: spyglass
-                static_configs:
-                  - targets: ['\(target)']
-            """.write(to: config, atomically: true, encoding: .utf8)
+        global:
+          scrape_interval: 1s
+          scrape_timeout: 1s
+          evaluation_interval: 1s
+        scrape_configs:
+          - job_name: spyglass
+            static_configs:
+              - targets: ['\(target)']
+        """.write(to: config, atomically: true, encoding: .utf8)
         let p = try PrometheusProcess(dir: dir, config: config)
         // Ready within 15 s or fail.
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
-            if !p.process.isRunning { throw PrometheusError("prometheus exited with status \(p.process.terminationStatus)") }
+            if !p.process.isRunning {
+                throw PrometheusError("prometheus exited with status \(p.process.terminationStatus)")
+            }
             if (try? curlGet("http://127.0.0.1:\(p.port)/-/ready", timeout: 1))?.contains("Ready") == true { return p }
             Thread.sleep(forTimeInterval: 0.2)
         }
@@ -192,7 +210,7 @@ final class PrometheusProcess {
             "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
             "--web.listen-address=127.0.0.1:\(port)",
             "--enable-feature=exemplar-storage",
-            "--log.level=warn",
+            "--log.level=warn"
         ]
         process.standardOutput = log
         process.standardError = log
@@ -239,7 +257,8 @@ final class PrometheusProcess {
         let url = c.url!.absoluteString.replacingOccurrences(of: "+", with: "%2B")
         let body = try curlGet(url, timeout: 5)
         guard let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-              json["status"] as? String == "success" else {
+            json["status"] as? String == "success"
+        else {
             throw PrometheusError("\(endpoint) \(params): \(body.prefix(300))")
         }
         return json["data"]
@@ -254,7 +273,9 @@ final class PrometheusProcess {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else { throw PrometheusError("bind: errno \(errno)") }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -16,23 +16,30 @@ struct RedactionEndToEndTests {
         ("X-Amz-Security-Token", "amz-session-token-3"), ("X-Vault-Token", "hvs.vault-token-4"),
         ("Private-Token", "glpat-private-token-5"), ("X-Goog-Api-Key", "goog-api-key-6"),
         ("X-Csrf-Token", "csrf-token-value-7"), ("X-Client-Secret", "client-secret-value-8"),
-        ("X-Session-Id", "session-id-value-9"), ("X-Amz-Signature", "amz-signature-value-10"),
+        ("X-Session-Id", "session-id-value-9"), ("X-Amz-Signature", "amz-signature-value-10")
     ]
     /// Ordinary headers keep their values by default.
     static let ordinary: [(String, String)] = [("X-Request-Id", "req-ordinary-1"), ("X-Tenant", "tenant-ordinary-2")]
 
     /// Sends one request with every header through the agent and returns the flow log's text.
     func flowLog(_ l7: L7Config, subnet: Int) async throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-redact-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-redact-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/events.log"
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.\(subnet).2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.\(subnet).3/24")
-            let server = try lab.spawn(in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try lab.spawn(
+                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
             defer { _ = server.terminate() }
-            let up = try await lab.run(inNamespace: web.namespace, ["bash", "-c", "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"], timeout: .seconds(10))
+            let up = try await lab.run(
+                inNamespace: web.namespace,
+                [
+                    "bash", "-c",
+                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
+                ], timeout: .seconds(10))
             try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             var c = AgentConfig()
             c.interfaces = [client.hostInterface]
@@ -44,7 +51,9 @@ struct RedactionEndToEndTests {
                 for (k, v) in Self.credentials + Self.ordinary { args += ["-H", "\(k): \(v)"] }
                 let r = try lab.run(in: client, args + ["http://\(web.ipv4):8080/ok"])
                 #expect(r.succeeded, "\(r)")
-                let m = try scrapeMetrics(agent.serverPort) { $0.value("spyglass_flows_processed_total", ["kind": "l7"]) >= 2 }
+                let m = try scrapeMetrics(agent.serverPort) {
+                    $0.value("spyglass_flows_processed_total", ["kind": "l7"]) >= 2
+                }
                 #expect(m.value("spyglass_flows_processed_total", ["kind": "l7"]) >= 2)
             }
         }
@@ -58,7 +67,9 @@ struct RedactionEndToEndTests {
             let flow = object?["flow"] as? [String: Any]
             let http = (flow?["l7"] as? [String: Any])?["http"] as? [String: Any]
             let headers = http?["headers"] as? [[String: Any]] ?? []
-            return Dictionary(headers.map { ($0["key"] as? String ?? "", $0["value"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+            return Dictionary(
+                headers.map { ($0["key"] as? String ?? "", $0["value"] as? String ?? "") },
+                uniquingKeysWith: { a, _ in a })
         }
         Issue.record("no request flow with headers in: \(log.prefix(2000))")
         return [:]

@@ -3,6 +3,7 @@ import SpyglassMetrics
 import SpyglassServer
 import SpyglassTesting
 import Testing
+
 @testable import SpyglassAgent
 
 /// A real Prometheus keeps scraping the agent's metrics endpoint (default limits) while a crowd of 400 hostile
@@ -10,14 +11,18 @@ import Testing
 /// Every scrape of a 10 s window must succeed within Prometheus' 1 s timeout.
 @Suite(.enabled(if: PrometheusGate.enabled, PrometheusGate.reason), .serialized)
 struct ScrapeUnderAttackTests {
-    static let crowd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/hostile_crowd.py").path
+    static let crowd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Scripts/hostile_crowd.py"
+    ).path
 
     @Test(.timeLimit(.minutes(2)))
     func prometheusKeepsScrapingThroughAHostileCrowd() async throws {
-        try #require(FileManager.default.fileExists(atPath: PrometheusScrapeTests.binary), "CI=true but Prometheus is missing")
+        try #require(
+            FileManager.default.fileExists(atPath: PrometheusScrapeTests.binary), "CI=true but Prometheus is missing")
         let (config, _) = try MetricsConfig.parse(MetricsConfig.defaultSpec)
         let engine = MetricsEngine(config: config)
-        let server = try MetricsServer(address: "127.0.0.1:0", provider: MetricsEndpoint(engine: engine, openMetrics: true))
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", provider: MetricsEndpoint(engine: engine, openMetrics: true))
         let port = try await server.start().port
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-crowd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -62,8 +67,10 @@ struct ScrapeUnderAttackTests {
         let opened = report.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         #expect(opened >= 400, "crowd: \(report)")
         #expect(server.evictedIdle + server.refusedPerClient > 0, "the limits were reached")
-        print("hostile crowd: \(report.trimmingCharacters(in: .whitespacesAndNewlines)); open during attack \(crowded); " +
-              "evicted \(server.evictedIdle), refused per client \(server.refusedPerClient); scrapes \(scrapes), slowest \(slowest) s")
+        print(
+            "hostile crowd: \(report.trimmingCharacters(in: .whitespacesAndNewlines)); open during attack \(crowded); "
+                + "evicted \(server.evictedIdle), refused per client \(server.refusedPerClient); scrapes \(scrapes), slowest \(slowest) s"
+        )
         await server.shutdown()
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
-import Synchronization
-import Testing
 import SpyglassFlow
 import SpyglassTesting
+import Synchronization
+import Testing
+
 @testable import SpyglassEndpoints
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Allocation check: the test binary re-runs itself with a tiny malloc-counting library preloaded
@@ -17,31 +19,44 @@ enum MallocCounter {
 
     /// Counts allocations of `body`; nil when the counting library is not preloaded.
     static func count(_ body: () -> Void) -> Int? {
-        guard let start = dlsym(nil, "spyglass_count_start"), let stop = dlsym(nil, "spyglass_count_stop") else { return nil }
+        guard let start = dlsym(nil, "spyglass_count_start"), let stop = dlsym(nil, "spyglass_count_stop") else {
+            return nil
+        }
         unsafeBitCast(start, to: Start.self)()
         body()
         return unsafeBitCast(stop, to: Stop.self)()
     }
 
     static func compiler() -> String? {
-        ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc", "/usr/bin/gcc"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/opt/swift/usr/bin/clang", "/usr/bin/clang", "/usr/bin/cc", "/usr/bin/gcc"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 }
 
 func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
     var infos: [EndpointInfo] = []
     for i in 0..<1000 {
-        infos.append(EndpointInfo(
-            prefixes: [IPPrefix(host: IPAddress(ipv4: 10, 1, UInt8(i / 250), UInt8(i % 250)))], namespace: "namespace-\(i % 7)",
-            podName: "a-rather-long-pod-name-\(i)", labels: ["k8s:app=application-\(i % 10)", "k8s:io.kubernetes.pod.namespace=namespace-\(i % 7)"],
-            workloads: [Workload(name: "workload-number-\(i % 10)", kind: "Deployment")]))
+        infos.append(
+            EndpointInfo(
+                prefixes: [IPPrefix(host: IPAddress(ipv4: 10, 1, UInt8(i / 250), UInt8(i % 250)))],
+                namespace: "namespace-\(i % 7)",
+                podName: "a-rather-long-pod-name-\(i)",
+                labels: ["k8s:app=application-\(i % 10)", "k8s:io.kubernetes.pod.namespace=namespace-\(i % 7)"],
+                workloads: [Workload(name: "workload-number-\(i % 10)", kind: "Deployment")]))
     }
     infos.append(EndpointInfo(prefixes: [net("10.0.0.0/8"), net("fd00::/8"), net("fd00:1::7")], labels: ["k8s:net=x"]))
     let store = makeStore([
         .pods: infos,
-        .services: [EndpointInfo(prefixes: [net("10.96.0.10")], service: Service(name: "kube-dns-service", namespace: "kube-system"))],
+        .services: [
+            EndpointInfo(
+                prefixes: [net("10.96.0.10")], service: Service(name: "kube-dns-service", namespace: "kube-system"))
+        ]
     ])
-    let probes = [ip("10.1.0.7"), ip("10.2.3.4"), ip("192.0.2.1"), ip("fd00:1::7"), ip("fd00::9"), ip("2001:db8::1"), ip("::ffff:10.1.0.8")]
+    let probes = [
+        ip("10.1.0.7"), ip("10.2.3.4"), ip("192.0.2.1"), ip("fd00:1::7"), ip("fd00::9"), ip("2001:db8::1"),
+        ip("::ffff:10.1.0.8")
+    ]
     return (store.resolver, probes, store)
 }
 
@@ -50,7 +65,9 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
 
     /// Runs only inside the child process started by `lookupAndEnrichDoNotAllocate` (elsewhere it shows as skipped,
     /// not as a pass that asserted nothing).
-    @Test(.enabled(if: AllocationTests.isProbeProcess, "the probe runs only in lookupAndEnrichDoNotAllocate's child process"))
+    @Test(
+        .enabled(
+            if: AllocationTests.isProbeProcess, "the probe runs only in lookupAndEnrichDoNotAllocate's child process"))
     func allocationProbe() {
         let (resolver, probes, store) = allocationFixture()
         var flow = Flow(ip: IPHeader(source: ip("10.1.0.7"), destination: ip("10.96.0.10"), ipVersion: .ipv4))
@@ -77,7 +94,8 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
         }
     }
 
-    @Test(.timeLimit(.minutes(2)), .enabled(if: Sanitizers.inactive, Sanitizers.reason)) func lookupAndEnrichDoNotAllocate() throws {
+    @Test(.timeLimit(.minutes(2)), .enabled(if: Sanitizers.inactive, Sanitizers.reason))
+    func lookupAndEnrichDoNotAllocate() throws {
         guard ProcessInfo.processInfo.environment["SPYGLASS_ALLOC_PROBE"] == nil else { return }
         guard let cc = MallocCounter.compiler() else {
             Issue.record("no C compiler; allocation not measured")
@@ -87,7 +105,10 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
         let lib = dir.path("malloc_counter.so")
         let build = Process()
         build.executableURL = URL(fileURLWithPath: cc)
-        build.arguments = ["-shared", "-fPIC", "-O2", "-o", lib, "-x", "c", Fixtures.directory.appendingPathComponent("malloc_counter.c.txt").path]
+        build.arguments = [
+            "-shared", "-fPIC", "-O2", "-o", lib, "-x", "c",
+            Fixtures.directory.appendingPathComponent("malloc_counter.c.txt").path
+        ]
         try build.run()
         build.waitUntilExit()
         try #require(build.terminationStatus == 0, "compiling the malloc counter failed")
@@ -109,7 +130,9 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
         try #require(parts.count == 2)
         #expect(parts[0] >= 1, "the counter sees no allocations at all: \(parts[0])")
         #expect(parts[1] == 0, "mallocs during 700,000 lookups and 100,000 enrichments: \(parts[1])")
-        print("endpoint lookups: \(parts[1]) mallocs in 700,000 lookups + 100,000 enrichments (sanity: \(parts[0]) for one array)")
+        print(
+            "endpoint lookups: \(parts[1]) mallocs in 700,000 lookups + 100,000 enrichments (sanity: \(parts[0]) for one array)"
+        )
     }
 
     let ip4 = IPAddress(ipv4: 10, 1, 1, 1)
@@ -118,9 +141,13 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
     @Test(.timeLimit(.minutes(1))) func lookupThroughput() {
         var infos: [EndpointInfo] = []
         for i in 0..<10_000 {
-            infos.append(EndpointInfo(
-                prefixes: [IPPrefix(host: IPAddress(ipv4: 10, UInt8(i / 65536 + 1), UInt8((i / 256) % 256), UInt8(i % 256)))],
-                namespace: "ns\(i % 50)", podName: "pod-\(i)", labels: ["k8s:app=a\(i % 300)"]))
+            infos.append(
+                EndpointInfo(
+                    prefixes: [
+                        IPPrefix(
+                            host: IPAddress(ipv4: 10, UInt8(i / 65536 + 1), UInt8((i / 256) % 256), UInt8(i % 256)))
+                    ],
+                    namespace: "ns\(i % 50)", podName: "pod-\(i)", labels: ["k8s:app=a\(i % 300)"]))
         }
         infos.append(EndpointInfo(prefixes: [net("10.0.0.0/8"), net("172.16.0.0/12")], labels: ["k8s:net=x"]))
         let started = ContinuousClock.now
@@ -139,7 +166,9 @@ func allocationFixture() -> (EndpointResolver, [IPAddress], EndpointStore) {
         let dt = ContinuousClock.now - t0
         let secs = Double(dt.components.seconds) + Double(dt.components.attoseconds) / 1e18
         let perSecond = Double(rounds * 2) / secs
-        print("endpoint lookups: \(Int(perSecond)) lookups/s (\(rounds) enrichments of 2 lookups, 10,001 prefixes; snapshot build \(built))")
+        print(
+            "endpoint lookups: \(Int(perSecond)) lookups/s (\(rounds) enrichments of 2 lookups, 10,001 prefixes; snapshot build \(built))"
+        )
         #expect(hits == rounds)
     }
 }

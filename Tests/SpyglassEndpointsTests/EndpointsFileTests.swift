@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SpyglassFlow
+import Testing
+
 @testable import SpyglassEndpoints
 
 @Suite struct EndpointsFileParseTests {
@@ -9,7 +10,8 @@ import SpyglassFlow
         #expect(infos.count == 4)
         #expect(infos[0].prefixes == [net("10.20.0.0/16"), net("fd00:20::/48")])
         #expect(infos[0].workloads == [Workload(name: "ledger", kind: "VirtualMachine")])
-        #expect(infos[0].canonicalLabels == ["k8s:app=ledger", "k8s:io.kubernetes.pod.namespace=billing", "k8s:tier=db"])
+        #expect(
+            infos[0].canonicalLabels == ["k8s:app=ledger", "k8s:io.kubernetes.pod.namespace=billing", "k8s:tier=db"])
         #expect(infos[0].clusterName == "c1")
         #expect(infos[1].podName == "ledger-primary")
         #expect(infos[2].isServiceOnly)
@@ -20,7 +22,8 @@ import SpyglassFlow
     }
 
     @Test func jsonAndBareListsWork() throws {
-        let json = #"{"endpoints": [{"addresses": ["192.0.2.1", "2001:db8::/32"], "namespace": "ext", "labels": {"app": "x"}}]}"#
+        let json =
+            #"{"endpoints": [{"addresses": ["192.0.2.1", "2001:db8::/32"], "namespace": "ext", "labels": {"app": "x"}}]}"#
         let a = try EndpointsFile.parse(json, path: "e.json")
         #expect(a.count == 1 && a[0].prefixes.count == 2 && a[0].namespace == "ext")
         let bare = "- addresses: 192.0.2.9\n  workload: w\n"
@@ -41,13 +44,26 @@ import SpyglassFlow
     }
 
     @Test func errorsNameFileEntryFieldAndProblem() {
-        let badIP = "endpoints:\n  - addresses: [10.0.0.1]\n  - addresses: [10.0.0.2, 10.0.0.300/24]\n    namespace: x\n"
-        #expect(error(badIP) == "endpoints file /etc/spyglass/endpoints.yaml: endpoints[1].addresses[1] (line 3): '10.0.0.300/24' is not an IPv4/IPv6 address or CIDR")
-        #expect(error("endpoints:\n  - namespace: x\n").contains("endpoints[0] (line 2): missing required field 'addresses'"))
-        #expect(error("endpoints:\n  - addresses: [10.0.0.1]\n    namespce: x\n").contains("endpoints[0] (line 3): unknown field 'namespce'"))
-        #expect(error("endpoints:\n  - addresses: [10.0.0.1]\n    identity: -3\n").contains("endpoints[0].identity (line 3): '-3' is not a positive 32-bit number"))
-        #expect(error("endpoints:\n  - addresses: [10.0.0.1]\n    labels: [\"novalue\"]\n").contains("endpoints[0].labels[0]"))
-        #expect(error("endpoints:\n  - addresses: [10.0.0.1]\n    kind: Deployment\n").contains("'kind' needs 'workload'"))
+        let badIP =
+            "endpoints:\n  - addresses: [10.0.0.1]\n  - addresses: [10.0.0.2, 10.0.0.300/24]\n    namespace: x\n"
+        #expect(
+            error(badIP)
+                == "endpoints file /etc/spyglass/endpoints.yaml: endpoints[1].addresses[1] (line 3): '10.0.0.300/24' is not an IPv4/IPv6 address or CIDR"
+        )
+        #expect(
+            error("endpoints:\n  - namespace: x\n").contains(
+                "endpoints[0] (line 2): missing required field 'addresses'"))
+        #expect(
+            error("endpoints:\n  - addresses: [10.0.0.1]\n    namespce: x\n").contains(
+                "endpoints[0] (line 3): unknown field 'namespce'"))
+        #expect(
+            error("endpoints:\n  - addresses: [10.0.0.1]\n    identity: -3\n").contains(
+                "endpoints[0].identity (line 3): '-3' is not a positive 32-bit number"))
+        #expect(
+            error("endpoints:\n  - addresses: [10.0.0.1]\n    labels: [\"novalue\"]\n").contains(
+                "endpoints[0].labels[0]"))
+        #expect(
+            error("endpoints:\n  - addresses: [10.0.0.1]\n    kind: Deployment\n").contains("'kind' needs 'workload'"))
         #expect(error("endpoints:\n  - addresses: []\n").contains("endpoints[0].addresses (line 2): must not be empty"))
         #expect(error("endpoints: [\n").contains("not valid YAML/JSON at line"))
         #expect(error("servers: []\n").contains("unknown top-level key 'servers'"))
@@ -69,7 +85,9 @@ import SpyglassFlow
     @Test(.timeLimit(.minutes(1))) func loadReloadBadFileAndDepartures() async throws {
         let dir = TempDir()
         let path = dir.path("endpoints.yaml")
-        dir.write("endpoints.yaml", """
+        dir.write(
+            "endpoints.yaml",
+            """
             endpoints:
               - addresses: [10.5.0.1]
                 namespace: shop
@@ -93,7 +111,9 @@ import SpyglassFlow
         #expect(r.lookup(ip("10.6.9.9"))?.workloads.first?.name == "partner")
 
         // Reload on change: a new entry, cart-0 changes label.
-        dir.write("endpoints.yaml", """
+        dir.write(
+            "endpoints.yaml",
+            """
             endpoints:
               - addresses: [10.5.0.1]
                 namespace: shop
@@ -116,17 +136,22 @@ import SpyglassFlow
         let before = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_errors_total" }!
         dir.write("endpoints.yaml", "endpoints:\n  - addresses: [10.5.0.1]\n  - addresses: [not-an-ip]\n")
         #expect(await eventually { endpoints.endpointsFileError != nil })
-        #expect(endpoints.endpointsFileError?.description
-            == "endpoints file \(path): endpoints[1].addresses[0] (line 3): 'not-an-ip' is not an IPv4/IPv6 address or CIDR")
+        #expect(
+            endpoints.endpointsFileError?.description
+                == "endpoints file \(path): endpoints[1].addresses[0] (line 3): 'not-an-ip' is not an IPv4/IPv6 address or CIDR"
+        )
         #expect(r.lookup(ip("10.7.0.1"))?.podName == "search-0")
         #expect(r.lookup(ip("10.5.0.1"))?.podName == "cart-0")
         let after = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_errors_total" }!
         let parseErrors = after.samples.first { $0.labels.contains { $0 == ("reason", "parse") } }!.value
-        #expect(parseErrors == 1 + (before.samples.first { $0.labels.contains { $0 == ("reason", "parse") } }?.value ?? 0))
+        #expect(
+            parseErrors == 1 + (before.samples.first { $0.labels.contains { $0 == ("reason", "parse") } }?.value ?? 0))
         #expect(log.all.isEmpty)
 
         // Remove search-0 and the partner network: departures after the grace period.
-        dir.write("endpoints.yaml", """
+        dir.write(
+            "endpoints.yaml",
+            """
             endpoints:
               - addresses: [10.5.0.1]
                 namespace: shop
@@ -139,12 +164,16 @@ import SpyglassFlow
         #expect(endpoints.endpointsFileError == nil)
         // Not before the grace period (1.5 s): pending first.
         #expect(log.all.isEmpty)
-        #expect(endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value == 2)
+        #expect(
+            endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value
+                == 2)
         #expect(await eventually { log.all.count == 2 })
         let search = log.all.first { $0.podName == "search-0" }
-        #expect(search == EndpointDeparture(
-            namespace: "shop", podName: "search-0", workloadName: "", workloadKind: "", ips: [ip("10.7.0.1")],
-            labels: ["k8s:io.kubernetes.pod.namespace=shop"], source: "file"))
+        #expect(
+            search
+                == EndpointDeparture(
+                    namespace: "shop", podName: "search-0", workloadName: "", workloadKind: "", ips: [ip("10.7.0.1")],
+                    labels: ["k8s:io.kubernetes.pod.namespace=shop"], source: "file"))
         let partner = log.all.first { $0.workloadName == "partner" }
         #expect(partner?.prefixes == [net("10.6.0.0/16")])
         #expect(partner?.ips == [])
@@ -154,7 +183,8 @@ import SpyglassFlow
     @Test(.timeLimit(.minutes(1))) func reappearanceWithinGraceCancels() async throws {
         let dir = TempDir()
         let path = dir.path("e.yaml")
-        let full = "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.2], namespace: shop, pod: cart-1}\n"
+        let full =
+            "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.2], namespace: shop, pod: cart-1}\n"
         dir.write("e.yaml", full)
         // A long grace period: the test checks the bookkeeping, then jumps the clock instead of sleeping.
         let endpoints = Endpoints(config: config(path, grace: .seconds(600)), logger: quietLogger)
@@ -164,13 +194,22 @@ import SpyglassFlow
         defer { Task { await endpoints.stop() } }
         dir.write("e.yaml", "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n")
         #expect(await eventually { endpoints.resolver.lookup(ip("10.5.0.2")) == nil })
-        #expect(await eventually { endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value == 1 })
+        #expect(
+            await eventually {
+                endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?
+                    .value == 1
+            })
         // Back (with a new IP) within the grace period.
-        dir.write("e.yaml", "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.3], namespace: shop, pod: cart-1}\n")
+        dir.write(
+            "e.yaml",
+            "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n- {addresses: [10.5.0.3], namespace: shop, pod: cart-1}\n"
+        )
         #expect(await eventually { endpoints.resolver.lookup(ip("10.5.0.3"))?.podName == "cart-1" })
         #expect(endpoints.fireDueDepartures(at: .now + .seconds(3600)) == 0)
         #expect(log.all.isEmpty)
-        #expect(endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value == 0)
+        #expect(
+            endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_departures_pending" }?.samples.first?.value
+                == 0)
         // Gone again: pending, and due only after the grace period.
         dir.write("e.yaml", "- {addresses: [10.5.0.1], namespace: shop, pod: cart-0}\n")
         #expect(await eventually { endpoints.resolver.lookup(ip("10.5.0.3")) == nil })

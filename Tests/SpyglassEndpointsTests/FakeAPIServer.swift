@@ -134,7 +134,9 @@ final class FakeAPIServer: Sendable {
                 return .full(status, body)
             }
             if req.isWatch { return .watch }
-            return .full(200, s.lists[path] ?? #"{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#)
+            return .full(
+                200,
+                s.lists[path] ?? #"{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#)
         }
     }
 
@@ -175,8 +177,12 @@ private final class Handler: ChannelInboundHandler {
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: String(body.utf8.count))
-                context.write(wrapOutboundOut(.head(HTTPResponseHead(
-                    version: head.version, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
+                context.write(
+                    wrapOutboundOut(
+                        .head(
+                            HTTPResponseHead(
+                                version: head.version, status: HTTPResponseStatus(statusCode: status), headers: headers)
+                        )), promise: nil)
                 var buf = context.channel.allocator.buffer(capacity: body.utf8.count)
                 buf.writeString(body)
                 context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
@@ -185,8 +191,11 @@ private final class Handler: ChannelInboundHandler {
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Transfer-Encoding", value: "chunked")
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(
-                    version: head.version, status: .ok, headers: headers))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(
+                        .head(
+                            HTTPResponseHead(
+                                version: head.version, status: .ok, headers: headers))), promise: nil)
                 server.registerWatch(head.uri, context.channel)
             }
             self.head = nil

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 import NIOSSL
-import Testing
 import SpyglassFlow
+import Testing
+
 @testable import SpyglassEndpoints
 
 enum KubePaths {
@@ -61,10 +62,12 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(frontend.namespace == "shop")
         #expect(frontend.clusterName == "default")
         #expect(frontend.workloads == [Workload(name: "frontend", kind: "Deployment")])
-        #expect(frontend.labels == [
-            "k8s:app=frontend", "k8s:io.cilium.k8s.policy.cluster=default", "k8s:io.cilium.k8s.policy.serviceaccount=frontend",
-            "k8s:io.kubernetes.pod.namespace=shop", "k8s:tier=web",
-        ])
+        #expect(
+            frontend.labels == [
+                "k8s:app=frontend", "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=frontend",
+                "k8s:io.kubernetes.pod.namespace=shop", "k8s:tier=web"
+            ])
         #expect((256...65535).contains(Int(frontend.identity)))
         #expect(frontend.id > 0)
         #expect(r.lookup(ip("fd00:10:244:1::a")) == frontend)
@@ -73,18 +76,21 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(r.lookup(ip("10.244.2.21"))?.workloads == [Workload(name: "legacy", kind: "Deployment")])
         let db = try #require(r.lookup(ip("10.244.2.30")))
         #expect(db.workloads == [Workload(name: "db", kind: "StatefulSet")])
-        #expect(db.labels == [
-            "k8s:app.kubernetes.io/name=postgres", "k8s:io.cilium.k8s.policy.cluster=default",
-            "k8s:io.cilium.k8s.policy.serviceaccount=default", "k8s:io.kubernetes.pod.namespace=shop",
-        ])
+        #expect(
+            db.labels == [
+                "k8s:app.kubernetes.io/name=postgres", "k8s:io.cilium.k8s.policy.cluster=default",
+                "k8s:io.cilium.k8s.policy.serviceaccount=default", "k8s:io.kubernetes.pod.namespace=shop"
+            ])
         #expect(r.lookup(ip("10.244.1.40"))?.workloads == [Workload(name: "nightly-report", kind: "CronJob")])
         #expect(r.lookup(ip("10.244.1.41")) == nil)  // Succeeded: its IP is free
         #expect(r.lookup(ip("10.244.1.50"))?.workloads == [Workload(name: "node-exporter", kind: "DaemonSet")])
         #expect(r.lookup(ip("10.244.2.60"))?.workloads == [])  // bare pod
         #expect(r.lookup(ip("10.244.2.60"))?.podName == "debug")
         // Nodes, the apiserver, the host (hostNetwork kube-proxy does not claim the node's address).
-        #expect(r.resolve(ip("192.168.49.2")) == Endpoint(
-            identity: 7, clusterName: "default", labels: ["reserved:kube-apiserver", "reserved:remote-node"]))
+        #expect(
+            r.resolve(ip("192.168.49.2"))
+                == Endpoint(
+                    identity: 7, clusterName: "default", labels: ["reserved:kube-apiserver", "reserved:remote-node"]))
         #expect(r.resolve(ip("192.168.49.3")).labels == ["reserved:host"])
         #expect(r.resolve(ip("203.0.113.7")).identity == 6)
         // Services name frontends; the endpoint behind a ClusterIP stays world.
@@ -101,7 +107,8 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(!podWatch.headers.contains { $0.0.lowercased() == "authorization" })
         let rsList = try #require(server.requests(KubePaths.replicaSets).first)
         #expect(rsList.headers.contains { $0.0.lowercased() == "accept" && $0.1.contains("PartialObjectMetadataList") })
-        #expect(server.requests(KubePaths.slices).first?.query["labelSelector"] == "kubernetes.io/service-name=kubernetes")
+        #expect(
+            server.requests(KubePaths.slices).first?.query["labelSelector"] == "kubernetes.io/service-name=kubernetes")
         let objects = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_objects" }!
         #expect(objects.samples.contains(.init(labels: ["source": "kubernetes", "kind": "pods"], value: 10)))
         #expect(objects.samples.contains(.init(labels: ["source": "kubernetes", "kind": "replicasets"], value: 2)))
@@ -119,17 +126,21 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         server.send(KubePaths.pods, events[2])
         #expect(await eventually { r.lookup(ip("10.244.2.20")) == nil })
         #expect(await eventually { log.all.count == 1 })
-        #expect(log.all.first == { () -> EndpointDeparture in
-            var d = EndpointDeparture(
-            namespace: "shop", podName: "checkout-5f6d7c8b9-abcde", workloadName: "checkout", workloadKind: "Deployment",
-            ips: [ip("10.244.2.20")],
-            labels: [
-                "k8s:app=checkout", "k8s:io.cilium.k8s.policy.cluster=default", "k8s:io.cilium.k8s.policy.serviceaccount=default",
-                "k8s:io.kubernetes.pod.namespace=shop",
-            ], source: "kubernetes")
-            d.workloadGone = true  // the only checkout pod
-            return d
-        }())
+        #expect(
+            log.all.first
+                == { () -> EndpointDeparture in
+                    var d = EndpointDeparture(
+                        namespace: "shop", podName: "checkout-5f6d7c8b9-abcde", workloadName: "checkout",
+                        workloadKind: "Deployment",
+                        ips: [ip("10.244.2.20")],
+                        labels: [
+                            "k8s:app=checkout", "k8s:io.cilium.k8s.policy.cluster=default",
+                            "k8s:io.cilium.k8s.policy.serviceaccount=default",
+                            "k8s:io.kubernetes.pod.namespace=shop"
+                        ], source: "kubernetes")
+                    d.workloadGone = true  // the only checkout pod
+                    return d
+                }())
 
         server.send(KubePaths.pods, events[3])  // bookmark: resourceVersion 1250
 
@@ -139,7 +150,8 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         server.dropWatches(KubePaths.pods)
         let rewatch = try await server.waitForWatch(KubePaths.pods, count: 2)
         #expect(rewatch.query["resourceVersion"] == "1250")
-        #expect(rewatch.at - dropped >= .milliseconds(140), "reconnected after \(rewatch.at - dropped), before the backoff")
+        #expect(
+            rewatch.at - dropped >= .milliseconds(140), "reconnected after \(rewatch.at - dropped), before the backoff")
         #expect(server.requests(KubePaths.pods).filter { !$0.isWatch }.count == 1)
         #expect(errorCount(endpoints, "connect") >= 1)
         #expect(r.lookup(ip("10.244.1.11"))?.podName == "frontend-7d9c8b6f5d-zz9q1")
@@ -157,15 +169,20 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(await eventually { log.all.contains { $0.podName == "frontend-7d9c8b6f5d-zz9q1" } })
 
         // --- 410 Gone as an HTTP status on the watch: relist too ---
-        server.failNext(watch: KubePaths.pods, status: 410,
-            body: #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}"#)
+        server.failNext(
+            watch: KubePaths.pods, status: 410,
+            body:
+                #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}"#
+        )
         server.endWatches(KubePaths.pods)  // the server's timeout: the client re-watches at once and gets 410
         _ = try await server.waitForWatch(KubePaths.pods, count: 5)
         #expect(server.requests(KubePaths.pods).filter { !$0.isWatch }.count == 3)
         #expect(errorCount(endpoints, "gone") == 2)
 
         // --- The list fails (apiserver restarting): backoff, unsynced, then recovers ---
-        server.failNext(list: KubePaths.nodes, status: 503, body: #"{"kind":"Status","code":503,"message":"apiserver is shutting down"}"#)
+        server.failNext(
+            list: KubePaths.nodes, status: 503,
+            body: #"{"kind":"Status","code":503,"message":"apiserver is shutting down"}"#)
         server.failNext(watch: KubePaths.nodes, status: 410)
         server.endWatches(KubePaths.nodes)
         _ = try await server.waitForWatch(KubePaths.nodes, count: 3)
@@ -181,8 +198,10 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.path("key.pem"),
-            "-out", dir.path("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+            dir.path("key.pem"),
+            "-out", dir.path("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1"
         ]
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
@@ -195,12 +214,16 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         try #require(openssl.terminationStatus == 0)
         let cert = try NIOSSLCertificate.fromPEMFile(dir.path("cert.pem"))
         let key = try NIOSSLPrivateKey(file: dir.path("key.pem"), format: .pem)
-        let tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let tls = try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
         let server = try FakeAPIServer(tls: tls)
         defer { server.shutdown() }
         serveFixtures(server)
         let ca = try Data(contentsOf: URL(fileURLWithPath: dir.path("cert.pem"))).base64EncodedString()
-        dir.write("kubeconfig", """
+        dir.write(
+            "kubeconfig",
+            """
             apiVersion: v1
             kind: Config
             current-context: test
@@ -226,7 +249,9 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         await endpoints.stop()
 
         // The same server with a CA that did not sign it: no sync, counted as connect errors.
-        dir.write("kubeconfig2", """
+        dir.write(
+            "kubeconfig2",
+            """
             current-context: t
             clusters: [{name: c, cluster: {server: "\(server.url)"}}]
             contexts: [{name: t, context: {cluster: c, user: u}}]
@@ -260,7 +285,9 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         dir.write("ca.crt", "CA")
         dir.write("client.crt", "CERT")
         dir.write("client.key", "KEY")
-        dir.write("config", """
+        dir.write(
+            "config",
+            """
             apiVersion: v1
             kind: Config
             current-context: dev
@@ -298,13 +325,17 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         let data = try KubeCredentials.kubeconfig(path: dir.path("config"), context: "data")
         #expect(data.clientCertificate == Array("CERT".utf8) && data.clientKey == Array("KEY".utf8))
         #expect(data.token == "abc" && data.insecureSkipTLSVerify)
-        #expect(throws: KubeConfigError.self) { try KubeCredentials.kubeconfig(path: dir.path("config"), context: "prod") }
+        #expect(throws: KubeConfigError.self) {
+            try KubeCredentials.kubeconfig(path: dir.path("config"), context: "prod")
+        }
         do {
             _ = try KubeCredentials.kubeconfig(path: dir.path("config"), context: "prod")
         } catch {
             #expect(error.description.contains("exec/auth-provider"))
         }
-        #expect(throws: KubeConfigError.self) { try KubeCredentials.kubeconfig(path: dir.path("config"), context: "nope") }
+        #expect(throws: KubeConfigError.self) {
+            try KubeCredentials.kubeconfig(path: dir.path("config"), context: "nope")
+        }
         #expect(throws: KubeConfigError.self) { try KubeCredentials.kubeconfig(path: dir.path("missing")) }
     }
 
@@ -313,13 +344,16 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         dir.write("token", "sa-token\n")
         dir.write("ca.crt", "CA")
         let c = try KubeCredentials.inCluster(
-            environment: ["KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"], directory: dir.url.path)
+            environment: ["KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "443"],
+            directory: dir.url.path)
         #expect(c.server == "https://[fd00::1]:443")
         #expect(c.currentToken() == "sa-token")
         dir.write("token", "rotated")
         #expect(c.currentToken() == "rotated")
         #expect(c.certificateAuthority == Array("CA".utf8))
-        #expect(throws: KubeConfigError.self) { try KubeCredentials.inCluster(environment: [:], directory: dir.url.path) }
+        #expect(throws: KubeConfigError.self) {
+            try KubeCredentials.inCluster(environment: [:], directory: dir.url.path)
+        }
     }
 
     /// A pod without the cluster's CA must not fall back to the system trust store.
@@ -331,10 +365,13 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
             _ = try KubeCredentials.inCluster(environment: env, directory: dir.url.path)
             Issue.record("in-cluster credentials without ca.crt were accepted")
         } catch {
-            #expect(error.description.contains("ca.crt") && error.description.contains("system trust store"), "\(error)")
+            #expect(
+                error.description.contains("ca.crt") && error.description.contains("system trust store"), "\(error)")
         }
         dir.write("ca.crt", "")
-        #expect(throws: KubeConfigError.self) { try KubeCredentials.inCluster(environment: env, directory: dir.url.path) }
+        #expect(throws: KubeConfigError.self) {
+            try KubeCredentials.inCluster(environment: env, directory: dir.url.path)
+        }
     }
 }
 
@@ -353,7 +390,10 @@ final class CapturedLog: @unchecked Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+            function: String, line: UInt
+        ) {
             log.add(level, message.description)
         }
     }
@@ -366,7 +406,10 @@ final class CapturedLog: @unchecked Sendable {
         let server = try FakeAPIServer()
         defer { server.shutdown() }
         serveFixtures(server)
-        for creds in [KubeCredentials(server: server.url, token: "plain-token"), KubeCredentials(server: server.url, tokenFile: "/dev/null")] {
+        for creds in [
+            KubeCredentials(server: server.url, token: "plain-token"),
+            KubeCredentials(server: server.url, tokenFile: "/dev/null")
+        ] {
             let endpoints = Endpoints(config: kubeConfig(.credentials(creds)), logger: quietLogger)
             do {
                 try await endpoints.start()
@@ -389,8 +432,10 @@ final class CapturedLog: @unchecked Sendable {
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.path("key.pem"),
-            "-out", dir.path("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+            dir.path("key.pem"),
+            "-out", dir.path("cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1"
         ]
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
@@ -399,11 +444,15 @@ final class CapturedLog: @unchecked Sendable {
         try #require(openssl.terminationStatus == 0)
         let cert = try NIOSSLCertificate.fromPEMFile(dir.path("cert.pem"))
         let key = try NIOSSLPrivateKey(file: dir.path("key.pem"), format: .pem)
-        let tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
+        let tls = try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
         let server = try FakeAPIServer(tls: tls)
         defer { server.shutdown() }
         serveFixtures(server)
-        dir.write("kubeconfig", """
+        dir.write(
+            "kubeconfig",
+            """
             current-context: t
             clusters: [{name: c, cluster: {server: "\(server.url)", insecure-skip-tls-verify: true}}]
             contexts: [{name: t, context: {cluster: c, user: u}}]

@@ -1,7 +1,8 @@
 import Foundation
+import SpyglassFlow
 import Synchronization
 import Testing
-import SpyglassFlow
+
 @testable import SpyglassEndpoints
 
 /// A store with fixed providers, rebuilt on demand.
@@ -43,11 +44,12 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
     @Test func longestPrefixMatchIPv4AndIPv6() {
         let store = makeStore([
             .file: [
-                labeled(["10.0.0.0/8"], "eight"), labeled(["10.1.0.0/16"], "sixteen"), labeled(["10.1.2.0/24"], "twentyfour"),
+                labeled(["10.0.0.0/8"], "eight"), labeled(["10.1.0.0/16"], "sixteen"),
+                labeled(["10.1.2.0/24"], "twentyfour"),
                 labeled(["10.1.2.3/32"], "host"), labeled(["10.1.2.128/25"], "upper-half"),
                 labeled(["fd00::/8"], "v6-8"), labeled(["fd00:1::/32"], "v6-32"), labeled(["fd00:1::5/128"], "v6-host"),
-                labeled(["fd00:1:0:0:8000::/65"], "v6-65"),
-            ],
+                labeled(["fd00:1:0:0:8000::/65"], "v6-65")
+            ]
         ])
         let r = store.resolver
         #expect(r.lookup(ip("10.1.2.3"))?.podName == "host")
@@ -83,11 +85,22 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
 
     @Test func reservedHostRemoteNodeAndAPIServer() {
         let store = makeStore([
-            .host: [EndpointInfo(prefixes: [net("192.168.49.3"), net("fd00::3")], labels: ["reserved:host"], clusterName: "c1", identity: 1)],
-            .remoteNode: [EndpointInfo(
-                prefixes: [net("192.168.49.2"), net("192.168.49.3"), net("192.168.49.4")], labels: ["reserved:remote-node"],
-                clusterName: "c1", identity: 6)],
-            .apiServer: [EndpointInfo(prefixes: [net("192.168.49.2"), net("192.168.49.3"), net("172.16.0.9")], labels: ["reserved:kube-apiserver"], identity: 7)],
+            .host: [
+                EndpointInfo(
+                    prefixes: [net("192.168.49.3"), net("fd00::3")], labels: ["reserved:host"], clusterName: "c1",
+                    identity: 1)
+            ],
+            .remoteNode: [
+                EndpointInfo(
+                    prefixes: [net("192.168.49.2"), net("192.168.49.3"), net("192.168.49.4")],
+                    labels: ["reserved:remote-node"],
+                    clusterName: "c1", identity: 6)
+            ],
+            .apiServer: [
+                EndpointInfo(
+                    prefixes: [net("192.168.49.2"), net("192.168.49.3"), net("172.16.0.9")],
+                    labels: ["reserved:kube-apiserver"], identity: 7)
+            ]
         ])
         let r = store.resolver
         let host = r.resolve(ip("192.168.49.3"))
@@ -97,7 +110,8 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
         let apiNode = r.resolve(ip("192.168.49.2"))
         #expect(apiNode.identity == 7)
         #expect(apiNode.labels == ["reserved:kube-apiserver", "reserved:remote-node"])
-        #expect(r.resolve(ip("192.168.49.4")) == Endpoint(identity: 6, clusterName: "c1", labels: ["reserved:remote-node"]))
+        #expect(
+            r.resolve(ip("192.168.49.4")) == Endpoint(identity: 6, clusterName: "c1", labels: ["reserved:remote-node"]))
         #expect(r.resolve(ip("172.16.0.9")) == Endpoint(identity: 7, labels: ["reserved:kube-apiserver"]))
     }
 
@@ -107,7 +121,10 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
             .host: [EndpointInfo(prefixes: [net("10.0.0.1")], labels: ["reserved:host"], identity: 1)],
             .pods: [labeled(p, "pod"), labeled(["10.0.0.1"], "hostnet-pod-is-host")],
             .file: [labeled(p, "file"), labeled(["10.0.0.2"], "file-names-node")],
-            .remoteNode: [EndpointInfo(prefixes: [net("10.0.0.2"), net("10.9.9.9")], labels: ["reserved:remote-node"], identity: 6)],
+            .remoteNode: [
+                EndpointInfo(
+                    prefixes: [net("10.0.0.2"), net("10.9.9.9")], labels: ["reserved:remote-node"], identity: 6)
+            ]
         ])
         #expect(store.resolver.lookup(ip("10.9.9.9"))?.podName == "pod")
         #expect(store.resolver.lookup(ip("10.0.0.1"))?.identity == 1)
@@ -116,11 +133,17 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
 
     @Test func servicesAndEnrich() {
         let store = makeStore([
-            .pods: [EndpointInfo(
-                prefixes: [net("10.244.1.10")], namespace: "shop", podName: "web-1",
-                labels: ["k8s:app=web", "k8s:io.kubernetes.pod.namespace=shop"], workloads: [Workload(name: "web", kind: "Deployment")],
-                clusterName: "default", endpointID: 42)],
-            .services: [EndpointInfo(prefixes: [net("10.96.0.10")], service: Service(name: "kube-dns", namespace: "kube-system"))],
+            .pods: [
+                EndpointInfo(
+                    prefixes: [net("10.244.1.10")], namespace: "shop", podName: "web-1",
+                    labels: ["k8s:app=web", "k8s:io.kubernetes.pod.namespace=shop"],
+                    workloads: [Workload(name: "web", kind: "Deployment")],
+                    clusterName: "default", endpointID: 42)
+            ],
+            .services: [
+                EndpointInfo(
+                    prefixes: [net("10.96.0.10")], service: Service(name: "kube-dns", namespace: "kube-system"))
+            ]
         ])
         var flow = Flow(ip: IPHeader(source: ip("10.244.1.10"), destination: ip("10.96.0.10"), ipVersion: .ipv4))
         store.resolver.enrich(&flow)
@@ -147,11 +170,15 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
 
 @Suite struct IdentityTests {
     @Test func stableAndOrderIndependent() {
-        let a = makeStore([.pods: [EndpointInfo(prefixes: [net("10.0.0.1")], labels: ["k8s:b=2", "k8s:a=1", "k8s:a=1"])]])
-        let b = makeStore([.pods: [
-            EndpointInfo(prefixes: [net("10.0.0.7")], labels: ["k8s:other=x"]),
-            EndpointInfo(prefixes: [net("10.0.0.2")], labels: ["k8s:a=1", "k8s:b=2"]),
-        ]])
+        let a = makeStore([
+            .pods: [EndpointInfo(prefixes: [net("10.0.0.1")], labels: ["k8s:b=2", "k8s:a=1", "k8s:a=1"])]
+        ])
+        let b = makeStore([
+            .pods: [
+                EndpointInfo(prefixes: [net("10.0.0.7")], labels: ["k8s:other=x"]),
+                EndpointInfo(prefixes: [net("10.0.0.2")], labels: ["k8s:a=1", "k8s:b=2"])
+            ]
+        ])
         let ia = a.resolver.lookup(ip("10.0.0.1"))!
         let ib = b.resolver.lookup(ip("10.0.0.2"))!
         #expect(ia.identity == ib.identity)
@@ -160,7 +187,8 @@ func net(_ s: String) -> IPPrefix { IPPrefix(s)! }
         #expect(ia.identity >= 256 && ia.identity <= 65535)
         #expect(b.resolver.lookup(ip("10.0.0.7"))!.identity != ib.identity)
         // Fixed value: the derivation is part of the contract (same on every node and release).
-        #expect(IdentityAllocator.preferred(forKey: "k8s:app=web") == IdentityAllocator.preferred(forKey: "k8s:app=web"))
+        #expect(
+            IdentityAllocator.preferred(forKey: "k8s:app=web") == IdentityAllocator.preferred(forKey: "k8s:app=web"))
         // An explicit identity wins.
         let c = makeStore([.file: [EndpointInfo(prefixes: [net("10.0.0.3")], labels: ["k8s:a=1"], identity: 40000)]])
         #expect(c.resolver.lookup(ip("10.0.0.3"))!.identity == 40000)
@@ -215,7 +243,8 @@ extension IdentityAllocator {
     /// answer must be one of the endpoints some snapshot held (never torn, never a crash).
     @Test(.timeLimit(.minutes(1))) func lookupsWhileSwapping() async {
         let version = Atomic<Int>(0)
-        let store = EndpointStore(world: WorldEndpoints(splitByFamily: false), grace: .seconds(60), coalesce: .seconds(3600))
+        let store = EndpointStore(
+            world: WorldEndpoints(splitByFamily: false), grace: .seconds(60), coalesce: .seconds(3600))
         store.register(.pods) {
             let v = version.load(ordering: .relaxed)
             return (0..<200).map { i in

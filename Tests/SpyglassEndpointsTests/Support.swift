@@ -1,10 +1,13 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import Synchronization
+
 @testable import SpyglassEndpoints
 
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
     static func text(_ name: String) -> String {
         try! String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
     }
@@ -51,5 +54,3 @@ final class DepartureLog: Sendable {
     func add(_ d: EndpointDeparture) { items.withLock { $0.append(d) } }
     var all: [EndpointDeparture] { items.withLock { $0 } }
 }
-
-import Synchronization

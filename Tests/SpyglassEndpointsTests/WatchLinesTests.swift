@@ -29,7 +29,9 @@ import Testing
     @Test func aLineOverTheLimitIsRefusedEvenWhenItArrivesWhole() throws {
         let long = String(repeating: "x", count: 65)
         for chunk in [1, 10, 1000] {
-            #expect(throws: KubeClient.Failure.self, "chunk \(chunk)") { _ = try lines("{}\n\(long)\n{}\n", chunk: chunk) }
+            #expect(throws: KubeClient.Failure.self, "chunk \(chunk)") {
+                _ = try lines("{}\n\(long)\n{}\n", chunk: chunk)
+            }
         }
         #expect(try lines("\(String(repeating: "y", count: 64))\n", chunk: 1000).count == 1)
     }

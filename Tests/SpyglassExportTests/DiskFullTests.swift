@@ -24,7 +24,8 @@ import Testing
         let ballast = dir + "/ballast"
         FileManager.default.createFile(atPath: ballast, contents: Data(repeating: 0x61, count: 96 * 1024))
         let path = dir + "/events.log"
-        let ex = FlowExporters(spec: try .test(path: path, maxBytes: 10 * 1024 * 1024), nodeName: "kind-worker", logger: testLogger)
+        let ex = FlowExporters(
+            spec: try .test(path: path, maxBytes: 10 * 1024 * 1024), nodeName: "kind-worker", logger: testLogger)
         let s = ex.staticForTesting!
 
         let start = ContinuousClock.now
@@ -36,7 +37,10 @@ import Testing
         #expect(lostOnDisk > 0)
         #expect(s.written > 0)
         let m = ex.selfMetrics().first { $0.name == "spyglass_export_dropped_total" }!
-        #expect(m.samples.contains { $0.labels == ["exporter": "static", "reason": "no_space"] && $0.value == Double(lostOnDisk) })
+        #expect(
+            m.samples.contains {
+                $0.labels == ["exporter": "static", "reason": "no_space"] && $0.value == Double(lostOnDisk)
+            })
 
         // Space returns.
         try FileManager.default.removeItem(atPath: ballast)
@@ -50,7 +54,9 @@ import Testing
         // While the disk was full, a lost_events record could squeeze into the space freed by truncating a torn
         // write; together the records count every lost event, and the last one comes before the resumed lines.
         let lines = readAllLines(path: path).lines
-        let lost = lines.enumerated().filter { $0.element.hasPrefix(#"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":""#) }
+        let lost = lines.enumerated().filter {
+            $0.element.hasPrefix(#"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":""#)
+        }
         #expect(lost.count >= 1 && UInt64(lost.count) == s.lostRecordsWritten)
         let counts = lost.compactMap { l -> UInt64? in
             guard let r = l.element.range(of: #""num_events_lost":""#) else { return nil }

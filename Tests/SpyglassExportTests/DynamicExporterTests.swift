@@ -28,7 +28,8 @@ import Testing
           fileCompress: true
           aggregationInterval: 0s
         """.write(toFile: cfg, atomically: true, encoding: .utf8)
-        let ex = try FlowExporters(static: nil, dynamicConfigPath: cfg, nodeName: "n", logger: testLogger, dynamicPollInterval: .seconds(3600))
+        let ex = try FlowExporters(
+            static: nil, dynamicConfigPath: cfg, nodeName: "n", logger: testLogger, dynamicPollInterval: .seconds(3600))
         let dyn = ex.dynamicForTesting!
         #expect(dyn.names == ["all", "drops"])
         #expect(dyn.lastError == nil)
@@ -39,7 +40,11 @@ import Testing
         #expect(metric(ex, "hubble_dynamic_exporter_config_last_applied")! > 1_700_000_000)
 
         for (_, f) in Fx.all { ex.export(f) }
-        #expect(eventually { dyn.exporter(named: "all")!.written == UInt64(Fx.all.count) && dyn.exporter(named: "drops")!.written == 2 })
+        #expect(
+            eventually {
+                dyn.exporter(named: "all")!.written == UInt64(Fx.all.count)
+                    && dyn.exporter(named: "drops")!.written == 2
+            })
 
         // Update "drops" (now only forwarded), remove "all", add "icmp" with an end in the past.
         let oldDrops = dyn.exporter(named: "drops")!
@@ -82,7 +87,9 @@ import Testing
         #expect(!dyn.reload())
         #expect(!dyn.reload())
         #expect(metric(ex, "hubble_dynamic_exporter_reconfigurations_total", ("op", "failure")) == 1)
-        #expect(dyn.lastError?.contains(#"flowLogs[0] "drops": includeFilters[0]: verdict: unknown enum value "DROPED""#) == true, "\(dyn.lastError ?? "")")
+        #expect(
+            dyn.lastError?.contains(#"flowLogs[0] "drops": includeFilters[0]: verdict: unknown enum value "DROPED""#)
+                == true, "\(dyn.lastError ?? "")")
         #expect(dyn.names == ["drops", "icmp"])
         try "flowLogs:\n- name: x\n  filePath: [unclosed\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         #expect(!dyn.reload())
@@ -108,7 +115,9 @@ import Testing
         let dir = TestDir.make("poll")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cfg = dir + "/flowlogs.yaml"
-        let ex = try FlowExporters(static: nil, dynamicConfigPath: cfg, nodeName: "n", logger: testLogger, dynamicPollInterval: .milliseconds(50))
+        let ex = try FlowExporters(
+            static: nil, dynamicConfigPath: cfg, nodeName: "n", logger: testLogger,
+            dynamicPollInterval: .milliseconds(50))
         let dyn = ex.dynamicForTesting!
         #expect(dyn.lastError?.contains("cannot read") == true)
         try "flowLogs:\n- name: a\n  filePath: \(dir)/a.log\n".write(toFile: cfg, atomically: true, encoding: .utf8)
@@ -121,14 +130,32 @@ import Testing
     @Test(arguments: [
         ("flowLogs:\n- filePath: /tmp/a\n", "flowLogs[0]: name: required"),
         ("flowLogs:\n- name: a\n", #"flowLogs[0] "a": filePath: required"#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a}\n- {name: a, filePath: /tmp/b}\n", #"flowLogs[1] "a": name: duplicate name "a""#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a}\n- {name: b, filePath: /tmp/a}\n", #"flowLogs[1] "b": filePath: file "/tmp/a" is used by another flow log"#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a, fieldMask: [source.bogus]}\n", #"flowLogs[0] "a": fieldMask: invalid field path "source.bogus""#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a, aggregationInterval: 5 minutes}\n", #"flowLogs[0] "a": aggregationInterval: invalid duration "5 minutes""#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a, end: tomorrow}\n", #"flowLogs[0] "a": end: invalid RFC 3339 time "tomorrow""#),
-        ("flowLogs:\n- {name: a, filePath: /tmp/a, fileMaxSizeMb: -3}\n", #"flowLogs[0] "a": fileMaxSizeMb: expected a number of 0 or more, found "-3""#),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a}\n- {name: a, filePath: /tmp/b}\n",
+            #"flowLogs[1] "a": name: duplicate name "a""#
+        ),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a}\n- {name: b, filePath: /tmp/a}\n",
+            #"flowLogs[1] "b": filePath: file "/tmp/a" is used by another flow log"#
+        ),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a, fieldMask: [source.bogus]}\n",
+            #"flowLogs[0] "a": fieldMask: invalid field path "source.bogus""#
+        ),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a, aggregationInterval: 5 minutes}\n",
+            #"flowLogs[0] "a": aggregationInterval: invalid duration "5 minutes""#
+        ),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a, end: tomorrow}\n",
+            #"flowLogs[0] "a": end: invalid RFC 3339 time "tomorrow""#
+        ),
+        (
+            "flowLogs:\n- {name: a, filePath: /tmp/a, fileMaxSizeMb: -3}\n",
+            #"flowLogs[0] "a": fileMaxSizeMb: expected a number of 0 or more, found "-3""#
+        ),
         ("flowLogs:\n- {name: a, filePath: /tmp/a, filepath: /tmp/b}\n", #"flowLogs[0]: unknown key "filepath""#),
-        ("flowlogs: []\n", #"flowlogs: unknown key (expected flowLogs)"#),
+        ("flowlogs: []\n", #"flowlogs: unknown key (expected flowLogs)"#)
     ])
     func invalidFiles(_ yaml: String, _ expected: String) {
         do {
@@ -140,8 +167,12 @@ import Testing
     }
 
     @Test func configEqualityIgnoresOrder() throws {
-        let a = try FlowLogsFile.parse("flowLogs:\n- {name: a, filePath: /x, fieldMask: [IP, l4], includeFilters: [{verdict: [DROPPED]}, {protocol: [udp]}]}\n")
-        let b = try FlowLogsFile.parse("flowLogs:\n- {name: a, filePath: /x, fieldMask: [l4, IP], includeFilters: [{protocol: [udp]}, {verdict: [DROPPED]}]}\n")
+        let a = try FlowLogsFile.parse(
+            "flowLogs:\n- {name: a, filePath: /x, fieldMask: [IP, l4], includeFilters: [{verdict: [DROPPED]}, {protocol: [udp]}]}\n"
+        )
+        let b = try FlowLogsFile.parse(
+            "flowLogs:\n- {name: a, filePath: /x, fieldMask: [l4, IP], includeFilters: [{protocol: [udp]}, {verdict: [DROPPED]}]}\n"
+        )
         #expect(a == b)
         #expect(Timestamp(rfc3339: "2023-10-09T23:59:59-07:00") == Timestamp(seconds: 1_696_921_199, nanos: 0))
         #expect(Timestamp(rfc3339: " 1970-01-01T00:00:01.5Z\n") == Timestamp(seconds: 1, nanos: 500_000_000))

@@ -32,14 +32,17 @@ enum Shell {
 
 extension ExporterSpec {
     static func test(
-        path: String, maxBytes: Int? = nil, maxBackups: Int = 5, compress: Bool = false, allow: String = "", deny: String = "",
+        path: String, maxBytes: Int? = nil, maxBackups: Int = 5, compress: Bool = false, allow: String = "",
+        deny: String = "",
         mask: [String] = [], queue: Int = 100_000
     ) throws -> ExporterSpec {
         let m = try FieldMask(paths: mask)
         return ExporterSpec(
-            label: "static", filePath: path, maxSizeMB: 10, maxSizeBytes: maxBytes, maxBackups: maxBackups, compress: compress,
+            label: "static", filePath: path, maxSizeMB: 10, maxSizeBytes: maxBytes, maxBackups: maxBackups,
+            compress: compress,
             filters: try FlowFilterSet(allow: FlowFilter.parseList(allow), deny: FlowFilter.parseList(deny)),
-            mask: m.isEmpty ? nil : m, aggregate: nil, aggregationInterval: .zero, end: nil, fileMode: 0o600, queueCapacity: queue)
+            mask: m.isEmpty ? nil : m, aggregate: nil, aggregationInterval: .zero, end: nil, fileMode: 0o600,
+            queueCapacity: queue)
     }
 }
 

@@ -12,17 +12,32 @@ import Testing
                 return ""
             } catch { return error.description }
         }
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", allowList: #"{"verdict":["DROPPED"]},{"verdict":["ERROR"]}"#))
-            .hasPrefix(#"--hubble-export-allowlist: invalid JSON: unexpected "," between values"#))
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", denyList: #"{"source_pod":[""]}"#)) == #"--hubble-export-denylist: source_pod: empty value """#)
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", fieldMask: ["source.nope"])).hasPrefix(#"--hubble-export-fieldmask: invalid field path "source.nope""#))
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", fieldAggregate: ["bogus"])).hasPrefix("--hubble-export-fieldaggregate: "))
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", fileMaxSizeMB: -1)).hasPrefix("--hubble-export-file-max-size-mb: "))
-        #expect(err(StaticExporterConfig(filePath: "/tmp/x", fileMaxBackups: -2)).hasPrefix("--hubble-export-file-max-backups: "))
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", allowList: #"{"verdict":["DROPPED"]},{"verdict":["ERROR"]}"#))
+                .hasPrefix(#"--hubble-export-allowlist: invalid JSON: unexpected "," between values"#))
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", denyList: #"{"source_pod":[""]}"#))
+                == #"--hubble-export-denylist: source_pod: empty value """#)
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", fieldMask: ["source.nope"])).hasPrefix(
+                #"--hubble-export-fieldmask: invalid field path "source.nope""#))
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", fieldAggregate: ["bogus"])).hasPrefix(
+                "--hubble-export-fieldaggregate: "))
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", fileMaxSizeMB: -1)).hasPrefix(
+                "--hubble-export-file-max-size-mb: "))
+        #expect(
+            err(StaticExporterConfig(filePath: "/tmp/x", fileMaxBackups: -2)).hasPrefix(
+                "--hubble-export-file-max-backups: "))
         #expect(throws: ExportConfigError.self) { try StaticExporterConfig.parseDuration("10 parsecs") }
         #expect(try StaticExporterConfig.parseDuration("1m30s") == .seconds(90))
         #expect(try StaticExporterConfig.parseDuration("500ms") == .milliseconds(500))
-        #expect(err(StaticExporterConfig(filePath: "stdout", allowList: "{} {}", fieldMask: StaticExporterConfig.splitList("time, verdict IP"))) == "")
+        #expect(
+            err(
+                StaticExporterConfig(
+                    filePath: "stdout", allowList: "{} {}",
+                    fieldMask: StaticExporterConfig.splitList("time, verdict IP"))) == "")
     }
 
     @Test func filtersMaskAndLostEvents() throws {
@@ -30,7 +45,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/events.log"
         let spec = try ExporterSpec.test(
-            path: path, allow: #"{"verdict":["DROPPED"]} {"event_type":[{"type":129}]}"#, deny: #"{"protocol":["http"]}"#,
+            path: path, allow: #"{"verdict":["DROPPED"]} {"event_type":[{"type":129}]}"#,
+            deny: #"{"protocol":["http"]}"#,
             mask: ["verdict", "l7.dns.query", "uuid"])
         let ex = FlowExporters(spec: spec, nodeName: "kind-worker", logger: testLogger)
         for (_, f) in Fx.all { ex.export(f) }
@@ -38,16 +54,26 @@ import Testing
         ex.shutdown(timeout: .seconds(5))
         let lines = readAllLines(path: path).lines
         #expect(lines.count == 5)
-        #expect(lines[0].hasPrefix(#"{"flow":{"uuid":""#) && lines[0].hasSuffix(#"","verdict":"FORWARDED","l7":{"dns":{"query":"example.com."}}}}"#))
+        #expect(
+            lines[0].hasPrefix(#"{"flow":{"uuid":""#)
+                && lines[0].hasSuffix(#"","verdict":"FORWARDED","l7":{"dns":{"query":"example.com."}}}}"#))
         #expect(lines[2].hasSuffix(#""verdict":"DROPPED","l7":{}}}"#))
-        #expect(lines[4].hasPrefix(#"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"7","cpu":1},"node_name":"kind-worker","time":""#))
+        #expect(
+            lines[4].hasPrefix(
+                #"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"7","cpu":1},"node_name":"kind-worker","time":""#
+            ))
         // Every flow got its own v4 UUID.
         let uuids = lines.prefix(4).compactMap { l -> String? in
             guard let r = l.range(of: #""uuid":""#) else { return nil }
             return String(l[r.upperBound...].prefix(36))
         }
         #expect(Set(uuids).count == 4)
-        #expect(uuids.allSatisfy { $0.range(of: "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", options: .regularExpression) != nil })
+        #expect(
+            uuids.allSatisfy {
+                $0.range(
+                    of: "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+                    options: .regularExpression) != nil
+            })
     }
 
     @Test func uuidFilterSeesTheGeneratedUUID() throws {
@@ -85,7 +111,10 @@ import Testing
         #expect(seq == seq.sorted())
         let metrics = ex.selfMetrics()
         let fam = metrics.first { $0.name == "spyglass_export_dropped_total" }!
-        #expect(fam.samples.contains { $0.labels == ["exporter": "static", "reason": "queue_full"] && $0.value == Double(dropped) })
+        #expect(
+            fam.samples.contains {
+                $0.labels == ["exporter": "static", "reason": "queue_full"] && $0.value == Double(dropped)
+            })
     }
 
     @Test func aggregationThroughTheExporter() throws {
@@ -103,13 +132,24 @@ import Testing
         let lines = readAllLines(path: path).lines
         #expect(lines.count == 4)
         #expect(lines[0].hasPrefix(#"{"lost_events":{"source":"HUBBLE_RING_BUFFER""#))
-        #expect(lines[1] == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","aggregate":{"ingress_flow_count":2,"egress_flow_count":7,"unknown_direction_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#)
-        #expect(lines[2] == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"DROPPED","aggregate":{"ingress_flow_count":1,"unknown_direction_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#)
-        #expect(lines[3] == #"{"flow":{"time":"1970-01-01T00:00:01Z","aggregate":{"unknown_direction_flow_count":1}},"time":"1970-01-01T00:00:01Z"}"#)
+        #expect(
+            lines[1]
+                == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","aggregate":{"ingress_flow_count":2,"egress_flow_count":7,"unknown_direction_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#
+        )
+        #expect(
+            lines[2]
+                == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"DROPPED","aggregate":{"ingress_flow_count":1,"unknown_direction_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#
+        )
+        #expect(
+            lines[3]
+                == #"{"flow":{"time":"1970-01-01T00:00:01Z","aggregate":{"unknown_direction_flow_count":1}},"time":"1970-01-01T00:00:01Z"}"#
+        )
     }
 
     @Test func stdoutNeedsNoFile() throws {
-        let ex = try FlowExporters(static: StaticExporterConfig(filePath: "stdout", allowList: #"{"verdict":["AUDIT"]}"#), dynamicConfigPath: nil, nodeName: "n", logger: testLogger)
+        let ex = try FlowExporters(
+            static: StaticExporterConfig(filePath: "stdout", allowList: #"{"verdict":["AUDIT"]}"#),
+            dynamicConfigPath: nil, nodeName: "n", logger: testLogger)
         ex.export(Fx.tcp)  // filtered out; nothing printed
         #expect(ex.shutdown(timeout: .seconds(2)))
     }

@@ -17,7 +17,8 @@ import Testing
         }
         var untouched: Bool {
             var st = stat()
-            return (try? String(contentsOfFile: path, encoding: .utf8)) == "precious\n" && stat(path, &st) == 0 && st.st_mode & 0o777 == 0o644
+            return (try? String(contentsOfFile: path, encoding: .utf8)) == "precious\n" && stat(path, &st) == 0
+                && st.st_mode & 0o777 == 0o644
         }
     }
 
@@ -37,10 +38,12 @@ import Testing
         do {
             try StaticExporterConfig(filePath: path).validate()
         } catch {
-            #expect(error.location == "--hubble-export-file-path" && error.message.contains("symbolic link"), "\(error)")
+            #expect(
+                error.location == "--hubble-export-file-path" && error.message.contains("symbolic link"), "\(error)")
         }
         // The writer itself refuses too (a link planted after start-up).
-        let file = RotatingFile(path: path, maxSizeBytes: 1 << 20, maxBackups: 1, compress: false, fileMode: 0o600, logger: testLogger)
+        let file = RotatingFile(
+            path: path, maxSizeBytes: 1 << 20, maxBackups: 1, compress: false, fileMode: 0o600, logger: testLogger)
         let (b, ends) = line(1)
         let outcome = file.write(b, lineEnds: ends)
         #expect(outcome.lost["open_error"] == 1 && outcome.written == 0)
@@ -53,7 +56,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let victim = try Victim(dir)
         let path = dir + "/events.log"
-        let file = RotatingFile(path: path, maxSizeBytes: 1 << 20, maxBackups: 1, compress: false, fileMode: 0o600, logger: testLogger)
+        let file = RotatingFile(
+            path: path, maxSizeBytes: 1 << 20, maxBackups: 1, compress: false, fileMode: 0o600, logger: testLogger)
         var (b, ends) = line(1)
         #expect(file.write(b, lineEnds: ends).written == 1)
         #expect(unlink(path) == 0 && symlink(victim.path, path) == 0)
@@ -73,7 +77,8 @@ import Testing
         chmod(path, 0o666)
         let old = umask(0)
         defer { umask(old) }
-        let file = RotatingFile(path: path, maxSizeBytes: 24, maxBackups: 0, compress: false, fileMode: 0o640, logger: testLogger)
+        let file = RotatingFile(
+            path: path, maxSizeBytes: 24, maxBackups: 0, compress: false, fileMode: 0o640, logger: testLogger)
         for i in 1...6 {
             let (b, ends) = line(i)
             #expect(file.write(b, lineEnds: ends).written == 1)
@@ -83,7 +88,9 @@ import Testing
         #expect(names.count >= 3, "rotated: \(names)")
         for n in names {
             var st = stat()
-            #expect(stat(dir + "/" + n, &st) == 0 && st.st_mode & 0o777 == 0o640, "\(n): \(String(st.st_mode & 0o777, radix: 8))")
+            #expect(
+                stat(dir + "/" + n, &st) == 0 && st.st_mode & 0o777 == 0o640,
+                "\(n): \(String(st.st_mode & 0o777, radix: 8))")
         }
     }
 
@@ -93,13 +100,17 @@ import Testing
         let victim = try Victim(dir)
         let planted = dir + "/events-2020-01-01T00-00-00.000.log"
         #expect(symlink(victim.path, planted) == 0)
-        let ex = FlowExporters(spec: try .test(path: dir + "/events.log", maxBytes: 4096, maxBackups: 0, compress: true), nodeName: "n", logger: testLogger)
+        let ex = FlowExporters(
+            spec: try .test(path: dir + "/events.log", maxBytes: 4096, maxBackups: 0, compress: true), nodeName: "n",
+            logger: testLogger)
         for i in 0..<40 { ex.export(numbered(i)) }
         #expect(ex.shutdown(timeout: .seconds(20)))
         #expect(victim.untouched)
         let gz = planted + ".gz"
         if FileManager.default.fileExists(atPath: gz) {
-            #expect(!Shell.run(["gzip", "-dc", gz]).output.contains("precious"), "the link's target was compressed into the log directory")
+            #expect(
+                !Shell.run(["gzip", "-dc", gz]).output.contains("precious"),
+                "the link's target was compressed into the log directory")
         }
     }
 
@@ -113,8 +124,11 @@ import Testing
         #expect(symlink(outside, base + "/escape") == 0)
         func yaml(_ path: String) -> String { "flowLogs:\n- name: audit\n  filePath: \"\(path)\"\n" }
 
-        #expect(try FlowLogsFile.parse(yaml(base + "/audit/events.log"), baseDirectory: base).first?.filePath == base + "/audit/events.log")
-        for bad in ["/etc/shadow", base + "/../elsewhere/x.log", base + "/escape/x.log", "relative.log", base, "stdout"] {
+        #expect(
+            try FlowLogsFile.parse(yaml(base + "/audit/events.log"), baseDirectory: base).first?.filePath == base
+                + "/audit/events.log")
+        for bad in ["/etc/shadow", base + "/../elsewhere/x.log", base + "/escape/x.log", "relative.log", base, "stdout"]
+        {
             do {
                 _ = try FlowLogsFile.parse(yaml(bad), baseDirectory: base)
                 Issue.record("accepted \(bad)")

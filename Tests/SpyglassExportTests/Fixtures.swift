@@ -25,7 +25,9 @@ enum Fx {
     static let worldIP = IPAddress("93.184.216.34")!
     static let client6 = IPAddress("fd00::1")!
     static let server6 = IPAddress("fd00::2")!
-    static let mac = Ethernet(source: MACAddress((0x02, 0x42, 0xac, 0x11, 0x00, 0x02)), destination: MACAddress((0x02, 0x42, 0xac, 0x11, 0x00, 0x03)))
+    static let mac = Ethernet(
+        source: MACAddress((0x02, 0x42, 0xac, 0x11, 0x00, 0x02)),
+        destination: MACAddress((0x02, 0x42, 0xac, 0x11, 0x00, 0x03)))
     static let eth0 = NetworkInterface(index: 7, name: "veth1a2b")
 
     static func v4(_ s: IPAddress, _ d: IPAddress) -> IPHeader { IPHeader(source: s, destination: d, ipVersion: .ipv4) }
@@ -36,8 +38,10 @@ enum Fx {
 
     static let tcp = Flow(
         time: t0, verdict: .forwarded, ethernet: mac, ip: v4(clientIP, serverIP),
-        l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080, flags: [.syn, .ack])), source: client, destination: server,
-        type: .l3L4, nodeName: node, eventType: toEndpoint, trafficDirection: .ingress, traceObservationPoint: .toEndpoint,
+        l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080, flags: [.syn, .ack])), source: client,
+        destination: server,
+        type: .l3L4, nodeName: node, eventType: toEndpoint, trafficDirection: .ingress,
+        traceObservationPoint: .toEndpoint,
         isReply: false, interface: eth0)
     static let udp = Flow(
         time: Timestamp(seconds: 1_700_000_001, nanos: 500_000_000), verdict: .forwarded, ip: v4(clientIP, worldIP),
@@ -53,36 +57,50 @@ enum Fx {
         l4: .icmpv6(ICMP(type: 1, code: 4)), source: server, destination: client, type: .l3L4, nodeName: node,
         eventType: toEndpoint, trafficDirection: .ingress, traceObservationPoint: .toEndpoint)
     static let dnsRequest = Flow(
-        time: t0, verdict: .forwarded, ip: v4(clientIP, corednsIP), l4: .udp(UDP(sourcePort: 40001, destinationPort: 53)),
+        time: t0, verdict: .forwarded, ip: v4(clientIP, corednsIP),
+        l4: .udp(UDP(sourcePort: 40001, destinationPort: 53)),
         source: client, destination: coredns, type: .l7, nodeName: node,
-        l7: Layer7(type: .request, record: .dns(DNS(query: "example.com.", observationSource: "spyglass", qtypes: ["A"]))),
+        l7: Layer7(
+            type: .request, record: .dns(DNS(query: "example.com.", observationSource: "spyglass", qtypes: ["A"]))),
         eventType: accessLog, trafficDirection: .egress, isReply: false)
     static let dnsResponse = Flow(
-        time: t0, verdict: .forwarded, ip: v4(corednsIP, clientIP), l4: .udp(UDP(sourcePort: 53, destinationPort: 40001)),
+        time: t0, verdict: .forwarded, ip: v4(corednsIP, clientIP),
+        l4: .udp(UDP(sourcePort: 53, destinationPort: 40001)),
         source: coredns, destination: client, type: .l7, nodeName: node, sourceNames: ["example.com"],
         l7: Layer7(
             type: .response, latencyNs: 1_500_000,
-            record: .dns(DNS(query: "example.com.", ips: ["93.184.216.34"], ttl: 300, cnames: ["edge.example.net."],
-                observationSource: "spyglass", rcode: 0, qtypes: ["A"], rrtypes: ["A", "CNAME"]))),
+            record: .dns(
+                DNS(
+                    query: "example.com.", ips: ["93.184.216.34"], ttl: 300, cnames: ["edge.example.net."],
+                    observationSource: "spyglass", rcode: 0, qtypes: ["A"], rrtypes: ["A", "CNAME"]))),
         eventType: accessLog, trafficDirection: .egress, isReply: true)
     static let httpRequest = Flow(
-        time: t0, verdict: .forwarded, ip: v4(clientIP, serverIP), l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080)),
+        time: t0, verdict: .forwarded, ip: v4(clientIP, serverIP),
+        l4: .tcp(TCP(sourcePort: 43210, destinationPort: 8080)),
         source: client, destination: server, type: .l7, nodeName: node,
         l7: Layer7(
             type: .request,
-            record: .http(HTTP(method: "GET", url: "http://web.shop/api/items?id=1&sort=<asc>", protocol: "HTTP/1.1",
-                headers: [HTTPHeader(key: "traceparent", value: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
-                          HTTPHeader(key: "User-Agent", value: "curl/8.5.0")]))),
+            record: .http(
+                HTTP(
+                    method: "GET", url: "http://web.shop/api/items?id=1&sort=<asc>", protocol: "HTTP/1.1",
+                    headers: [
+                        HTTPHeader(
+                            key: "traceparent", value: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+                        HTTPHeader(key: "User-Agent", value: "curl/8.5.0")
+                    ]))),
         eventType: accessLog, sourceService: Service(name: "client", namespace: "default"),
         destinationService: Service(name: "web", namespace: "shop"), trafficDirection: .egress, isReply: false,
         traceContext: TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736"))
     static let httpResponse = Flow(
-        time: t0, verdict: .forwarded, ip: v4(serverIP, clientIP), l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210)),
+        time: t0, verdict: .forwarded, ip: v4(serverIP, clientIP),
+        l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210)),
         source: server, destination: client, type: .l7, nodeName: node,
         l7: Layer7(
             type: .response, latencyNs: 12_345_678_901,
-            record: .http(HTTP(code: 503, method: "GET", url: "http://web.shop/api/items?id=1&sort=<asc>", protocol: "HTTP/1.1",
-                headers: [HTTPHeader(key: "Content-Type", value: "text/html; charset=\"utf-8\"")]))),
+            record: .http(
+                HTTP(
+                    code: 503, method: "GET", url: "http://web.shop/api/items?id=1&sort=<asc>", protocol: "HTTP/1.1",
+                    headers: [HTTPHeader(key: "Content-Type", value: "text/html; charset=\"utf-8\"")]))),
         eventType: accessLog, trafficDirection: .egress, isReply: true,
         traceContext: TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736"))
     static let drop = Flow(
@@ -107,6 +125,6 @@ enum Fx {
     static let all: [(String, Flow)] = [
         ("tcp", tcp), ("udp", udp), ("icmp4", icmp4), ("icmp6", icmp6), ("dnsRequest", dnsRequest),
         ("dnsResponse", dnsResponse), ("httpRequest", httpRequest), ("httpResponse", httpResponse), ("drop", drop),
-        ("dropUnmapped", dropUnmapped), ("igmp", igmp), ("igmpGroup", igmpGroup), ("minimal", minimal),
+        ("dropUnmapped", dropUnmapped), ("igmp", igmp), ("igmpGroup", igmpGroup), ("minimal", minimal)
     ]
 }

@@ -9,7 +9,9 @@ import Testing
         return try FlowFilterMatcher(filters[0])
     }
 
-    func check(_ json: String, keeps yes: Flow, drops no: Flow, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func check(_ json: String, keeps yes: Flow, drops no: Flow, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         let m = try matcher(json)
         #expect(m.matches(yes), "\(json) should match", sourceLocation: sourceLocation)
         #expect(!m.matches(no), "\(json) should not match", sourceLocation: sourceLocation)
@@ -74,7 +76,9 @@ import Testing
         try check(#"{"destination_label":["app=web,tier!=back"]}"#, keeps: Fx.tcp, drops: Fx.httpResponse)
         try check(#"{"source_label":["!k8s:app"]}"#, keeps: Fx.drop, drops: Fx.tcp)
         try check(#"{"source_label":["app notin (client)"]}"#, keeps: Fx.httpResponse, drops: Fx.tcp)
-        try check(#"{"source_label":["other:app=client"]}"#, keeps: Self.with(Fx.tcp) { $0.source?.labels = ["other:app=client"] }, drops: Fx.tcp)
+        try check(
+            #"{"source_label":["other:app=client"]}"#,
+            keeps: Self.with(Fx.tcp) { $0.source?.labels = ["other:app=client"] }, drops: Fx.tcp)
         // The Flow model has no node labels: `!key` holds, `key` does not.
         #expect(try matcher(#"{"node_labels":["!kubernetes.io/os"]}"#).matches(Fx.tcp))
         #expect(try !matcher(#"{"node_labels":["kubernetes.io/os=linux"]}"#).matches(Fx.tcp))
@@ -91,12 +95,15 @@ import Testing
         try check(#"{"verdict":["DROPPED","ERROR"]}"#, keeps: Fx.drop, drops: Fx.tcp)
         try check(#"{"drop_reason_desc":["POLICY_DENIED"]}"#, keeps: Fx.drop, drops: Fx.dropUnmapped)
         // A reason on a forwarded flow does not count.
-        #expect(try !matcher(#"{"drop_reason_desc":["POLICY_DENIED"]}"#).matches(Self.with(Fx.drop) { $0.verdict = .forwarded }))
+        #expect(
+            try !matcher(#"{"drop_reason_desc":["POLICY_DENIED"]}"#).matches(
+                Self.with(Fx.drop) { $0.verdict = .forwarded }))
     }
 
     @Test func interface() throws {
         try check(#"{"interface":[{"name":"veth1a2b"}]}"#, keeps: Fx.tcp, drops: Fx.udp)
-        try check(#"{"interface":[{"index":7}]}"#, keeps: Fx.drop, drops: Self.with(Fx.drop) { $0.interface?.index = 8 })
+        try check(
+            #"{"interface":[{"index":7}]}"#, keeps: Fx.drop, drops: Self.with(Fx.drop) { $0.interface?.index = 8 })
     }
 
     @Test func eventType() throws {
@@ -107,12 +114,22 @@ import Testing
 
     @Test func httpFields() throws {
         try check(#"{"http_status_code":["5+"]}"#, keeps: Fx.httpResponse, drops: Fx.httpRequest)
-        try check(#"{"http_status_code":["503"]}"#, keeps: Fx.httpResponse, drops: Self.with(Fx.httpResponse) { $0.l7 = Layer7(type: .response, record: .http(HTTP(code: 504))) })
-        try check(#"{"http_status_code":["50+"]}"#, keeps: Fx.httpResponse, drops: Self.with(Fx.httpResponse) { $0.l7 = Layer7(type: .response, record: .http(HTTP(code: 510))) })
+        try check(
+            #"{"http_status_code":["503"]}"#, keeps: Fx.httpResponse,
+            drops: Self.with(Fx.httpResponse) { $0.l7 = Layer7(type: .response, record: .http(HTTP(code: 504))) })
+        try check(
+            #"{"http_status_code":["50+"]}"#, keeps: Fx.httpResponse,
+            drops: Self.with(Fx.httpResponse) { $0.l7 = Layer7(type: .response, record: .http(HTTP(code: 510))) })
         try check(#"{"http_method":["get"]}"#, keeps: Fx.httpRequest, drops: Fx.dnsRequest)
-        try check(#"{"http_path":["^/api/it"]}"#, keeps: Fx.httpRequest, drops: Self.with(Fx.httpRequest) { $0.l7 = Layer7(type: .request, record: .http(HTTP(method: "GET", url: "http://web.shop/x/api/items"))) })
+        try check(
+            #"{"http_path":["^/api/it"]}"#, keeps: Fx.httpRequest,
+            drops: Self.with(Fx.httpRequest) {
+                $0.l7 = Layer7(type: .request, record: .http(HTTP(method: "GET", url: "http://web.shop/x/api/items")))
+            })
         try check(#"{"http_url":["sort=<asc>$"]}"#, keeps: Fx.httpRequest, drops: Fx.tcp)
-        try check(#"{"http_header":[{"key":"User-Agent","value":"curl/8.5.0"}]}"#, keeps: Fx.httpRequest, drops: Fx.httpResponse)
+        try check(
+            #"{"http_header":[{"key":"User-Agent","value":"curl/8.5.0"}]}"#, keeps: Fx.httpRequest,
+            drops: Fx.httpResponse)
     }
 
     @Test func protocols() throws {
@@ -124,8 +141,12 @@ import Testing
         try check(#"{"protocol":["igmp"]}"#, keeps: Fx.igmp, drops: Fx.icmp4)
         try check(#"{"protocol":["dns"]}"#, keeps: Fx.dnsRequest, drops: Fx.udp)
         try check(#"{"protocol":["http"]}"#, keeps: Fx.httpResponse, drops: Fx.tcp)
-        try check(#"{"protocol":["sctp"]}"#, keeps: Self.with(Fx.tcp) { $0.l4 = .sctp(SCTP(sourcePort: 1, destinationPort: 2)) }, drops: Fx.tcp)
-        try check(#"{"protocol":["vrrp"]}"#, keeps: Self.with(Fx.tcp) { $0.l4 = .vrrp(VRRP(type: 1, vrid: 2, priority: 3)) }, drops: Fx.tcp)
+        try check(
+            #"{"protocol":["sctp"]}"#,
+            keeps: Self.with(Fx.tcp) { $0.l4 = .sctp(SCTP(sourcePort: 1, destinationPort: 2)) }, drops: Fx.tcp)
+        try check(
+            #"{"protocol":["vrrp"]}"#, keeps: Self.with(Fx.tcp) { $0.l4 = .vrrp(VRRP(type: 1, vrid: 2, priority: 3)) },
+            drops: Fx.tcp)
     }
 
     @Test func ports() throws {
@@ -142,7 +163,10 @@ import Testing
 
     @Test func dnsQuery() throws {
         try check(#"{"dns_query":["^example\\.com\\.$"]}"#, keeps: Fx.dnsRequest, drops: Fx.httpRequest)
-        try check(#"{"dns_query":["ample"]}"#, keeps: Fx.dnsResponse, drops: Self.with(Fx.dnsResponse) { $0.l7 = Layer7(type: .response, record: .dns(DNS(query: "other.org."))) })
+        try check(
+            #"{"dns_query":["ample"]}"#, keeps: Fx.dnsResponse,
+            drops: Self.with(Fx.dnsResponse) { $0.l7 = Layer7(type: .response, record: .dns(DNS(query: "other.org."))) }
+        )
     }
 
     @Test func tcpFlags() throws {
@@ -151,8 +175,12 @@ import Testing
     }
 
     @Test func nodeName() throws {
-        try check(#"{"node_name":["kind-*/kind-worker"]}"#, keeps: Fx.tcp, drops: Self.with(Fx.tcp) { $0.nodeName = "other/kind-worker" })
-        try check(#"{"node_name":["*-worker"]}"#, keeps: Fx.tcp, drops: Self.with(Fx.tcp) { $0.nodeName = "kind-kind/control-plane" })
+        try check(
+            #"{"node_name":["kind-*/kind-worker"]}"#, keeps: Fx.tcp,
+            drops: Self.with(Fx.tcp) { $0.nodeName = "other/kind-worker" })
+        try check(
+            #"{"node_name":["*-worker"]}"#, keeps: Fx.tcp,
+            drops: Self.with(Fx.tcp) { $0.nodeName = "kind-kind/control-plane" })
     }
 
     @Test func ipVersionTraceEncrypted() throws {
@@ -163,7 +191,8 @@ import Testing
     }
 
     @Test func orAcrossFiltersAndWithinOne() throws {
-        let set = try FlowFilterSet(allow: FlowFilter.parseList(#"{"verdict":["DROPPED"]} {"protocol":["udp"],"destination_port":["443"]}"#))
+        let set = try FlowFilterSet(
+            allow: FlowFilter.parseList(#"{"verdict":["DROPPED"]} {"protocol":["udp"],"destination_port":["443"]}"#))
         #expect(set.accepts(Fx.drop))
         #expect(set.accepts(Fx.udp))
         #expect(!set.accepts(Fx.dnsRequest))  // udp but port 53
@@ -201,7 +230,7 @@ import Testing
         (#"{"source_cluster_name":[""]}"#, #"source_cluster_name: empty cluster name """#),
         (#"{"http_method":["GET"],"event_type":[{"type":1}]}"#, #"event_type: http filters need event type 129"#),
         (#"{"source_identity":[-1]}"#, #"source_identity: expected an unsigned integer up to 4294967295, found "-1""#),
-        (#"{"verdict":"DROPPED"}"#, #"verdict: expected a list, found ""DROPPED"""#),
+        (#"{"verdict":"DROPPED"}"#, #"verdict: expected a list, found ""DROPPED"""#)
     ])
     func malformed(_ text: String, _ expected: String) {
         do {
@@ -213,4 +242,3 @@ import Testing
         }
     }
 }
-

@@ -1,5 +1,5 @@
-import Testing
 import SpyglassExport
+import Testing
 
 /// Inputs that crashed the agent's YAML readers (found by fuzzing; see Fuzz/).
 @Suite("FuzzRegression: flow-log config")

@@ -37,11 +37,14 @@ import Testing
         "igmpGroup":
             #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","emitter":{"name":"Spyglass","version":"0.1.0"},"verdict":"FORWARDED","IP":{"source":"10.0.0.1","destination":"239.1.2.3","ipVersion":"IPv4"},"l4":{"IGMP":{"type":22,"group_address":"239.1.2.3"}},"Type":"L3_L4","node_name":"kind-kind/kind-worker","event_type":{"type":4,"sub_type":11},"Summary":"IPv4"},"node_name":"kind-kind/kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"#,
         "minimal":
-            #"{"flow":{"time":"1970-01-01T00:00:01Z","emitter":{"name":"Spyglass","version":"0.1.0"},"node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"#,
+            #"{"flow":{"time":"1970-01-01T00:00:01Z","emitter":{"name":"Spyglass","version":"0.1.0"},"node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"#
     ]
 
     /// The docs' field mask (`time,source.namespace,source.pod_name,destination.namespace,destination.pod_name,l4,IP,node_name,is_reply,verdict,drop_reason_desc`).
-    static let docsMask = ["time", "source.namespace", "source.pod_name", "destination.namespace", "destination.pod_name", "l4", "IP", "node_name", "is_reply", "verdict", "drop_reason_desc"]
+    static let docsMask = [
+        "time", "source.namespace", "source.pod_name", "destination.namespace", "destination.pod_name", "l4", "IP",
+        "node_name", "is_reply", "verdict", "drop_reason_desc"
+    ]
     static let masked: [String: String] = [
         "tcp":
             #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","IP":{"source":"10.0.0.1","destination":"10.0.1.2","ipVersion":"IPv4"},"l4":{"TCP":{"source_port":43210,"destination_port":8080,"flags":{"SYN":true,"ACK":true}}},"source":{"namespace":"default","pod_name":"client-7d9f8b6c5-abcde"},"destination":{"namespace":"shop","pod_name":"web-5c6d7f8b9-xyz12"},"node_name":"kind-kind/kind-worker","is_reply":false},"node_name":"kind-kind/kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"#,
@@ -68,11 +71,13 @@ import Testing
         "igmpGroup":
             #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","IP":{"source":"10.0.0.1","destination":"239.1.2.3","ipVersion":"IPv4"},"l4":{"IGMP":{"type":22,"group_address":"239.1.2.3"}},"source":{},"destination":{},"node_name":"kind-kind/kind-worker"},"node_name":"kind-kind/kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"#,
         "minimal":
-            #"{"flow":{"time":"1970-01-01T00:00:01Z","source":{},"destination":{},"node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"#,
+            #"{"flow":{"time":"1970-01-01T00:00:01Z","source":{},"destination":{},"node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"#
     ]
 
     /// Nested paths: pre-allocated parents (`tunnel.IP`, `trace_context.parent`, `l7`, `l4`) and oneof variants.
-    static let nestedMask = ["l4.TCP.destination_port", "tunnel.IP.source", "trace_context.parent.trace_id", "l7.http.code", "emitter.name"]
+    static let nestedMask = [
+        "l4.TCP.destination_port", "tunnel.IP.source", "trace_context.parent.trace_id", "l7.http.code", "emitter.name"
+    ]
     static let nested: [String: String] = [
         "tcp":
             #"{"flow":{"emitter":{"name":"Spyglass"},"l4":{"TCP":{"destination_port":8080}},"tunnel":{"IP":{}},"l7":{},"trace_context":{"parent":{}}}}"#,
@@ -99,7 +104,7 @@ import Testing
         "igmpGroup":
             #"{"flow":{"emitter":{"name":"Spyglass"},"l4":{},"tunnel":{"IP":{}},"l7":{},"trace_context":{"parent":{}}}}"#,
         "minimal":
-            #"{"flow":{"emitter":{"name":"Spyglass"},"l4":{},"tunnel":{"IP":{}},"l7":{},"trace_context":{"parent":{}}}}"#,
+            #"{"flow":{"emitter":{"name":"Spyglass"},"l4":{},"tunnel":{"IP":{}},"l7":{},"trace_context":{"parent":{}}}}"#
     ]
 
     @Test(arguments: Fx.all.map(\.0))
@@ -119,32 +124,49 @@ import Testing
     @Test(arguments: Fx.all.map(\.0))
     func nestedFieldMask(_ name: String) throws {
         let flow = Fx.all.first { $0.0 == name }!.1
-        let line = String(decoding: Self.encoder.encode(flow, mask: try FieldMask(paths: Self.nestedMask)), as: UTF8.self)
+        let line = String(
+            decoding: Self.encoder.encode(flow, mask: try FieldMask(paths: Self.nestedMask)), as: UTF8.self)
         #expect(line == Self.nested[name]! + "\n")
     }
 
     @Test func hubbleUnitTestShapes() throws {
         // pkg/hubble/exporter/exporter_test.go: a minimal flow, and field mask ["source"] on a flow without source.
         let noEmitter = FlowRecordEncoder(emitterName: "", emitterVersion: "")
-        #expect(String(decoding: noEmitter.encode(Fx.minimal), as: UTF8.self)
-            == #"{"flow":{"time":"1970-01-01T00:00:01Z","node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"# + "\n")
-        #expect(String(decoding: noEmitter.encode(Fx.minimal, mask: try FieldMask(paths: ["source"])), as: UTF8.self) == #"{"flow":{}}"# + "\n")
+        #expect(
+            String(decoding: noEmitter.encode(Fx.minimal), as: UTF8.self)
+                == #"{"flow":{"time":"1970-01-01T00:00:01Z","node_name":"my-node"},"node_name":"my-node","time":"1970-01-01T00:00:01Z"}"#
+                + "\n")
+        #expect(
+            String(decoding: noEmitter.encode(Fx.minimal, mask: try FieldMask(paths: ["source"])), as: UTF8.self)
+                == #"{"flow":{}}"# + "\n")
     }
 
     @Test func lostEvents() {
-        let line = Self.encoder.encodeLost(source: .perfEventRingBuffer, count: 12, cpu: 0, nodeName: "kind-worker", time: Fx.t0)
-        #expect(String(decoding: line, as: UTF8.self) == #"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"12","cpu":0},"node_name":"kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"# + "\n")
-        let noCPU = Self.encoder.encodeLost(source: LostEventSource(name: "observer_events_queue"), count: 3, cpu: nil, nodeName: "n", time: Timestamp(seconds: 2, nanos: 1_000_000))
-        #expect(String(decoding: noCPU, as: UTF8.self)
-            == #"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":"3"},"node_name":"n","time":"1970-01-01T00:00:02.001Z"}"# + "\n")
+        let line = Self.encoder.encodeLost(
+            source: .perfEventRingBuffer, count: 12, cpu: 0, nodeName: "kind-worker", time: Fx.t0)
+        #expect(
+            String(decoding: line, as: UTF8.self)
+                == #"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"12","cpu":0},"node_name":"kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"#
+                + "\n")
+        let noCPU = Self.encoder.encodeLost(
+            source: LostEventSource(name: "observer_events_queue"), count: 3, cpu: nil, nodeName: "n",
+            time: Timestamp(seconds: 2, nanos: 1_000_000))
+        #expect(
+            String(decoding: noCPU, as: UTF8.self)
+                == #"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":"3"},"node_name":"n","time":"1970-01-01T00:00:02.001Z"}"#
+                + "\n")
     }
 
     @Test func uuidAndEscapes() {
         var f = Fx.minimal
         f.nodeName = "a<b>&\u{2028}\"\\\n\u{01}é"
         let uuid = UUIDv4(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210)
-        let line = String(decoding: FlowRecordEncoder(emitterName: "", emitterVersion: "").encode(f, uuid: uuid), as: UTF8.self)
-        #expect(line == #"{"flow":{"time":"1970-01-01T00:00:01Z","uuid":"01234567-89ab-4def-bedc-ba9876543210","node_name":"a\u003cb\u003e\u0026\u2028\"\\\n\u0001é"},"node_name":"a\u003cb\u003e\u0026\u2028\"\\\n\u0001é","time":"1970-01-01T00:00:01Z"}"# + "\n")
+        let line = String(
+            decoding: FlowRecordEncoder(emitterName: "", emitterVersion: "").encode(f, uuid: uuid), as: UTF8.self)
+        #expect(
+            line
+                == #"{"flow":{"time":"1970-01-01T00:00:01Z","uuid":"01234567-89ab-4def-bedc-ba9876543210","node_name":"a\u003cb\u003e\u0026\u2028\"\\\n\u0001é"},"node_name":"a\u003cb\u003e\u0026\u2028\"\\\n\u0001é","time":"1970-01-01T00:00:01Z"}"#
+                + "\n")
     }
 
     @Test func timestamps() {
@@ -161,26 +183,33 @@ import Testing
     }
 
     @Test func aggregation() throws {
-        let agg = Aggregator(mask: try FieldMask(paths: ["source.namespace", "destination.namespace", "verdict"]), encoder: Self.encoder)
+        let agg = Aggregator(
+            mask: try FieldMask(paths: ["source.namespace", "destination.namespace", "verdict"]), encoder: Self.encoder)
         for f in [Fx.tcp, Fx.httpRequest, Fx.httpResponse, Fx.drop, Fx.tcp, Fx.icmp6] { agg.add(f) }
         let lines = agg.drain().map { String(decoding: $0, as: UTF8.self) }
-        #expect(lines == [
-            #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","source":{"namespace":"default"},"destination":{"namespace":"shop"},"aggregate":{"ingress_flow_count":2,"egress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"# + "\n",
-            #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","source":{"namespace":"shop"},"destination":{"namespace":"default"},"aggregate":{"ingress_flow_count":1,"egress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"# + "\n",
-            #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"DROPPED","source":{},"destination":{"namespace":"shop"},"aggregate":{"ingress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"# + "\n",
-        ])
+        #expect(
+            lines == [
+                #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","source":{"namespace":"default"},"destination":{"namespace":"shop"},"aggregate":{"ingress_flow_count":2,"egress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#
+                    + "\n",
+                #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"FORWARDED","source":{"namespace":"shop"},"destination":{"namespace":"default"},"aggregate":{"ingress_flow_count":1,"egress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#
+                    + "\n",
+                #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","verdict":"DROPPED","source":{},"destination":{"namespace":"shop"},"aggregate":{"ingress_flow_count":1}},"time":"2023-11-14T22:13:20.123456789Z"}"#
+                    + "\n"
+            ])
         #expect(agg.drain().isEmpty)
         // node_name appears when it is an aggregate path; unknown directions are counted as such.
         let byNode = Aggregator(mask: try FieldMask(paths: ["node_name"]), encoder: Self.encoder)
         byNode.add(Fx.igmpGroup)
-        #expect(String(decoding: byNode.drain()[0], as: UTF8.self)
-            == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","node_name":"kind-kind/kind-worker","aggregate":{"unknown_direction_flow_count":1}},"node_name":"kind-kind/kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"# + "\n")
+        #expect(
+            String(decoding: byNode.drain()[0], as: UTF8.self)
+                == #"{"flow":{"time":"2023-11-14T22:13:20.123456789Z","node_name":"kind-kind/kind-worker","aggregate":{"unknown_direction_flow_count":1}},"node_name":"kind-kind/kind-worker","time":"2023-11-14T22:13:20.123456789Z"}"#
+                + "\n")
     }
 
     @Test(arguments: [
         ("source.nope", #"invalid field path "source.nope": "nope" is not a field of Endpoint"#),
         ("source.labels.x", #"invalid field path "source.labels.x": "labels" of Endpoint has no sub-fields"#),
-        ("Ip", #"invalid field path "Ip": "Ip" is not a field of Flow"#),
+        ("Ip", #"invalid field path "Ip": "Ip" is not a field of Flow"#)
     ])
     func invalidMask(_ path: String, _ message: String) {
         #expect(throws: FieldMaskError.self) { try FieldMask(paths: [path]) }
@@ -188,7 +217,10 @@ import Testing
     }
 
     @Test func maskNormalisation() throws {
-        #expect(try FieldMask(paths: ["source.pod_name", "source", "l4.TCP.flags.SYN", "l4.TCP"]).paths == ["l4.TCP", "source"])
+        #expect(
+            try FieldMask(paths: ["source.pod_name", "source", "l4.TCP.flags.SYN", "l4.TCP"]).paths == [
+                "l4.TCP", "source"
+            ])
         #expect(try FieldMask(paths: ["source", "source.pod_name"]).paths == ["source"])
     }
 }

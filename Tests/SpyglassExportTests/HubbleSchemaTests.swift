@@ -13,10 +13,13 @@ enum HubbleSchema {
         case messages(String), any
     }
 
-    static let verdicts: Set<String> = ["VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED"]
+    static let verdicts: Set<String> = [
+        "VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED"
+    ]
     static let points: Set<String> = [
-        "UNKNOWN_POINT", "TO_PROXY", "TO_HOST", "TO_STACK", "TO_OVERLAY", "TO_ENDPOINT", "FROM_ENDPOINT", "FROM_PROXY", "FROM_HOST",
-        "FROM_STACK", "FROM_OVERLAY", "FROM_NETWORK", "TO_NETWORK", "FROM_CRYPTO", "TO_CRYPTO",
+        "UNKNOWN_POINT", "TO_PROXY", "TO_HOST", "TO_STACK", "TO_OVERLAY", "TO_ENDPOINT", "FROM_ENDPOINT", "FROM_PROXY",
+        "FROM_HOST",
+        "FROM_STACK", "FROM_OVERLAY", "FROM_NETWORK", "TO_NETWORK", "FROM_CRYPTO", "TO_CRYPTO"
     ]
     /// flow.proto's `DropReason` enum names.
     static let dropReasons: Set<String> = Set(
@@ -39,60 +42,89 @@ enum HubbleSchema {
         """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
 
     static let messages: [String: [String: Kind]] = [
-        "ExportEvent": ["flow": .message("Flow"), "lost_events": .message("LostEvent"), "node_name": .string, "time": .timestamp],
+        "ExportEvent": [
+            "flow": .message("Flow"), "lost_events": .message("LostEvent"), "node_name": .string, "time": .timestamp
+        ],
         "LostEvent": [
-            "source": .enumOf(["UNKNOWN_LOST_EVENT_SOURCE", "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER"]),
-            "num_events_lost": .int64String, "cpu": .int32,
+            "source": .enumOf([
+                "UNKNOWN_LOST_EVENT_SOURCE", "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER"
+            ]),
+            "num_events_lost": .int64String, "cpu": .int32
         ],
         "Flow": [
-            "time": .timestamp, "uuid": .string, "emitter": .message("Emitter"), "verdict": .enumOf(verdicts), "drop_reason": .uint32,
-            "auth_type": .enumOf(["DISABLED", "SPIRE", "TEST_ALWAYS_FAIL"]), "ethernet": .message("Ethernet"), "IP": .message("IP"),
-            "l4": .message("Layer4"), "tunnel": .message("Tunnel"), "source": .message("Endpoint"), "destination": .message("Endpoint"),
+            "time": .timestamp, "uuid": .string, "emitter": .message("Emitter"), "verdict": .enumOf(verdicts),
+            "drop_reason": .uint32,
+            "auth_type": .enumOf(["DISABLED", "SPIRE", "TEST_ALWAYS_FAIL"]), "ethernet": .message("Ethernet"),
+            "IP": .message("IP"),
+            "l4": .message("Layer4"), "tunnel": .message("Tunnel"), "source": .message("Endpoint"),
+            "destination": .message("Endpoint"),
             "Type": .enumOf(["UNKNOWN_TYPE", "L3_L4", "L7", "SOCK"]), "node_name": .string, "node_labels": .strings,
             "source_names": .strings, "destination_names": .strings, "l7": .message("Layer7"), "reply": .bool,
-            "event_type": .message("CiliumEventType"), "source_service": .message("Service"), "destination_service": .message("Service"),
-            "traffic_direction": .enumOf(["TRAFFIC_DIRECTION_UNKNOWN", "INGRESS", "EGRESS"]), "policy_match_type": .uint32,
+            "event_type": .message("CiliumEventType"), "source_service": .message("Service"),
+            "destination_service": .message("Service"),
+            "traffic_direction": .enumOf(["TRAFFIC_DIRECTION_UNKNOWN", "INGRESS", "EGRESS"]),
+            "policy_match_type": .uint32,
             "trace_observation_point": .enumOf(points), "drop_reason_desc": .enumOf(dropReasons), "is_reply": .bool,
             "interface": .message("NetworkInterface"), "trace_context": .message("TraceContext"), "Summary": .string,
-            "extensions": .any, "aggregate": .message("Aggregate"),
+            "extensions": .any, "aggregate": .message("Aggregate")
         ],
         "Emitter": ["name": .string, "version": .string],
         "Ethernet": ["source": .string, "destination": .string],
-        "IP": ["source": .string, "source_xlated": .string, "destination": .string, "ipVersion": .enumOf(["IP_NOT_USED", "IPv4", "IPv6"]), "encrypted": .bool],
+        "IP": [
+            "source": .string, "source_xlated": .string, "destination": .string,
+            "ipVersion": .enumOf(["IP_NOT_USED", "IPv4", "IPv6"]), "encrypted": .bool
+        ],
         "Layer4": [
             "TCP": .message("TCP"), "UDP": .message("Ports"), "ICMPv4": .message("ICMP"), "ICMPv6": .message("ICMP"),
-            "SCTP": .message("Ports"), "VRRP": .message("VRRP"), "IGMP": .message("IGMP"),
+            "SCTP": .message("Ports"), "VRRP": .message("VRRP"), "IGMP": .message("IGMP")
         ],
         "TCP": ["source_port": .uint32, "destination_port": .uint32, "flags": .message("TCPFlags")],
-        "TCPFlags": ["FIN": .bool, "SYN": .bool, "RST": .bool, "PSH": .bool, "ACK": .bool, "URG": .bool, "ECE": .bool, "CWR": .bool, "NS": .bool],
+        "TCPFlags": [
+            "FIN": .bool, "SYN": .bool, "RST": .bool, "PSH": .bool, "ACK": .bool, "URG": .bool, "ECE": .bool,
+            "CWR": .bool, "NS": .bool
+        ],
         "Ports": ["source_port": .uint32, "destination_port": .uint32],
         "ICMP": ["type": .uint32, "code": .uint32],
         "VRRP": ["type": .uint32, "vrid": .uint32, "priority": .uint32],
         "IGMP": ["type": .uint32, "group_address": .string],
-        "Tunnel": ["protocol": .enumOf(["UNKNOWN", "VXLAN", "GENEVE"]), "IP": .message("IP"), "l4": .message("Layer4"), "vni": .uint32],
+        "Tunnel": [
+            "protocol": .enumOf(["UNKNOWN", "VXLAN", "GENEVE"]), "IP": .message("IP"), "l4": .message("Layer4"),
+            "vni": .uint32
+        ],
         "Endpoint": [
-            "ID": .uint32, "identity": .uint32, "cluster_name": .string, "namespace": .string, "labels": .strings, "pod_name": .string,
-            "workloads": .messages("Workload"),
+            "ID": .uint32, "identity": .uint32, "cluster_name": .string, "namespace": .string, "labels": .strings,
+            "pod_name": .string,
+            "workloads": .messages("Workload")
         ],
         "Workload": ["name": .string, "kind": .string],
-        "Layer7": ["type": .enumOf(["UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE"]), "latency_ns": .int64String, "dns": .message("DNS"), "http": .message("HTTP")],
-        "DNS": [
-            "query": .string, "ips": .strings, "ttl": .uint32, "cnames": .strings, "observation_source": .string, "rcode": .uint32,
-            "qtypes": .strings, "rrtypes": .strings,
+        "Layer7": [
+            "type": .enumOf(["UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE"]), "latency_ns": .int64String,
+            "dns": .message("DNS"), "http": .message("HTTP")
         ],
-        "HTTP": ["code": .uint32, "method": .string, "url": .string, "protocol": .string, "headers": .messages("HTTPHeader")],
+        "DNS": [
+            "query": .string, "ips": .strings, "ttl": .uint32, "cnames": .strings, "observation_source": .string,
+            "rcode": .uint32,
+            "qtypes": .strings, "rrtypes": .strings
+        ],
+        "HTTP": [
+            "code": .uint32, "method": .string, "url": .string, "protocol": .string, "headers": .messages("HTTPHeader")
+        ],
         "HTTPHeader": ["key": .string, "value": .string],
         "CiliumEventType": ["type": .int32, "sub_type": .int32],
         "Service": ["name": .string, "namespace": .string],
         "NetworkInterface": ["index": .uint32, "name": .string],
         "TraceContext": ["parent": .message("TraceParent")],
         "TraceParent": ["trace_id": .string],
-        "Aggregate": ["ingress_flow_count": .uint32, "egress_flow_count": .uint32, "unknown_direction_flow_count": .uint32],
+        "Aggregate": [
+            "ingress_flow_count": .uint32, "egress_flow_count": .uint32, "unknown_direction_flow_count": .uint32
+        ]
     ]
 
     /// Problems found in one line ("" entries never appear); empty when the line conforms.
     static func problems(line: String) -> [String] {
-        guard let data = line.data(using: .utf8), let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = line.data(using: .utf8),
+            let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             return ["not a JSON object: \(line)"]
         }
         var out: [String] = []
@@ -127,9 +159,13 @@ enum HubbleSchema {
         case .strings:
             if !(v is [String]) { out.append("\(p): expected a list of strings") }
         case .timestamp:
-            guard let s = v as? String, s.hasSuffix("Z"), s.count >= 20 else { return out.append("\(p): bad timestamp \(v)") }
+            guard let s = v as? String, s.hasSuffix("Z"), s.count >= 20 else {
+                return out.append("\(p): bad timestamp \(v)")
+            }
         case .int64String:
-            guard let s = v as? String, UInt64(s) != nil else { return out.append("\(p): 64-bit integers are strings, got \(v)") }
+            guard let s = v as? String, UInt64(s) != nil else {
+                return out.append("\(p): 64-bit integers are strings, got \(v)")
+            }
         case .uint32, .int32:
             guard v is NSNumber, !(v is String) else { return out.append("\(p): expected an integer") }
         case .bool:
@@ -144,7 +180,9 @@ enum HubbleSchema {
 
 @Suite struct HubbleSchemaTests {
     @Test func goldenLinesConform() throws {
-        let all = Array(GoldenLineTests.full.values) + Array(GoldenLineTests.masked.values) + Array(GoldenLineTests.nested.values)
+        let all =
+            Array(GoldenLineTests.full.values) + Array(GoldenLineTests.masked.values)
+            + Array(GoldenLineTests.nested.values)
         #expect(all.count == 3 * Fx.all.count)
         for line in all {
             #expect(HubbleSchema.problems(line: line) == [], "\(line)")
@@ -153,7 +191,8 @@ enum HubbleSchema {
 
     @Test func encodedLinesConform() throws {
         let enc = FlowRecordEncoder()
-        let agg = Aggregator(mask: try FieldMask(paths: ["source", "destination.pod_name", "l4", "verdict", "node_name"]), encoder: enc)
+        let agg = Aggregator(
+            mask: try FieldMask(paths: ["source", "destination.pod_name", "l4", "verdict", "node_name"]), encoder: enc)
         var lines: [String] = []
         for (_, f) in Fx.all {
             lines.append(String(decoding: enc.encode(f, uuid: UUIDv4(high: 1, low: 2)), as: UTF8.self))
@@ -161,7 +200,9 @@ enum HubbleSchema {
         }
         lines += agg.drain().map { String(decoding: $0, as: UTF8.self) }
         for s in LostEventSource.allCases {
-            lines.append(String(decoding: enc.encodeLost(source: s, count: 1, cpu: 3, nodeName: "n", time: Fx.t0), as: UTF8.self))
+            lines.append(
+                String(decoding: enc.encodeLost(source: s, count: 1, cpu: 3, nodeName: "n", time: Fx.t0), as: UTF8.self)
+            )
         }
         for line in lines {
             #expect(line.hasSuffix("}\n"))
@@ -172,6 +213,9 @@ enum HubbleSchema {
     @Test func schemaCatchesMistakes() {
         #expect(HubbleSchema.problems(line: #"{"flow":{"ip":{}}}"#) == ["flow.ip: no such field in Flow"])
         #expect(HubbleSchema.problems(line: #"{"flow":{"verdict":"OK"}}"#) == ["flow.verdict: OK is not an enum name"])
-        #expect(HubbleSchema.problems(line: #"{"flow":{"l7":{"latency_ns":5}}}"#) == ["flow.l7.latency_ns: 64-bit integers are strings, got 5"])
+        #expect(
+            HubbleSchema.problems(line: #"{"flow":{"l7":{"latency_ns":5}}}"#) == [
+                "flow.l7.latency_ns: 64-bit integers are strings, got 5"
+            ])
     }
 }

@@ -10,7 +10,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/events.log"
         let limit = 8 * 1024
-        let ex = FlowExporters(spec: try .test(path: path, maxBytes: limit, maxBackups: 0, compress: true), nodeName: "n", logger: testLogger)
+        let ex = FlowExporters(
+            spec: try .test(path: path, maxBytes: limit, maxBackups: 0, compress: true), nodeName: "n",
+            logger: testLogger)
         let n = 300
         for i in 0..<n { ex.export(numbered(i)) }
         #expect(ex.shutdown(timeout: .seconds(20)))
@@ -22,7 +24,9 @@ import Testing
         let backups = entries.filter { $0 != "events.log" }
         #expect(backups.count >= 30)
         for b in backups {
-            #expect(b.range(of: #"^events-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.log\.gz$"#, options: .regularExpression) != nil, "\(b)")
+            #expect(
+                b.range(of: #"^events-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}\.log\.gz$"#, options: .regularExpression)
+                    != nil, "\(b)")
             #expect(Shell.run(["gzip", "-t", dir + "/" + b]).status == 0, "\(b) is not valid gzip")
             let plain = Shell.run(["gzip", "-dc", dir + "/" + b]).output
             #expect(plain.utf8.count <= limit && plain.utf8.count > 0)
@@ -41,12 +45,15 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (fileMode, directoryMode) in [(0o600, 0o700), (0o640, 0o750)] as [(mode_t, mode_t)] {
             let nested = dir + "/m\(String(fileMode, radix: 8))/flows"
-            let file = RotatingFile(path: nested + "/events.log", maxSizeBytes: 1 << 20, maxBackups: 1, compress: false,
-                                    fileMode: fileMode, logger: testLogger)
+            let file = RotatingFile(
+                path: nested + "/events.log", maxSizeBytes: 1 << 20, maxBackups: 1, compress: false,
+                fileMode: fileMode, logger: testLogger)
             _ = file.write(Array("{}\n".utf8), lineEnds: [3])
             file.close()
             var st = stat()
-            #expect(stat(nested, &st) == 0 && st.st_mode & 0o777 == directoryMode, "\(nested): \(String(st.st_mode & 0o777, radix: 8))")
+            #expect(
+                stat(nested, &st) == 0 && st.st_mode & 0o777 == directoryMode,
+                "\(nested): \(String(st.st_mode & 0o777, radix: 8))")
             #expect(stat(nested + "/events.log", &st) == 0 && st.st_mode & 0o777 == fileMode)
         }
     }
@@ -56,7 +63,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/flows.json"
         let limit = 4 * 1024
-        let ex = FlowExporters(spec: try .test(path: path, maxBytes: limit, maxBackups: 3), nodeName: "n", logger: testLogger)
+        let ex = FlowExporters(
+            spec: try .test(path: path, maxBytes: limit, maxBackups: 3), nodeName: "n", logger: testLogger)
         let n = 120
         for i in 0..<n { ex.export(numbered(i)) }
         #expect(ex.shutdown(timeout: .seconds(20)))
@@ -81,7 +89,8 @@ import Testing
         var text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.hasPrefix("old line\n{\"flow\""))
         // A limit the existing file cannot take another line under: rotated on open.
-        ex = FlowExporters(spec: try .test(path: path, maxBytes: text.utf8.count + 10), nodeName: "n", logger: testLogger)
+        ex = FlowExporters(
+            spec: try .test(path: path, maxBytes: text.utf8.count + 10), nodeName: "n", logger: testLogger)
         ex.export(numbered(2))
         ex.shutdown(timeout: .seconds(5))
         text = try String(contentsOfFile: path, encoding: .utf8)
@@ -102,7 +111,9 @@ import Testing
         #expect(ex.staticForTesting!.dropped["too_large"] == 1)
         let lines = readAllLines(path: path).lines
         #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix(#"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":"1"}"#) || lines[1].hasPrefix(#"{"lost_events""#))
+        #expect(
+            lines[0].hasPrefix(#"{"lost_events":{"source":"OBSERVER_EVENTS_QUEUE","num_events_lost":"1"}"#)
+                || lines[1].hasPrefix(#"{"lost_events""#))
     }
 
     @Test func fileRemovedIsRecreated() throws {
@@ -117,8 +128,13 @@ import Testing
         ex.export(numbered(2))
         #expect(eventually { ex.staticForTesting!.written == 2 })
         ex.shutdown(timeout: .seconds(5))
-        #expect(sequenceNumbers(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)) == [2])
-        #expect(sequenceNumbers(try String(contentsOfFile: dir + "/moved.log", encoding: .utf8).split(separator: "\n").map(String.init)) == [1])
+        #expect(
+            sequenceNumbers(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init))
+                == [2])
+        #expect(
+            sequenceNumbers(
+                try String(contentsOfFile: dir + "/moved.log", encoding: .utf8).split(separator: "\n").map(String.init))
+                == [1])
     }
 
     @Test func backupNames() {

@@ -47,7 +47,7 @@ struct DecodeErrorTests {
         var e = valid
         e.headerLen = 200
         var bytes = e.build()
-        bytes = Array(bytes.prefix(150)) // header_len beyond the record
+        bytes = Array(bytes.prefix(150))  // header_len beyond the record
         #expect(error(bytes) == .headerLen(200, recordLength: 150))
     }
 
@@ -81,7 +81,7 @@ struct DecodeErrorTests {
     @Test func reasonsAreStableAndDistinct() {
         let errors: [DecodeError] = [
             .short(length: 0), .version(2), .headerLen(0, recordLength: 96), .snapLen(1, available: 0), .kind(0),
-            .ipVersion(5),
+            .ipVersion(5)
         ]
         #expect(errors.map(\.reason) == ["short", "version", "header_len", "snap_len", "kind", "ip_version"])
         #expect(errors.map(\.reason) == DecodeError.allReasons)
@@ -115,7 +115,9 @@ struct DecodeErrorTests {
             }
         }
         #expect(outcomes["ok", default: 0] > 1000)
-        for reason in DecodeError.allReasons { #expect(outcomes[reason, default: 0] > 0, "\(reason) never seen: \(outcomes)") }
+        for reason in DecodeError.allReasons {
+            #expect(outcomes[reason, default: 0] > 0, "\(reason) never seen: \(outcomes)")
+        }
     }
 
     @Test func mutatedValidRecordsNeverCrash() {

@@ -10,10 +10,18 @@ import Testing
 struct DecoderThroughput {
     @Test func decodeRate() throws {
         let names: [UInt32: String] = [2: "eth0"]
-        let decoder = EventDecoder(nodeName: "node", bootToWallOffsetNs: BootClock.bootToWallOffsetNs(), interfaceName: { names[$0] })
+        let decoder = EventDecoder(
+            nodeName: "node", bootToWallOffsetNs: BootClock.bootToWallOffsetNs(), interfaceName: { names[$0] })
         let records = [
-            EventBuilder.trace(frame: Frames.v4().tcp(sport: 40000, dport: 443, flags: [.syn]).payload([UInt8](repeating: 0, count: 200)).build(), isReply: false).build(),
-            EventBuilder.trace(frame: Frames.v6().udp(sport: 53, dport: 5353).payload([UInt8](repeating: 0, count: 200)).build(), isReply: true).build(),
+            EventBuilder.trace(
+                frame: Frames.v4().tcp(sport: 40000, dport: 443, flags: [.syn]).payload(
+                    [UInt8](repeating: 0, count: 200)
+                ).build(), isReply: false
+            ).build(),
+            EventBuilder.trace(
+                frame: Frames.v6().udp(sport: 53, dport: 5353).payload([UInt8](repeating: 0, count: 200)).build(),
+                isReply: true
+            ).build()
         ]
         let n = 2_000_000
         var checksum: UInt64 = 0

@@ -6,8 +6,9 @@ import Testing
 /// path (receive: INGRESS, transmit: EGRESS); a reply flips it; drop flows carry no observation point.
 struct DropDirectionTests {
     func drop(direction: SpyEventLayout.HookDirection, obsPoint: UInt8, reply: Bool? = nil) throws -> Flow {
-        var e = EventBuilder.trace(frame: Frames.v4().tcp(sport: 1, dport: 2, flags: [.syn]).build(), obsPoint: obsPoint,
-                                   direction: direction, isReply: reply)
+        var e = EventBuilder.trace(
+            frame: Frames.v4().tcp(sport: 1, dport: 2, flags: [.syn]).build(), obsPoint: obsPoint,
+            direction: direction, isReply: reply)
         e.kind = SpyEventLayout.Kind.drop.rawValue
         return try EventDecoder.testing().decode(e.build())
     }
@@ -28,9 +29,12 @@ struct DropDirectionTests {
         #expect(sent.traceObservationPoint == .unknownPoint)
         #expect(sent.eventType?.type == CiliumEventType.drop)
         // ... and transmits what the pod receives (to-endpoint): INGRESS.
-        #expect(try drop(direction: .egress, obsPoint: SpyEventLayout.ObservationCode.toEndpoint).trafficDirection == .ingress)
+        #expect(
+            try drop(direction: .egress, obsPoint: SpyEventLayout.ObservationCode.toEndpoint).trafficDirection
+                == .ingress)
         // A point without a direction (to-stack) falls back to the path.
-        #expect(try drop(direction: .egress, obsPoint: SpyEventLayout.ObservationCode.toStack).trafficDirection == .egress)
+        #expect(
+            try drop(direction: .egress, obsPoint: SpyEventLayout.ObservationCode.toStack).trafficDirection == .egress)
     }
 
     @Test func anOlderDatapathWithoutDirectionIsUnknown() throws {

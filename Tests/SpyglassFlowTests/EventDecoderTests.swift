@@ -133,7 +133,7 @@ struct EventDecoderTests {
             (C.toEndpoint, nil, .ingress), (C.toEndpoint, false, .ingress), (C.toEndpoint, true, .egress),
             (C.fromEndpoint, nil, .egress), (C.fromEndpoint, false, .egress), (C.fromEndpoint, true, .ingress),
             (C.fromNetwork, nil, .ingress), (C.fromNetwork, false, .ingress), (C.fromNetwork, true, .egress),
-            (C.toNetwork, nil, .egress), (C.toNetwork, false, .egress), (C.toNetwork, true, .ingress),
+            (C.toNetwork, nil, .egress), (C.toNetwork, false, .egress), (C.toNetwork, true, .ingress)
         ]
         for code: UInt8 in [1, 2, 3, 4, 6, 7, 8, 9, 12, 13, 14, 100, 0xff] {
             for r: Bool? in [nil, false, true] { cases.append((code, r, .unknown)) }
@@ -190,7 +190,7 @@ struct EventDecoderTests {
         let boot = BootClock.bootNowNs()
         let estimate = Int64(bitPattern: boot) &+ offset
         #expect(abs(estimate - wall) < 1_000_000_000)
-        #expect(offset > 1_500_000_000_000_000_000) // wall clock is after 2017, boot time is small
+        #expect(offset > 1_500_000_000_000_000_000)  // wall clock is after 2017, boot time is small
     }
 
     @Test func aggregatedCounts() throws {
@@ -202,7 +202,8 @@ struct EventDecoderTests {
     }
 
     @Test func noIPMeansNoIPAndNoL4() throws {
-        var e = EventBuilder.trace(frame: PacketBuilder.ethernet(etherType: 0x0806).payload([UInt8](repeating: 1, count: 28)).build())
+        var e = EventBuilder.trace(
+            frame: PacketBuilder.ethernet(etherType: 0x0806).payload([UInt8](repeating: 1, count: 28)).build())
         #expect(e.ipVersion == 0)
         e.flags.insert(.l4Present)
         e.l4Proto = 6
@@ -266,7 +267,7 @@ struct EventDecoderTests {
     @Test func largerHeaderLenMovesTheSnapshot() throws {
         var e = EventBuilder.trace(frame: Frames.v4().udp(sport: 1, dport: 2).build())
         e.headerLen = 104
-        e.trailing = [1, 2, 3] // extra bytes after the snapshot are ignored
+        e.trailing = [1, 2, 3]  // extra bytes after the snapshot are ignored
         let f = try decode(e)
         #expect(f.ethernet?.destination == macAddr(Frames.mac2))
     }

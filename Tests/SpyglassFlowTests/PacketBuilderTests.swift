@@ -28,7 +28,8 @@ struct PacketBuilderTests {
     func ipv4Checksums(l4: String) {
         var b = Frames.eth().vlan(3).ipv4(src: "172.16.1.2", dst: "8.8.8.8", options: [1, 1, 1])
         switch l4 {
-        case "tcp": b = b.tcp(sport: 33000, dport: 443, flags: [.psh, .ack], seq: 0xdead_beef, ack: 1, options: [2, 4, 5, 0xb4])
+        case "tcp":
+            b = b.tcp(sport: 33000, dport: 443, flags: [.psh, .ack], seq: 0xdead_beef, ack: 1, options: [2, 4, 5, 0xb4])
         case "udp": b = b.udp(sport: 33000, dport: 53)
         default: b = b.icmpv4(.echoRequest(id: 0xabcd, sequence: 0x0102))
         }
@@ -40,10 +41,12 @@ struct PacketBuilderTests {
         let src = Array(frame[(l3 + 12)..<(l3 + 16)]), dst = Array(frame[(l3 + 16)..<(l3 + 20)])
         switch l4 {
         case "tcp":
-            #expect(Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: 6, length: segment.count), segment) == 0xffff)
-            #expect(segment[12] >> 4 == 6) // data offset with options
+            #expect(
+                Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: 6, length: segment.count), segment) == 0xffff)
+            #expect(segment[12] >> 4 == 6)  // data offset with options
         case "udp":
-            #expect(Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: 17, length: segment.count), segment) == 0xffff)
+            #expect(
+                Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: 17, length: segment.count), segment) == 0xffff)
             #expect(Int(segment[4]) << 8 | Int(segment[5]) == segment.count)
         default:
             #expect(Verify.onesSum(segment) == 0xffff)
@@ -51,7 +54,8 @@ struct PacketBuilderTests {
     }
 
     @Test func icmpv4DestinationUnreachable() {
-        let quoted = PacketBuilder().ipv4(src: "10.0.0.2", dst: "10.0.0.1").udp(sport: 53, dport: 5353).payload("x").build()
+        let quoted = PacketBuilder().ipv4(src: "10.0.0.2", dst: "10.0.0.1").udp(sport: 53, dport: 5353).payload("x")
+            .build()
         let frame = Frames.v4().icmpv4(.destinationUnreachable(code: 3, original: quoted)).build()
         _ = checkIPv4Header(frame, at: 14)
         let icmp = Array(frame[34...])
@@ -63,7 +67,8 @@ struct PacketBuilderTests {
 
     @Test(arguments: ["tcp", "udp", "icmpv6-req", "icmpv6-rep"])
     func ipv6Checksums(l4: String) {
-        var b = Frames.v6().ipv6(src: "2001:db8::a", dst: "2001:db8:1::b", hopLimit: 3, trafficClass: 0xb8, flowLabel: 0x12345)
+        var b = Frames.v6().ipv6(
+            src: "2001:db8::a", dst: "2001:db8:1::b", hopLimit: 3, trafficClass: 0xb8, flowLabel: 0x12345)
         b = b.ipv6Extension(.hopByHop()).ipv6Extension(.destinationOptions(extraUnits: 1))
         switch l4 {
         case "tcp": b = b.tcp(sport: 1, dport: 2, flags: [.syn, .ns])
@@ -78,22 +83,28 @@ struct PacketBuilderTests {
         let ext = 8 + 16
         let segment = Array(frame[(54 + ext)...])
         let proto: UInt8 = l4 == "tcp" ? 6 : l4 == "udp" ? 17 : 58
-        #expect(frame[54 + 8] == proto) // next header of the last extension header
+        #expect(frame[54 + 8] == proto)  // next header of the last extension header
         let src = Array(frame[22..<38]), dst = Array(frame[38..<54])
-        #expect(Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: proto, length: segment.count), segment) == 0xffff)
+        #expect(
+            Verify.onesSum(Verify.pseudo(src: src, dst: dst, proto: proto, length: segment.count), segment) == 0xffff)
         if l4 == "tcp" { #expect(segment[12] & 1 == 1 && segment[13] == 0x02) }
     }
 
     @Test func routingHeaderUsesFinalDestinationInPseudoHeader() {
         let final = IPAddress("fd00::99")!
-        let frame = Frames.v6().ipv6Extension(.routing(segmentsLeft: 1, addresses: [final])).udp(sport: 1, dport: 2).build()
+        let frame = Frames.v6().ipv6Extension(.routing(segmentsLeft: 1, addresses: [final])).udp(sport: 1, dport: 2)
+            .build()
         let segment = Array(frame[(54 + 24)...])
         let src = Array(frame[22..<38])
-        #expect(Verify.onesSum(Verify.pseudo(src: src, dst: final.bytes, proto: 17, length: segment.count), segment) == 0xffff)
+        #expect(
+            Verify.onesSum(Verify.pseudo(src: src, dst: final.bytes, proto: 17, length: segment.count), segment)
+                == 0xffff)
     }
 
     @Test func sctpCRC32c() {
-        let frame = Frames.v6().sctp(sport: 5000, dport: 6000, verificationTag: 0xcafe_f00d).payload([1, 0, 0, 8, 0, 0, 0, 1]).build()
+        let frame = Frames.v6().sctp(sport: 5000, dport: 6000, verificationTag: 0xcafe_f00d).payload([
+            1, 0, 0, 8, 0, 0, 0, 1
+        ]).build()
         var sctp = Array(frame[54...])
         let stored = UInt32(sctp[8]) | UInt32(sctp[9]) << 8 | UInt32(sctp[10]) << 16 | UInt32(sctp[11]) << 24
         sctp[8] = 0; sctp[9] = 0; sctp[10] = 0; sctp[11] = 0
@@ -103,8 +114,10 @@ struct PacketBuilderTests {
 
     @Test func extensionHeaderEncodings() {
         let ah = Frames.v6().ipv6Extension(.authentication(icvLength: 12)).udp(sport: 1, dport: 2).build()
-        #expect(ah[20] == 51 && ah[54] == 17 && ah[55] == 4) // 24 bytes: (4 + 2) * 4
-        let frag = Frames.v6().ipv6Extension(.fragment(offset: 1448, moreFragments: true, identification: 7)).udp(sport: 1, dport: 2).build()
+        #expect(ah[20] == 51 && ah[54] == 17 && ah[55] == 4)  // 24 bytes: (4 + 2) * 4
+        let frag = Frames.v6().ipv6Extension(.fragment(offset: 1448, moreFragments: true, identification: 7)).udp(
+            sport: 1, dport: 2
+        ).build()
         #expect(Array(frag[54..<62]) == [17, 0, 0x05, 0xa9, 0, 0, 0, 7])
         let hbh = Frames.v6().ipv6Extension(.hopByHop(extraUnits: 2)).build()
         #expect(hbh[20] == 0 && hbh[54] == 59 && hbh[55] == 2 && hbh.count == 54 + 24)
@@ -119,8 +132,10 @@ struct PacketBuilderTests {
     }
 
     @Test func ipv4FragmentFields() {
-        let frame = Frames.eth().ipv4(src: "1.1.1.1", dst: "2.2.2.2", id: 0x4242, fragmentOffset: 1480, moreFragments: true)
-            .ipProtocol(6).payload([0]).build()
+        let frame = Frames.eth().ipv4(
+            src: "1.1.1.1", dst: "2.2.2.2", id: 0x4242, fragmentOffset: 1480, moreFragments: true
+        )
+        .ipProtocol(6).payload([0]).build()
         #expect(frame[18] == 0x42 && frame[19] == 0x42)
         #expect(Int(frame[20]) << 8 | Int(frame[21]) == 0x2000 | 185)
         #expect(frame[23] == 6)

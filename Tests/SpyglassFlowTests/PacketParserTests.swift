@@ -5,8 +5,10 @@ import Testing
 @Suite("PacketParser")
 struct PacketParserTests {
     @Test func tcpIPv4() {
-        let frame = Frames.v4().tcp(sport: 40000, dport: 80, flags: [.syn, .ece, .cwr, .ns], seq: 7, ack: 9,
-                                    options: [2, 4, 5, 0xb4]).payload("abc").build()
+        let frame = Frames.v4().tcp(
+            sport: 40000, dport: 80, flags: [.syn, .ece, .cwr, .ns], seq: 7, ack: 9,
+            options: [2, 4, 5, 0xb4]
+        ).payload("abc").build()
         let p = PacketParser.parse(frame)
         #expect(p.ethernet == Ethernet(source: macAddr(Frames.mac1), destination: macAddr(Frames.mac2)))
         #expect(p.etherType == 0x0800 && p.vlanID == nil)
@@ -14,7 +16,10 @@ struct PacketParserTests {
         #expect(p.ipVersion == .ipv4 && p.ipProtocol == 6 && p.ttl == 64)
         #expect(p.source == addr("10.0.0.1") && p.destination == addr("10.0.0.2"))
         #expect(p.sourcePort == 40000 && p.destinationPort == 80)
-        #expect(p.tcp == .init(sequence: 7, acknowledgment: 9, headerLength: 24, flags: [.syn, .ece, .cwr, .ns], window: 65535))
+        #expect(
+            p.tcp
+                == .init(
+                    sequence: 7, acknowledgment: 9, headerLength: 24, flags: [.syn, .ece, .cwr, .ns], window: 65535))
         #expect(p.payloadLength == 3 && p.ipEnd == frame.count)
         #expect(!p.isTruncated && p.malformedAt == nil && !p.isPayloadTruncated && p.fragment == nil)
         #expect(p.payloadRange.map { Array(frame[$0]) } == Array("abc".utf8))
@@ -53,22 +58,25 @@ struct PacketParserTests {
 
     @Test(arguments: [UInt16(0x8100), 0x88a8])
     func vlanTags(tpid: UInt16) {
-        let p = PacketParser.parse(Frames.eth().vlan(4000, priority: 5, tpid: tpid).ipv4(src: "1.2.3.4", dst: "5.6.7.8")
-            .udp(sport: 1, dport: 2).build())
+        let p = PacketParser.parse(
+            Frames.eth().vlan(4000, priority: 5, tpid: tpid).ipv4(src: "1.2.3.4", dst: "5.6.7.8")
+                .udp(sport: 1, dport: 2).build())
         #expect(p.vlanTPID == tpid && p.vlanID == 4000 && p.etherType == 0x0800)
         #expect(p.l3Offset == 18 && p.l4Offset == 38 && p.sourcePort == 1)
     }
 
     @Test func ipv4Options() {
-        let p = PacketParser.parse(Frames.v4().ipv4(src: "10.0.0.1", dst: "10.0.0.2", options: [7, 7, 4, 0, 0, 0, 0])
-            .tcp(sport: 5, dport: 6).build())
+        let p = PacketParser.parse(
+            Frames.v4().ipv4(src: "10.0.0.1", dst: "10.0.0.2", options: [7, 7, 4, 0, 0, 0, 0])
+                .tcp(sport: 5, dport: 6).build())
         #expect(p.l4Offset == 14 + 28 && p.sourcePort == 5 && p.destinationPort == 6)
     }
 
     static let extensions: [(PacketBuilder.IPv6Extension, UInt8)] = [
-        (.hopByHop(), 0), (.hopByHop(extraUnits: 3), 0), (.routing(segmentsLeft: 1, addresses: [IPAddress("fd00::9")!]), 43),
+        (.hopByHop(), 0), (.hopByHop(extraUnits: 3), 0),
+        (.routing(segmentsLeft: 1, addresses: [IPAddress("fd00::9")!]), 43),
         (.fragment(), 44), (.destinationOptions(), 60), (.destinationOptions(extraUnits: 1), 60),
-        (.authentication(), 51), (.authentication(icvLength: 16), 51),
+        (.authentication(), 51), (.authentication(icvLength: 16), 51)
     ]
 
     @Test(arguments: extensions)
@@ -91,7 +99,9 @@ struct PacketParserTests {
                 #expect(p.sourcePort == 11 && p.destinationPort == 22)
                 #expect(p.ipProtocol == (l4 == "tcp" ? 6 : 17))
             }
-            if number == 44 { #expect(p.fragment == .init(offset: 0, moreFragments: false, identification: 0x1234_5678)) }
+            if number == 44 {
+                #expect(p.fragment == .init(offset: 0, moreFragments: false, identification: 0x1234_5678))
+            }
             // And the kernel's view of the same frame decodes the same way.
             let f = try? EventDecoder.testing().decode(EventBuilder.trace(frame: frame).build())
             #expect(f?.l4 != nil)
@@ -99,9 +109,12 @@ struct PacketParserTests {
     }
 
     @Test func ipv6ExtensionChain() {
-        let p = PacketParser.parse(Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(.destinationOptions())
-            .ipv6Extension(.routing()).ipv6Extension(.fragment(moreFragments: true)).ipv6Extension(.authentication())
-            .ipv6Extension(.destinationOptions()).tcp(sport: 1, dport: 2).build())
+        let p = PacketParser.parse(
+            Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(.destinationOptions())
+                .ipv6Extension(.routing()).ipv6Extension(.fragment(moreFragments: true)).ipv6Extension(
+                    .authentication()
+                )
+                .ipv6Extension(.destinationOptions()).tcp(sport: 1, dport: 2).build())
         #expect(p.ipv6ExtensionHeaders == [0, 60, 43, 44, 51, 60])
         #expect(p.ipProtocol == 6 && p.sourcePort == 1 && p.fragment?.moreFragments == true)
     }
@@ -114,24 +127,30 @@ struct PacketParserTests {
     }
 
     @Test func ipv4Fragments() {
-        let first = PacketParser.parse(Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", id: 99, moreFragments: true)
-            .udp(sport: 1, dport: 2).payload([UInt8](repeating: 0, count: 16)).build())
+        let first = PacketParser.parse(
+            Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", id: 99, moreFragments: true)
+                .udp(sport: 1, dport: 2).payload([UInt8](repeating: 0, count: 16)).build())
         #expect(first.fragment == .init(offset: 0, moreFragments: true, identification: 99))
         #expect(!first.isNonFirstFragment && first.sourcePort == 1)
 
-        let later = PacketParser.parse(Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", id: 99, fragmentOffset: 24)
-            .ipProtocol(17).payload([UInt8](repeating: 0xaa, count: 10)).build())
+        let later = PacketParser.parse(
+            Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", id: 99, fragmentOffset: 24)
+                .ipProtocol(17).payload([UInt8](repeating: 0xaa, count: 10)).build())
         #expect(later.fragment == .init(offset: 24, moreFragments: false, identification: 99))
         #expect(later.isNonFirstFragment && later.ipProtocol == 17)
-        #expect(later.sourcePort == nil && later.l4Offset == nil && later.payloadOffset == 34 && later.payloadLength == 10)
+        #expect(
+            later.sourcePort == nil && later.l4Offset == nil && later.payloadOffset == 34 && later.payloadLength == 10)
 
-        let df = PacketParser.parse(Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", dontFragment: true).udp(sport: 1, dport: 2).build())
+        let df = PacketParser.parse(
+            Frames.eth().ipv4(src: "10.0.0.1", dst: "10.0.0.2", dontFragment: true).udp(sport: 1, dport: 2).build())
         #expect(df.fragment == nil)
     }
 
     @Test func ipv6NonFirstFragment() {
-        let frame = Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(.fragment(offset: 1232, moreFragments: true, identification: 5))
-            .ipProtocol(6).payload([UInt8](repeating: 1, count: 20)).build()
+        let frame = Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(
+            .fragment(offset: 1232, moreFragments: true, identification: 5)
+        )
+        .ipProtocol(6).payload([UInt8](repeating: 1, count: 20)).build()
         let p = PacketParser.parse(frame)
         #expect(p.ipv6ExtensionHeaders == [0, 44])
         #expect(p.fragment == .init(offset: 1232, moreFragments: true, identification: 5))
@@ -149,12 +168,29 @@ struct PacketParserTests {
 
     static let truncationFrames: [(String, [UInt8], Int)] = [
         // name, frame, length of all headers (below it the frame must report truncation)
-        ("tcp4", Frames.v4().tcp(sport: 1, dport: 2, flags: [.syn], options: [1, 1, 1, 1]).payload("data").build(), 14 + 20 + 24),
-        ("udp6vlan", Frames.eth().vlan(7).ipv6(src: "::1", dst: "::2").udp(sport: 1, dport: 2).payload("data").build(), 18 + 40 + 8),
+        (
+            "tcp4", Frames.v4().tcp(sport: 1, dport: 2, flags: [.syn], options: [1, 1, 1, 1]).payload("data").build(),
+            14 + 20 + 24
+        ),
+        (
+            "udp6vlan",
+            Frames.eth().vlan(7).ipv6(src: "::1", dst: "::2").udp(sport: 1, dport: 2).payload("data").build(),
+            18 + 40 + 8
+        ),
         ("sctp4", Frames.v4().sctp(sport: 1, dport: 2).payload("data").build(), 14 + 20 + 12),
         ("icmp4", Frames.v4().icmpv4(.echoRequest(id: 1, sequence: 1)).payload("data").build(), 14 + 20 + 8),
-        ("icmp6ext", Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(.authentication()).icmpv6(.echoReply(id: 1, sequence: 1)).payload("data").build(), 14 + 40 + 8 + 24 + 8),
-        ("tcp6frag", Frames.v6().ipv6Extension(.fragment(moreFragments: true)).ipv6Extension(.routing(addresses: [IPAddress("::3")!])).tcp(sport: 1, dport: 2).build(), 14 + 40 + 8 + 24 + 20),
+        (
+            "icmp6ext",
+            Frames.v6().ipv6Extension(.hopByHop()).ipv6Extension(.authentication()).icmpv6(
+                .echoReply(id: 1, sequence: 1)
+            ).payload("data").build(), 14 + 40 + 8 + 24 + 8
+        ),
+        (
+            "tcp6frag",
+            Frames.v6().ipv6Extension(.fragment(moreFragments: true)).ipv6Extension(
+                .routing(addresses: [IPAddress("::3")!])
+            ).tcp(sport: 1, dport: 2).build(), 14 + 40 + 8 + 24 + 20
+        )
     ]
 
     @Test(arguments: truncationFrames)
@@ -184,34 +220,35 @@ struct PacketParserTests {
 
     @Test func malformedHeaders() {
         var frame = Frames.v4().tcp(sport: 1, dport: 2).build()
-        frame[14] = 0x44 // IHL 4
+        frame[14] = 0x44  // IHL 4
         #expect(PacketParser.parse(frame).malformedAt == .ipv4)
-        frame[14] = 0x65 // version 6 in an IPv4 EtherType
-        #expect(PacketParser.parse(frame).malformedAt == .ipv4)
-        frame = Frames.v4().tcp(sport: 1, dport: 2).build()
-        frame[17] = 10 // total length shorter than the header
+        frame[14] = 0x65  // version 6 in an IPv4 EtherType
         #expect(PacketParser.parse(frame).malformedAt == .ipv4)
         frame = Frames.v4().tcp(sport: 1, dport: 2).build()
-        frame[16] = 0; frame[17] = 0 // total length 0 (GSO): runs to the end of the frame
+        frame[17] = 10  // total length shorter than the header
+        #expect(PacketParser.parse(frame).malformedAt == .ipv4)
+        frame = Frames.v4().tcp(sport: 1, dport: 2).build()
+        frame[16] = 0; frame[17] = 0  // total length 0 (GSO): runs to the end of the frame
         let gso = PacketParser.parse(frame)
         #expect(gso.malformedAt == nil && gso.ipEnd == frame.count && gso.sourcePort == 1)
         frame = Frames.v4().tcp(sport: 1, dport: 2).build()
-        frame[34 + 12] = 0x40 // data offset 4
+        frame[34 + 12] = 0x40  // data offset 4
         #expect(PacketParser.parse(frame).malformedAt == .tcp)
         frame = Frames.v6().udp(sport: 1, dport: 2).build()
         frame[14] = 0x40
         #expect(PacketParser.parse(frame).malformedAt == .ipv6)
         frame = Frames.v4().tcp(sport: 1, dport: 2).build()
-        frame[34 + 12] = 0xf0 // data offset 15: 60-byte header, frame too short
+        frame[34 + 12] = 0xf0  // data offset 15: 60-byte header, frame too short
         let cut = PacketParser.parse(frame)
         #expect(cut.truncatedAt == .tcp && cut.sourcePort == 1 && cut.payloadOffset == nil)
     }
 
     @Test func nonIPFrames() {
-        let arp = PacketParser.parse(PacketBuilder.ethernet(etherType: 0x0806).payload([UInt8](repeating: 0, count: 28)).build())
+        let arp = PacketParser.parse(
+            PacketBuilder.ethernet(etherType: 0x0806).payload([UInt8](repeating: 0, count: 28)).build())
         #expect(arp.etherType == 0x0806 && arp.ipVersion == .ipNotUsed && arp.l3Offset == nil && !arp.isTruncated)
         let qinq = PacketParser.parse(Frames.eth().vlan(1, tpid: 0x88a8).payload([0x81, 0x00, 0, 2, 0x08, 0]).build())
-        #expect(qinq.vlanID == 1 && qinq.etherType == 0x88b5) // no L3: the builder's experimental EtherType
+        #expect(qinq.vlanID == 1 && qinq.etherType == 0x88b5)  // no L3: the builder's experimental EtherType
     }
 
     @Test func garbageNeverCrashes() {

@@ -58,7 +58,10 @@ enum Verify {
 
     static func pseudo(src: [UInt8], dst: [UInt8], proto: UInt8, length: Int) -> [UInt8] {
         if src.count == 16 {
-            return src + dst + [UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff), 0, 0, 0, proto]
+            return src + dst + [
+                UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff),
+                0, 0, 0, proto
+            ]
         }
         return src + dst + [0, proto, UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
     }

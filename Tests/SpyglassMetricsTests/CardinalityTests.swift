@@ -1,8 +1,9 @@
 import Foundation
-import Synchronization
-import Testing
 import SpyglassFlow
 import SpyglassTesting
+import Synchronization
+import Testing
+
 @testable import SpyglassMetrics
 
 /// The series budget (docs/hubble-compatibility.md §11.5): series caps with a refused count, idle expiry, removal by
@@ -21,8 +22,9 @@ import SpyglassTesting
     /// VmRSS of this process, in bytes.
     static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return 0 }
         return kb * 1024
     }
 
@@ -48,10 +50,13 @@ import SpyglassTesting
         }
         // Resident memory is flat once the cap is reached: 900k more refused label sets cost (almost) nothing.
         let rssAtEnd = Self.residentBytes()
-        print("budget: resident \(rssAfterFirst / 1024) KiB after 100k flows, \(rssAtEnd / 1024) KiB after 1M (cap \(cap) series)")
+        print(
+            "budget: resident \(rssAfterFirst / 1024) KiB after 100k flows, \(rssAtEnd / 1024) KiB after 1M (cap \(cap) series)"
+        )
         // (Not under a sanitizer: AddressSanitizer's quarantine keeps freed memory resident on purpose.)
         if Sanitizers.inactive {
-            #expect(rssAtEnd - rssAfterFirst < 8 << 20, "resident memory grew by \((rssAtEnd - rssAfterFirst) / 1024) KiB")
+            #expect(
+                rssAtEnd - rssAfterFirst < 8 << 20, "resident memory grew by \((rssAtEnd - rssAfterFirst) / 1024) KiB")
         }
         let family = try #require(e.handlerFamilies.first)
         #expect(family.liveSeries == cap)
@@ -61,7 +66,10 @@ import SpyglassTesting
         #expect(seen.count > 99_900)  // random label sets are (almost) all distinct
         let text = TestSupport.text(e, .prometheusText)
         #expect(text.contains("spyglass_metrics_series{metric=\"hubble_port_distribution_total\"} 1000\n"))
-        #expect(text.contains("spyglass_metrics_series_refused_total{metric=\"hubble_port_distribution_total\"} \(GoFloat.text(Double(family.refusedSeries)))\n"))
+        #expect(
+            text.contains(
+                "spyglass_metrics_series_refused_total{metric=\"hubble_port_distribution_total\"} \(GoFloat.text(Double(family.refusedSeries)))\n"
+            ))
     }
 
     @Test func perFamilyLimitOverride() throws {
@@ -85,7 +93,8 @@ import SpyglassTesting
 
     @Test func idleSeriesExpireOnRenderOrSweep() throws {
         let clock = FakeClock()
-        let opts = MetricsEngineOptions(idleSeriesTTL: .seconds(300), selfMetrics: false, monotonicClock: { clock.now() })
+        let opts = MetricsEngineOptions(
+            idleSeriesTTL: .seconds(300), selfMetrics: false, monotonicClock: { clock.now() })
         let e = try TestSupport.engine("tcp", opts, flows: [Fixtures.tcpSyn, Fixtures.tcpFin])
         let fam = try #require(e.handlerFamilies.first)
         #expect(fam.liveSeries == 2)
@@ -121,7 +130,7 @@ import SpyglassTesting
             "drop:labelsContext=source_pod,source_namespace,destination_ip",
             "port-distribution:labelsContext=destination_pod,destination_workload",
             "httpV2:sourceContext=pod;labelsContext=source_ip",
-            "dns:sourceContext=namespace;destinationContext=identity",
+            "dns:sourceContext=namespace;destinationContext=identity"
         ].joined(separator: " ")
         let e = try TestSupport.engine(spec, MetricsEngineOptions(selfMetrics: false))
         func live() -> [String: Int] {
@@ -129,8 +138,9 @@ import SpyglassTesting
         }
         let before = live()
         // The client pod goes away (its workload stays: other replicas).
-        let client = EndpointRef(namespace: "default", podName: "client-7d9f8b6c5-abcde",
-                                 ips: [Fixtures.clientIP, Fixtures.client6])
+        let client = EndpointRef(
+            namespace: "default", podName: "client-7d9f8b6c5-abcde",
+            ips: [Fixtures.clientIP, Fixtures.client6])
         let removed = e.removeSeries(matching: client)
         #expect(removed > 0)
         let after = live()
@@ -150,7 +160,8 @@ import SpyglassTesting
         let icmp = try #require(e.handlerFamilies.first { $0.name == "hubble_icmp_total" })
         #expect(icmp.snapshot().contains { $0.labels.contains("client") })
         // …and go when the workload is gone.
-        e.removeSeries(matching: EndpointRef(namespace: "default", podName: "client-7d9f8b6c5-abcde", workloadName: "client"))
+        e.removeSeries(
+            matching: EndpointRef(namespace: "default", podName: "client-7d9f8b6c5-abcde", workloadName: "client"))
         #expect(!icmp.snapshot().contains { $0.labels.contains("client") })
         // Namespace and identity contexts are never matched.
         let dns = try #require(e.handlerFamilies.first { $0.name == "hubble_dns_responses_total" })
@@ -165,8 +176,9 @@ import SpyglassTesting
     }
 
     @Test func removalCorrectnessUnderSlotReuse() {
-        let fam = MetricFamily(name: "x_total", help: "h", type: .counter, labelNames: ["a"], limit: 3,
-                               endpointRules: [.ip(position: 0)])
+        let fam = MetricFamily(
+            name: "x_total", help: "h", type: .counter, labelNames: ["a"], limit: 3,
+            endpointRules: [.ip(position: 0)])
         for i in 0..<3 { fam.add(1, labels: ["a": "10.0.0.\(i)"], now: 0) }
         #expect(fam.removeSeries(matching: EndpointRef(namespace: "", podName: "", ips: [IPAddress("10.0.0.1")!])) == 1)
         fam.add(5, labels: ["a": "10.0.0.9"], now: 0)
@@ -205,6 +217,9 @@ import SpyglassTesting
         #expect(text.contains("hubble_lost_events_total{source=\"perf_event_ring_buffer\"} 2000\n"))
         #expect(text.contains("hubble_metrics_http_handler_requests_total{code=\"200\"} 100\n"))
         #expect(text.contains("hubble_tcp_flags_total{family=\"IPv4\",flag=\"SYN\"} 2000\n"))
-        #expect(text.contains("hubble_flows_processed_total{protocol=\"TCP\",subtype=\"to-endpoint\",type=\"Trace\",verdict=\"FORWARDED\"} 8000\n"))
+        #expect(
+            text.contains(
+                "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"to-endpoint\",type=\"Trace\",verdict=\"FORWARDED\"} 8000\n"
+            ))
     }
 }

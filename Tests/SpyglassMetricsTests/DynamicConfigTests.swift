@@ -1,9 +1,10 @@
 import Foundation
+import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 import Testing
-import SpyglassFlow
+
 @testable import SpyglassMetrics
-import SpyglassSupport
 
 @Suite struct DynamicConfigParseTests {
     func parse(_ yaml: String) throws -> (MetricsConfig, warnings: [String]) {
@@ -24,7 +25,8 @@ import SpyglassSupport
 
     /// The shape of Hubble's `pkg/hubble/metrics/testdata` files and the Helm `dynamic.config.content` example.
     @Test func fullExample() throws {
-        let (c, warnings) = try parse("""
+        let (c, warnings) = try parse(
+            """
             metrics:
             - name: flow
               contextOptions:
@@ -56,7 +58,9 @@ import SpyglassSupport
         #expect(flow.context.sourceContext == [.workloadName, .reservedIdentity])
         #expect(flow.context.labelsContext == [.sourceNamespace, .destinationNamespace])
         #expect(flow.includeFilters == (try FlowFilter.parseList(#"{"source_pod":["default/"]}"#)))
-        #expect(flow.excludeFilters == (try FlowFilter.parseList(#"{"verdict":["DROPPED"],"source_pod":["kube-system/"]}"#)))
+        #expect(
+            flow.excludeFilters == (try FlowFilter.parseList(#"{"verdict":["DROPPED"],"source_pod":["kube-system/"]}"#))
+        )
         #expect(c.handlers[1].flags == ["query", "ignoreaaaa"])
         #expect(c.handlers[2].exemplars)
         #expect(c.handlers[2].context.sourceContext == [.pod, .ip])
@@ -73,19 +77,23 @@ import SpyglassSupport
     /// The YAML → JSON step before the filters are read as FlowFilters (sigs.k8s.io/yaml's rules).
     @Test func jsonValuesOfFilters() throws {
         var p = FileParser(path: "/etc/dyn.yaml")
-        let entries = try p.entries("""
+        let entries = try p.entries(
+            """
             metrics:
             - name: drop
               includeFilters:
               - {source_identity: [12345, 18446744073709551615], reply: [false], http_status_code: ["5+"], x: null, ip_version: [IPv4], q: 'it''s "q"'}
             """)
-        #expect(entries[0].include[0].jsonText
-            == #"{"source_identity":[12345,18446744073709551615],"reply":[false],"http_status_code":["5+"],"x":null,"ip_version":["IPv4"],"q":"it's \"q\""}"#)
+        #expect(
+            entries[0].include[0].jsonText
+                == #"{"source_identity":[12345,18446744073709551615],"reply":[false],"http_status_code":["5+"],"x":null,"ip_version":["IPv4"],"q":"it's \"q\""}"#
+        )
     }
 
     /// The same filter through the whole path: YAML → `FlowFilter`, as protojson reads it.
     @Test func filtersAreFlowFilters() throws {
-        let (c, _) = try parse("""
+        let (c, _) = try parse(
+            """
             metrics:
             - name: drop
               includeFilters:
@@ -97,7 +105,8 @@ import SpyglassSupport
     }
 
     @Test func keysAreCaseInsensitiveAndUnknownOnesWarn() throws {
-        let (c, warnings) = try parse("""
+        let (c, warnings) = try parse(
+            """
             Metrics:
             - NAME: tcp
               contextoptions: [{Name: destinationContext, VALUES: [pod]}]
@@ -108,19 +117,28 @@ import SpyglassSupport
         #expect(c.handlers.map(\.name) == ["tcp"])
         #expect(c.handlers[0].context.destinationContext == [.pod])
         #expect(warnings.count == 3)
-        #expect(warnings.contains { $0.contains("metrics[0] (name 'tcp', line 2): unknown key 'colour' ignored (line 4)") })
-        #expect(warnings.contains { $0.contains("metrics[1] (name 'kafka', line 5): Skipping unknown hubble metric 'kafka'") })
+        #expect(
+            warnings.contains { $0.contains("metrics[0] (name 'tcp', line 2): unknown key 'colour' ignored (line 4)") })
+        #expect(
+            warnings.contains {
+                $0.contains("metrics[1] (name 'kafka', line 5): Skipping unknown hubble metric 'kafka'")
+            })
         #expect(warnings.contains { $0.contains("unknown top-level key 'spare'") })
     }
 
     @Test func missingAndDuplicateNames() {
         let missing = error("metrics:\n- name: dns\n- contextOptions: [{name: query}]\n")
         #expect(missing?.kind == .missingName)
-        #expect(missing?.description == "dynamic metrics config /etc/dyn.yaml: metrics[1] (line 3): name: missing metric name")
+        #expect(
+            missing?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[1] (line 3): name: missing metric name")
         #expect(error("metrics:\n- name: ''\n")?.kind == .missingName)
         let dup = error("metrics:\n- name: dns\n- name: drop\n- name: dns\n")
         #expect(dup?.kind == .duplicateName)
-        #expect(dup?.description == "dynamic metrics config /etc/dyn.yaml: metrics[2] (name 'dns', line 4): name: duplicate metric 'dns': already listed as metrics[0] (name 'dns', line 2)")
+        #expect(
+            dup?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[2] (name 'dns', line 4): name: duplicate metric 'dns': already listed as metrics[0] (name 'dns', line 2)"
+        )
     }
 
     @Test func httpConflict() {
@@ -131,18 +149,28 @@ import SpyglassSupport
     }
 
     @Test func badOptionsNameTheMetricAndField() throws {
-        let e = error("metrics:\n- name: dns\n- name: flow\n  contextOptions:\n  - name: sourceContext\n    values: [pod-short]\n")
+        let e = error(
+            "metrics:\n- name: dns\n- name: flow\n  contextOptions:\n  - name: sourceContext\n    values: [pod-short]\n"
+        )
         #expect(e?.kind == .invalidOptions)
         #expect(e?.underlying == .unknownContext(metric: "flow", option: "sourceContext", value: "pod-short"))
-        #expect(e?.description == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'flow', line 3): contextOptions: unknown context 'pod-short' in option 'sourceContext' of metric 'flow'")
+        #expect(
+            e?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'flow', line 3): contextOptions: unknown context 'pod-short' in option 'sourceContext' of metric 'flow'"
+        )
         // An option the handler does not read is ignored with a warning, as Cilium ignores it.
         let (ignored, warnings) = try parse("metrics:\n- name: drop\n  contextOptions: [{name: query}]\n")
         #expect(ignored.handlers.map(\.name) == ["drop"])
-        #expect(warnings.count == 1 && warnings.first?.contains("Ignoring unknown option 'query' for metric 'drop'") == true, "\(warnings)")
-        #expect(error("metrics:\n- name: flow\n  contextOptions: [{name: labelsContext, values: [source_pod, nope]}]\n")?.underlying
-            == .invalidLabelsContext(metric: "flow", value: "nope"))
-        #expect(error("metrics:\n- name: httpV2\n  contextOptions: [{name: exemplars, values: [yes please]}]\n")?.underlying
-            == .invalidExemplars(metric: "httpV2", value: "yes please"))
+        #expect(
+            warnings.count == 1
+                && warnings.first?.contains("Ignoring unknown option 'query' for metric 'drop'") == true, "\(warnings)")
+        #expect(
+            error("metrics:\n- name: flow\n  contextOptions: [{name: labelsContext, values: [source_pod, nope]}]\n")?
+                .underlying
+                == .invalidLabelsContext(metric: "flow", value: "nope"))
+        #expect(
+            error("metrics:\n- name: httpV2\n  contextOptions: [{name: exemplars, values: [yes please]}]\n")?.underlying
+                == .invalidExemplars(metric: "httpV2", value: "yes please"))
     }
 
     @Test func schemaErrors() {
@@ -151,16 +179,26 @@ import SpyglassSupport
             ("metrics: {name: dns}\n", "metrics: expected a list (line 1), found a mapping"),
             ("metrics:\n- dns\n", "metrics[0] (line 2): expected a mapping with 'name', found a scalar"),
             ("metrics:\n- name: [dns]\n", "metrics[0] (line 2): name: expected a string (line 2), found a list"),
-            ("metrics:\n- name: flow\n  contextOptions: {name: sourceContext}\n",
-             "metrics[0] (name 'flow', line 2): contextOptions: expected a list of {name, values} (line 3), found a mapping"),
-            ("metrics:\n- name: flow\n  contextOptions:\n  - name: sourceContext\n    values: pod\n",
-             "metrics[0] (name 'flow', line 2): contextOptions[0].values: expected a list of strings (line 5), found a scalar"),
-            ("metrics:\n- name: flow\n  contextOptions:\n  - values: [pod]\n",
-             "metrics[0] (name 'flow', line 2): contextOptions[0]: option without 'name' (line 4)"),
-            ("metrics:\n- name: flow\n  includeFilters: {source_pod: [a/]}\n",
-             "metrics[0] (name 'flow', line 2): includeFilters: expected a list of FlowFilters (line 3), found a mapping"),
-            ("metrics:\n- name: flow\n  excludeFilters: [source_pod]\n",
-             "metrics[0] (name 'flow', line 2): excludeFilters[0]: expected a FlowFilter mapping (line 3), found a scalar"),
+            (
+                "metrics:\n- name: flow\n  contextOptions: {name: sourceContext}\n",
+                "metrics[0] (name 'flow', line 2): contextOptions: expected a list of {name, values} (line 3), found a mapping"
+            ),
+            (
+                "metrics:\n- name: flow\n  contextOptions:\n  - name: sourceContext\n    values: pod\n",
+                "metrics[0] (name 'flow', line 2): contextOptions[0].values: expected a list of strings (line 5), found a scalar"
+            ),
+            (
+                "metrics:\n- name: flow\n  contextOptions:\n  - values: [pod]\n",
+                "metrics[0] (name 'flow', line 2): contextOptions[0]: option without 'name' (line 4)"
+            ),
+            (
+                "metrics:\n- name: flow\n  includeFilters: {source_pod: [a/]}\n",
+                "metrics[0] (name 'flow', line 2): includeFilters: expected a list of FlowFilters (line 3), found a mapping"
+            ),
+            (
+                "metrics:\n- name: flow\n  excludeFilters: [source_pod]\n",
+                "metrics[0] (name 'flow', line 2): excludeFilters[0]: expected a FlowFilter mapping (line 3), found a scalar"
+            )
         ]
         for (yaml, expected) in cases {
             let e = error(yaml)
@@ -172,19 +210,27 @@ import SpyglassSupport
     @Test func syntaxErrorHasALine() {
         let e = error("metrics:\n- name: dns\n  contextOptions: [\n")
         #expect(e?.kind == .syntax)
-        #expect(e?.description.hasPrefix("dynamic metrics config /etc/dyn.yaml: invalid YAML: 4:1: error: parser:") == true, "\(String(describing: e))")
+        #expect(
+            e?.description.hasPrefix("dynamic metrics config /etc/dyn.yaml: invalid YAML: 4:1: error: parser:") == true,
+            "\(String(describing: e))")
         #expect(e?.description.contains("\n") == false)
     }
 
     @Test func invalidFiltersNameTheirMetric() {
         let bad = error("metrics:\n- name: dns\n- name: drop\n  includeFilters: [{colour: [red]}]\n")
         #expect(bad?.kind == .invalidFilters)
-        #expect(bad?.description == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'drop', line 3): includeFilters/excludeFilters: colour: unknown FlowFilter field")
+        #expect(
+            bad?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'drop', line 3): includeFilters/excludeFilters: colour: unknown FlowFilter field"
+        )
         #expect(bad?.underlying == .invalidFilters(metric: "drop", message: "colour: unknown FlowFilter field"))
         // Read, but rejected when compiled: the matcher's error, with the metric.
         let cidr = error("metrics:\n- name: drop\n  excludeFilters: [{source_ip: [10.0.0.0/99]}]\n")
         #expect(cidr?.kind == .invalidFilters)
-        #expect(cidr?.description == "dynamic metrics config /etc/dyn.yaml: metrics[0] (name 'drop', line 2): includeFilters/excludeFilters: source_ip: invalid CIDR \"10.0.0.0/99\"")
+        #expect(
+            cidr?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[0] (name 'drop', line 2): includeFilters/excludeFilters: source_ip: invalid CIDR \"10.0.0.0/99\""
+        )
     }
 
     @Test func staticAndDynamicTogetherIsAStartupError() throws {
@@ -195,12 +241,16 @@ import SpyglassSupport
         try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: " \n", dynamicConfigPath: "/etc/dyn.yaml")
         try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: "dns", dynamicConfigPath: "")
         try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: "dns", dynamicConfigPath: nil)
-        #expect(MetricsConfigError.staticAndDynamic.description.hasPrefix("cannot configure both static and dynamic Hubble metrics"))
+        #expect(
+            MetricsConfigError.staticAndDynamic.description.hasPrefix(
+                "cannot configure both static and dynamic Hubble metrics"))
     }
 }
 
 @Suite struct DynamicEngineTests {
-    static func config(_ spec: String, include: [String: [FlowFilter]] = [:], exclude: [String: [FlowFilter]] = [:]) throws -> MetricsConfig {
+    static func config(_ spec: String, include: [String: [FlowFilter]] = [:], exclude: [String: [FlowFilter]] = [:])
+        throws -> MetricsConfig
+    {
         var c = try MetricsConfig.parse(spec).0
         for i in c.handlers.indices {
             c.handlers[i].includeFilters = include[c.handlers[i].name] ?? []
@@ -214,8 +264,9 @@ import SpyglassSupport
     }
 
     func families(_ e: MetricsEngine) -> Set<String> {
-        Set(TestSupport.text(e, .prometheusText).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
-            .map { String($0.split(separator: " ")[2]) })
+        Set(
+            TestSupport.text(e, .prometheusText).split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+                .map { String($0.split(separator: " ")[2]) })
     }
 
     func options() -> MetricsEngineOptions {
@@ -230,8 +281,9 @@ import SpyglassSupport
         #expect(dnsBefore.liveSeries > 0 && dropBefore.liveSeries > 0)
 
         // dns unchanged, drop gets a filter, flow changes its labels, tcp goes, icmp comes.
-        let r = try e.apply(try Self.config(
-            "dns drop flow:sourceContext=pod icmp", include: ["drop": [Self.filter("verdict", ["DROPPED"])]]))
+        let r = try e.apply(
+            try Self.config(
+                "dns drop flow:sourceContext=pod icmp", include: ["drop": [Self.filter("verdict", ["DROPPED"])]]))
         #expect(r.unchanged == ["dns"] && r.refiltered == ["drop"] && r.relabelled == ["flow"])
         #expect(r.added == ["icmp"] && r.removed == ["tcp"])
         #expect(e.enabledHandlers == ["dns", "drop", "flow", "icmp"])
@@ -245,7 +297,8 @@ import SpyglassSupport
 
         e.process(Fixtures.tcpSyn)
         let text = TestSupport.text(e, .prometheusText)
-        #expect(text.contains("hubble_flows_processed_total{protocol=\"TCP\",source=\"default/client-7d9f8b6c5-abcde\""))
+        #expect(
+            text.contains("hubble_flows_processed_total{protocol=\"TCP\",source=\"default/client-7d9f8b6c5-abcde\""))
         #expect(!text.contains("hubble_tcp_flags_total"))
         #expect(e.handlerStatus[1].hasSuffix("{filters: 1 include, 0 exclude}"))
     }
@@ -267,7 +320,10 @@ import SpyglassSupport
     @Test func applyRejectsAndKeepsTheOldSet() throws {
         let e = MetricsEngine(config: try Self.config("dns"), options: MetricsEngineOptions(selfMetrics: false))
         // A filter that reads but does not compile.
-        #expect(throws: MetricsConfigError.invalidFilters(metric: "drop", message: "source_ip: invalid CIDR \"10.0.0.0/99\"")) {
+        #expect(
+            throws: MetricsConfigError.invalidFilters(
+                metric: "drop", message: "source_ip: invalid CIDR \"10.0.0.0/99\"")
+        ) {
             try e.apply(try Self.config("drop", include: ["drop": [Self.filter("source_ip", ["10.0.0.0/99"])]]))
         }
         #expect(e.enabledHandlers == ["dns"])
@@ -288,7 +344,8 @@ import SpyglassSupport
         #expect(!TestSupport.text(e, .prometheusText).contains("spyglass_metrics_series"))
         try e.apply(try Self.config("drop"))
         e.process(Fixtures.dropPolicy)
-        #expect(TestSupport.text(e, .prometheusText).contains("spyglass_metrics_series{metric=\"hubble_drop_total\"} 1"))
+        #expect(
+            TestSupport.text(e, .prometheusText).contains("spyglass_metrics_series{metric=\"hubble_drop_total\"} 1"))
     }
 
     /// process on one thread, render on two others, apply swapping configurations: every exposition stays
@@ -299,7 +356,7 @@ import SpyglassSupport
             Self.config(MetricsConfig.defaultSpec),
             Self.config("dns drop flow:sourceContext=pod;destinationContext=pod tcp"),
             Self.config("flow:sourceContext=namespace icmp httpV2:exemplars=true;labelsContext=source_pod"),
-            MetricsConfig(handlers: []),
+            MetricsConfig(handlers: [])
         ]
         let e = MetricsEngine(config: configs[0])
         let stop = StopFlag()
@@ -311,7 +368,9 @@ import SpyglassSupport
             DispatchQueue.global().async(group: group) {
                 while !stop.isSet {
                     let text = TestSupport.text(e, format)
-                    let names = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+                    let names = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map {
+                        $0.split(separator: " ")[2]
+                    }
                     if names != names.sorted() || Set(names).count != names.count { stop.bad() }
                 }
             }
@@ -370,7 +429,10 @@ final class StopFlag: Sendable {
         #expect(w.lastError == err)
         #expect(log.errors == ["\(err); keeping the previous metrics configuration"])
         var text = TestSupport.text(engine, .prometheusText)
-        #expect(text.contains("spyglass_metrics_config_reloads_total{result=\"failure\"} 1\nspyglass_metrics_config_reloads_total{result=\"success\"} 1\n"))
+        #expect(
+            text.contains(
+                "spyglass_metrics_config_reloads_total{result=\"failure\"} 1\nspyglass_metrics_config_reloads_total{result=\"success\"} 1\n"
+            ))
         #expect(text.contains("spyglass_metrics_config_last_reload_successful 0\n"))
         #expect(text.contains("spyglass_metrics_config_last_success_timestamp_seconds 1."))
         #expect(text.contains("hubble_drop_total{"))
@@ -399,7 +461,9 @@ final class StopFlag: Sendable {
     @Test func secondWatcherOnOneEngineIsRefused() throws {
         let engine = MetricsEngine(config: MetricsConfig(handlers: []))
         _ = try DynamicMetricsConfigWatcher(path: "/nonexistent", engine: engine)
-        #expect(throws: MetricsRegistrationError.self) { _ = try DynamicMetricsConfigWatcher(path: "/nonexistent", engine: engine) }
+        #expect(throws: MetricsRegistrationError.self) {
+            _ = try DynamicMetricsConfigWatcher(path: "/nonexistent", engine: engine)
+        }
     }
 
     @Test func initialLoadThrowsForABadFile() throws {
@@ -417,10 +481,14 @@ final class StopFlag: Sendable {
         let task = Task { await w.run() }
         defer { task.cancel() }
         let deadline = ContinuousClock.now + .seconds(5)
-        while engine.enabledHandlers != ["drop"] && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while engine.enabledHandlers != ["drop"] && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(engine.enabledHandlers == ["drop"])
         try "metrics:\n- name: icmp\n".write(to: url, atomically: true, encoding: .utf8)
-        while engine.enabledHandlers != ["icmp"] && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while engine.enabledHandlers != ["icmp"] && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(engine.enabledHandlers == ["icmp"])
         task.cancel()
         await task.value

@@ -1,8 +1,9 @@
 import Foundation
 import SpyglassFlow
-import Testing
-@testable import SpyglassMetrics
 import SpyglassSupport
+import Testing
+
+@testable import SpyglassMetrics
 
 /// External linters on real output: `promtool check metrics` for the text format and the Python client's strict
 /// OpenMetrics parser for OpenMetrics with exemplars. Without the tool the test is skipped with a printed reason,
@@ -11,14 +12,17 @@ import SpyglassSupport
     static let specs = [
         MetricsConfig.defaultSpec,
         "dns:query;ignoreAAAA http:exemplars=true;destinationContext=workload-name|ip;sourceContext=pod drop:labelsContext=source_namespace,destination_ip",
-        "httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction icmp flows-to-world:port",
+        "httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction icmp flows-to-world:port"
     ]
 
     func engineWithEverything(_ spec: String) throws -> MetricsEngine {
         let e = try TestSupport.engine(spec)
         e.addLost(source: "perf_event_ring_buffer", count: 3)
         e.recordScrape(code: 200, seconds: 0.0042)
-        try e.registerCollector(name: "spyglass_datapath_decode_errors_total", help: "Events that failed \"decoding\"\nby reason", type: .counter) {
+        try e.registerCollector(
+            name: "spyglass_datapath_decode_errors_total", help: "Events that failed \"decoding\"\nby reason",
+            type: .counter
+        ) {
             [MetricSample(labels: ["reason": "short\\read"], value: 2)]
         }
         try e.registerCollector(name: "spyglass_datapath_ring_fill_ratio", help: "Ring buffer fill", type: .gauge) {
@@ -39,7 +43,8 @@ import SpyglassSupport
     func promtoolAcceptsTextFormat(_ spec: String) throws {
         let body = try engineWithEverything(spec).render(.prometheusText)
         guard let promtool = TestSupport.which("promtool"),
-              let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body)) else {
+            let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body))
+        else {
             skipOrFail("promtool is not installed (Debian package 'prometheus')")
             return
         }
@@ -73,13 +78,16 @@ import SpyglassSupport
             return
         }
         guard let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
-              probe.status == 0 else {
+            probe.status == 0
+        else {
             skipOrFail("\(python) cannot import prometheus_client (Debian package 'python3-prometheus-client')")
             return
         }
         let r = try #require(TestSupport.run(python, ["-c", ExpositionLintTests.pythonParser], stdin: Data(body)))
         #expect(r.status == 0, "OpenMetrics parser rejected the output: \(r.output)")
-        let counts = r.output.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let counts = r.output.split(separator: " ").compactMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         #expect(counts.count == 3)
         if spec.contains("exemplars=true") {
             #expect((counts.last ?? 0) > 0, "expected exemplars in the parsed output: \(r.output)")
@@ -90,7 +98,7 @@ import SpyglassSupport
     /// promtool accepts the text format, Python's OpenMetrics parser accepts OpenMetrics and gives every value back.
     static let hostileValues = [
         "quo\"te", "back\\slash", "new\nline", "tab\tand\rcr", "brace}{", "comma,eq=", "line\u{2028}sep", "emoji😀",
-        "# HELP fake", "trailing\\", "\u{7f}del", "ünï",
+        "# HELP fake", "trailing\\", "\u{7f}del", "ünï"
     ]
 
     func hostileEngine() throws -> MetricsEngine {
@@ -106,7 +114,8 @@ import SpyglassSupport
     @Test func hostileLabelValuesPassPromtool() throws {
         let body = try hostileEngine().render(.prometheusText)
         guard let promtool = TestSupport.which("promtool"),
-              let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body)) else {
+            let r = TestSupport.run(promtool, ["check", "metrics"], stdin: Data(body))
+        else {
             skipOrFail("promtool is not installed (Debian package 'prometheus')")
             return
         }
@@ -117,9 +126,11 @@ import SpyglassSupport
         let body = try hostileEngine().render(.openMetrics)
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python),
-              let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
-              probe.status == 0 else {
-            skipOrFail("\(python) cannot import prometheus_client (Debian packages 'python3', 'python3-prometheus-client')")
+            let probe = TestSupport.run(python, ["-c", "import prometheus_client.openmetrics.parser"], stdin: Data()),
+            probe.status == 0
+        else {
+            skipOrFail(
+                "\(python) cannot import prometheus_client (Debian packages 'python3', 'python3-prometheus-client')")
             return
         }
         let script = """

@@ -53,7 +53,8 @@ enum Fixtures {
         l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210, flags: [.rst])), source: server, destination: client,
         type: .l3L4, eventType: traceToEndpoint, trafficDirection: .egress, isReply: true)
     static let udpToWorld = Flow(
-        time: t0, verdict: .forwarded, ip: v4(clientIP, worldIP), l4: .udp(UDP(sourcePort: 40000, destinationPort: 443)),
+        time: t0, verdict: .forwarded, ip: v4(clientIP, worldIP),
+        l4: .udp(UDP(sourcePort: 40000, destinationPort: 443)),
         source: client, destination: world, type: .l3L4, destinationNames: ["example.com"],
         eventType: traceToNetwork, trafficDirection: .egress, isReply: false)
     static let icmpEcho4 = Flow(
@@ -81,13 +82,19 @@ enum Fixtures {
             eventType: accessLog, trafficDirection: .egress, isReply: reply)
     }
     static let dnsQueryA = dns("example.com.", reply: false, DNS(query: "example.com.", qtypes: ["A"]))
-    static let dnsResponseA = dns("example.com.", reply: true, DNS(
-        query: "example.com.", ips: ["93.184.216.34"], ttl: 300, rcode: 0, qtypes: ["A"], rrtypes: ["A"]))
-    static let dnsResponseAAAA = dns("www.example.com.", reply: true, DNS(
-        query: "www.example.com.", ips: ["2606:2800:220:1:248:1893:25c8:1946"], ttl: 300, cnames: ["example.com."],
-        rcode: 0, qtypes: ["AAAA"], rrtypes: ["CNAME", "AAAA"]))
-    static let dnsResponseNXDomain = dns("nope.example.com.", reply: true, DNS(
-        query: "nope.example.com.", rcode: 3, qtypes: ["A"]))
+    static let dnsResponseA = dns(
+        "example.com.", reply: true,
+        DNS(
+            query: "example.com.", ips: ["93.184.216.34"], ttl: 300, rcode: 0, qtypes: ["A"], rrtypes: ["A"]))
+    static let dnsResponseAAAA = dns(
+        "www.example.com.", reply: true,
+        DNS(
+            query: "www.example.com.", ips: ["2606:2800:220:1:248:1893:25c8:1946"], ttl: 300, cnames: ["example.com."],
+            rcode: 0, qtypes: ["AAAA"], rrtypes: ["CNAME", "AAAA"]))
+    static let dnsResponseNXDomain = dns(
+        "nope.example.com.", reply: true,
+        DNS(
+            query: "nope.example.com.", rcode: 3, qtypes: ["A"]))
 
     // MARK: HTTP
 
@@ -99,14 +106,16 @@ enum Fixtures {
     static let httpResponse200 = Flow(
         time: Timestamp(seconds: 1_700_000_001, nanos: 500_000_000), verdict: .forwarded, ip: v4(serverIP, clientIP),
         l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43210)), source: server, destination: client, type: .l7,
-        l7: Layer7(type: .response, latencyNs: 12_000_000,
-                   record: .http(HTTP(code: 200, method: "GET", url: "http://web.shop/", protocol: "HTTP/1.1"))),
+        l7: Layer7(
+            type: .response, latencyNs: 12_000_000,
+            record: .http(HTTP(code: 200, method: "GET", url: "http://web.shop/", protocol: "HTTP/1.1"))),
         eventType: accessLog, trafficDirection: .egress, isReply: true, traceContext: TraceContext(traceID: trace1))
     static let httpResponse503 = Flow(
         time: Timestamp(seconds: 1_700_000_002, nanos: 250_000_000), verdict: .forwarded, ip: v4(serverIP, clientIP),
         l4: .tcp(TCP(sourcePort: 8080, destinationPort: 43212)), source: server, destination: client, type: .l7,
-        l7: Layer7(type: .response, latencyNs: 300_000_000,
-                   record: .http(HTTP(code: 503, method: "POST", url: "http://web.shop/cart", protocol: "HTTP/2"))),
+        l7: Layer7(
+            type: .response, latencyNs: 300_000_000,
+            record: .http(HTTP(code: 503, method: "POST", url: "http://web.shop/cart", protocol: "HTTP/2"))),
         eventType: accessLog, trafficDirection: .egress, isReply: true, traceContext: TraceContext(traceID: trace2))
 
     // MARK: Drops
@@ -125,6 +134,6 @@ enum Fixtures {
     static let all: [Flow] = [
         tcpSyn, tcpSynAck, tcpFin, tcpRst, udpToWorld, icmpEcho4, icmpEcho6, icmpUnreachable6,
         dnsQueryA, dnsResponseA, dnsResponseAAAA, dnsResponseNXDomain,
-        httpRequest, httpResponse200, httpResponse503, dropPolicy, dropKernel,
+        httpRequest, httpResponse200, httpResponse503, dropPolicy, dropKernel
     ]
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpyglassMetrics
 
 /// Inputs found by the fuzzers (Fuzz/, scripts/fuzz.sh) that crashed the agent; each must now be handled.
@@ -17,7 +18,8 @@ struct MetricsFuzzRegressionTests {
 
     /// The fuzzer's input as found.
     @Test func foundInputDoesNotCrash() {
-        let yaml = "metrics:\n- name: drop\n  includeFilters:\n  - {source_identity: [24691, 1804674407370955161:5], reply: [false], httst\"q\"'}\n"
+        let yaml =
+            "metrics:\n- name: drop\n  includeFilters:\n  - {source_identity: [24691, 1804674407370955161:5], reply: [false], httst\"q\"'}\n"
         // YAML reads `httst"q"'` as a plain key without a value; the huge base-60 number stays a string (the crash was
         // Yams converting it), which the FlowFilter reader refuses: an error naming the file.
         do {
@@ -31,8 +33,9 @@ struct MetricsFuzzRegressionTests {
     /// The stack overflow FuzzEndpointsFile found, through the dynamic metrics file: an error naming the line.
     @Test func deeplyNestedYAMLIsAnError() {
         do {
-            _ = try DynamicMetricsConfig.parse("metrics:\n- name: drop\n  includeFilters:\n  - " + String(repeating: "[", count: 50_000),
-                                               path: "/etc/dyn.yaml")
+            _ = try DynamicMetricsConfig.parse(
+                "metrics:\n- name: drop\n  includeFilters:\n  - " + String(repeating: "[", count: 50_000),
+                path: "/etc/dyn.yaml")
             Issue.record("accepted")
         } catch {
             #expect("\(error)".contains("line 4: YAML nested too deeply"), "\(error)")

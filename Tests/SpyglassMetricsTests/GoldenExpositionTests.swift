@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SpyglassFlow
+import Testing
+
 @testable import SpyglassMetrics
 
 /// Fixture flows through the real handlers, rendered in both formats and compared byte for byte with hand-written
@@ -28,7 +29,9 @@ import SpyglassFlow
                 httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction
                 """,
             selfMetrics: false),
-        Scenario(file: "dns-query-http-v1", spec: "dns:query;ignoreAAAA http:destinationContext=workload-name", selfMetrics: false),
+        Scenario(
+            file: "dns-query-http-v1", spec: "dns:query;ignoreAAAA http:destinationContext=workload-name",
+            selfMetrics: false),
         Scenario(
             file: "flow-contexts", spec: "flow:sourceContext=workload-name|reserved-identity;destinationContext=dns|ip",
             selfMetrics: false),
@@ -41,7 +44,7 @@ import SpyglassFlow
             file: "http-v1-exemplars-icmp",
             spec: "http:exemplars=true;sourceContext=pod icmp:sourceIngressContext=pod-name;sourceContext=ip;"
                 + "labelsContext=source_app,destination_app,source_workload_kind,traffic_direction",
-            selfMetrics: false),
+            selfMetrics: false)
     ]
 
     @Test(arguments: scenarios, ExpositionFormat.allCases)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpyglassMetrics
 
 @Suite struct GrammarTests {
@@ -22,13 +23,15 @@ import Testing
     @Test func helmExampleAsOneFlagValueIsOneUnknownMetric() throws {
         // As a raw flag value the Helm list is one spec (commas do not separate metrics): its name is unknown.
         let (c, w) = try MetricsConfig.parse(
-            "dns,drop,tcp,flow,port-distribution,icmp,httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction")
+            "dns,drop,tcp,flow,port-distribution,icmp,httpV2:exemplars=true;labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
+        )
         #expect(c.handlers.isEmpty)
         #expect(w == ["Skipping unknown hubble metric 'dns,drop,tcp,flow,port-distribution,icmp,httpV2'"])
     }
 
     @Test func helmExampleAsHelmRendersIt() throws {
-        let c = try parse("""
+        let c = try parse(
+            """
             dns
             drop
             tcp
@@ -40,10 +43,12 @@ import Testing
         #expect(c.handlers.map(\.name) == ["dns", "drop", "tcp", "flow", "port-distribution", "icmp", "httpV2"])
         let h = c.handlers[6]
         #expect(h.exemplars)
-        #expect(h.context.labelsContext == [
-            .sourceIP, .sourceNamespace, .sourceWorkload, .destinationIP, .destinationNamespace, .destinationWorkload,
-            .trafficDirection,
-        ])
+        #expect(
+            h.context.labelsContext == [
+                .sourceIP, .sourceNamespace, .sourceWorkload, .destinationIP, .destinationNamespace,
+                .destinationWorkload,
+                .trafficDirection
+            ])
         #expect(c.handlers[0].context == ContextOptions())
     }
 
@@ -63,7 +68,8 @@ import Testing
     }
 
     @Test func flowsToWorldFlagsAndDirectionContext() throws {
-        let h = try handler("flows-to-world:any-drop;port;syn-only;sourceEgressContext=pod;destinationContext=dns|ip", "flows-to-world")
+        let h = try handler(
+            "flows-to-world:any-drop;port;syn-only;sourceEgressContext=pod;destinationContext=dns|ip", "flows-to-world")
         #expect(h.flags == ["any-drop", "port", "syn-only"])
         #expect(h.context.sourceEgressContext == [.pod])
         #expect(h.context.sourceContext == nil)
@@ -89,18 +95,30 @@ import Testing
     @Test func splitsAtFirstColonAndFirstEquals() throws {
         // The second ':' belongs to the option list; the second '=' to the value.
         let specs = MetricsConfig.splitSpecs("flow:sourceContext=pod:x;a=b=c")
-        #expect(specs == [MetricSpec(name: "flow", options: [
-            MetricOption(key: "sourceContext", values: ["pod:x"]), MetricOption(key: "a", values: ["b=c"]),
-        ])])
-        #expect(error("flow:sourceContext=pod:x") == .unknownContext(metric: "flow", option: "sourceContext", value: "pod:x"))
+        #expect(
+            specs == [
+                MetricSpec(
+                    name: "flow",
+                    options: [
+                        MetricOption(key: "sourceContext", values: ["pod:x"]), MetricOption(key: "a", values: ["b=c"])
+                    ])
+            ])
+        #expect(
+            error("flow:sourceContext=pod:x")
+                == .unknownContext(metric: "flow", option: "sourceContext", value: "pod:x"))
     }
 
     @Test func emptySegmentsAndItemsAreSkipped() throws {
         let specs = MetricsConfig.splitSpecs("flow:;;sourceContext=|pod||ip|;;labelsContext=,source_ip,,;")
-        #expect(specs == [MetricSpec(name: "flow", options: [
-            MetricOption(key: "sourceContext", values: ["pod", "ip"]),
-            MetricOption(key: "labelsContext", values: ["source_ip"]),
-        ])])
+        #expect(
+            specs == [
+                MetricSpec(
+                    name: "flow",
+                    options: [
+                        MetricOption(key: "sourceContext", values: ["pod", "ip"]),
+                        MetricOption(key: "labelsContext", values: ["source_ip"])
+                    ])
+            ])
         let h = try handler("flow:;;sourceContext=|pod||ip|;;labelsContext=,source_ip,,;", "flow")
         #expect(h.context.sourceContext == [.pod, .ip])
         #expect(h.context.labelsContext == [.sourceIP])
@@ -108,7 +126,10 @@ import Testing
     }
 
     @Test func optionWithoutEqualsHasOneEmptyValue() throws {
-        #expect(MetricsConfig.splitSpecs("dns:query") == [MetricSpec(name: "dns", options: [MetricOption(key: "query", values: [""])])])
+        #expect(
+            MetricsConfig.splitSpecs("dns:query") == [
+                MetricSpec(name: "dns", options: [MetricOption(key: "query", values: [""])])
+            ])
         #expect(error("flow:sourceContext") == .unknownContext(metric: "flow", option: "sourceContext", value: ""))
         #expect(error("flow:sourceContext=") == .unknownContext(metric: "flow", option: "sourceContext", value: ""))
         #expect(error("flow:labelsContext") == .invalidLabelsContext(metric: "flow", value: ""))
@@ -117,10 +138,14 @@ import Testing
     @Test func valuesSplitOnPipeWhenPresentOtherwiseOnComma() throws {
         // Current Cilium (parseOptionValues): the same rule for every key.
         #expect(try handler("flow:sourceContext=namespace,pod", "flow").context.sourceContext == [.namespace, .pod])
-        #expect(try handler("flow:labelsContext=source_ip|source_pod", "flow").context.labelsContext == [.sourceIP, .sourcePod])
+        #expect(
+            try handler("flow:labelsContext=source_ip|source_pod", "flow").context.labelsContext == [
+                .sourceIP, .sourcePod
+            ])
         // With a '|' present, commas stay inside the items.
-        #expect(error("flow:sourceContext=namespace,pod|ip")
-            == .unknownContext(metric: "flow", option: "sourceContext", value: "namespace,pod"))
+        #expect(
+            error("flow:sourceContext=namespace,pod|ip")
+                == .unknownContext(metric: "flow", option: "sourceContext", value: "namespace,pod"))
     }
 
     @Test func keysAndContextValuesAreCaseInsensitive() throws {
@@ -129,7 +154,10 @@ import Testing
         #expect(h.context.destinationContext == [.ip])
         #expect(h.context.labelsContext == [.sourceIP])
         #expect(try handler("dns:QUERY;IgnoreAAAA", "dns").flags == ["query", "ignoreaaaa"])
-        #expect(try handler("flows-to-world:Any-Drop;PORT;Syn-Only", "flows-to-world").flags == ["any-drop", "port", "syn-only"])
+        #expect(
+            try handler("flows-to-world:Any-Drop;PORT;Syn-Only", "flows-to-world").flags == [
+                "any-drop", "port", "syn-only"
+            ])
     }
 
     @Test func labelsContextNamesAreCaseSensitiveAndAllowListed() throws {
@@ -147,9 +175,13 @@ import Testing
         for id in ContextIdentifier.allCases {
             #expect(try handler("flow:sourceContext=\(id.rawValue.uppercased())", "flow").context.sourceContext == [id])
         }
-        #expect(error("flow:sourceContext=pod-short") == .unknownContext(metric: "flow", option: "sourceContext", value: "pod-short"))
+        #expect(
+            error("flow:sourceContext=pod-short")
+                == .unknownContext(metric: "flow", option: "sourceContext", value: "pod-short"))
         #expect(error("flow:destinationIngressContext=pod|x")!.description.hasPrefix("unknown context 'x'"))
-        for key in ["sourceEgressContext", "sourceIngressContext", "destinationEgressContext", "destinationIngressContext"] {
+        for key in [
+            "sourceEgressContext", "sourceIngressContext", "destinationEgressContext", "destinationIngressContext"
+        ] {
             #expect(error("tcp:\(key)=nope") == .unknownContext(metric: "tcp", option: key, value: "nope"))
         }
     }
@@ -160,8 +192,9 @@ import Testing
         #expect(try handler("httpV2:exemplars=false", "httpV2").exemplars == false)
         #expect(error("httpV2:exemplars=True") == .invalidExemplars(metric: "httpV2", value: "True"))
         #expect(error("httpV2:exemplars") == .invalidExemplars(metric: "httpV2", value: ""))
-        #expect(error("httpV2:exemplars=TRUE")!.description
-            == "invalid exemplars value 'TRUE' for metric 'httpV2': must be exactly 'true'")
+        #expect(
+            error("httpV2:exemplars=TRUE")!.description
+                == "invalid exemplars value 'TRUE' for metric 'httpV2': must be exactly 'true'")
         // Only http handlers read exemplars; elsewhere the key is ignored with a warning, as Cilium ignores it.
         let (c, w) = try MetricsConfig.parse("dns:exemplars=true")
         #expect(c.handlers.map(\.name) == ["dns"])
@@ -173,17 +206,19 @@ import Testing
     @Test func unknownMetricsAreWarningsNotErrors() throws {
         let (c, w) = try MetricsConfig.parse("dns kafka:sourceContext=bogus sctp DNS flow")
         #expect(c.handlers.map(\.name) == ["dns", "flow"])
-        #expect(w == [
-            "Skipping unknown hubble metric 'kafka'", "Skipping unknown hubble metric 'sctp'",
-            "Skipping unknown hubble metric 'DNS'",
-        ])
+        #expect(
+            w == [
+                "Skipping unknown hubble metric 'kafka'", "Skipping unknown hubble metric 'sctp'",
+                "Skipping unknown hubble metric 'DNS'"
+            ])
     }
 
     @Test func httpAndHTTPV2Conflict() {
         #expect(error("http httpV2") == .conflictingMetrics("http", "httpV2"))
         #expect(error("httpV2:exemplars=true dns http") == .conflictingMetrics("httpV2", "http"))
         let msg = error("http httpV2")!.description
-        #expect(msg.contains("http") && msg.contains("httpV2") && msg.hasPrefix("plugin http conflicts with plugin httpV2"))
+        #expect(
+            msg.contains("http") && msg.contains("httpV2") && msg.hasPrefix("plugin http conflicts with plugin httpV2"))
     }
 
     @Test func duplicatesAreRejected() {
@@ -196,21 +231,23 @@ import Testing
         let (c, w) = try MetricsConfig.parse("flow:query tcp:port dns:syn-only;query flow-x drop:Bogus=1")
         #expect(c.handlers.map(\.name) == ["flow", "tcp", "dns", "drop"])
         #expect(c.handlers[2].flags == ["query"])
-        #expect(w == [
-            "Ignoring unknown option 'query' for metric 'flow'", "Ignoring unknown option 'port' for metric 'tcp'",
-            "Ignoring unknown option 'syn-only' for metric 'dns'", "Skipping unknown hubble metric 'flow-x'",
-            "Ignoring unknown option 'Bogus' for metric 'drop'",
-        ])
+        #expect(
+            w == [
+                "Ignoring unknown option 'query' for metric 'flow'", "Ignoring unknown option 'port' for metric 'tcp'",
+                "Ignoring unknown option 'syn-only' for metric 'dns'", "Skipping unknown hubble metric 'flow-x'",
+                "Ignoring unknown option 'Bogus' for metric 'drop'"
+            ])
     }
 
     @Test func errorMessagesAreOneLine() {
         let errors: [MetricsConfigError] = [
             .conflictingMetrics("http", "httpV2"), .duplicateMetric("dns"), .unknownOption(metric: "a", option: "b"),
             .unknownContext(metric: "a", option: "b", value: "c"), .invalidLabelsContext(metric: "a", value: "b"),
-            .invalidExemplars(metric: "a", value: "b"),
+            .invalidExemplars(metric: "a", value: "b")
         ]
         for e in errors { #expect(!e.description.contains("\n") && !e.description.isEmpty) }
-        #expect(MetricsConfigError.unknownContext(metric: "flow", option: "sourceContext", value: "x").description
-            == "unknown context 'x' in option 'sourceContext' of metric 'flow'")
+        #expect(
+            MetricsConfigError.unknownContext(metric: "flow", option: "sourceContext", value: "x").description
+                == "unknown context 'x' in option 'sourceContext' of metric 'flow'")
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import SpyglassFlow
+import Testing
+
 @testable import SpyglassMetrics
 
 /// One suite, run over every handler: option parsing, families (names, types, label names in definition order),
@@ -39,9 +40,13 @@ import SpyglassFlow
             name: "dns", options: ["query", "ignoreAAAA"],
             families: [
                 // `query` is in the options, so each family has the trailing `query` label.
-                Family(name: "hubble_dns_queries_total", type: .counter, ownLabels: ["rcode", "qtypes", "ips_returned", "query"]),
-                Family(name: "hubble_dns_responses_total", type: .counter, ownLabels: ["rcode", "qtypes", "ips_returned", "query"]),
-                Family(name: "hubble_dns_response_types_total", type: .counter, ownLabels: ["type", "qtypes", "query"]),
+                Family(
+                    name: "hubble_dns_queries_total", type: .counter,
+                    ownLabels: ["rcode", "qtypes", "ips_returned", "query"]),
+                Family(
+                    name: "hubble_dns_responses_total", type: .counter,
+                    ownLabels: ["rcode", "qtypes", "ips_returned", "query"]),
+                Family(name: "hubble_dns_response_types_total", type: .counter, ownLabels: ["type", "qtypes", "query"])
             ],
             contextFirst: true, irrelevant: nonDNS,
             relevant: [Fixtures.dnsQueryA, Fixtures.dnsResponseA, Fixtures.dnsResponseNXDomain]),
@@ -49,39 +54,62 @@ import SpyglassFlow
             name: "drop", options: [],
             families: [Family(name: "hubble_drop_total", type: .counter, ownLabels: ["reason", "protocol"])],
             contextFirst: true,
-            irrelevant: [Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.httpResponse200,
-                         with(Fixtures.dropPolicy) { $0.verdict = .forwarded }],
+            irrelevant: [
+                Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.httpResponse200,
+                with(Fixtures.dropPolicy) { $0.verdict = .forwarded }
+            ],
             relevant: [Fixtures.dropPolicy, Fixtures.dropKernel]),
         Case(
             name: "flow", options: [],
-            families: [Family(name: "hubble_flows_processed_total", type: .counter, ownLabels: ["protocol", "type", "subtype", "verdict"])],
+            families: [
+                Family(
+                    name: "hubble_flows_processed_total", type: .counter,
+                    ownLabels: ["protocol", "type", "subtype", "verdict"])
+            ],
             contextFirst: false, irrelevant: [],
-            relevant: Fixtures.all + [Flow(), with(Fixtures.tcpSyn) { $0.eventType = CiliumEventType(type: 7, subType: 0) }]),
+            relevant: Fixtures.all + [
+                Flow(), with(Fixtures.tcpSyn) { $0.eventType = CiliumEventType(type: 7, subType: 0) }
+            ]),
         Case(
             name: "flows-to-world", options: ["any-drop", "port", "syn-only"],
-            families: [Family(name: "hubble_flows_to_world_total", type: .counter, ownLabels: ["protocol", "verdict", "port"])],
+            families: [
+                Family(name: "hubble_flows_to_world_total", type: .counter, ownLabels: ["protocol", "verdict", "port"])
+            ],
             contextFirst: false,
-            irrelevant: [Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.udpToWorld /* syn-only drops non-TCP */,
-                         with(Fixtures.dropPolicy) { $0.l4 = nil }, with(Fixtures.dropPolicy) { $0.eventType = nil },
-                         with(Fixtures.dropPolicy) { $0.destination = nil },
-                         with(Fixtures.dropPolicy) { $0.verdict = .forwarded; $0.isReply = true }],
+            irrelevant: [
+                Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.udpToWorld /* syn-only drops non-TCP */,
+                with(Fixtures.dropPolicy) { $0.l4 = nil }, with(Fixtures.dropPolicy) { $0.eventType = nil },
+                with(Fixtures.dropPolicy) { $0.destination = nil },
+                with(Fixtures.dropPolicy) {
+                    $0.verdict = .forwarded; $0.isReply = true
+                }
+            ],
             relevant: [Fixtures.dropPolicy, with(Fixtures.dropPolicy) { $0.dropReasonDesc = .ttlExceeded }]),
         Case(
             name: "http", options: ["exemplars=true"],
             families: [
-                Family(name: "hubble_http_requests_total", type: .counter, ownLabels: ["method", "protocol", "reporter"]),
-                Family(name: "hubble_http_responses_total", type: .counter, ownLabels: ["method", "protocol", "status", "reporter"]),
-                Family(name: "hubble_http_request_duration_seconds", type: .histogram, ownLabels: ["method", "reporter"]),
+                Family(
+                    name: "hubble_http_requests_total", type: .counter, ownLabels: ["method", "protocol", "reporter"]),
+                Family(
+                    name: "hubble_http_responses_total", type: .counter,
+                    ownLabels: ["method", "protocol", "status", "reporter"]),
+                Family(
+                    name: "hubble_http_request_duration_seconds", type: .histogram, ownLabels: ["method", "reporter"])
             ],
             contextFirst: true,
-            irrelevant: [Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.dnsResponseA,
-                         with(Fixtures.httpRequest) { $0.l7?.type = .sample }],
+            irrelevant: [
+                Fixtures.tcpSyn, Fixtures.dnsQueryA, Fixtures.dnsResponseA,
+                with(Fixtures.httpRequest) { $0.l7?.type = .sample }
+            ],
             relevant: [Fixtures.httpRequest, Fixtures.httpResponse200]),
         Case(
             name: "httpV2", options: ["exemplars=true"],
             families: [
-                Family(name: "hubble_http_requests_total", type: .counter, ownLabels: ["method", "protocol", "status", "reporter"]),
-                Family(name: "hubble_http_request_duration_seconds", type: .histogram, ownLabels: ["method", "reporter"]),
+                Family(
+                    name: "hubble_http_requests_total", type: .counter,
+                    ownLabels: ["method", "protocol", "status", "reporter"]),
+                Family(
+                    name: "hubble_http_request_duration_seconds", type: .histogram, ownLabels: ["method", "reporter"])
             ],
             contextFirst: true,
             irrelevant: [Fixtures.tcpSyn, Fixtures.dnsResponseA, Fixtures.httpRequest],
@@ -94,33 +122,49 @@ import SpyglassFlow
             relevant: [Fixtures.icmpEcho4, Fixtures.icmpEcho6, with(Fixtures.icmpEcho4) { $0.verdict = .dropped }]),
         Case(
             name: "policy", options: [],
-            families: [Family(name: "hubble_policy_verdicts_total", type: .counter, ownLabels: ["direction", "match", "action"])],
+            families: [
+                Family(
+                    name: "hubble_policy_verdicts_total", type: .counter, ownLabels: ["direction", "match", "action"])
+            ],
             contextFirst: false,
-            irrelevant: [Fixtures.tcpSyn, Fixtures.dropPolicy, Fixtures.icmpEcho6,
-                         with(Fixtures.tcpSyn) {
-                             $0.eventType = CiliumEventType(type: CiliumEventType.policyVerdict, subType: 0)
-                             $0.source?.identity = 1
-                         }],
-            relevant: [Fixtures.dnsQueryA, Fixtures.httpResponse200,
-                       with(Fixtures.tcpSyn) { $0.eventType = CiliumEventType(type: CiliumEventType.policyVerdict, subType: 0) }]),
+            irrelevant: [
+                Fixtures.tcpSyn, Fixtures.dropPolicy, Fixtures.icmpEcho6,
+                with(Fixtures.tcpSyn) {
+                    $0.eventType = CiliumEventType(type: CiliumEventType.policyVerdict, subType: 0)
+                    $0.source?.identity = 1
+                }
+            ],
+            relevant: [
+                Fixtures.dnsQueryA, Fixtures.httpResponse200,
+                with(Fixtures.tcpSyn) {
+                    $0.eventType = CiliumEventType(type: CiliumEventType.policyVerdict, subType: 0)
+                }
+            ]),
         Case(
             name: "port-distribution", options: [],
             families: [Family(name: "hubble_port_distribution_total", type: .counter, ownLabels: ["protocol", "port"])],
             contextFirst: false,
-            irrelevant: [Fixtures.tcpSynAck, Fixtures.dnsResponseA, Fixtures.dropPolicy, Fixtures.icmpUnreachable6,
-                         with(Fixtures.tcpSyn) { $0.l4 = nil }, with(Fixtures.tcpSyn) { $0.isReply = nil }],
+            irrelevant: [
+                Fixtures.tcpSynAck, Fixtures.dnsResponseA, Fixtures.dropPolicy, Fixtures.icmpUnreachable6,
+                with(Fixtures.tcpSyn) { $0.l4 = nil }, with(Fixtures.tcpSyn) { $0.isReply = nil }
+            ],
             relevant: [Fixtures.tcpSyn, Fixtures.udpToWorld, with(Fixtures.tcpSyn) { $0.verdict = .redirected }]),
         Case(
             name: "tcp", options: [],
             families: [Family(name: "hubble_tcp_flags_total", type: .counter, ownLabels: ["flag", "family"])],
             contextFirst: false,
-            irrelevant: [Fixtures.udpToWorld, Fixtures.dropPolicy, Fixtures.httpRequest /* no flags */,
-                         with(Fixtures.tcpSyn) { $0.l4 = .tcp(TCP(sourcePort: 1, destinationPort: 2, flags: [.ack, .psh, .urg, .ece, .cwr, .ns])) },
-                         with(Fixtures.tcpSyn) { $0.ip = nil }],
-            relevant: [Fixtures.tcpSyn, Fixtures.tcpSynAck, Fixtures.tcpFin, Fixtures.tcpRst]),
+            irrelevant: [
+                Fixtures.udpToWorld, Fixtures.dropPolicy, Fixtures.httpRequest /* no flags */,
+                with(Fixtures.tcpSyn) {
+                    $0.l4 = .tcp(TCP(sourcePort: 1, destinationPort: 2, flags: [.ack, .psh, .urg, .ece, .cwr, .ns]))
+                },
+                with(Fixtures.tcpSyn) { $0.ip = nil }
+            ],
+            relevant: [Fixtures.tcpSyn, Fixtures.tcpSynAck, Fixtures.tcpFin, Fixtures.tcpRst])
     ]
 
-    static let richContext = "sourceContext=pod|ip;destinationContext=workload|dns|ip;sourceIngressContext=identity;"
+    static let richContext =
+        "sourceContext=pod|ip;destinationContext=workload|dns|ip;sourceIngressContext=identity;"
         + "destinationEgressContext=app|reserved-identity;labelsContext="
         + LabelsContextLabel.allCases.map(\.rawValue).joined(separator: ",")
 
@@ -190,8 +234,11 @@ import SpyglassFlow
         let foreign = c.name == "dns" ? "syn-only" : "query"
         let (config, warnings) = try MetricsConfig.parse("\(c.name):bogus=1;\(foreign)")
         #expect(config == (try MetricsConfig.parse(c.name).0))
-        #expect(warnings == ["Ignoring unknown option 'bogus' for metric '\(c.name)'",
-                             "Ignoring unknown option '\(foreign)' for metric '\(c.name)'"])
+        #expect(
+            warnings == [
+                "Ignoring unknown option 'bogus' for metric '\(c.name)'",
+                "Ignoring unknown option '\(foreign)' for metric '\(c.name)'"
+            ])
     }
 
     @Test(arguments: cases)

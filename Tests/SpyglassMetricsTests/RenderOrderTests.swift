@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpyglassMetrics
 
 /// The render order's batch sort (arena + common-prefix skip + 8-byte integer prefix) and its merge must agree
@@ -42,7 +43,9 @@ import Testing
     }
 
     @Test func allKeysSharingEverythingButTheirEnds() {
-        let keys: [[UInt8]] = [[1, 2, 3, 0], [1, 2, 3, 0, 0], [1, 2, 3], [1, 2, 3, 0, 1], [1, 2], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]]
+        let keys: [[UInt8]] = [
+            [1, 2, 3, 0], [1, 2, 3, 0, 0], [1, 2, 3], [1, 2, 3, 0, 1], [1, 2], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]
+        ]
         let slots = Array(0..<Int32(keys.count))
         #expect(SeriesStore.sortSlots(slots, keys) == Self.naive(slots, keys))
     }

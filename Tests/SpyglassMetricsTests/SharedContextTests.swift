@@ -1,5 +1,6 @@
-import Testing
 import SpyglassFlow
+import Testing
+
 @testable import SpyglassMetrics
 
 /// The engine formats a labelsContext once per flow and reuses the bytes for the other handlers with the same
@@ -40,12 +41,12 @@ import SpyglassFlow
             "drop:labelsContext=source_ip,destination_pod,traffic_direction",
             "tcp:labelsContext=source_app,destination_app;destinationContext=workload",
             "port-distribution:labelsContext=source_ip,destination_pod",
-            "icmp",
+            "icmp"
         ])
         try check([
             "http:labelsContext=\(Self.labels7)",
             "flow:labelsContext=\(Self.labels7)",
-            "dns:labelsContext=\(Self.labels7)",
+            "dns:labelsContext=\(Self.labels7)"
         ])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassFlow
+
 @testable import SpyglassMetrics
 
 enum TestSupport {
@@ -7,7 +8,9 @@ enum TestSupport {
     static let goldenDir = testsDir.appendingPathComponent("Golden")
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    static func engine(_ spec: String, _ options: MetricsEngineOptions = MetricsEngineOptions(), flows: [Flow] = Fixtures.all)
+    static func engine(
+        _ spec: String, _ options: MetricsEngineOptions = MetricsEngineOptions(), flows: [Flow] = Fixtures.all
+    )
         throws -> MetricsEngine
     {
         let (config, _) = try MetricsConfig.parse(spec)

@@ -22,13 +22,22 @@ import Testing
 
     @Test(arguments: [
         (["run", "--hubble-event-buffer-capacity", "5000"], "--hubble-event-buffer-capacity: 5000 is not 2^n-1"),
-        (["run", "--hubble-listen-address", ":4244"], "--hubble-listen-address needs --hubble-tls-cert-file and --hubble-tls-key-file, or --hubble-disable-tls"),
+        (
+            ["run", "--hubble-listen-address", ":4244"],
+            "--hubble-listen-address needs --hubble-tls-cert-file and --hubble-tls-key-file, or --hubble-disable-tls"
+        ),
         (["run", "--hubble-listen-address", "4244"], "--hubble-listen-address: '4244' is not [host]:port"),
-        (["run", "--hubble-tls-cert-file", "/x.pem"], "--hubble-tls-cert-file is set but --hubble-listen-address is not"),
-        (["observe", "--input-file", "/nonexistent/spyglass.log"], "--input-file: cannot open /nonexistent/spyglass.log"),
+        (
+            ["run", "--hubble-tls-cert-file", "/x.pem"],
+            "--hubble-tls-cert-file is set but --hubble-listen-address is not"
+        ),
+        (
+            ["observe", "--input-file", "/nonexistent/spyglass.log"],
+            "--input-file: cannot open /nonexistent/spyglass.log"
+        ),
         (["observe", "--input-file", "-", "--verdict", "MAYBE"], "--verdict: 'MAYBE' is not one of"),
         (["observe", "-o", "yaml"], "--output: 'yaml' is not one of compact, json, jsonpb, dict, table"),
-        (["observe", "--server", "unix:///nonexistent/hubble.sock"], "unix:///nonexistent/hubble.sock: unavailable"),
+        (["observe", "--server", "unix:///nonexistent/hubble.sock"], "unix:///nonexistent/hubble.sock: unavailable")
     ])
     func badValuesNameTheFlag(args: [String], message: String) throws {
         let r = try Self.run(args)

@@ -43,7 +43,11 @@ import Testing
         // Blacklist: everything but L7.
         var noL7 = Observer_GetFlowsRequest()
         var deny = Flow_FlowFilter()
-        deny.eventType = [{ var e = Flow_EventTypeFilter(); e.type = 129; return e }()]
+        deny.eventType = [
+            {
+                var e = Flow_EventTypeFilter(); e.type = 129; return e
+            }()
+        ]
         noL7.blacklist = [deny]
         let l34 = try await getFlows(try s.unixTransport, noL7)
         #expect(l34.count == 20)
@@ -57,16 +61,17 @@ import Testing
         httpReq.whitelist = http.filters
         let landings = try await getFlows(try s.unixTransport, httpReq)
         #expect(landings.count == 10)
-        #expect(landings.allSatisfy {
-            $0.flow.summary == "HTTP/1.1 POST http://deathstar.default.svc.cluster.local/v1/request-landing"
-                && $0.flow.l7.http.method == "POST" && $0.flow.type == .l7 && $0.flow.eventType.type == 129
-        })
+        #expect(
+            landings.allSatisfy {
+                $0.flow.summary == "HTTP/1.1 POST http://deathstar.default.svc.cluster.local/v1/request-landing"
+                    && $0.flow.l7.http.method == "POST" && $0.flow.type == .l7 && $0.flow.eventType.type == 129
+            })
     }
 
     @Test func sinceUntilAndFieldMask() async throws {
         let s = try await TestServer()
         defer { Task { await s.stop() } }
-        for i in 0..<3000 { s.ring.append(SeedFlows.flow(i)) }   // 3 s of flows
+        for i in 0..<3000 { s.ring.append(SeedFlows.flow(i)) }  // 3 s of flows
         var r = Observer_GetFlowsRequest()
         r.since = Google_Protobuf_Timestamp(seconds: 1_764_921_601, nanos: 0)
         r.until = Google_Protobuf_Timestamp(seconds: 1_764_921_601, nanos: 499_000_000)
@@ -121,7 +126,9 @@ import Testing
         let agentEvents: RPCError.Code? = await {
             do {
                 try await withGRPCClient(transport: try s.unixTransport) { client in
-                    try await Observer_Observer.Client(wrapping: client).getAgentEvents(Observer_GetAgentEventsRequest()) { r in
+                    try await Observer_Observer.Client(wrapping: client).getAgentEvents(
+                        Observer_GetAgentEventsRequest()
+                    ) { r in
                         for try await _ in r.messages {}
                     }
                 }
@@ -140,7 +147,7 @@ import Testing
             let observer = Observer_Observer.Client(wrapping: client)
             let status = try await observer.serverStatus(Observer_ServerStatusRequest())
             #expect(status.maxFlows == 63)
-            #expect(status.numFlows == 62)      // one slot holds the lost event
+            #expect(status.numFlows == 62)  // one slot holds the lost event
             #expect(status.seenFlows == 100)
             #expect(status.uptimeNs > 0)
             #expect(status.version == "0.1.0")
@@ -152,14 +159,16 @@ import Testing
             let ns = try await observer.getNamespaces(Observer_GetNamespacesRequest())
             #expect(ns.namespaces.map(\.namespace) == ["default", "kube-system"])
 
-            let first = try await Peer_Peer.Client(wrapping: client).notify(Peer_NotifyRequest()) { r -> Peer_ChangeNotification? in
+            let first = try await Peer_Peer.Client(wrapping: client).notify(Peer_NotifyRequest()) {
+                r -> Peer_ChangeNotification? in
                 for try await m in r.messages { return m }
                 return nil
             }
             #expect(first?.name == SeedFlows.node)
             #expect(first?.type == .peerAdded)
 
-            let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest())
+            let health = try await Grpc_Health_V1_Health.Client(wrapping: client).check(
+                Grpc_Health_V1_HealthCheckRequest())
             #expect(health.status == .serving)
         }
         // The lost event is in GetFlows too, as Hubble's lost_events.
@@ -244,7 +253,8 @@ import Testing
     }
 
     @Test func notifyAnnouncesEveryNodeAndItsChanges() async throws {
-        let a = HubblePeer(name: "c1/node-a", address: "10.0.0.1:4244"), b = HubblePeer(name: "c1/node-b", address: "10.0.0.2:4244")
+        let a = HubblePeer(name: "c1/node-a", address: "10.0.0.1:4244"),
+            b = HubblePeer(name: "c1/node-b", address: "10.0.0.2:4244")
         let nodes = Nodes([a, b])
         let path = "/tmp/spyglass-peer-test-\(UUID().uuidString.prefix(8)).sock"
         let server = HubbleServer(
@@ -253,14 +263,18 @@ import Testing
             peers: { nodes.get() }, peerPollInterval: .milliseconds(50))
         try await server.start()
         defer { Task { await server.stop() } }
-        let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: path), transportSecurity: .plaintext)
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .unixDomainSocket(path: path), transportSecurity: .plaintext)
         let seen = try await withGRPCClient(transport: transport) { client in
             try await Peer_Peer.Client(wrapping: client).notify(Peer_NotifyRequest()) { r in
                 var out: [String] = []
                 for try await m in r.messages {
                     out.append("\(m.type) \(m.name) \(m.address)")
-                    if out.count == 2 {   // node-b moves, node-c joins
-                        nodes.set([a, HubblePeer(name: "c1/node-b", address: "10.0.0.22:4244"), HubblePeer(name: "c1/node-c", address: "10.0.0.3:4244")])
+                    if out.count == 2 {  // node-b moves, node-c joins
+                        nodes.set([
+                            a, HubblePeer(name: "c1/node-b", address: "10.0.0.22:4244"),
+                            HubblePeer(name: "c1/node-c", address: "10.0.0.3:4244")
+                        ])
                     }
                     if out.count == 4 { nodes.set([a, HubblePeer(name: "c1/node-c", address: "10.0.0.3:4244")]) }
                     if out.count == 5 { break }
@@ -268,10 +282,11 @@ import Testing
                 return out
             }
         }
-        #expect(seen == [
-            "peerAdded c1/node-a 10.0.0.1:4244", "peerAdded c1/node-b 10.0.0.2:4244",
-            "peerUpdated c1/node-b 10.0.0.22:4244", "peerAdded c1/node-c 10.0.0.3:4244",
-            "peerDeleted c1/node-b 10.0.0.22:4244",
-        ])
+        #expect(
+            seen == [
+                "peerAdded c1/node-a 10.0.0.1:4244", "peerAdded c1/node-b 10.0.0.2:4244",
+                "peerUpdated c1/node-b 10.0.0.22:4244", "peerAdded c1/node-c 10.0.0.3:4244",
+                "peerDeleted c1/node-b 10.0.0.22:4244"
+            ])
     }
 }

@@ -15,18 +15,28 @@ struct PrinterAndConversionTests {
     @Test func compactLinesAreHubbles() throws {
         var p = FlowPrinter(format: .compact, utc: true)
         // The seed's lines: an L3/L4 trace, a policy drop, an HTTP request, a DNS answer (a reply: arrow flipped).
-        #expect(p.render(try Self.response(0)) ==
-            "Dec  5 08:00:00.000: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) to-endpoint FORWARDED (TCP Flags: SYN)\n")
-        #expect(p.render(try Self.response(1)) ==
-            "Dec  5 08:00:00.001: default/xwing:38552 (ID:6009) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) Policy denied DROPPED (TCP Flags: SYN)\n")
-        #expect(p.render(try Self.response(2)) ==
-            "Dec  5 08:00:00.002: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) http-request FORWARDED (HTTP/1.1 POST http://deathstar.default.svc.cluster.local/v1/request-landing)\n")
-        #expect(p.render(try Self.response(3)) ==
-            "Dec  5 08:00:00.003: default/tiefighter:40001 (ID:62396) <- kube-system/kube-dns:53 (ID:102) dns-response FORWARDED (DNS Answer \"10.199.0.10\" TTL: 30 (Proxy deathstar.default.svc.cluster.local. A))\n")
+        #expect(
+            p.render(try Self.response(0))
+                == "Dec  5 08:00:00.000: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) to-endpoint FORWARDED (TCP Flags: SYN)\n"
+        )
+        #expect(
+            p.render(try Self.response(1))
+                == "Dec  5 08:00:00.001: default/xwing:38552 (ID:6009) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) Policy denied DROPPED (TCP Flags: SYN)\n"
+        )
+        #expect(
+            p.render(try Self.response(2))
+                == "Dec  5 08:00:00.002: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) http-request FORWARDED (HTTP/1.1 POST http://deathstar.default.svc.cluster.local/v1/request-landing)\n"
+        )
+        #expect(
+            p.render(try Self.response(3))
+                == "Dec  5 08:00:00.003: default/tiefighter:40001 (ID:62396) <- kube-system/kube-dns:53 (ID:102) dns-response FORWARDED (DNS Answer \"10.199.0.10\" TTL: 30 (Proxy deathstar.default.svc.cluster.local. A))\n"
+        )
         var unknownReply = SeedFlows.flow(0)
         unknownReply.isReply = nil
         unknownReply.destination = Endpoint(identity: 2, labels: ["reserved:world"])
-        #expect(p.render(try FlowResponseEncoder().response(for: unknownReply)).contains("(ID:62396) <> 10.199.0.10:80 (world) to-endpoint"))
+        #expect(
+            p.render(try FlowResponseEncoder().response(for: unknownReply)).contains(
+                "(ID:62396) <> 10.199.0.10:80 (world) to-endpoint"))
         let lost = FlowResponseEncoder.lost(source: "HUBBLE_RING_BUFFER", count: 7, nodeName: "n", time: .now)
         #expect(p.render(lost) == "EVENTS LOST: HUBBLE_RING_BUFFER 7\n")
     }
@@ -34,12 +44,21 @@ struct PrinterAndConversionTests {
     /// Hubble's L7 summaries; L3/L4 summaries only for L3/L4 flows.
     @Test func summaries() {
         var f = SeedFlows.flow(2)
-        f.l7 = Layer7(type: .response, latencyNs: 12_400_000, record: .http(HTTP(
-            code: 200, method: "POST", url: "http://deathstar.default.svc.cluster.local/v1/request-landing", protocol: "HTTP/1.1")))
+        f.l7 = Layer7(
+            type: .response, latencyNs: 12_400_000,
+            record: .http(
+                HTTP(
+                    code: 200, method: "POST", url: "http://deathstar.default.svc.cluster.local/v1/request-landing",
+                    protocol: "HTTP/1.1")))
         #expect(f.summary == "HTTP/1.1 200 12ms (POST http://deathstar.default.svc.cluster.local/v1/request-landing)")
-        f.l7 = Layer7(type: .request, record: .dns(DNS(query: "deathstar.default.svc.cluster.local.", observationSource: "proxy", qtypes: ["A", "AAAA"])))
+        f.l7 = Layer7(
+            type: .request,
+            record: .dns(
+                DNS(query: "deathstar.default.svc.cluster.local.", observationSource: "proxy", qtypes: ["A", "AAAA"])))
         #expect(f.summary == "DNS Query deathstar.default.svc.cluster.local. A,AAAA")
-        f.l7 = Layer7(type: .response, record: .dns(DNS(query: "nope.example.", ttl: 5, observationSource: "proxy", rcode: 3, qtypes: ["A"])))
+        f.l7 = Layer7(
+            type: .response,
+            record: .dns(DNS(query: "nope.example.", ttl: 5, observationSource: "proxy", rcode: 3, qtypes: ["A"])))
         #expect(f.summary == "DNS Answer RCode: Non-Existent Domain TTL: 5 (Proxy nope.example. A)")
         f.type = .l3L4
         f.l7 = nil
@@ -72,7 +91,7 @@ struct PrinterAndConversionTests {
         for i in 0..<4 {
             var flow = SeedFlows.flow(i)
             let back = Flow(proto: try FlowResponseEncoder().response(for: flow).flow)
-            flow.kernelDropReason = nil   // carried in `extensions`, not in the model's fields
+            flow.kernelDropReason = nil  // carried in `extensions`, not in the model's fields
             #expect(back == flow, "flow \(i)")
         }
     }
@@ -96,7 +115,9 @@ struct PrinterAndConversionTests {
         e.type = 1
         f.eventType = [e]
         let fromProto = try FlowFilter(proto: f)
-        let fromJSON = try FlowFilter.parseList(#"{"source_pod":["default/xwing"],"verdict":["DROPPED"],"destination_port":["80"],"tcp_flags":[{"SYN":true}],"event_type":[{"type":1}]}"#)
+        let fromJSON = try FlowFilter.parseList(
+            #"{"source_pod":["default/xwing"],"verdict":["DROPPED"],"destination_port":["80"],"tcp_flags":[{"SYN":true}],"event_type":[{"type":1}]}"#
+        )
         #expect([fromProto] == fromJSON)
         var cel = Flow_FlowFilter()
         cel.experimental.celExpression = ["true"]
@@ -132,7 +153,7 @@ struct PrinterAndConversionTests {
         let (held, seen) = ring.counts
         #expect(held == 7 && seen == 20)
         let r = ring.read(from: 5)
-        #expect(r.missed == 8)   // 5..<13 were overwritten
+        #expect(r.missed == 8)  // 5..<13 were overwritten
         #expect(r.events.count == 7 && r.next == 20)
     }
 }

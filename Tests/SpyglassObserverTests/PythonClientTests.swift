@@ -12,8 +12,11 @@ import Testing
 @Suite(.serialized) struct PythonClientTests {
     static let python = "/usr/bin/python3"
     static let protoc = "/usr/bin/protoc"
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts/hubble_client.py").path
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Scripts/hubble_client.py"
+    ).path
 
     static var toolsPresent: Bool {
         FileManager.default.isExecutableFile(atPath: protoc)
@@ -25,7 +28,7 @@ import Testing
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         let out = Pipe(), err = Pipe()
-        p.standardInput = FileHandle.nullDevice   // s_client ends at end of input
+        p.standardInput = FileHandle.nullDevice  // s_client ends at end of input
         p.standardOutput = out
         p.standardError = err
         do { try p.run() } catch { return (-1, "", "\(error)") }
@@ -37,10 +40,17 @@ import Testing
 
     /// protoc --python_out into a fresh directory.
     static func stubs() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-pystubs-\(UUID().uuidString.prefix(8))").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-pystubs-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let protos = repo.appendingPathComponent("Protos").path
-        let r = run(protoc, ["-I", protos, "--python_out=\(dir)", "flow/flow.proto", "relay/relay.proto", "observer/observer.proto", "peer/peer.proto"])
+        let r = run(
+            protoc,
+            [
+                "-I", protos, "--python_out=\(dir)", "flow/flow.proto", "relay/relay.proto", "observer/observer.proto",
+                "peer/peer.proto"
+            ])
         try #require(r.status == 0, "protoc: \(r.err)")
         return dir
     }
@@ -54,7 +64,9 @@ import Testing
         let lastFlow = try #require(last.last?["flow"] as? [String: Any])
         // Flow 39 is the DNS answer: Hubble's field names and enum names as a protobuf-python client decodes them.
         #expect(lastFlow["Type"] as? String == "L7")
-        #expect(lastFlow["Summary"] as? String == "DNS Answer \"10.199.0.10\" TTL: 30 (Proxy deathstar.default.svc.cluster.local. A)")
+        #expect(
+            lastFlow["Summary"] as? String
+                == "DNS Answer \"10.199.0.10\" TTL: 30 (Proxy deathstar.default.svc.cluster.local. A)")
         #expect((lastFlow["l7"] as? [String: Any])?["type"] as? String == "RESPONSE")
         #expect((lastFlow["source"] as? [String: Any])?["pod_name"] as? String == "kube-dns")
         let drops = try #require(json["drops"] as? [[String: Any]])
@@ -73,7 +85,9 @@ import Testing
 
     @Test func pythonOverUnixSocket() async throws {
         guard Self.toolsPresent else {
-            try #require(ProcessInfo.processInfo.environment["CI"] != "true", "python3-grpcio/protobuf-compiler missing under CI")
+            try #require(
+                ProcessInfo.processInfo.environment["CI"] != "true", "python3-grpcio/protobuf-compiler missing under CI"
+            )
             print("skipped: /usr/bin/python3 with grpc and protoc are needed (scripts/install-deps.sh)")
             return
         }
@@ -106,33 +120,53 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: stubs) }
 
         // Python with a client certificate from the trusted CA.
-        let ok = Self.run(Self.python, [Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--cert", pki.clientCert,
-                                        "--key", pki.clientKey, "--server-name", "localhost"])
+        let ok = Self.run(
+            Self.python,
+            [
+                Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--cert", pki.clientCert,
+                "--key", pki.clientKey, "--server-name", "localhost"
+            ])
         try #require(ok.status == 0, "python mTLS client: \(ok.err)")
         let json = try #require(JSONSerialization.jsonObject(with: Data(ok.out.utf8)) as? [String: Any])
         try check(json)
-        #expect((json["peer"] as? [String: Any])?["tls_server_name"] as? String == "kind-worker.kind-kind.hubble-grpc.cilium.io")
+        #expect(
+            (json["peer"] as? [String: Any])?["tls_server_name"] as? String
+                == "kind-worker.kind-kind.hubble-grpc.cilium.io")
 
         // Without a client certificate, and with one from another CA: refused.
-        let noCert = Self.run(Self.python, [Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--server-name", "localhost"])
+        let noCert = Self.run(
+            Self.python, [Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--server-name", "localhost"])
         #expect(noCert.status != 0)
-        let otherCA = Self.run(Self.python, [Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--cert", pki.otherClientCert,
-                                             "--key", pki.otherClientKey, "--server-name", "localhost"])
+        let otherCA = Self.run(
+            Self.python,
+            [
+                Self.script, stubs, "127.0.0.1:\(port)", "--ca", pki.caCert, "--cert", pki.otherClientCert,
+                "--key", pki.otherClientKey, "--server-name", "localhost"
+            ])
         #expect(otherCA.status != 0)
 
         // The Swift client (what `spyglass observe --tls` uses) with the trusted client certificate.
-        let target = HubbleClientTarget(server: "127.0.0.1:\(port)", tls: true, tlsServerName: "localhost", caFiles: [pki.caCert],
-                                        clientCertFile: pki.clientCert, clientKeyFile: pki.clientKey)
+        let target = HubbleClientTarget(
+            server: "127.0.0.1:\(port)", tls: true, tlsServerName: "localhost", caFiles: [pki.caCert],
+            clientCertFile: pki.clientCert, clientKeyFile: pki.clientKey)
         var r = Observer_GetFlowsRequest()
         r.number = 3
         let got = try await getFlows(try target.transport(), r)
         #expect(got.count == 3)
         // TLS 1.3 only: a TLS 1.2 handshake is refused, TLS 1.3 is accepted (openssl s_client).
-        let tls12 = Self.run(TestPKI.openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-CAfile", pki.caCert,
-                                               "-cert", pki.clientCert, "-key", pki.clientKey])
+        let tls12 = Self.run(
+            TestPKI.openssl,
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-tls1_2", "-CAfile", pki.caCert,
+                "-cert", pki.clientCert, "-key", pki.clientKey
+            ])
         #expect(tls12.status != 0, "TLS 1.2 must be refused: \(tls12.out.prefix(300))")
-        let tls13 = Self.run(TestPKI.openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-tls1_3", "-CAfile", pki.caCert,
-                                               "-cert", pki.clientCert, "-key", pki.clientKey])
+        let tls13 = Self.run(
+            TestPKI.openssl,
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-tls1_3", "-CAfile", pki.caCert,
+                "-cert", pki.clientCert, "-key", pki.clientKey
+            ])
         #expect(tls13.out.contains("TLSv1.3"), "\(tls13.out.prefix(300))")
         // Plaintext against the TLS port fails.
         let plain = HubbleClientTarget(server: "127.0.0.1:\(port)")

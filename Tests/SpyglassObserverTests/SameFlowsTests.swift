@@ -15,7 +15,8 @@ import Testing
 
     static func export(_ flows: [Flow], to path: String, allow: String = "") throws {
         let exporters = try FlowExporters(
-            static: StaticExporterConfig(filePath: path, allowList: allow), dynamicConfigPath: nil, nodeName: "kind-worker",
+            static: StaticExporterConfig(filePath: path, allowList: allow), dynamicConfigPath: nil,
+            nodeName: "kind-worker",
             logger: Logger(label: "test"))
         for f in flows { exporters.export(f) }
         #expect(exporters.shutdown(timeout: .seconds(5)))
@@ -41,7 +42,8 @@ import Testing
 
     @Test func exportAPIAndObserveSelectTheSameFlows() async throws {
         let flows = (0..<200).map { SeedFlows.flow($0) }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spyglass-same-\(UUID().uuidString.prefix(8))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "spyglass-same-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let all = dir.appendingPathComponent("all.log").path
@@ -68,10 +70,13 @@ import Testing
         let fromAPI = try await getFlows(try s.unixTransport, r)
         #expect(fromAPI.map(Self.content) == fromExport.map(Self.content))
 
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: swift build --build-tests")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary), "build first: swift build --build-tests")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["observe", "--input-file", all, "--all", "--pod", "default/xwing", "--verdict", "DROPPED", "-o", "jsonpb"]
+        p.arguments = [
+            "observe", "--input-file", all, "--all", "--pod", "default/xwing", "--verdict", "DROPPED", "-o", "jsonpb"
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -87,7 +92,9 @@ import Testing
         // --not: everything that is not a drop, through the same blacklist path.
         let q = Process()
         q.executableURL = URL(fileURLWithPath: Self.binary)
-        q.arguments = ["observe", "--input-file", all, "--all", "--not", "--verdict", "DROPPED", "-o", "compact", "--utc"]
+        q.arguments = [
+            "observe", "--input-file", all, "--all", "--not", "--verdict", "DROPPED", "-o", "compact", "--utc"
+        ]
         let qOut = Pipe()
         q.standardOutput = qOut
         try q.run()
@@ -96,6 +103,9 @@ import Testing
         let compactLines = compact.split(separator: "\n")
         #expect(compactLines.count == 150)
         #expect(!compact.contains("DROPPED"))
-        #expect(compactLines.first == "Dec  5 08:00:00.000: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) to-endpoint FORWARDED (TCP Flags: SYN)")
+        #expect(
+            compactLines.first
+                == "Dec  5 08:00:00.000: default/tiefighter:51000 (ID:62396) -> default/deathstar-6c94dcc57b-7xwq6:80 (ID:50122) to-endpoint FORWARDED (TCP Flags: SYN)"
+        )
     }
 }

@@ -13,7 +13,7 @@ struct ListenAddressTests {
             ("[::]:0", .ipv6("::"), 0, "[::]:0"),
             ("0.0.0.0:0", .ipv4("0.0.0.0"), 0, "0.0.0.0:0"),
             ("localhost:65535", .name("localhost"), 65535, "localhost:65535"),
-            ("[fe80::1%eth0]:9965", .ipv6("fe80::1%eth0"), 9965, "[fe80::1%eth0]:9965"),
+            ("[fe80::1%eth0]:9965", .ipv6("fe80::1%eth0"), 9965, "[fe80::1%eth0]:9965")
         ] as [(String, ListenAddress.Host, Int, String)]
     )
     func valid(input: String, host: ListenAddress.Host, port: Int, description: String) throws {
@@ -26,21 +26,51 @@ struct ListenAddressTests {
     @Test(
         "invalid addresses name the flag and the value",
         arguments: [
-            ("", #"invalid --hubble-metrics-server value "": empty address; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#),
-            ("9965", #"invalid --hubble-metrics-server value "9965": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#),
-            ("127.0.0.1", #"invalid --hubble-metrics-server value "127.0.0.1": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#),
-            ("127.0.0.1:", #"invalid --hubble-metrics-server value "127.0.0.1:": port "" is not a number from 0 to 65535"#),
+            (
+                "",
+                #"invalid --hubble-metrics-server value "": empty address; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#
+            ),
+            (
+                "9965",
+                #"invalid --hubble-metrics-server value "9965": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#
+            ),
+            (
+                "127.0.0.1",
+                #"invalid --hubble-metrics-server value "127.0.0.1": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#
+            ),
+            (
+                "127.0.0.1:",
+                #"invalid --hubble-metrics-server value "127.0.0.1:": port "" is not a number from 0 to 65535"#
+            ),
             (":http", #"invalid --hubble-metrics-server value ":http": port "http" is not a number from 0 to 65535"#),
-            (":65536", #"invalid --hubble-metrics-server value ":65536": port "65536" is not a number from 0 to 65535"#),
+            (
+                ":65536",
+                #"invalid --hubble-metrics-server value ":65536": port "65536" is not a number from 0 to 65535"#
+            ),
             (":-1", #"invalid --hubble-metrics-server value ":-1": port "-1" is not a number from 0 to 65535"#),
-            ("::1:9965", #"invalid --hubble-metrics-server value "::1:9965": too many colons; IPv6 addresses must be in brackets, e.g. "[::1]:9965""#),
+            (
+                "::1:9965",
+                #"invalid --hubble-metrics-server value "::1:9965": too many colons; IPv6 addresses must be in brackets, e.g. "[::1]:9965""#
+            ),
             ("[::1:9965", #"invalid --hubble-metrics-server value "[::1:9965": missing "]" in address"#),
-            ("[::1]", #"invalid --hubble-metrics-server value "[::1]": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#),
+            (
+                "[::1]",
+                #"invalid --hubble-metrics-server value "[::1]": missing port; expected [host]:port, e.g. ":9965" or "127.0.0.1:9965""#
+            ),
             ("[::1]x:9965", #"invalid --hubble-metrics-server value "[::1]x:9965": unexpected "x:9965" after "]""#),
-            ("[127.0.0.1]:9965", #"invalid --hubble-metrics-server value "[127.0.0.1]:9965": "127.0.0.1" is not an IPv6 address"#),
-            ("256.1.1.1:9965", #"invalid --hubble-metrics-server value "256.1.1.1:9965": "256.1.1.1" is neither an IPv4 address, a bracketed IPv6 address nor a host name"#),
-            ("bad_host:9965", #"invalid --hubble-metrics-server value "bad_host:9965": "bad_host" is neither an IPv4 address, a bracketed IPv6 address nor a host name"#),
-            (" :9965", #"invalid --hubble-metrics-server value " :9965": contains white space"#),
+            (
+                "[127.0.0.1]:9965",
+                #"invalid --hubble-metrics-server value "[127.0.0.1]:9965": "127.0.0.1" is not an IPv6 address"#
+            ),
+            (
+                "256.1.1.1:9965",
+                #"invalid --hubble-metrics-server value "256.1.1.1:9965": "256.1.1.1" is neither an IPv4 address, a bracketed IPv6 address nor a host name"#
+            ),
+            (
+                "bad_host:9965",
+                #"invalid --hubble-metrics-server value "bad_host:9965": "bad_host" is neither an IPv4 address, a bracketed IPv6 address nor a host name"#
+            ),
+            (" :9965", #"invalid --hubble-metrics-server value " :9965": contains white space"#)
         ] as [(String, String)]
     )
     func invalid(input: String, message: String) {
@@ -55,7 +85,10 @@ struct ListenAddressTests {
     }
 
     @Test func serverInitRejectsBadAddressWithSameMessage() {
-        #expect(throws: MetricsServerError.invalidAddress("localhost", "missing port; expected [host]:port, e.g. \":9965\" or \"127.0.0.1:9965\"")) {
+        #expect(
+            throws: MetricsServerError.invalidAddress(
+                "localhost", "missing port; expected [host]:port, e.g. \":9965\" or \"127.0.0.1:9965\"")
+        ) {
             _ = try MetricsServer(address: "localhost", provider: StubProvider())
         }
     }
@@ -83,7 +116,7 @@ struct AcceptEncodingTests {
             (["gzip;q=0.8, identity;q=0.2"], true),
             (["gzip;q=nonsense"], false),
             (["br", "gzip"], true),
-            ([""], false),
+            ([""], false)
         ] as [([String], Bool)]
     )
     func negotiation(values: [String], gzip: Bool) {

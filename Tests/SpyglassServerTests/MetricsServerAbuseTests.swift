@@ -8,20 +8,24 @@ import Testing
 struct MetricsServerAbuseTests {
     @Test func slowlorisCrowdIsCutAtTheTimeoutWhileScrapesStayFast() async throws {
         let crowd = 20
-        try await withServer(configure: { $0.readTimeout = .milliseconds(1500); $0.maxConnectionsPerClient = 100 }) { server, port in
+        try await withServer(configure: {
+            $0.readTimeout = .milliseconds(1500); $0.maxConnectionsPerClient = 100
+        }) { server, port in
             // Each slow client sends a request line, then one header byte per ~300 ms, never finishing.
             // On threads of their own: blocking socket calls must not starve the test's cooperative pool.
             let slow = (0..<crowd).map { _ in
-                Task { try await onThread { () -> (closed: Bool, seconds: Double) in
-                    let c = try RawHTTPConnection(port: port, receiveTimeout: 0.3)
-                    let started = Date()
-                    try c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-                    while Date().timeIntervalSince(started) < 6 {
-                        do { if try c.waitForClose() { return (true, Date().timeIntervalSince(started)) } } catch {}
-                        do { try c.send("a") } catch { return (true, Date().timeIntervalSince(started)) }
+                Task {
+                    try await onThread { () -> (closed: Bool, seconds: Double) in
+                        let c = try RawHTTPConnection(port: port, receiveTimeout: 0.3)
+                        let started = Date()
+                        try c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                        while Date().timeIntervalSince(started) < 6 {
+                            do { if try c.waitForClose() { return (true, Date().timeIntervalSince(started)) } } catch {}
+                            do { try c.send("a") } catch { return (true, Date().timeIntervalSince(started)) }
+                        }
+                        return (false, Date().timeIntervalSince(started))
                     }
-                    return (false, Date().timeIntervalSince(started))
-                } }
+                }
             }
             try? await waitUntil { server.openConnections == crowd }
             try #require(server.openConnections == crowd)
@@ -36,7 +40,8 @@ struct MetricsServerAbuseTests {
             for task in slow {
                 let outcome = try await task.value
                 #expect(outcome.closed, "a slow client was never cut off")
-                #expect(outcome.seconds >= 1.2 && outcome.seconds < 3.5, "cut after \(outcome.seconds) s, timeout 1.5 s")
+                #expect(
+                    outcome.seconds >= 1.2 && outcome.seconds < 3.5, "cut after \(outcome.seconds) s, timeout 1.5 s")
             }
             try await waitUntil { server.openConnections == 0 }
         }
@@ -47,7 +52,12 @@ struct MetricsServerAbuseTests {
     @Test func atTheLimitTheLongestWaitingConnectionMakesRoom() async throws {
         let limit = 30, flood = 20
         let provider = StubProvider(slowRender: .seconds(2))
-        try await withServer(provider: provider, configure: { $0.maxConnections = limit; $0.maxConnectionsPerClient = 1000 }) { server, port in
+        try await withServer(
+            provider: provider,
+            configure: {
+                $0.maxConnections = limit; $0.maxConnectionsPerClient = 1000
+            }
+        ) { server, port in
             var held: [RawHTTPConnection] = []
             for _ in 0..<limit { held.append(try RawHTTPConnection(port: port, receiveTimeout: 2)) }
             try? await waitUntil { server.openConnections == limit }
@@ -81,7 +91,9 @@ struct MetricsServerAbuseTests {
             #expect(refused && server.refusedOverLimit == 1)
             for t in busy { #expect(try await t.value.status == 200) }
             // Thirty concurrent scrapes of the same format: one render.
-            #expect(provider.accepts.count == 1 && server.coalescedScrapes == limit - 1, "renders: \(provider.accepts.count)")
+            #expect(
+                provider.accepts.count == 1 && server.coalescedScrapes == limit - 1,
+                "renders: \(provider.accepts.count)")
         }
     }
 
@@ -91,7 +103,9 @@ struct MetricsServerAbuseTests {
             var held: [RawHTTPConnection] = []
             for _ in 0..<4 { held.append(try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.9")) }
             try? await waitUntil { server.openConnections == 4 }
-            let fifth = try await onThread { try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.9").waitForClose() }
+            let fifth = try await onThread {
+                try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.9").waitForClose()
+            }
             #expect(fifth && server.refusedPerClient == 1)
             let other = try await onThread {
                 let c = try RawHTTPConnection(port: port, receiveTimeout: 2, source: "127.0.0.10")

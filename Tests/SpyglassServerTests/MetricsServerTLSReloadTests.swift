@@ -7,7 +7,9 @@ import Testing
 /// without a restart, a bad replacement keeps the old certificate).
 @Suite(
     "MetricsServer TLS certificate loading and reload", .serialized, .timeLimit(.minutes(2)),
-    .enabled(if: TestPKI.toolsPresent || KernelTestGate.isCI, "needs /usr/bin/openssl and /usr/bin/curl (apt-get install openssl curl)")
+    .enabled(
+        if: TestPKI.toolsPresent || KernelTestGate.isCI,
+        "needs /usr/bin/openssl and /usr/bin/curl (apt-get install openssl curl)")
 )
 struct MetricsServerTLSReloadTests {
     let tlsTests = MetricsServerTLSTests()
@@ -35,25 +37,35 @@ struct MetricsServerTLSReloadTests {
         var tls = MetricsServerTLS(certificateFile: garbage, keyFile: pki.serverKey)
         var error = try await startError(tls)
         #expect(error.kind == .tlsCredentials)
-        #expect(error.message.contains("--hubble-metrics-server-tls-cert-file \(garbage): not a PEM certificate"), "\(error)")
+        #expect(
+            error.message.contains("--hubble-metrics-server-tls-cert-file \(garbage): not a PEM certificate"),
+            "\(error)")
 
         tls = MetricsServerTLS(certificateFile: pki.serverCert, keyFile: garbage)
         error = try await startError(tls)
-        #expect(error.message.contains("--hubble-metrics-server-tls-key-file \(garbage): not a PEM private key"), "\(error)")
+        #expect(
+            error.message.contains("--hubble-metrics-server-tls-key-file \(garbage): not a PEM private key"), "\(error)"
+        )
 
         // A key that belongs to another certificate.
         tls = MetricsServerTLS(certificateFile: pki.serverCert, keyFile: pki.clientKey)
         error = try await startError(tls)
-        #expect(error.message.contains("--hubble-metrics-server-tls-key-file \(pki.clientKey): does not match the certificate"), "\(error)")
+        #expect(
+            error.message.contains(
+                "--hubble-metrics-server-tls-key-file \(pki.clientKey): does not match the certificate"), "\(error)")
 
         // A path that exists but cannot be read as a file.
         tls = MetricsServerTLS(certificateFile: pki.serverCert, keyFile: pki.serverKey, clientCAFiles: [pki.dir.path])
         error = try await startError(tls)
-        #expect(error.message.contains("--hubble-metrics-server-tls-client-ca-files \(pki.dir.path): cannot read: Is a directory"), "\(error)")
+        #expect(
+            error.message.contains(
+                "--hubble-metrics-server-tls-client-ca-files \(pki.dir.path): cannot read: Is a directory"), "\(error)")
 
         tls = MetricsServerTLS(certificateFile: pki.serverCert, keyFile: pki.serverKey, clientCAFiles: [garbage])
         error = try await startError(tls)
-        #expect(error.message.contains("--hubble-metrics-server-tls-client-ca-files \(garbage): not a PEM certificate"), "\(error)")
+        #expect(
+            error.message.contains("--hubble-metrics-server-tls-client-ca-files \(garbage): not a PEM certificate"),
+            "\(error)")
     }
 
     @Test func missingFilesAreWaitedForThenServed() async throws {
@@ -61,8 +73,9 @@ struct MetricsServerTLSReloadTests {
         defer { pki.remove() }
         let later = pki.dir.appendingPathComponent("later").path
         try FileManager.default.createDirectory(atPath: later, withIntermediateDirectories: false)
-        let tls = MetricsServerTLS(certificateFile: later + "/tls.crt", keyFile: later + "/tls.key",
-                                   reloadInterval: .milliseconds(100))
+        let tls = MetricsServerTLS(
+            certificateFile: later + "/tls.crt", keyFile: later + "/tls.key",
+            reloadInterval: .milliseconds(100))
         try await withServer(configure: { $0.tls = tls }) { server, port in
             #expect(server.tlsStatistics?.waitingForCertificates == true)
             // Nothing is served yet; the connection is closed at once rather than left hanging.
@@ -87,22 +100,26 @@ struct MetricsServerTLSReloadTests {
         try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: pki.serverCert, toPath: live + "/tls.crt")
         try FileManager.default.copyItem(atPath: pki.serverKey, toPath: live + "/tls.key")
-        let tls = MetricsServerTLS(certificateFile: live + "/tls.crt", keyFile: live + "/tls.key",
-                                   reloadInterval: .milliseconds(100))
+        let tls = MetricsServerTLS(
+            certificateFile: live + "/tls.crt", keyFile: live + "/tls.key",
+            reloadInterval: .milliseconds(100))
         try await withServer(configure: { $0.tls = tls }) { server, port in
             #expect(try await tlsTests.servedSerial(port, pki) == "5e1001")
 
             // A new key pair with another serial and subject, moved into place (as cert-manager or an operator would).
             let staging = pki.dir.appendingPathComponent("staging").path
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
-            try pki.issue("tls", by: "ca", subject: "/CN=spyglass-rotated", serial: "0x5e1002",
-                          extensions: ["subjectAltName=IP:127.0.0.1"], into: staging)
+            try pki.issue(
+                "tls", by: "ca", subject: "/CN=spyglass-rotated", serial: "0x5e1002",
+                extensions: ["subjectAltName=IP:127.0.0.1"], into: staging)
             #expect(rename(staging + "/tls.key", live + "/tls.key") == 0)
             #expect(rename(staging + "/tls.crt", live + "/tls.crt") == 0)
             try await waitUntil(timeout: .seconds(5)) { server.tlsStatistics?.loads == 2 }
             #expect(try await tlsTests.servedSerial(port, pki) == "5e1002")
             let run = try await tlsTests.sClient(port, pki)
-            #expect(run.stdout.contains("CN = spyglass-rotated") || run.stdout.contains("CN=spyglass-rotated"), "\(run.stdout)")
+            #expect(
+                run.stdout.contains("CN = spyglass-rotated") || run.stdout.contains("CN=spyglass-rotated"),
+                "\(run.stdout)")
 
             // A broken replacement: logged, counted once, and the previous certificate stays in use.
             try "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n"
@@ -128,13 +145,15 @@ struct MetricsServerTLSReloadTests {
         try fm.createSymbolicLink(atPath: mount + "/..data", withDestinationPath: "..v1")
         try fm.createSymbolicLink(atPath: mount + "/tls.crt", withDestinationPath: "..data/tls.crt")
         try fm.createSymbolicLink(atPath: mount + "/tls.key", withDestinationPath: "..data/tls.key")
-        let tls = MetricsServerTLS(certificateFile: mount + "/tls.crt", keyFile: mount + "/tls.key",
-                                   reloadInterval: .milliseconds(100))
+        let tls = MetricsServerTLS(
+            certificateFile: mount + "/tls.crt", keyFile: mount + "/tls.key",
+            reloadInterval: .milliseconds(100))
         try await withServer(configure: { $0.tls = tls }) { server, port in
             #expect(try await tlsTests.servedSerial(port, pki) == "5e1001")
             try fm.createDirectory(atPath: mount + "/..v2", withIntermediateDirectories: false)
-            try pki.issue("tls", by: "ca", subject: "/CN=spyglass-v2", serial: "0x5e1003",
-                          extensions: ["subjectAltName=IP:127.0.0.1"], into: mount + "/..v2")
+            try pki.issue(
+                "tls", by: "ca", subject: "/CN=spyglass-v2", serial: "0x5e1003",
+                extensions: ["subjectAltName=IP:127.0.0.1"], into: mount + "/..v2")
             try fm.createSymbolicLink(atPath: mount + "/..data_tmp", withDestinationPath: "..v2")
             #expect(rename(mount + "/..data_tmp", mount + "/..data") == 0)
             try fm.removeItem(atPath: mount + "/..v1")

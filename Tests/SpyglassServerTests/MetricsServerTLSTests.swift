@@ -7,19 +7,26 @@ import Testing
 /// generated for each test.
 @Suite(
     "MetricsServer TLS with curl and openssl", .serialized, .timeLimit(.minutes(2)),
-    .enabled(if: TestPKI.toolsPresent || KernelTestGate.isCI, "needs /usr/bin/openssl and /usr/bin/curl (apt-get install openssl curl)")
+    .enabled(
+        if: TestPKI.toolsPresent || KernelTestGate.isCI,
+        "needs /usr/bin/openssl and /usr/bin/curl (apt-get install openssl curl)")
 )
 struct MetricsServerTLSTests {
     static func tls(_ pki: TestPKI, clientCAs: [String] = []) -> MetricsServerTLS {
-        MetricsServerTLS(certificateFile: pki.serverCert, keyFile: pki.serverKey, clientCAFiles: clientCAs,
-                         reloadInterval: .milliseconds(100))
+        MetricsServerTLS(
+            certificateFile: pki.serverCert, keyFile: pki.serverKey, clientCAFiles: clientCAs,
+            reloadInterval: .milliseconds(100))
     }
 
     /// GET over HTTPS with curl; the last stdout line is the HTTP status (000 when there was no response).
-    func curl(_ port: Int, _ pki: TestPKI, path: String = "/metrics", _ extra: [String] = []) async throws -> (code: Int, body: String, run: ToolRun) {
+    func curl(_ port: Int, _ pki: TestPKI, path: String = "/metrics", _ extra: [String] = []) async throws -> (
+        code: Int, body: String, run: ToolRun
+    ) {
         let run = try await onThread {
-            try ToolRun.run(TestPKI.curl, ["-sS", "--max-time", "5", "--cacert", pki.caCert, "-w", "\n%{http_code}"]
-                            + extra + ["https://127.0.0.1:\(port)\(path)"], timeout: 10)
+            try ToolRun.run(
+                TestPKI.curl,
+                ["-sS", "--max-time", "5", "--cacert", pki.caCert, "-w", "\n%{http_code}"]
+                    + extra + ["https://127.0.0.1:\(port)\(path)"], timeout: 10)
         }
         var lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let code = Int(lines.popLast() ?? "") ?? -1
@@ -29,8 +36,12 @@ struct MetricsServerTLSTests {
     /// `openssl s_client` handshake (stdin closed, so it leaves right after it).
     func sClient(_ port: Int, _ pki: TestPKI, _ extra: [String] = []) async throws -> ToolRun {
         try await onThread {
-            try ToolRun.run(TestPKI.openssl, ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", pki.caCert,
-                                              "-verify_return_error"] + extra, timeout: 10)
+            try ToolRun.run(
+                TestPKI.openssl,
+                [
+                    "s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", pki.caCert,
+                    "-verify_return_error"
+                ] + extra, timeout: 10)
         }
     }
 
@@ -38,7 +49,7 @@ struct MetricsServerTLSTests {
     func servedSerial(_ port: Int, _ pki: TestPKI) async throws -> String {
         let run = try await sClient(port, pki)
         guard run.status == 0, let begin = run.stdout.range(of: "-----BEGIN CERTIFICATE-----"),
-              let end = run.stdout.range(of: "-----END CERTIFICATE-----")
+            let end = run.stdout.range(of: "-----END CERTIFICATE-----")
         else { throw TestFailure("s_client failed (\(run.status)): \(run.stderr)") }
         return try TestPKI.serialAndSubject(ofPEM: String(run.stdout[begin.lowerBound..<end.upperBound]) + "\n").serial
     }
@@ -76,8 +87,10 @@ struct MetricsServerTLSTests {
                 #expect(viaCurl.run.status != 0 && viaCurl.code == 0, "\(viaCurl.run.stderr)")
                 let viaOpenSSL = try await sClient(port, pki, ["-tls1_2"])
                 #expect(viaOpenSSL.status != 0, "\(viaOpenSSL.stdout)")
-                #expect(viaOpenSSL.stderr.contains("alert protocol version") || viaOpenSSL.stdout.contains("Cipher is (NONE)"),
-                        "\(viaOpenSSL.stderr)")
+                #expect(
+                    viaOpenSSL.stderr.contains("alert protocol version")
+                        || viaOpenSSL.stdout.contains("Cipher is (NONE)"),
+                    "\(viaOpenSSL.stderr)")
                 let tls13 = try await sClient(port, pki, ["-tls1_3"])
                 #expect(tls13.status == 0, "\(tls13.stderr)")
                 #expect(tls13.stdout.contains("TLSv1.3"))
@@ -90,7 +103,8 @@ struct MetricsServerTLSTests {
         try await withPKI { pki in
             try await withServer(configure: { $0.tls = Self.tls(pki) }) { server, port in
                 let plain = try await onThread {
-                    try ToolRun.run(TestPKI.curl, ["-sS", "--max-time", "5", "http://127.0.0.1:\(port)/metrics"], timeout: 10)
+                    try ToolRun.run(
+                        TestPKI.curl, ["-sS", "--max-time", "5", "http://127.0.0.1:\(port)/metrics"], timeout: 10)
                 }
                 #expect(plain.status != 0, "plain HTTP got an answer: \(plain.stdout)")
                 #expect(plain.seconds < 2, "took \(plain.seconds) s")

@@ -64,9 +64,13 @@ struct MetricsServerTests {
     @Test func metricsPassesAcceptThroughAndUsesProviderContentType() async throws {
         let provider = StubProvider()
         try await withServer(provider: provider) { _, port in
-            let om = try await fetch(port: port, get("/metrics", port: port, headers: [
-                "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-            ]))
+            let om = try await fetch(
+                port: port,
+                get(
+                    "/metrics", port: port,
+                    headers: [
+                        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+                    ]))
             #expect(om.status == 200)
             #expect(om.header("Content-Type") == StubProvider.openMetricsType)
             #expect(om.body == provider.body)
@@ -77,9 +81,10 @@ struct MetricsServerTests {
             let plain = try await fetch(port: port, get("/metrics", port: port))
             #expect(plain.status == 200)
             #expect(plain.header("Content-Type") == StubProvider.textType)
-            #expect(provider.accepts == [
-                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", nil,
-            ])
+            #expect(
+                provider.accepts == [
+                    "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", nil
+                ])
             let scrapes = await provider.waitForScrapes(2)
             #expect(scrapes.map(\.code) == [200, 200])
             #expect(scrapes.allSatisfy { $0.seconds >= 0 && $0.seconds < 5 })
@@ -90,7 +95,7 @@ struct MetricsServerTests {
         "gzip follows Accept-Encoding",
         arguments: [
             ("gzip", true), ("gzip, deflate, br", true), ("*", true), ("gzip;q=0", false),
-            ("identity;q=1, gzip;q=0.5", false), ("br", false), (nil, false),
+            ("identity;q=1, gzip;q=0.5", false), ("br", false), (nil, false)
         ] as [(String?, Bool)]
     )
     func gzip(acceptEncoding: String?, expectGzip: Bool) async throws {
@@ -116,10 +121,12 @@ struct MetricsServerTests {
     @Test func curlDecompressesAndSeesHeaders() async throws {
         let provider = StubProvider()
         try await withServer(provider: provider) { _, port in
-            let result = try await runProcess("/usr/bin/curl", [
-                "-sS", "--max-time", "5", "--compressed", "-D", "-", "-H", "Accept: application/openmetrics-text",
-                "http://127.0.0.1:\(port)/metrics",
-            ])
+            let result = try await runProcess(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--max-time", "5", "--compressed", "-D", "-", "-H", "Accept: application/openmetrics-text",
+                    "http://127.0.0.1:\(port)/metrics"
+                ])
             #expect(result.status == 0)
             let text = String(decoding: result.stdout, as: UTF8.self)
             #expect(text.lowercased().contains("content-encoding: gzip"))
@@ -248,7 +255,9 @@ struct MetricsServerTests {
             #expect(response2.status == 431)
 
             // Just below the limit is fine.
-            let ok = try await fetch(port: port, get("/healthz", port: port, headers: ["X-Big: \(String(repeating: "c", count: 15 * 1024))"]))
+            let ok = try await fetch(
+                port: port, get("/healthz", port: port, headers: ["X-Big: \(String(repeating: "c", count: 15 * 1024))"])
+            )
             #expect(ok.status == 200)
         }
     }
@@ -311,7 +320,9 @@ struct MetricsServerTests {
     @Test func slowRenderDoesNotBlockAnotherScrape() async throws {
         let provider = StubProvider(slowRender: .seconds(2))
         try await withServer(provider: provider) { _, port in
-            async let slow = elapsed { try await fetch(port: port, get("/metrics", port: port, headers: ["Accept: slow"])) }
+            async let slow = elapsed {
+                try await fetch(port: port, get("/metrics", port: port, headers: ["Accept: slow"]))
+            }
             try await Task.sleep(for: .milliseconds(200))  // let the slow render start
             let (fast, fastTook) = try await elapsed { try await fetch(port: port, get("/metrics", port: port)) }
             #expect(fast.status == 200)
@@ -332,7 +343,8 @@ struct MetricsServerTests {
                 for i in 0..<24 {
                     group.addTask {
                         let gz = i % 2 == 0
-                        let r = try await fetch(port: port, get("/metrics", port: port, headers: gz ? ["Accept-Encoding: gzip"] : []))
+                        let r = try await fetch(
+                            port: port, get("/metrics", port: port, headers: gz ? ["Accept-Encoding: gzip"] : []))
                         let body = gz ? try gunzip(r.body) : r.body
                         return (r.status, body == provider.body)
                     }
@@ -376,7 +388,8 @@ struct MetricsServerTests {
             } throws: { error in
                 guard let error = error as? MetricsServerError else { return false }
                 return error.kind == .addressInUse
-                    && error.description == "cannot listen on 127.0.0.1:\(port) (--hubble-metrics-server): address already in use"
+                    && error.description
+                        == "cannot listen on 127.0.0.1:\(port) (--hubble-metrics-server): address already in use"
             }
             await second.shutdown()
         }
@@ -390,7 +403,8 @@ struct MetricsServerTests {
         } throws: { error in
             guard let error = error as? MetricsServerError else { return false }
             return error.kind == .bindFailed
-                && error.description == "cannot listen on 192.0.2.1:0 (--hubble-metrics-server): Cannot assign requested address"
+                && error.description
+                    == "cannot listen on 192.0.2.1:0 (--hubble-metrics-server): Cannot assign requested address"
         }
     }
 
@@ -423,7 +437,8 @@ struct MetricsServerTests {
     }
 
     static var hasIPv6Loopback: Bool {
-        (try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8))?.contains("00000000000000000000000000000001") ?? false
+        (try? String(contentsOfFile: "/proc/net/if_inet6", encoding: .utf8))?.contains(
+            "00000000000000000000000000000001") ?? false
     }
 
     @Test func shutdownFinishesInFlightScrapeAndClosesIdleConnections() async throws {
@@ -474,7 +489,9 @@ struct MetricsServerLifecycleTests {
             let lazy = try RawHTTPConnection(port: port)
             try lazy.send(get("/metrics", port: port))
             try await waitUntil { server.openConnections == 1 }
-            let (_, took) = try await elapsed { try await waitUntil(timeout: .seconds(5)) { server.openConnections == 0 } }
+            let (_, took) = try await elapsed {
+                try await waitUntil(timeout: .seconds(5)) { server.openConnections == 0 }
+            }
             #expect(took < .seconds(4))
             let scrapes = await provider.waitForScrapes(1)
             #expect(scrapes.map(\.code) == [200])

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -37,14 +38,17 @@ final class RawHTTPConnection: @unchecked Sendable {
             local.sin_family = sa_family_t(AF_INET)
             inet_pton(AF_INET, source, &local.sin_addr)
             let b = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard b == 0 else {
                 Glibc.close(fd)
                 throw TestFailure("bind to \(source) failed: errno \(errno)")
             }
         }
-        var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
+        var tv = timeval(
+            tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc: Int32
@@ -54,7 +58,9 @@ final class RawHTTPConnection: @unchecked Sendable {
             addr.sin6_port = in_port_t(UInt16(port).bigEndian)
             inet_pton(AF_INET6, host, &addr.sin6_addr)
             rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
         } else {
             var addr = sockaddr_in()
@@ -62,7 +68,9 @@ final class RawHTTPConnection: @unchecked Sendable {
             addr.sin_port = in_port_t(UInt16(port).bigEndian)
             inet_pton(AF_INET, host, &addr.sin_addr)
             rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         guard rc == 0 else {
@@ -106,17 +114,22 @@ final class RawHTTPConnection: @unchecked Sendable {
         var headEnd: Int?
         while headEnd == nil {
             if let r = firstRange(of: separator) { headEnd = r; break }
-            guard try fill() else { throw TestFailure("connection closed before a response head (\(buffer.count) bytes)") }
+            guard try fill() else {
+                throw TestFailure("connection closed before a response head (\(buffer.count) bytes)")
+            }
         }
         let headBytes = buffer[0..<headEnd!]
         buffer.removeFirst(headEnd! + 4)
         let lines = String(decoding: headBytes, as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestFailure("bad status line \(lines[0])") }
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+            throw TestFailure("bad status line \(lines[0])")
+        }
         var headers: [(name: String, value: String)] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         var response = RawResponse(status: status, headers: headers, body: [])
         let length = headRequest ? 0 : Int(response.header("Content-Length") ?? "0") ?? 0

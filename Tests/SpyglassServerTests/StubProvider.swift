@@ -34,7 +34,8 @@ final class StubProvider: MetricsProvider {
         var text = "# HELP hubble_flows_processed_total Total number of flows processed\n"
         text += "# TYPE hubble_flows_processed_total counter\n"
         for i in 0..<series {
-            text += "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"to-endpoint\",type=\"Trace\",verdict=\"FORWARDED\",n=\"\(i)\"} \(i * 7)\n"
+            text +=
+                "hubble_flows_processed_total{protocol=\"TCP\",subtype=\"to-endpoint\",type=\"Trace\",verdict=\"FORWARDED\",n=\"\(i)\"} \(i * 7)\n"
         }
         return Array(text.utf8)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SpyglassSupport
+import Testing
 
 @Suite struct PThreadMutexTests {
     @Test func incrementsFromManyThreadsAreNotLost() {
@@ -41,7 +41,10 @@ import SpyglassSupport
         #expect(RFC3339.parse("2023-10-09T23:59:59-07:00")! == (1_696_921_199, 0))
         #expect(RFC3339.parse("1970-01-01T00:00:01.123456789123Z")! == (1, 123_456_789))
         #expect(RFC3339.parse(" 2000-02-29t00:00:00+01:30 ")! == (951_777_000, 0))
-        for bad in ["2023-10-09", "2023-10-09T23:59:59", "2023-13-09T23:59:59Z", "2023-10-09T23:59:59.Z", "2023-10-09T23:59:59Zx"] {
+        for bad in [
+            "2023-10-09", "2023-10-09T23:59:59", "2023-13-09T23:59:59Z", "2023-10-09T23:59:59.Z",
+            "2023-10-09T23:59:59Zx"
+        ] {
             #expect(RFC3339.parse(bad) == nil, "\(bad)")
         }
     }
@@ -68,8 +71,9 @@ import SpyglassSupport
 
     @Test func jsonTextEscapesAndReadsBack() throws {
         let v = JSONValue.object([
-            JSONMember(key: "s", value: .string("a\"b\\c\n\u{1}é")), JSONMember(key: "n", value: .number("18446744073709551615")),
-            JSONMember(key: "l", value: .array([.bool(true), .null])),
+            JSONMember(key: "s", value: .string("a\"b\\c\n\u{1}é")),
+            JSONMember(key: "n", value: .number("18446744073709551615")),
+            JSONMember(key: "l", value: .array([.bool(true), .null]))
         ])
         #expect(v.jsonText == #"{"s":"a\"b\\c\n\u0001é","n":18446744073709551615,"l":[true,null]}"#)
         #expect(try JSONReader.value(v.jsonText) == v)

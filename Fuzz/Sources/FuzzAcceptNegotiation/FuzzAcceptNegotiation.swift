@@ -24,6 +24,7 @@ public func fuzzAcceptNegotiation(_ data: UnsafePointer<UInt8>, _ size: Int) -> 
 }
 
 @_cdecl("FuzzAcceptNegotiation_main")
-public func FuzzAcceptNegotiationMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+public func FuzzAcceptNegotiationMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt
+{
     runFuzzer(argc, argv) { data, size in fuzzAcceptNegotiation(data ?? emptyInput, size) }
 }

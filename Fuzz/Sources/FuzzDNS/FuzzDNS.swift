@@ -57,12 +57,15 @@ func checkParser(_ message: [UInt8]) {
     let whole = try? DNSParser.parse(message)
     let prefix = try? DNSParser.parse(message, isPrefix: true)
     guard let whole else { return }
-    guard prefix == whole else { invariantFailed("isPrefix changed the parse of a whole message: \(whole) vs \(String(describing: prefix))") }
+    guard prefix == whole else {
+        invariantFailed("isPrefix changed the parse of a whole message: \(whole) vs \(String(describing: prefix))")
+    }
     for q in whole.questions {
         guard let wire = DNSName.wire(q.name) else { invariantFailed("rendered name \(q.name) does not re-encode") }
         let rebuilt: [UInt8] = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0] + wire + [0, 1, 0, 1]
         guard let again = try? DNSParser.parse(rebuilt), again.questions.first?.name == q.name else {
-            invariantFailed("name \(q.name) re-encoded as \(wire) parses as \(String(describing: try? DNSParser.parse(rebuilt)))")
+            invariantFailed(
+                "name \(q.name) re-encoded as \(wire) parses as \(String(describing: try? DNSParser.parse(rebuilt)))")
         }
     }
 }

@@ -33,6 +33,8 @@ public func fuzzDynamicMetricsYAML(_ data: UnsafePointer<UInt8>, _ size: Int) ->
 
 /// SwiftPM links `main` to this symbol: start libFuzzer on the function above.
 @_cdecl("FuzzDynamicMetricsYAML_main")
-public func FuzzDynamicMetricsYAMLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+public func FuzzDynamicMetricsYAMLMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?)
+    -> CInt
+{
     runFuzzer(argc, argv) { data, size in fuzzDynamicMetricsYAML(data ?? emptyInput, size) }
 }

@@ -14,7 +14,9 @@ public func fuzzEventDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         _ = flow.summary
         let event = try SpyPacketEvent(validating: record)
         // The snapshot range was validated: it must lie inside the record.
-        guard event.snapshotRange.upperBound <= size else { invariantFailed("snapshot range \(event.snapshotRange) outside \(size) bytes") }
+        guard event.snapshotRange.upperBound <= size else {
+            invariantFailed("snapshot range \(event.snapshotRange) outside \(size) bytes")
+        }
         _ = PacketParser.parse(UnsafeRawBufferPointer(rebasing: record[event.snapshotRange]))
     } catch {
         _ = error.reason

@@ -10,8 +10,10 @@ import SpyglassMetrics
 /// that went in.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzExpositionLabels(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    var parts = Array(UnsafeBufferPointer(start: data, count: size)).split(separator: 0, omittingEmptySubsequences: false)
-        .map { String(decoding: $0, as: UTF8.self) }
+    var parts = Array(UnsafeBufferPointer(start: data, count: size)).split(
+        separator: 0, omittingEmptySubsequences: false
+    )
+    .map { String(decoding: $0, as: UTF8.self) }
     func next() -> String { parts.isEmpty ? "x" : parts.removeFirst() }
     let namespace = next(), pod = next(), name = next()
     let (config, _) = try! MetricsConfig.parse("flow:sourceContext=pod;destinationContext=dns")
@@ -26,12 +28,17 @@ public func fuzzExpositionLabels(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
             invariantFailed("\(format): \(error)")
         }
         let flows = samples.filter { $0.name.hasPrefix("hubble_flows_processed_total") }
-        guard let s = flows.first else { invariantFailed("\(format): no hubble_flows_processed_total sample in \(text.debugDescription)") }
+        guard let s = flows.first else {
+            invariantFailed("\(format): no hubble_flows_processed_total sample in \(text.debugDescription)")
+        }
         if !pod.isEmpty && !namespace.isEmpty, s.labels["source"] != "\(namespace)/\(pod)" {
-            invariantFailed("\(format): source \(String(describing: s.labels["source"])) != \("\(namespace)/\(pod)".debugDescription)")
+            invariantFailed(
+                "\(format): source \(String(describing: s.labels["source"])) != \("\(namespace)/\(pod)".debugDescription)"
+            )
         }
         if !name.isEmpty, s.labels["destination"] != name {
-            invariantFailed("\(format): destination \(String(describing: s.labels["destination"])) != \(name.debugDescription)")
+            invariantFailed(
+                "\(format): destination \(String(describing: s.labels["destination"])) != \(name.debugDescription)")
         }
     }
     return 0
@@ -64,12 +71,15 @@ enum ExpositionLine {
     }
 
     static func isNameByte(_ c: UInt8, first: Bool) -> Bool {
-        (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x5f || c == 0x3a || (!first && c >= 0x30 && c <= 0x39)
+        (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x5f || c == 0x3a
+            || (!first && c >= 0x30 && c <= 0x39)
     }
 
     static func sample(_ b: [UInt8]) throws -> Sample {
         var i = 0
-        func fail(_ why: String) -> Bad { Bad(description: "\(why) at \(i) in \(String(decoding: b, as: UTF8.self).debugDescription)") }
+        func fail(_ why: String) -> Bad {
+            Bad(description: "\(why) at \(i) in \(String(decoding: b, as: UTF8.self).debugDescription)")
+        }
         while i < b.count && isNameByte(b[i], first: i == 0) { i += 1 }
         guard i > 0 else { throw fail("no metric name") }
         let name = String(decoding: b[..<i], as: UTF8.self)
@@ -79,7 +89,9 @@ enum ExpositionLine {
             while i < b.count && b[i] != UInt8(ascii: "}") {
                 let start = i
                 while i < b.count && isNameByte(b[i], first: i == start) && b[i] != 0x3a { i += 1 }
-                guard i > start, i + 1 < b.count, b[i] == UInt8(ascii: "="), b[i + 1] == UInt8(ascii: "\"") else { throw fail("bad label name") }
+                guard i > start, i + 1 < b.count, b[i] == UInt8(ascii: "="), b[i + 1] == UInt8(ascii: "\"") else {
+                    throw fail("bad label name")
+                }
                 let key = String(decoding: b[start..<i], as: UTF8.self)
                 i += 2
                 var value: [UInt8] = []
@@ -103,7 +115,9 @@ enum ExpositionLine {
                     i += 1
                 }
                 i += 1
-                guard labels.updateValue(String(decoding: value, as: UTF8.self), forKey: key) == nil else { throw fail("duplicate label \(key)") }
+                guard labels.updateValue(String(decoding: value, as: UTF8.self), forKey: key) == nil else {
+                    throw fail("duplicate label \(key)")
+                }
                 if i < b.count && b[i] == UInt8(ascii: ",") { i += 1 }
             }
             guard i < b.count else { throw fail("unterminated label set") }
@@ -113,12 +127,15 @@ enum ExpositionLine {
         i += 1
         let rest = String(decoding: b[i...], as: UTF8.self)
         let value = rest.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
-        guard Double(value) != nil || ["NaN", "+Inf", "-Inf"].contains(value) else { throw fail("bad value \(value.debugDescription)") }
+        guard Double(value) != nil || ["NaN", "+Inf", "-Inf"].contains(value) else {
+            throw fail("bad value \(value.debugDescription)")
+        }
         return Sample(name: name, labels: labels)
     }
 }
 
 @_cdecl("FuzzExpositionLabels_main")
-public func FuzzExpositionLabelsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+public func FuzzExpositionLabelsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt
+{
     runFuzzer(argc, argv) { data, size in fuzzExpositionLabels(data ?? emptyInput, size) }
 }

@@ -1,5 +1,5 @@
-import FuzzSupport
 import Foundation
+import FuzzSupport
 import SpyglassExport
 import SpyglassFlow
 
@@ -13,15 +13,21 @@ public func fuzzFlowLogEncoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     let code = UInt32(input.byte()) * 3
     let seconds = Int64(input.byte()) << 24 | Int64(input.byte())
     // The rest: strings separated by 0 bytes (invalid UTF-8 repaired, as the parsers do).
-    var parts = input.rest.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    var parts = input.rest.split(separator: 0, omittingEmptySubsequences: false).map {
+        String(decoding: $0, as: UTF8.self)
+    }
     func next() -> String { parts.isEmpty ? "x" : parts.removeFirst() }
     let pod = next(), namespace = next(), label = next(), url = next(), headerKey = next(), headerValue = next()
     let query = next(), node = next(), name = next()
     let source = Endpoint(identity: 1234, namespace: namespace, labels: [label], podName: pod)
     var flow = Flow(
         time: Timestamp(seconds: seconds, nanos: 5), verdict: .forwarded, source: source, type: .l7, nodeName: node,
-        l7: Layer7(type: .request, latencyNs: 7, record: .http(HTTP(code: code, method: "GET", url: url, protocol: "HTTP/1.1",
-                                                                   headers: [HTTPHeader(key: headerKey, value: headerValue)]))))
+        l7: Layer7(
+            type: .request, latencyNs: 7,
+            record: .http(
+                HTTP(
+                    code: code, method: "GET", url: url, protocol: "HTTP/1.1",
+                    headers: [HTTPHeader(key: headerKey, value: headerValue)]))))
     flow.destinationNames = [name]
     let encoder = FlowRecordEncoder()
     var lines = [encoder.encode(flow)]
@@ -31,14 +37,19 @@ public func fuzzFlowLogEncoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
         guard line.last == 0x0a, !line.dropLast().contains(0x0a) else { invariantFailed("record \(i) is not one line") }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(line)) } catch {
-            invariantFailed("record \(i) is not JSON: \(error) \(String(decoding: line, as: UTF8.self).debugDescription)")
+            invariantFailed(
+                "record \(i) is not JSON: \(error) \(String(decoding: line, as: UTF8.self).debugDescription)")
         }
-        guard let top = object as? [String: Any], let f = top["flow"] as? [String: Any] else { invariantFailed("no flow object") }
+        guard let top = object as? [String: Any], let f = top["flow"] as? [String: Any] else {
+            invariantFailed("no flow object")
+        }
         let src = f["source"] as? [String: Any]
         func same(_ got: Any?, _ want: String, _ what: String) {
             // Empty strings are omitted (protojson); everything else must come back exactly.
             if want.isEmpty { return }
-            guard let s = got as? String, s == want else { invariantFailed("\(what): \(String(describing: got)) != \(want.debugDescription)") }
+            guard let s = got as? String, s == want else {
+                invariantFailed("\(what): \(String(describing: got)) != \(want.debugDescription)")
+            }
         }
         same(src?["pod_name"], pod, "pod_name")
         same(src?["namespace"], namespace, "namespace")

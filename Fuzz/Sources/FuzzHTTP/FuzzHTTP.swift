@@ -24,7 +24,9 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         serverPort: mode & 2 != 0 ? 8080 : 80, chunk: chunk == 0 ? max(requests.count, responses.count) : chunk,
         lose: mode & 1 != 0 ? pick : nil, repeatIndex: mode & 1 == 0 ? pick : nil)
     for flow in player.play(client: requests, server: responses, into: StepDriver(config: FuzzL7Config.small)) {
-        guard flow.l7?.http != nil else { invariantFailed("an HTTP connection produced a non-HTTP L7 flow: \(flow.summary)") }
+        guard flow.l7?.http != nil else {
+            invariantFailed("an HTTP connection produced a non-HTTP L7 flow: \(flow.summary)")
+        }
     }
     return 0
 }

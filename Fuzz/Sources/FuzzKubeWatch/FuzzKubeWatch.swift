@@ -36,24 +36,35 @@ public func fuzzKubeWatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     let watched = feed.watch(kind, chunks: chunks)
     checkCap(feed, kind, "after the watch")
-    if watched.maxPending > feed.maxWatchLineBytes { invariantFailed("held \(watched.maxPending) bytes of a partial line") }
+    if watched.maxPending > feed.maxWatchLineBytes {
+        invariantFailed("held \(watched.maxPending) bytes of a partial line")
+    }
 
     // The stream's own lines, cut at every newline; blank ones are skipped.
     let expected = stream.split(separator: 0x0a, omittingEmptySubsequences: false)
         .filter { !$0.allSatisfy { $0 == 32 || $0 == 13 || $0 == 9 } }
-    guard watched.lines.count <= expected.count, zip(watched.lines, expected).allSatisfy({ $0.elementsEqual($1) }) else {
+    guard watched.lines.count <= expected.count, zip(watched.lines, expected).allSatisfy({ $0.elementsEqual($1) })
+    else {
         invariantFailed("lines handed on are not the stream's lines in order")
     }
-    if watched.error == nil && watched.lines.count != expected.count { invariantFailed("a line was lost without an error") }
+    if watched.error == nil && watched.lines.count != expected.count {
+        invariantFailed("a line was lost without an error")
+    }
     for line in watched.lines where line.count > feed.maxWatchLineBytes || line.contains(0x0a) {
         invariantFailed("a line of \(line.count) bytes was handed on")
     }
 
     let pods = feed.podInfos
     for p in pods {
-        guard !p.prefixes.isEmpty, p.prefixes.allSatisfy(\.isHost) else { invariantFailed("pod \(p.podName): prefixes \(p.prefixes)") }
-        guard p.labels.contains("k8s:io.kubernetes.pod.namespace=\(p.namespace)") else { invariantFailed("pod without namespace label") }
-        guard (1...65535).contains(p.endpointID), p.clusterName == "fuzz" else { invariantFailed("pod endpoint ID \(p.endpointID)") }
+        guard !p.prefixes.isEmpty, p.prefixes.allSatisfy(\.isHost) else {
+            invariantFailed("pod \(p.podName): prefixes \(p.prefixes)")
+        }
+        guard p.labels.contains("k8s:io.kubernetes.pod.namespace=\(p.namespace)") else {
+            invariantFailed("pod without namespace label")
+        }
+        guard (1...65535).contains(p.endpointID), p.clusterName == "fuzz" else {
+            invariantFailed("pod endpoint ID \(p.endpointID)")
+        }
     }
     let services = feed.serviceInfos
     for s in services where s.prefixes.isEmpty || s.service == nil { invariantFailed("service record \(s)") }
@@ -61,10 +72,15 @@ public func fuzzKubeWatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     feed.rebuild()
     for p in pods {
         for prefix in p.prefixes {
-            guard let e = feed.resolver.lookup(prefix.address) else { invariantFailed("pod address \(prefix) does not resolve") }
+            guard let e = feed.resolver.lookup(prefix.address) else {
+                invariantFailed("pod address \(prefix) does not resolve")
+            }
             let owners = pods.filter { $0.prefixes.contains(prefix) }
-            guard e.identity != 0, owners.contains(where: { $0.podName == e.podName && $0.namespace == e.namespace }) else {
-                invariantFailed("\(prefix) resolves to \(e.namespace)/\(e.podName) (identity \(e.identity)), not to a pod holding it")
+            guard e.identity != 0, owners.contains(where: { $0.podName == e.podName && $0.namespace == e.namespace })
+            else {
+                invariantFailed(
+                    "\(prefix) resolves to \(e.namespace)/\(e.podName) (identity \(e.identity)), not to a pod holding it"
+                )
             }
         }
     }
@@ -77,7 +93,9 @@ public func fuzzKubeWatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 private func checkCap(_ feed: KubeFeed, _ kind: Int, _ when: String) {
-    if feed.objects(kind) > feed.maxObjectsPerKind { invariantFailed("\(feed.objects(kind)) \(KubeFeed.kinds[kind]) \(when)") }
+    if feed.objects(kind) > feed.maxObjectsPerKind {
+        invariantFailed("\(feed.objects(kind)) \(KubeFeed.kinds[kind]) \(when)")
+    }
 }
 
 @_cdecl("FuzzKubeWatch_main")

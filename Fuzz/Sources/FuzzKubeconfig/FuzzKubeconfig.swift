@@ -1,5 +1,5 @@
-import FuzzSupport
 import Foundation
+import FuzzSupport
 import SpyglassEndpoints
 
 /// A kubeconfig file (`--k8s-kubeconfig-path`), read the way the agent reads it: from a file.

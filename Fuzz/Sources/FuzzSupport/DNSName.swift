@@ -35,7 +35,7 @@ public enum DNSName {
             }
             i += 1
         }
-        guard label.isEmpty, out.count + 1 <= 255 else { return nil } // must end with the trailing dot
+        guard label.isEmpty, out.count + 1 <= 255 else { return nil }  // must end with the trailing dot
         return out + [0]
     }
 }

@@ -14,7 +14,9 @@ public enum Frames {
         return ipv4(src: src, dst: dst, proto: 6, l4: l4 + payload)
     }
 
-    public static func udp(from src: [UInt8], to dst: [UInt8], sport: UInt16, dport: UInt16, payload: ArraySlice<UInt8>) -> [UInt8] {
+    public static func udp(from src: [UInt8], to dst: [UInt8], sport: UInt16, dport: UInt16, payload: ArraySlice<UInt8>)
+        -> [UInt8]
+    {
         let l4 = be16(sport) + be16(dport) + be16(UInt16(truncatingIfNeeded: 8 + payload.count)) + [0, 0]
         return ipv4(src: src, dst: dst, proto: 17, l4: l4 + payload)
     }
@@ -27,7 +29,9 @@ public enum Frames {
     }
 
     public static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
-    public static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
+    public static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
+    }
 }
 
 /// TCP flag bits as on the wire.

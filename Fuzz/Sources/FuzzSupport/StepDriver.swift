@@ -37,7 +37,9 @@ public final class StepDriver {
 
     /// A frame as the tc program reports it; returns the L7 flows it completed.
     public func frame(_ frame: [UInt8], obsPoint: UInt8, timeNs: UInt64) -> [Flow] {
-        process(record: EventRecord.trace(frame: frame, obsPoint: obsPoint, timestampNs: timeNs)).filter { $0.type == .l7 }
+        process(record: EventRecord.trace(frame: frame, obsPoint: obsPoint, timestampNs: timeNs)).filter {
+            $0.type == .l7
+        }
     }
 
     /// Ages out L7 state (the agent's housekeeping tick) and returns the assembler's counters.

@@ -25,15 +25,21 @@ public struct TCPStreamPlayer {
         let chunk = max(self.chunk, (longest + Self.maxSegments - 1) / Self.maxSegments)
         let cport: UInt16 = 40000
         var cseq: UInt32 = 1000
-        var sseq: UInt32 = 0xffff_fff0 // wraps during the stream
+        var sseq: UInt32 = 0xffff_fff0  // wraps during the stream
         var time: UInt64 = 1_000_000_000
         var out: [Flow] = []
         func send(fromClient: Bool, _ flags: UInt8, _ payload: ArraySlice<UInt8>, count: Bool = true) {
             time += 1_000_000
-            let frame = fromClient
-                ? Frames.tcp(from: Frames.client, to: Frames.server, sport: cport, dport: serverPort, seq: cseq, ack: sseq, flags: flags, payload: payload)
-                : Frames.tcp(from: Frames.server, to: Frames.client, sport: serverPort, dport: cport, seq: sseq, ack: cseq, flags: flags, payload: payload)
-            let obs = fromClient ? SpyEventLayout.ObservationCode.fromEndpoint : SpyEventLayout.ObservationCode.toEndpoint
+            let frame =
+                fromClient
+                ? Frames.tcp(
+                    from: Frames.client, to: Frames.server, sport: cport, dport: serverPort, seq: cseq, ack: sseq,
+                    flags: flags, payload: payload)
+                : Frames.tcp(
+                    from: Frames.server, to: Frames.client, sport: serverPort, dport: cport, seq: sseq, ack: cseq,
+                    flags: flags, payload: payload)
+            let obs =
+                fromClient ? SpyEventLayout.ObservationCode.fromEndpoint : SpyEventLayout.ObservationCode.toEndpoint
             out += pipeline.frame(frame, obsPoint: obs, timeNs: time)
             guard count else { return }
             let advance = UInt32(payload.count) &+ (flags & (TCPBits.syn | TCPBits.fin) != 0 ? 1 : 0)
@@ -49,7 +55,7 @@ public struct TCPStreamPlayer {
                 let end = min(client.endIndex, ci + chunk)
                 let piece = client[ci..<end]
                 if segment == lose {
-                    cseq &+= UInt32(piece.count) // lost on the wire: the next segment leaves a gap
+                    cseq &+= UInt32(piece.count)  // lost on the wire: the next segment leaves a gap
                 } else {
                     if segment == repeatIndex { send(fromClient: true, TCPBits.ack | TCPBits.psh, piece, count: false) }
                     send(fromClient: true, TCPBits.ack | TCPBits.psh, piece)

@@ -46,7 +46,8 @@ public final class StarWarsDemo: @unchecked Sendable {
     public func start() throws -> Pods {
         let stale = try NetworkLab.removeStale(prefix: Self.prefix)
         if !stale.isEmpty {
-            FileHandle.standardError.write(Data("demo: removed leftovers of an earlier run: \(stale.joined(separator: ", "))\n".utf8))
+            FileHandle.standardError.write(
+                Data("demo: removed leftovers of an earlier run: \(stale.joined(separator: ", "))\n".utf8))
         }
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         let lab = try NetworkLab(prefix: Self.prefix)
@@ -64,12 +65,17 @@ public final class StarWarsDemo: @unchecked Sendable {
 
             let lifetime = Duration.seconds(Int(Double(maxRounds) * period) + 60)
             // kube-dns: the service name resolves to both Death Star replicas.
-            processes.append(try lab.spawn(in: dns, [
-                "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", "--listen-address=\(dns.ipv4)",
-                "--local=/cluster.local/", "--log-facility=/dev/null",
-                "--host-record=\(Self.serviceName),\(ds1.ipv4)", "--host-record=\(Self.serviceName),\(ds2.ipv4)",
-                "--host-record=kube-dns.kube-system.svc.cluster.local,\(dns.ipv4)",
-            ], timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: dns,
+                    [
+                        "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                        "--listen-address=\(dns.ipv4)",
+                        "--local=/cluster.local/", "--log-facility=/dev/null",
+                        "--host-record=\(Self.serviceName),\(ds1.ipv4)",
+                        "--host-record=\(Self.serviceName),\(ds2.ipv4)",
+                        "--host-record=kube-dns.kube-system.svc.cluster.local,\(dns.ipv4)"
+                    ], timeout: lifetime))
             for ds in [ds1, ds2] {
                 // The policy: only org=empire (tiefighter) may reach deathstar:80.
                 let policy = """
@@ -82,15 +88,27 @@ public final class StarWarsDemo: @unchecked Sendable {
                     }
                     """
                 try lab.nft(in: ds, policy)
-                processes.append(try lab.spawn(in: ds, ["python3", "-c", DemoScripts.httpServer, ds.ipv4, "80"], timeout: lifetime))
+                processes.append(
+                    try lab.spawn(in: ds, ["python3", "-c", DemoScripts.httpServer, ds.ipv4, "80"], timeout: lifetime))
             }
-            processes.append(try lab.spawn(in: outpost, ["python3", "-c", DemoScripts.httpServer, outpost.ipv4, "80"], timeout: lifetime))
-            processes.append(try lab.spawn(in: tiefighter, ["bash", "-c", clientLoop(dns: dns, ship: "tiefighter", outpost: outpost)], timeout: lifetime))
-            processes.append(try lab.spawn(in: xwing, ["bash", "-c", clientLoop(dns: dns, ship: "xwing", outpost: nil)], timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: outpost, ["python3", "-c", DemoScripts.httpServer, outpost.ipv4, "80"], timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: tiefighter, ["bash", "-c", clientLoop(dns: dns, ship: "tiefighter", outpost: outpost)],
+                    timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: xwing, ["bash", "-c", clientLoop(dns: dns, ship: "xwing", outpost: nil)], timeout: lifetime))
             // ICMP probes.
             let interval = "\(max(period * 2, 0.2))"
-            processes.append(try lab.spawn(in: tiefighter, ["ping", "-q", "-i", interval, "-c", "\(maxRounds)", ds1.ipv4], timeout: lifetime))
-            processes.append(try lab.spawn(in: xwing, ["ping", "-q", "-i", interval, "-c", "\(maxRounds)", ds2.ipv4], timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: tiefighter, ["ping", "-q", "-i", interval, "-c", "\(maxRounds)", ds1.ipv4], timeout: lifetime))
+            processes.append(
+                try lab.spawn(
+                    in: xwing, ["ping", "-q", "-i", interval, "-c", "\(maxRounds)", ds2.ipv4], timeout: lifetime))
             return pods
         } catch {
             stop()
@@ -103,9 +121,10 @@ public final class StarWarsDemo: @unchecked Sendable {
     /// `outpost`, every third round also fetches supplies from it (traffic to the world).
     private func clientLoop(dns: Pod, ship: String, outpost: Pod?) -> String {
         let timeout = ship == "xwing" ? "1" : "2"
-        let toWorld = outpost.map {
-            "if [ $((i % 3)) -eq 0 ]; then curl -s -o /dev/null --max-time \(timeout) http://\($0.ipv4)/v1/supplies; fi"
-        } ?? ":"
+        let toWorld =
+            outpost.map {
+                "if [ $((i % 3)) -eq 0 ]; then curl -s -o /dev/null --max-time \(timeout) http://\($0.ipv4)/v1/supplies; fi"
+            } ?? ":"
         return """
             for i in $(seq 1 \(maxRounds)); do
               ip=$(dig +short +tries=1 +time=1 @\(dns.ipv4) \(Self.serviceName) | shuf -n 1)

@@ -1,10 +1,10 @@
-import SpyglassFlow
 import Foundation
+import SpyglassFlow
 import SpyglassSupport
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process started by the lab, in its own process group (so a kill reaches its children too),

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension NetworkLab {
@@ -20,14 +20,18 @@ extension NetworkLab {
 
         for process in snapshot.processes {
             let r = process.terminate(grace: .milliseconds(500))
-            if r.signal == nil && r.exitStatus < 0 { problems.append("process \(process.pid) (\(process.command.first ?? "")) did not end") }
+            if r.signal == nil && r.exitStatus < 0 {
+                problems.append("process \(process.pid) (\(process.command.first ?? "")) did not end")
+            }
         }
         for namespace in snapshot.namespaces.reversed() {
             problems += Self.deleteNamespace(namespace)
         }
         for link in snapshot.links.reversed() where Self.linkExists(link) {
             let r = try? Self.runRoot(["ip", "link", "del", link])
-            if Self.linkExists(link) { problems.append("link \(link): \(r.map(\.failureSummary) ?? "ip failed to start")") }
+            if Self.linkExists(link) {
+                problems.append("link \(link): \(r.map(\.failureSummary) ?? "ip failed to start")")
+            }
         }
         try? FileManager.default.removeItem(atPath: workDirectory)
         unlink("\(Self.markerDirectory)/\(prefix)")
@@ -50,9 +54,14 @@ extension NetworkLab {
     @discardableResult
     public static func removeStale(prefix: String) throws(LabError) -> [String] {
         try validatePrefix(prefix, maxLength: 12)
-        for reserved in ["eth", "en", "wl", "veth", "lo", "docker", "br", "lxc", "cilium", "virbr", "tun", "tap", "ifb", "bond", "vxlan", "dummy", "flannel", "cni", "kube"]
+        for reserved in [
+            "eth", "en", "wl", "veth", "lo", "docker", "br", "lxc", "cilium", "virbr", "tun", "tap", "ifb", "bond",
+            "vxlan", "dummy", "flannel", "cni", "kube"
+        ]
         where prefix.hasPrefix(reserved) || reserved.hasPrefix(prefix) {
-            throw LabError("refusing to remove links starting with \"\(prefix)\": it overlaps system interface names (\(reserved)…)")
+            throw LabError(
+                "refusing to remove links starting with \"\(prefix)\": it overlaps system interface names (\(reserved)…)"
+            )
         }
         if let reason = missingPrerequisites() { throw LabError("cannot remove stale labs: \(reason)") }
 
@@ -129,7 +138,8 @@ extension NetworkLab {
 
     /// A command in the root namespace, outside any lab (output files in the temp directory).
     static func runRoot(_ argv: [String], timeout: Duration = commandTimeout) throws(LabError) -> CommandResult {
-        let process = try LabProcess(argv, namespace: nil, timeout: timeout, outputDirectory: NSTemporaryDirectory(), removeOutputFiles: true)
+        let process = try LabProcess(
+            argv, namespace: nil, timeout: timeout, outputDirectory: NSTemporaryDirectory(), removeOutputFiles: true)
         return process.wait(timeout: timeout + .seconds(2)) ?? process.terminate(grace: .milliseconds(100))
     }
 

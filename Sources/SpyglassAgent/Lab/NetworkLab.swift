@@ -1,10 +1,10 @@
-import SpyglassFlow
 import Foundation
+import SpyglassFlow
 import SpyglassSupport
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A throwaway network topology of namespaces, veth pairs and one Linux bridge, for the demo and
@@ -61,7 +61,8 @@ public final class NetworkLab: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: Self.markerDirectory, withIntermediateDirectories: true)
-            try Self.ownerToken(pid: getpid())!.write(toFile: "\(Self.markerDirectory)/\(prefix)", atomically: true, encoding: .utf8)
+            try Self.ownerToken(pid: getpid())!.write(
+                toFile: "\(Self.markerDirectory)/\(prefix)", atomically: true, encoding: .utf8)
         } catch {
             throw LabError("network lab \(prefix): cannot create \(workDirectory) or its owner marker: \(error)")
         }
@@ -80,7 +81,9 @@ public final class NetworkLab: Sendable {
         guard isRoot else { return "needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces" }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
         for tool in ["ip", "nsenter", "sysctl"] {
-            let found = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+            let found = path.split(separator: ":").contains {
+                FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
+            }
             if !found { return "`\(tool)` not found in PATH" }
         }
         return nil
@@ -91,7 +94,8 @@ public final class NetworkLab: Sendable {
             prefix.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }),
             prefix.first!.isLetter
         else {
-            throw LabError("lab prefix \"\(prefix)\" must be 3-\(maxLength) characters of a-z0-9, starting with a letter")
+            throw LabError(
+                "lab prefix \"\(prefix)\" must be 3-\(maxLength) characters of a-z0-9, starting with a letter")
         }
     }
 
@@ -99,8 +103,11 @@ public final class NetworkLab: Sendable {
 
     /// Runs `argv` in `namespace` (nil: the root namespace) and waits for it, at most `timeout`
     /// (then its process group is killed and the result says `timedOut`).
-    public func run(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(10)) throws(LabError) -> CommandResult {
-        let process = try LabProcess(argv, namespace: namespace, timeout: timeout, outputDirectory: workDirectory, removeOutputFiles: true)
+    public func run(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(10)) throws(LabError)
+        -> CommandResult
+    {
+        let process = try LabProcess(
+            argv, namespace: namespace, timeout: timeout, outputDirectory: workDirectory, removeOutputFiles: true)
         return process.wait(timeout: timeout + .seconds(2)) ?? process.terminate(grace: .milliseconds(100))
     }
 
@@ -115,7 +122,9 @@ public final class NetworkLab: Sendable {
     }
 
     /// Async variant: the blocking wait happens on a dedicated thread.
-    public func run(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(10)) async throws -> CommandResult {
+    public func run(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(10)) async throws
+        -> CommandResult
+    {
         try await onDedicatedThread { try self.run(inNamespace: namespace, argv, timeout: timeout) }
     }
 
@@ -125,9 +134,12 @@ public final class NetworkLab: Sendable {
     }
 
     /// Starts a long-running process in `namespace` (nil: root namespace). Killed after `timeout`, or on teardown.
-    public func spawn(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(120)) throws(LabError) -> LabProcess {
+    public func spawn(inNamespace namespace: String?, _ argv: [String], timeout: Duration = .seconds(120))
+        throws(LabError) -> LabProcess
+    {
         try ensureNotTornDown()
-        let process = try LabProcess(argv, namespace: namespace, timeout: timeout, outputDirectory: workDirectory, removeOutputFiles: false)
+        let process = try LabProcess(
+            argv, namespace: namespace, timeout: timeout, outputDirectory: workDirectory, removeOutputFiles: false)
         state.withLock { $0.processes.append(process) }
         return process
     }
@@ -194,7 +206,9 @@ public final class NetworkLab: Sendable {
 
     /// Creates a veth pair: `name` in the root namespace, `peer` directly inside `peerNamespace`
     /// (or in the root namespace when nil). Both stay down.
-    public func addVethPair(_ name: String, peer: String, peerNamespace: String?, disableIPv6: Bool = true) throws(LabError) {
+    public func addVethPair(_ name: String, peer: String, peerNamespace: String?, disableIPv6: Bool = true)
+        throws(LabError)
+    {
         try ensureNotTornDown()
         try Self.validateInterfaceName(name)
         try Self.validateInterfaceName(peer)
@@ -222,11 +236,14 @@ public final class NetworkLab: Sendable {
     /// Adds `cidr` (`10.199.0.2/24` or an IPv6 CIDR; IPv6 without duplicate address detection).
     public func addAddress(_ cidr: String, interface: String, namespace: String?) throws(LabError) {
         let v6 = cidr.contains(":")
-        try ip((v6 ? ["-6"] : []) + ["addr", "add", cidr, "dev", interface] + (v6 ? ["nodad"] : []), namespace: namespace)
+        try ip(
+            (v6 ? ["-6"] : []) + ["addr", "add", cidr, "dev", interface] + (v6 ? ["nodad"] : []), namespace: namespace)
     }
 
     /// `ip route add <destination> [via <gateway>] [dev <interface>]` in `namespace`.
-    public func addRoute(_ destination: String, via gateway: String? = nil, interface: String? = nil, namespace: String?) throws(LabError) {
+    public func addRoute(
+        _ destination: String, via gateway: String? = nil, interface: String? = nil, namespace: String?
+    ) throws(LabError) {
         var args = ["route", "add", destination]
         if let gateway { args += ["via", gateway] }
         if let interface { args += ["dev", interface] }
@@ -241,7 +258,8 @@ public final class NetworkLab: Sendable {
     /// Disables IPv6 on `interface` (nil: `all` and `default`, so interfaces created later start
     /// without IPv6) in `namespace` (nil: root namespace). A kernel without IPv6 is fine.
     public func disableIPv6(interface: String? = nil, namespace: String? = nil) throws(LabError) {
-        let keys = interface.map { ["net/ipv6/conf/\($0)/disable_ipv6"] }
+        let keys =
+            interface.map { ["net/ipv6/conf/\($0)/disable_ipv6"] }
             ?? ["net/ipv6/conf/all/disable_ipv6", "net/ipv6/conf/default/disable_ipv6"]
         if namespace == nil {
             // Our own process is in the root namespace: write the files directly.
@@ -261,8 +279,10 @@ public final class NetworkLab: Sendable {
             }
             return
         }
-        let script = keys.map { "if [ -e /proc/sys/\($0) ]; then echo 1 > /proc/sys/\($0); elif [ -d /proc/sys/net/ipv6 ]; then echo missing \($0) >&2; exit 1; fi" }
-            .joined(separator: "; ")
+        let script = keys.map {
+            "if [ -e /proc/sys/\($0) ]; then echo 1 > /proc/sys/\($0); elif [ -d /proc/sys/net/ipv6 ]; then echo missing \($0) >&2; exit 1; fi"
+        }
+        .joined(separator: "; ")
         let result = try run(inNamespace: namespace, ["sh", "-c", script], timeout: Self.commandTimeout)
         guard result.succeeded else { throw LabError.commandFailed(result) }
     }
@@ -271,14 +291,16 @@ public final class NetworkLab: Sendable {
         guard !name.isEmpty, name.utf8.count <= interfaceNameLimit,
             name.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" && $0 != ":" })
         else {
-            throw LabError("interface name \"\(name)\" must be 1-\(interfaceNameLimit) characters without spaces, \"/\" or \":\"")
+            throw LabError(
+                "interface name \"\(name)\" must be 1-\(interfaceNameLimit) characters without spaces, \"/\" or \":\"")
         }
     }
 
     /// The ifindex of `interface` in `namespace` (nil: root).
     public func ifindex(of interface: String, namespace: String? = nil) throws(LabError) -> Int {
         let out = try ip(["-o", "link", "show", "dev", interface], namespace: namespace).stdout
-        guard let index = out.split(separator: ":").first.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+        guard let index = out.split(separator: ":").first.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+        else {
             throw LabError("cannot read ifindex of \(interface) from `ip -o link show`: \(out)")
         }
         return index
@@ -311,7 +333,8 @@ public final class NetworkLab: Sendable {
             defer { s.nextPodIndex += 1 }
             return s.nextPodIndex
         }
-        let letter = name.first(where: { $0.isASCII && ($0.isLetter || $0.isNumber) }).map { String($0).lowercased() } ?? "p"
+        let letter =
+            name.first(where: { $0.isASCII && ($0.isLetter || $0.isNumber) }).map { String($0).lowercased() } ?? "p"
         let host = "\(prefix)\(letter)\(index)"
 
         try createBridge()

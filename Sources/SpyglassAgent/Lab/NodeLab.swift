@@ -29,7 +29,8 @@ public final class NodeLab: Sendable {
         self.lab = lab
         self.networking = networking
         nodes = [try lab.addNamespace("n1"), try lab.addNamespace("n2")]
-        try lab.ip(["link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nodes[1]], namespace: nodes[0])
+        try lab.ip(
+            ["link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nodes[1]], namespace: nodes[0])
         for (i, ns) in nodes.enumerated() {
             try sysctl(ns, "net.ipv4.ip_forward=1")
             try lab.ip(["addr", "add", "10.230.0.\(i + 1)/24", "dev", "eth0"], namespace: ns)
@@ -42,12 +43,16 @@ public final class NodeLab: Sendable {
                 try lab.ip(["addr", "add", "10.231.\(i + 1).1/24", "dev", "cni0"], namespace: ns)
                 try lab.ip(["link", "set", "cni0", "up"], namespace: ns)
             case .vxlan:
-                try lab.ip(["link", "add", "vx0", "type", "vxlan", "id", "42", "local", "10.230.0.\(i + 1)",
-                            "remote", "10.230.0.\(2 - i)", "dstport", "\(Self.vxlanPort)", "dev", "eth0"], namespace: ns)
+                try lab.ip(
+                    [
+                        "link", "add", "vx0", "type", "vxlan", "id", "42", "local", "10.230.0.\(i + 1)",
+                        "remote", "10.230.0.\(2 - i)", "dstport", "\(Self.vxlanPort)", "dev", "eth0"
+                    ], namespace: ns)
                 try lab.ip(["addr", "add", "10.231.\(i + 1).0/32", "dev", "vx0"], namespace: ns)
                 try lab.ip(["link", "set", "vx0", "up"], namespace: ns)
                 let other = "10.231.\(2 - i).0"
-                try lab.ip(["route", "add", "10.231.\(2 - i).0/24", "via", other, "dev", "vx0", "onlink"], namespace: ns)
+                try lab.ip(
+                    ["route", "add", "10.231.\(2 - i).0/24", "via", other, "dev", "vx0", "onlink"], namespace: ns)
             }
         }
     }

@@ -24,5 +24,7 @@ public struct Pod: Sendable, Hashable, CustomStringConvertible {
 
     public var netnsPath: String { "/run/netns/\(namespace)" }
 
-    public var description: String { "\(name) (\(ipv4CIDR), netns \(namespace), host side \(hostInterface)#\(hostIfindex))" }
+    public var description: String {
+        "\(name) (\(ipv4CIDR), netns \(namespace), host side \(hostInterface)#\(hostIfindex))"
+    }
 }

@@ -38,7 +38,9 @@ public struct SNMPCounters: Sendable, Equatable {
             }
             let name = group.dropLast()
             for (key, value) in zip(header.dropFirst(), row.dropFirst()) {
-                guard let number = Int(value) else { throw LabError("/proc/net/snmp: \(name).\(key) is not a number: \(value)") }
+                guard let number = Int(value) else {
+                    throw LabError("/proc/net/snmp: \(name).\(key) is not a number: \(value)")
+                }
                 values["\(name).\(key)"] = number
             }
             i += 2

@@ -214,10 +214,12 @@ struct KubeResource: Sendable {
     var metadataOnly = false
 
     var listAccept: String {
-        metadataOnly ? "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json" : "application/json"
+        metadataOnly
+            ? "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json" : "application/json"
     }
     var watchAccept: String {
-        metadataOnly ? "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json" : "application/json"
+        metadataOnly
+            ? "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json" : "application/json"
     }
 }
 

@@ -51,7 +51,8 @@ public struct KubeCredentials: Sendable, Equatable {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
             let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty
         else {
-            throw KubeConfigError("not running in a cluster: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set")
+            throw KubeConfigError(
+                "not running in a cluster: KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set")
         }
         let tokenPath = directory + "/token"
         guard FileManager.default.isReadableFile(atPath: tokenPath) else {
@@ -61,7 +62,9 @@ public struct KubeCredentials: Sendable, Equatable {
         // Without the cluster's CA the API server would be checked against the system trust store: any public CA
         // could then vouch for whoever answers at KUBERNETES_SERVICE_HOST.
         guard let ca = FileManager.default.contents(atPath: caPath).map({ [UInt8]($0) }), !ca.isEmpty else {
-            throw KubeConfigError("in-cluster: cannot read the cluster CA \(caPath); refusing to fall back to the system trust store for the API server")
+            throw KubeConfigError(
+                "in-cluster: cannot read the cluster CA \(caPath); refusing to fall back to the system trust store for the API server"
+            )
         }
         let h = host.contains(":") ? "[\(host)]" : host
         return KubeCredentials(server: "https://\(h):\(port)", tokenFile: tokenPath, certificateAuthority: ca)
@@ -72,7 +75,8 @@ public struct KubeCredentials: Sendable, Equatable {
     /// `client-key(-data)`, `token`, `tokenFile`. `exec` and `auth-provider` users are refused with a clear error.
     /// Relative file paths are relative to the kubeconfig's directory.
     public static func kubeconfig(path: String, context: String? = nil) throws(KubeConfigError) -> KubeCredentials {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw KubeConfigError("kubeconfig \(path): cannot read")
         }
         // The node tree, read field by field: `Yams.load` turns the file into `[String: Any]` and traps on a
@@ -85,7 +89,9 @@ public struct KubeCredentials: Sendable, Equatable {
             case .syntax(let e): throw KubeConfigError("kubeconfig \(path): not valid YAML: \(e)")
             }
         }
-        guard let root, case .mapping(let doc) = root else { throw KubeConfigError("kubeconfig \(path): not a mapping") }
+        guard let root, case .mapping(let doc) = root else {
+            throw KubeConfigError("kubeconfig \(path): not a mapping")
+        }
         let dir = (path as NSString).deletingLastPathComponent
 
         /// A scalar's text; nil for a missing key, a null (`~`, `null`, nothing) or a mapping or list.
@@ -136,7 +142,8 @@ public struct KubeCredentials: Sendable, Equatable {
             let user = try named("users", userName, "user")
             if user["exec"] != nil || user["auth-provider"] != nil {
                 throw KubeConfigError(
-                    "kubeconfig \(path): user '\(userName)' uses exec/auth-provider, which Spyglass does not run; use a token or client certificate")
+                    "kubeconfig \(path): user '\(userName)' uses exec/auth-provider, which Spyglass does not run; use a token or client certificate"
+                )
             }
             if let d = scalarText(user["client-certificate-data"]) {
                 creds.clientCertificate = try base64(d, "client-certificate-data")
@@ -149,7 +156,8 @@ public struct KubeCredentials: Sendable, Equatable {
                 creds.clientKey = try file(f)
             }
             if (creds.clientCertificate == nil) != (creds.clientKey == nil) {
-                throw KubeConfigError("kubeconfig \(path): user '\(userName)' has a client certificate without a key or the reverse")
+                throw KubeConfigError(
+                    "kubeconfig \(path): user '\(userName)' has a client certificate without a key or the reverse")
             }
             creds.token = scalarText(user["token"])
             if let tf = scalarText(user["tokenFile"]) {
@@ -165,7 +173,8 @@ extension KubeCredentials {
     public func checkTransport() throws(KubeConfigError) {
         let hasToken = (token.map { !$0.isEmpty } ?? false) || tokenFile != nil
         if hasToken && !server.lowercased().hasPrefix("https://") {
-            throw KubeConfigError("refusing to send a bearer token to \(server) over plain http://; use an https:// server")
+            throw KubeConfigError(
+                "refusing to send a bearer token to \(server) over plain http://; use an https:// server")
         }
     }
 
@@ -173,7 +182,9 @@ extension KubeCredentials {
     public var securityWarnings: [String] {
         var w: [String] = []
         if insecureSkipTLSVerify && server.lowercased().hasPrefix("https://") {
-            w.append("insecure-skip-tls-verify is set for \(server): the API server's certificate is not checked, so anyone on the path can impersonate it")
+            w.append(
+                "insecure-skip-tls-verify is set for \(server): the API server's certificate is not checked, so anyone on the path can impersonate it"
+            )
         }
         if !server.lowercased().hasPrefix("https://") {
             w.append("the Kubernetes API server \(server) is reached over plain http://")

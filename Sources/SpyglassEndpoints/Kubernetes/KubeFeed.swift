@@ -10,7 +10,8 @@ import SpyglassFlow
 
     /// One client for every feed (it never connects; the source only reads its limits).
     private static let client = try! KubeClient(
-        credentials: KubeCredentials(server: "http://127.0.0.1:9"), limits: {
+        credentials: KubeCredentials(server: "http://127.0.0.1:9"),
+        limits: {
             var l = KubeLimits()
             l.maxObjectsPerKind = 16
             l.maxWatchLineBytes = 2048
@@ -26,7 +27,8 @@ import SpyglassFlow
         store = EndpointStore(world: WorldEndpoints(splitByFamily: false), grace: .zero, coalesce: .zero)
         store.stop()  // no background rebuilds: `rebuild()` does it here
         let k = KubernetesSource(
-            client: KubeFeed.client, store: store, clusterName: "fuzz", logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+            client: KubeFeed.client, store: store, clusterName: "fuzz",
+            logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
         source = k
         store.register(.pods) { k.podInfos }
         store.register(.remoteNode) { k.nodeInfos }
@@ -55,7 +57,9 @@ import SpyglassFlow
     /// A watch response for collection `kind` arriving in `chunks`, line by line until the first error (which ends
     /// the watch in the agent too). Returns the lines handed on (events or not), the most bytes held back as a
     /// partial line between chunks, and that error.
-    public func watch(_ kind: Int, chunks: [ArraySlice<UInt8>]) -> (lines: [ArraySlice<UInt8>], maxPending: Int, error: String?) {
+    public func watch(_ kind: Int, chunks: [ArraySlice<UInt8>]) -> (
+        lines: [ArraySlice<UInt8>], maxPending: Int, error: String?
+    ) {
         let r = reflectors[kind]
         let decoder = JSONDecoder()
         var version = ""

@@ -138,7 +138,8 @@ struct WatchEvent<T: KubeObject>: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let raw = try c.decode(String.self, forKey: .type)
         guard let t = WatchEventType(rawValue: raw) else {
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown watch event type \(raw)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c, debugDescription: "unknown watch event type \(raw)")
         }
         type = t
         switch t {

@@ -1,7 +1,7 @@
 import Logging
-import Synchronization
 import SpyglassFlow
 import SpyglassSupport
+import Synchronization
 
 /// Pods, ReplicaSets, Jobs, Services, Nodes and the kube-apiserver's EndpointSlices, cluster-wide, kept current
 /// by one `Reflector` each, turned into endpoint records:
@@ -67,16 +67,21 @@ final class KubernetesSource: Sendable {
 
     var serviceInfos: [EndpointInfo] {
         state.withLock { s in
-            s.services.values.filter { !$0.1.isEmpty }.map { EndpointInfo(prefixes: $0.1.map { IPPrefix(host: $0) }, service: $0.0) }
+            s.services.values.filter { !$0.1.isEmpty }.map {
+                EndpointInfo(prefixes: $0.1.map { IPPrefix(host: $0) }, service: $0.0)
+            }
         }
     }
 
     var nodeInfos: [EndpointInfo] {
         let ips = state.withLock { s in s.nodes.values.flatMap { $0 } }
         if ips.isEmpty { return [] }
-        return [EndpointInfo(
-            prefixes: ips.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.remoteNode.label], clusterName: clusterName,
-            identity: ReservedIdentity.remoteNode.rawValue)]
+        return [
+            EndpointInfo(
+                prefixes: ips.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.remoteNode.label],
+                clusterName: clusterName,
+                identity: ReservedIdentity.remoteNode.rawValue)
+        ]
     }
 
     /// Node name → its InternalIP/ExternalIP addresses (Hubble's Peer service announces every node).
@@ -85,9 +90,11 @@ final class KubernetesSource: Sendable {
     var apiServerInfos: [EndpointInfo] {
         let ips = state.withLock { s in s.apiServer.values.flatMap { $0 } }
         if ips.isEmpty { return [] }
-        return [EndpointInfo(
-            prefixes: ips.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.kubeAPIServer.label],
-            clusterName: clusterName, identity: ReservedIdentity.kubeAPIServer.rawValue)]
+        return [
+            EndpointInfo(
+                prefixes: ips.map { IPPrefix(host: $0) }, labels: [ReservedIdentity.kubeAPIServer.label],
+                clusterName: clusterName, identity: ReservedIdentity.kubeAPIServer.rawValue)
+        ]
     }
 
     // MARK: Running
@@ -104,19 +111,22 @@ final class KubernetesSource: Sendable {
             reflector(KubeResource(kind: "pods", path: "/api/v1/pods"), KubePod.self, replacePods, applyPod),
             reflector(
                 KubeResource(kind: "replicasets", path: "/apis/apps/v1/replicasets", metadataOnly: true),
-                KubeMetadataOnly.self, { self.replaceOwners(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0) },
+                KubeMetadataOnly.self,
+                { self.replaceOwners(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0) },
                 { self.applyOwner(\.replicaSets, "replicasets", ownerKind: "ReplicaSet", $0, $1) }),
             reflector(
                 KubeResource(kind: "jobs", path: "/apis/batch/v1/jobs", metadataOnly: true),
                 KubeMetadataOnly.self, { self.replaceOwners(\.jobs, "jobs", ownerKind: "Job", $0) },
                 { self.applyOwner(\.jobs, "jobs", ownerKind: "Job", $0, $1) }),
-            reflector(KubeResource(kind: "services", path: "/api/v1/services"), KubeService.self, replaceServices, applyService),
+            reflector(
+                KubeResource(kind: "services", path: "/api/v1/services"), KubeService.self, replaceServices,
+                applyService),
             reflector(KubeResource(kind: "nodes", path: "/api/v1/nodes"), KubeNode.self, replaceNodes, applyNode),
             reflector(
                 KubeResource(
                     kind: "endpointslices", path: "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
                     query: [("labelSelector", "kubernetes.io/service-name=kubernetes")]),
-                KubeEndpointSlice.self, replaceAPIServer, applyAPIServer),
+                KubeEndpointSlice.self, replaceAPIServer, applyAPIServer)
         ]
     }
 
@@ -288,15 +298,21 @@ final class KubernetesSource: Sendable {
     private func ips(_ strings: [String]) -> [IPAddress] { strings.compactMap { IPAddress($0) } }
 
     private func replaceServices(_ items: [KubeService]) {
-        replaceMap(\.services, "services", items) { (Service(name: $0.metadata.name ?? "", namespace: $0.metadata.namespace ?? ""), ips($0.frontends)) }
+        replaceMap(\.services, "services", items) {
+            (Service(name: $0.metadata.name ?? "", namespace: $0.metadata.namespace ?? ""), ips($0.frontends))
+        }
     }
 
     private func applyService(_ type: WatchEventType, _ o: KubeService) {
-        applyMap(\.services, "services", type, o) { (Service(name: $0.metadata.name ?? "", namespace: $0.metadata.namespace ?? ""), ips($0.frontends)) }
+        applyMap(\.services, "services", type, o) {
+            (Service(name: $0.metadata.name ?? "", namespace: $0.metadata.namespace ?? ""), ips($0.frontends))
+        }
     }
 
     private func replaceNodes(_ items: [KubeNode]) { replaceMap(\.nodes, "nodes", items) { ips($0.ips) } }
-    private func applyNode(_ type: WatchEventType, _ o: KubeNode) { applyMap(\.nodes, "nodes", type, o) { ips($0.ips) } }
+    private func applyNode(_ type: WatchEventType, _ o: KubeNode) {
+        applyMap(\.nodes, "nodes", type, o) { ips($0.ips) }
+    }
     private func replaceAPIServer(_ items: [KubeEndpointSlice]) {
         replaceMap(\.apiServer, "endpointslices", items) { ips($0.ips) }
     }
@@ -330,7 +346,9 @@ final class KubernetesSource: Sendable {
             if type == .deleted {
                 s[keyPath: path][key] = nil
             } else {
-                if s[keyPath: path][key] == nil && s[keyPath: path].count >= cap { return (s[keyPath: path].count, true) }
+                if s[keyPath: path][key] == nil && s[keyPath: path].count >= cap {
+                    return (s[keyPath: path].count, true)
+                }
                 s[keyPath: path][key] = value(o)
             }
             return (s[keyPath: path].count, false)

@@ -79,7 +79,8 @@ public struct EventDecoder: Sendable {
         // tc snapshots always start at the MAC header; a drop's may start at the IP header (l3_offset 0) when the
         // kernel freed it without one.
         let hasMAC = event.kind == .trace || event.l3Offset >= 14
-        let ethernet = hasMAC && snapshot.count >= 14
+        let ethernet =
+            hasMAC && snapshot.count >= 14
             ? Ethernet(source: snapshot.mac(6), destination: snapshot.mac(0)) : nil
         let ip: IPHeader?
         switch event.ipVersion {
@@ -87,7 +88,8 @@ public struct EventDecoder: Sendable {
         case 6: ip = IPHeader(source: event.source, destination: event.destination, ipVersion: .ipv6)
         default: ip = nil
         }
-        let interface = event.ifindex == 0
+        let interface =
+            event.ifindex == 0
             ? nil : NetworkInterface(index: event.ifindex, name: interfaceName(event.ifindex) ?? "")
         let isReply = event.isReply
         return Flow(
@@ -142,7 +144,10 @@ public struct EventDecoder: Sendable {
             guard let snapshot, event.l4Offset > 0, at + 3 <= snapshot.count else {
                 return .vrrp(VRRP(type: UInt32(event.icmpType), vrid: 0, priority: 0))
             }
-            return .vrrp(VRRP(type: UInt32(snapshot[at] & 0x0f), vrid: UInt32(snapshot[at + 1]), priority: UInt32(snapshot[at + 2])))
+            return .vrrp(
+                VRRP(
+                    type: UInt32(snapshot[at] & 0x0f), vrid: UInt32(snapshot[at + 1]),
+                    priority: UInt32(snapshot[at + 2])))
         default:
             return nil
         }

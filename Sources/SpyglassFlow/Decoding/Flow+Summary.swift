@@ -51,7 +51,8 @@ extension Layer7 {
             let qtypes = d.qtypes.joined(separator: ",")
             switch type {
             case .response:
-                let answer = d.rcode == 0 ? "\"" + d.ips.joined(separator: ",") + "\"" : "RCode: " + Self.rcodeName(d.rcode)
+                let answer =
+                    d.rcode == 0 ? "\"" + d.ips.joined(separator: ",") + "\"" : "RCode: " + Self.rcodeName(d.rcode)
                 let source = d.observationSource == "proxy" ? "Proxy" : "Query"
                 return "DNS Answer \(answer) TTL: \(d.ttl) (\(source) \(d.query) \(qtypes))"
             default:

@@ -121,7 +121,8 @@ public enum PacketParser {
                 let next = b.u8(off)
                 if proto == 44 {
                     let fo = b.be16(off + 2)
-                    p.fragment = .init(offset: Int(fo & 0xfff8), moreFragments: fo & 1 != 0, identification: b.be32(off + 4))
+                    p.fragment = .init(
+                        offset: Int(fo & 0xfff8), moreFragments: fo & 1 != 0, identification: b.be32(off + 4))
                     if fo & 0xfff8 != 0 {
                         p.ipProtocol = next
                         p.payloadOffset = off + 8
@@ -192,7 +193,9 @@ public enum PacketParser {
         p.isPayloadTruncated = end > frameLength
     }
 
-    private static func truncated(_ p: inout ParsedPacket, _ layer: ParsedPacket.Layer, proto: UInt8? = nil) -> ParsedPacket {
+    private static func truncated(_ p: inout ParsedPacket, _ layer: ParsedPacket.Layer, proto: UInt8? = nil)
+        -> ParsedPacket
+    {
         p.truncatedAt = layer
         if let proto { p.ipProtocol = proto }
         return p
@@ -207,9 +210,15 @@ public enum PacketParser {
             offset >= 0 && length >= 0 && offset <= raw.count && length <= raw.count - offset
         }
         @inline(__always) func u8(_ o: Int) -> UInt8 { raw[o] }
-        @inline(__always) func be16(_ o: Int) -> UInt16 { UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
-        @inline(__always) func be32(_ o: Int) -> UInt32 { UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
-        @inline(__always) func be64(_ o: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+        @inline(__always) func be16(_ o: Int) -> UInt16 {
+            UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+        }
+        @inline(__always) func be32(_ o: Int) -> UInt32 {
+            UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        }
+        @inline(__always) func be64(_ o: Int) -> UInt64 {
+            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))
+        }
         func mac(_ o: Int) -> MACAddress { raw.mac(o) }
         func ipv4(_ o: Int) -> IPAddress { IPAddress(high: UInt64(be32(o)) << 32, low: 0, isIPv6: false) }
         func ipv6(_ o: Int) -> IPAddress { IPAddress(high: be64(o), low: be64(o + 8), isIPv6: true) }

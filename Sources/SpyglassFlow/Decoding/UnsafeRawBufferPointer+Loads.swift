@@ -22,6 +22,7 @@ extension UnsafeRawBufferPointer {
     /// Six bytes at `offset`; the caller guarantees `offset + 6 <= count`.
     @inline(__always)
     func mac(_ offset: Int) -> MACAddress {
-        MACAddress((self[offset], self[offset + 1], self[offset + 2], self[offset + 3], self[offset + 4], self[offset + 5]))
+        MACAddress(
+            (self[offset], self[offset + 1], self[offset + 2], self[offset + 3], self[offset + 4], self[offset + 5]))
     }
 }

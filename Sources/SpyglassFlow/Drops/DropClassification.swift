@@ -65,19 +65,19 @@ public enum DropClassification {
     static let invalidSourceMAC = DropReason(rawValue: 130)
     static let invalidDestinationMAC = DropReason(rawValue: 131)
     static let invalidSourceIP = DropReason(rawValue: 132)
-    static let policy = DropReason.policyDenied                  // 133
-    static let invalid = DropReason.invalidPacketDropped         // 134
-    static let truncated = DropReason(rawValue: 135)             // CT_TRUNCATED_OR_INVALID_HEADER
-    static let unknownL4 = DropReason(rawValue: 142)             // UNKNOWN_L4_PROTOCOL
-    static let badExtHeader = DropReason(rawValue: 156)          // INVALID_IPV6_EXTENSION_HEADER
-    static let noTunnel = DropReason(rawValue: 160)              // NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT
-    static let fib = DropReason(rawValue: 169)                   // FIB_LOOKUP_FAILED (routes and neighbours)
-    static let fragment = DropReason(rawValue: 175)              // FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND
+    static let policy = DropReason.policyDenied  // 133
+    static let invalid = DropReason.invalidPacketDropped  // 134
+    static let truncated = DropReason(rawValue: 135)  // CT_TRUNCATED_OR_INVALID_HEADER
+    static let unknownL4 = DropReason(rawValue: 142)  // UNKNOWN_L4_PROTOCOL
+    static let badExtHeader = DropReason(rawValue: 156)  // INVALID_IPV6_EXTENSION_HEADER
+    static let noTunnel = DropReason(rawValue: 160)  // NO_TUNNEL_OR_ENCAPSULATION_ENDPOINT
+    static let fib = DropReason(rawValue: 169)  // FIB_LOOKUP_FAILED (routes and neighbours)
+    static let fragment = DropReason(rawValue: 175)  // FIRST_LOGICAL_DATAGRAM_FRAGMENT_NOT_FOUND
     static let forbiddenICMPv6 = DropReason(rawValue: 176)
-    static let socketLookup = DropReason(rawValue: 178)          // SOCKET_LOOKUP_FAILED
+    static let socketLookup = DropReason(rawValue: 178)  // SOCKET_LOOKUP_FAILED
     static let vlanFiltered = DropReason(rawValue: 182)
     static let invalidVNI = DropReason(rawValue: 183)
-    static let rateLimited = DropReason(rawValue: 198)           // DROP_RATE_LIMITED (full queues, no memory)
+    static let rateLimited = DropReason(rawValue: 198)  // DROP_RATE_LIMITED (full queues, no memory)
 
     private static func d(_ r: DropReason, exact: Bool = false) -> DropReasonRule {
         DropReasonRule(dropClass: .drop, hubble: r, exact: exact)
@@ -90,20 +90,24 @@ public enum DropClassification {
         var r: [String: DropReasonRule] = [:]
         // Policy: a firewall, BPF, LSM, IPsec or TCP-auth verdict.
         r["NETFILTER_DROP"] = d(policy, exact: true)
-        for n in ["XFRM_POLICY", "BPF_CGROUP_EGRESS", "TC_EGRESS", "TC_INGRESS", "SECURITY_HOOK", "XDP",
-                  "TAP_FILTER", "TAP_TXFILTER", "TCP_AUTH_HDR", "TCP_MD5NOTFOUND", "TCP_MD5UNEXPECTED",
-                  "TCP_MD5FAILURE", "TCP_AONOTFOUND", "TCP_AOUNEXPECTED", "TCP_AOKEYNOTFOUND", "TCP_AOFAILURE",
-                  "TCP_MINTTL", "PSP_INPUT", "PSP_OUTPUT", "ARP_PVLAN_DISABLE", "IPV6DISABLED"] {
+        for n in [
+            "XFRM_POLICY", "BPF_CGROUP_EGRESS", "TC_EGRESS", "TC_INGRESS", "SECURITY_HOOK", "XDP",
+            "TAP_FILTER", "TAP_TXFILTER", "TCP_AUTH_HDR", "TCP_MD5NOTFOUND", "TCP_MD5UNEXPECTED",
+            "TCP_MD5FAILURE", "TCP_AONOTFOUND", "TCP_AOUNEXPECTED", "TCP_AOKEYNOTFOUND", "TCP_AOFAILURE",
+            "TCP_MINTTL", "PSP_INPUT", "PSP_OUTPUT", "ARP_PVLAN_DISABLE", "IPV6DISABLED"
+        ] {
             r[n] = d(policy)
         }
         r["IP_RPFILTER"] = d(invalidSourceIP)
         // No socket for a new connection or datagram (an echo reply is re-classed as benign in the kernel).
         r["NO_SOCKET"] = d(socketLookup)
         // Checksums and malformed headers.
-        for n in ["TCP_CSUM", "UDP_CSUM", "IP_CSUM", "ICMP_CSUM", "SKB_CSUM", "IP_INHDR", "INVALID_PROTO",
-                  "PKT_TOO_BIG", "IPV6_NDISC_FRAG", "IPV6_NDISC_HOP_LIMIT", "IPV6_NDISC_BAD_CODE",
-                  "IPV6_NDISC_BAD_OPTIONS", "VXLAN_INVALID_HDR", "MAC_IEEE_MAC_CONTROL", "CAN_RX_INVALID_FRAME",
-                  "CANFD_RX_INVALID_FRAME", "CANXL_RX_INVALID_FRAME", "IP_TUNNEL_ECN", "DEV_HDR"] {
+        for n in [
+            "TCP_CSUM", "UDP_CSUM", "IP_CSUM", "ICMP_CSUM", "SKB_CSUM", "IP_INHDR", "INVALID_PROTO",
+            "PKT_TOO_BIG", "IPV6_NDISC_FRAG", "IPV6_NDISC_HOP_LIMIT", "IPV6_NDISC_BAD_CODE",
+            "IPV6_NDISC_BAD_OPTIONS", "VXLAN_INVALID_HDR", "MAC_IEEE_MAC_CONTROL", "CAN_RX_INVALID_FRAME",
+            "CANFD_RX_INVALID_FRAME", "CANXL_RX_INVALID_FRAME", "IP_TUNNEL_ECN", "DEV_HDR"
+        ] {
             r[n] = d(invalid)
         }
         for n in ["PKT_TOO_SMALL", "HDR_TRUNC"] { r[n] = d(truncated) }
@@ -114,8 +118,10 @@ public enum DropClassification {
         // Routes and neighbours.
         r["IP_OUTNOROUTES"] = d(fib, exact: true)
         r["IP_INNOROUTES"] = d(fib, exact: true)
-        for n in ["IP_INADDRERRORS", "IP_INVALID_DEST", "NEIGH_CREATEFAIL", "NEIGH_FAILED", "NEIGH_QUEUEFULL",
-                  "NEIGH_DEAD", "NEIGH_HH_FILLFAIL", "NO_TX_TARGET"] {
+        for n in [
+            "IP_INADDRERRORS", "IP_INVALID_DEST", "NEIGH_CREATEFAIL", "NEIGH_FAILED", "NEIGH_QUEUEFULL",
+            "NEIGH_DEAD", "NEIGH_HH_FILLFAIL", "NO_TX_TARGET"
+        ] {
             r[n] = d(fib)
         }
         for n in ["IP_LOCAL_SOURCE", "IP_INVALID_SOURCE", "IP_LOCALNET"] { r[n] = d(invalidSourceIP) }
@@ -123,12 +129,14 @@ public enum DropClassification {
         for n in ["OTHERHOST", "UNICAST_IN_L2_MULTICAST", "LOCAL_MAC"] { r[n] = d(invalidDestinationMAC) }
         r["MAC_INVALID_SOURCE"] = d(invalidSourceMAC)
         // Full queues, backlogs and memory.
-        for n in ["SOCKET_RCVBUFF", "SOCKET_BACKLOG", "PROTO_MEM", "TCP_LISTEN_OVERFLOW", "TCP_ZEROWINDOW",
-                  "TCP_OVERWINDOW", "TCP_OFO_QUEUE_PRUNE", "TCP_OFO_DROP", "QDISC_DROP", "QDISC_OVERLIMIT",
-                  "QDISC_CONGESTED", "CAKE_FLOOD", "FQ_BAND_LIMIT", "FQ_HORIZON_LIMIT", "FQ_FLOW_LIMIT",
-                  "CPU_BACKLOG", "FULL_RING", "NOMEM", "PFMEMALLOC", "DUALPI2_STEP_DROP", "DEV_READY",
-                  "SKB_GSO_SEG", "SKB_UCOPY_FAULT", "SKB_RX_HEADROOM", "RECURSION_LIMIT", "TC_COOKIE_ERROR",
-                  "TC_CHAIN_NOTFOUND", "TC_RECLASSIFY_LOOP"] {
+        for n in [
+            "SOCKET_RCVBUFF", "SOCKET_BACKLOG", "PROTO_MEM", "TCP_LISTEN_OVERFLOW", "TCP_ZEROWINDOW",
+            "TCP_OVERWINDOW", "TCP_OFO_QUEUE_PRUNE", "TCP_OFO_DROP", "QDISC_DROP", "QDISC_OVERLIMIT",
+            "QDISC_CONGESTED", "CAKE_FLOOD", "FQ_BAND_LIMIT", "FQ_HORIZON_LIMIT", "FQ_FLOW_LIMIT",
+            "CPU_BACKLOG", "FULL_RING", "NOMEM", "PFMEMALLOC", "DUALPI2_STEP_DROP", "DEV_READY",
+            "SKB_GSO_SEG", "SKB_UCOPY_FAULT", "SKB_RX_HEADROOM", "RECURSION_LIMIT", "TC_COOKIE_ERROR",
+            "TC_CHAIN_NOTFOUND", "TC_RECLASSIFY_LOOP"
+        ] {
             r[n] = d(rateLimited)
         }
         // Fragments.
@@ -138,16 +146,20 @@ public enum DropClassification {
         r["TUNNEL_TXINFO"] = d(noTunnel)
         r["BRIDGE_INGRESS_STP_STATE"] = d(vlanFiltered)
         // Socket lifecycle and TCP's state machine: the segment reached its connection, which no longer wants it.
-        for n in ["SOCKET_CLOSE", "QUEUE_PURGE", "UNIX_DISCONNECT", "UNIX_SKIP_OOB", "TCP_CLOSE", "TCP_ABORT_ON_DATA",
-                  "TCP_RESET", "TCP_FLAGS", "TCP_OLD_SEQUENCE", "TCP_INVALID_SEQUENCE", "TCP_INVALID_END_SEQUENCE",
-                  "TCP_INVALID_ACK_SEQUENCE", "TCP_INVALID_SYN", "TCP_OLD_ACK", "TCP_TOO_OLD_ACK",
-                  "TCP_ACK_UNSENT_DATA", "TCP_FASTOPEN", "TCP_RFC7323_PAWS", "TCP_RFC7323_PAWS_ACK",
-                  "TCP_RFC7323_TW_PAWS", "TCP_RFC7323_TSECR"] {
+        for n in [
+            "SOCKET_CLOSE", "QUEUE_PURGE", "UNIX_DISCONNECT", "UNIX_SKIP_OOB", "TCP_CLOSE", "TCP_ABORT_ON_DATA",
+            "TCP_RESET", "TCP_FLAGS", "TCP_OLD_SEQUENCE", "TCP_INVALID_SEQUENCE", "TCP_INVALID_END_SEQUENCE",
+            "TCP_INVALID_ACK_SEQUENCE", "TCP_INVALID_SYN", "TCP_OLD_ACK", "TCP_TOO_OLD_ACK",
+            "TCP_ACK_UNSENT_DATA", "TCP_FASTOPEN", "TCP_RFC7323_PAWS", "TCP_RFC7323_PAWS_ACK",
+            "TCP_RFC7323_TW_PAWS", "TCP_RFC7323_TSECR"
+        ] {
             r[n] = socketRule
         }
         // Delivered anyway, or meant for no one.
-        for n in ["NOT_SPECIFIED", "SOCKET_FILTER", "PACKET_SOCK_ERROR", "TCP_OLD_DATA", "TCP_OFOMERGE", "DUP_FRAG",
-                  "IPV6_NDISC_NS_OTHERHOST"] {
+        for n in [
+            "NOT_SPECIFIED", "SOCKET_FILTER", "PACKET_SOCK_ERROR", "TCP_OLD_DATA", "TCP_OFOMERGE", "DUP_FRAG",
+            "IPV6_NDISC_NS_OTHERHOST"
+        ] {
             r[n] = benignRule
         }
         return r
@@ -159,7 +171,11 @@ public enum DropClassification {
         for item in text.split(separator: ",") {
             let name = String(item.filter { $0 != " " })
             guard let c = DropClass(rawValue: name) else {
-                return .failure(DropFlagError(message: "--drop-classes: '\(name)' is not one of \(DropClass.allCases.map(\.rawValue).joined(separator: ", "))"))
+                return .failure(
+                    DropFlagError(
+                        message:
+                            "--drop-classes: '\(name)' is not one of \(DropClass.allCases.map(\.rawValue).joined(separator: ", "))"
+                    ))
             }
             out.insert(c)
         }

@@ -1,4 +1,5 @@
 import SpyglassSupport
+
 /// FlowFilter from protojson (docs/hubble-compatibility.md §8): keys are proto names (`source_pod`) or lowerCamel
 /// (`sourcePod`); enums are names or numbers; `null` means unset; unknown keys are errors.
 extension FlowFilter {
@@ -16,7 +17,10 @@ extension FlowFilter {
         for v in values {
             guard case .object = v else {
                 throw FlowFilterError(
-                    field: "", message: "expected JSON objects separated by whitespace, found \(Quote.text(v.rendered)) in \(Quote.text(text))")
+                    field: "",
+                    message:
+                        "expected JSON objects separated by whitespace, found \(Quote.text(v.rendered)) in \(Quote.text(text))"
+                )
             }
             out.append(try FlowFilter(json: v))
         }
@@ -26,7 +30,8 @@ extension FlowFilter {
     /// One filter from a JSON object (also the YAML maps of the dynamic config, converted to `JSONValue`).
     public init(json: JSONValue) throws(FlowFilterError) {
         guard case .object(let members) = json else {
-            throw FlowFilterError(field: "", message: "a FlowFilter must be an object, found \(Quote.text(json.rendered))")
+            throw FlowFilterError(
+                field: "", message: "a FlowFilter must be an object, found \(Quote.text(json.rendered))")
         }
         self.init()
         var seen: Set<String> = []
@@ -74,9 +79,11 @@ extension FlowFilter {
         case "destination_workload": destinationWorkload = try Self.workloads(f, v)
         case "destination_cluster_name": destinationClusterName = try Self.strings(f, v)
         case "traffic_direction":
-            trafficDirection = try Self.enums(f, v, names: TrafficDirection.allCases.map { ($0.name, $0) }, number: TrafficDirection.init(rawValue:))
+            trafficDirection = try Self.enums(
+                f, v, names: TrafficDirection.allCases.map { ($0.name, $0) }, number: TrafficDirection.init(rawValue:))
         case "verdict":
-            verdict = try Self.enums(f, v, names: Verdict.allCases.map { ($0.name, $0) }, number: Verdict.init(rawValue:))
+            verdict = try Self.enums(
+                f, v, names: Verdict.allCases.map { ($0.name, $0) }, number: Verdict.init(rawValue:))
         case "drop_reason_desc":
             dropReasonDesc = try Self.enums(
                 f, v, names: DropReason.names.map { ($0.value, DropReason(rawValue: $0.key)) },
@@ -90,7 +97,8 @@ extension FlowFilter {
         case "reply": reply = try Self.bools(f, v)
         case "dns_query": dnsQuery = try Self.strings(f, v)
         case "source_identity": sourceIdentity = try Self.uints(f, v, max: UInt64(UInt32.max)).map { UInt32($0) }
-        case "destination_identity": destinationIdentity = try Self.uints(f, v, max: UInt64(UInt32.max)).map { UInt32($0) }
+        case "destination_identity":
+            destinationIdentity = try Self.uints(f, v, max: UInt64(UInt32.max)).map { UInt32($0) }
         case "http_method": httpMethod = try Self.strings(f, v)
         case "http_path": httpPath = try Self.strings(f, v)
         case "http_url": httpURL = try Self.strings(f, v)
@@ -99,12 +107,15 @@ extension FlowFilter {
         case "node_name": nodeName = try Self.strings(f, v)
         case "node_labels": nodeLabels = try Self.strings(f, v)
         case "ip_version":
-            ipVersion = try Self.enums(f, v, names: IPVersion.allCases.map { ($0.name, $0) }, number: IPVersion.init(rawValue:))
+            ipVersion = try Self.enums(
+                f, v, names: IPVersion.allCases.map { ($0.name, $0) }, number: IPVersion.init(rawValue:))
         case "trace_id": traceID = try Self.strings(f, v)
         case "ip_trace_id": ipTraceID = try Self.uints(f, v, max: UInt64.max)
         case "encrypted": encrypted = try Self.bools(f, v)
         case "experimental":
-            throw FlowFilterError(field: "experimental", message: "CEL expressions are not supported by Spyglass: \(Quote.text(v.rendered))")
+            throw FlowFilterError(
+                field: "experimental",
+                message: "CEL expressions are not supported by Spyglass: \(Quote.text(v.rendered))")
         default:
             throw FlowFilterError(field: field, message: "unknown FlowFilter field")
         }
@@ -147,10 +158,12 @@ extension FlowFilter {
         switch item {
         case .number(let n): text = n
         case .string(let s): text = s
-        default: throw FlowFilterError(field: f, message: "expected an unsigned integer, found \(Quote.text(item.rendered))")
+        default:
+            throw FlowFilterError(field: f, message: "expected an unsigned integer, found \(Quote.text(item.rendered))")
         }
         guard let n = UInt64(text), n <= max else {
-            throw FlowFilterError(field: f, message: "expected an unsigned integer up to \(max), found \(Quote.text(item.rendered))")
+            throw FlowFilterError(
+                field: f, message: "expected an unsigned integer up to \(max), found \(Quote.text(item.rendered))")
         }
         return n
     }
@@ -191,13 +204,16 @@ extension FlowFilter {
                 }
                 out.append(e)
             default:
-                throw FlowFilterError(field: f, message: "expected an enum name or number, found \(Quote.text(item.rendered))")
+                throw FlowFilterError(
+                    field: f, message: "expected an enum name or number, found \(Quote.text(item.rendered))")
             }
         }
         return out
     }
 
-    private static func object(_ f: String, _ item: JSONValue, keys: Set<String>) throws(FlowFilterError) -> [String: JSONValue] {
+    private static func object(_ f: String, _ item: JSONValue, keys: Set<String>) throws(FlowFilterError) -> [String:
+        JSONValue]
+    {
         guard case .object(let members) = item else {
             throw FlowFilterError(field: f, message: "expected an object, found \(Quote.text(item.rendered))")
         }
@@ -225,7 +241,8 @@ extension FlowFilter {
         var out: [WorkloadSelector] = []
         for item in try list(f, v) {
             let o = try object(f, item, keys: ["name", "kind"])
-            out.append(WorkloadSelector(name: try string("\(f).name", o["name"]), kind: try string("\(f).kind", o["kind"])))
+            out.append(
+                WorkloadSelector(name: try string("\(f).name", o["name"]), kind: try string("\(f).kind", o["kind"])))
         }
         return out
     }
@@ -234,7 +251,9 @@ extension FlowFilter {
         var out: [InterfaceSelector] = []
         for item in try list(f, v) {
             let o = try object(f, item, keys: ["index", "name"])
-            let index = try o["index"].map { (x) throws(FlowFilterError) in try uint("\(f).index", x, max: UInt64(UInt32.max)) } ?? 0
+            let index =
+                try o["index"].map { (x) throws(FlowFilterError) in try uint("\(f).index", x, max: UInt64(UInt32.max)) }
+                ?? 0
             out.append(InterfaceSelector(index: UInt32(index), name: try string("\(f).name", o["name"])))
         }
         return out
@@ -249,7 +268,9 @@ extension FlowFilter {
             if let s = o["sub_type"] { sel.subType = try int32("\(f).sub_type", s) }
             if let m = o["match_sub_type"] {
                 guard case .bool(let b) = m else {
-                    throw FlowFilterError(field: "\(f).match_sub_type", message: "expected true or false, found \(Quote.text(m.rendered))")
+                    throw FlowFilterError(
+                        field: "\(f).match_sub_type", message: "expected true or false, found \(Quote.text(m.rendered))"
+                    )
                 }
                 sel.matchSubType = b
             }
@@ -272,18 +293,22 @@ extension FlowFilter {
         for item in try list(f, v) {
             let names = TCPFlags.protoOrder.map(\.1)
             guard case .object(let members) = item else {
-                throw FlowFilterError(field: f, message: "expected an object such as {\"SYN\":true}, found \(Quote.text(item.rendered))")
+                throw FlowFilterError(
+                    field: f, message: "expected an object such as {\"SYN\":true}, found \(Quote.text(item.rendered))")
             }
             var set: TCPFlags = []
             for m in members {
                 guard let flag = TCPFlags.protoOrder.first(where: { $0.1 == m.key })?.0 else {
-                    throw FlowFilterError(field: "\(f).\(m.key)", message: "unknown TCP flag (one of \(names.joined(separator: " ")))")
+                    throw FlowFilterError(
+                        field: "\(f).\(m.key)", message: "unknown TCP flag (one of \(names.joined(separator: " ")))")
                 }
                 switch m.value {
                 case .bool(true): set.insert(flag)
                 case .bool(false), .null: break
                 default:
-                    throw FlowFilterError(field: "\(f).\(m.key)", message: "expected true or false, found \(Quote.text(m.value.rendered))")
+                    throw FlowFilterError(
+                        field: "\(f).\(m.key)", message: "expected true or false, found \(Quote.text(m.value.rendered))"
+                    )
                 }
             }
             out.append(set)

@@ -1,4 +1,5 @@
 import SpyglassSupport
+
 /// A compiled FlowFilter: values parsed, patterns and regular expressions built once, so matching a flow does
 /// string comparisons and lookups only. Build with `FlowFilterMatcher(filter)`; invalid values throw a
 /// `FlowFilterError` naming the field and quoting the value.
@@ -37,37 +38,61 @@ public final class FlowFilterMatcher: @unchecked Sendable {
     public init(_ f: FlowFilter) throws(FlowFilterError) {
         filter = f
         sourceIP = try f.sourceIP.map { (v) throws(FlowFilterError) in try AddressMatch(v, field: "source_ip") }
-        sourceIPXlated = try f.sourceIPXlated.map { (v) throws(FlowFilterError) in try AddressMatch(v, field: "source_ip_xlated") }
-        destinationIP = try f.destinationIP.map { (v) throws(FlowFilterError) in try AddressMatch(v, field: "destination_ip") }
+        sourceIPXlated = try f.sourceIPXlated.map { (v) throws(FlowFilterError) in
+            try AddressMatch(v, field: "source_ip_xlated")
+        }
+        destinationIP = try f.destinationIP.map { (v) throws(FlowFilterError) in
+            try AddressMatch(v, field: "destination_ip")
+        }
         sourcePod = try f.sourcePod.map { (v) throws(FlowFilterError) in try NameInNamespace(v, field: "source_pod") }
-        destinationPod = try f.destinationPod.map { (v) throws(FlowFilterError) in try NameInNamespace(v, field: "destination_pod") }
-        sourceService = try f.sourceService.map { (v) throws(FlowFilterError) in try NameInNamespace(v, field: "source_service") }
-        destinationService = try f.destinationService.map { (v) throws(FlowFilterError) in try NameInNamespace(v, field: "destination_service") }
+        destinationPod = try f.destinationPod.map { (v) throws(FlowFilterError) in
+            try NameInNamespace(v, field: "destination_pod")
+        }
+        sourceService = try f.sourceService.map { (v) throws(FlowFilterError) in
+            try NameInNamespace(v, field: "source_service")
+        }
+        destinationService = try f.destinationService.map { (v) throws(FlowFilterError) in
+            try NameInNamespace(v, field: "destination_service")
+        }
         sourceFQDN = try f.sourceFQDN.map { (v) throws(FlowFilterError) in try NamePattern(v, field: "source_fqdn") }
-        destinationFQDN = try f.destinationFQDN.map { (v) throws(FlowFilterError) in try NamePattern(v, field: "destination_fqdn") }
-        sourceLabel = try f.sourceLabel.map { (v) throws(FlowFilterError) in try LabelSelector(v, field: "source_label") }
-        destinationLabel = try f.destinationLabel.map { (v) throws(FlowFilterError) in try LabelSelector(v, field: "destination_label") }
+        destinationFQDN = try f.destinationFQDN.map { (v) throws(FlowFilterError) in
+            try NamePattern(v, field: "destination_fqdn")
+        }
+        sourceLabel = try f.sourceLabel.map { (v) throws(FlowFilterError) in try LabelSelector(v, field: "source_label")
+        }
+        destinationLabel = try f.destinationLabel.map { (v) throws(FlowFilterError) in
+            try LabelSelector(v, field: "destination_label")
+        }
         nodeLabels = try f.nodeLabels.map { (v) throws(FlowFilterError) in try LabelSelector(v, field: "node_labels") }
         statusCodes = try f.httpStatusCode.map { (v) throws(FlowFilterError) in try StatusCodeMatch(v) }
         protocols = try f.protocol.map { (v) throws(FlowFilterError) in try ProtocolMatch(v) }
         sourcePorts = try f.sourcePort.map { (v) throws(FlowFilterError) in try Self.port(v, field: "source_port") }
-        destinationPorts = try f.destinationPort.map { (v) throws(FlowFilterError) in try Self.port(v, field: "destination_port") }
+        destinationPorts = try f.destinationPort.map { (v) throws(FlowFilterError) in
+            try Self.port(v, field: "destination_port")
+        }
         dnsQuery = try f.dnsQuery.map { (v) throws(FlowFilterError) in try Self.regex(v, field: "dns_query") }
         httpMethods = f.httpMethod.map { $0.uppercased() }
         httpPath = try f.httpPath.map { (v) throws(FlowFilterError) in try Self.regex(v, field: "http_path") }
         httpURL = try f.httpURL.map { (v) throws(FlowFilterError) in try Self.regex(v, field: "http_url") }
         nodeName = try f.nodeName.map { (v) throws(FlowFilterError) in try NodeNamePattern(v, field: "node_name") }
-        for (field, values) in [("source_cluster_name", f.sourceClusterName), ("destination_cluster_name", f.destinationClusterName)]
+        for (field, values) in [
+            ("source_cluster_name", f.sourceClusterName), ("destination_cluster_name", f.destinationClusterName)
+        ]
         where values.contains("") {
             throw FlowFilterError(field: field, message: "empty cluster name \"\"")
         }
         for id in f.traceID where id.isEmpty {
             throw FlowFilterError(field: "trace_id", message: "empty trace ID \"\"")
         }
-        let usesHTTP = !(f.httpStatusCode.isEmpty && f.httpMethod.isEmpty && f.httpPath.isEmpty && f.httpURL.isEmpty && f.httpHeader.isEmpty)
+        let usesHTTP =
+            !(f.httpStatusCode.isEmpty && f.httpMethod.isEmpty && f.httpPath.isEmpty && f.httpURL.isEmpty
+            && f.httpHeader.isEmpty)
         if usesHTTP && !f.eventType.isEmpty && !f.eventType.contains(where: { $0.type == CiliumEventType.accessLog }) {
             throw FlowFilterError(
-                field: "event_type", message: "http filters need event type 129 (L7) among the event_type values, found \(f.eventType.map { String($0.type) })")
+                field: "event_type",
+                message:
+                    "http filters need event type 129 (L7) among the event_type values, found \(f.eventType.map { String($0.type) })"
+            )
         }
         matchesNonFlowEvents = f.onlyEventType
     }
@@ -101,23 +126,35 @@ public final class FlowFilterMatcher: @unchecked Sendable {
         if !sourceIPXlated.isEmpty { return false }
         if !sourcePod.isEmpty {
             let e = flow.source
-            guard sourcePod.contains(where: { $0.matches(namespace: e?.namespace ?? "", name: e?.podName ?? "") }) else { return false }
+            guard sourcePod.contains(where: { $0.matches(namespace: e?.namespace ?? "", name: e?.podName ?? "") })
+            else { return false }
         }
         if !destinationPod.isEmpty {
             let e = flow.destination
-            guard destinationPod.contains(where: { $0.matches(namespace: e?.namespace ?? "", name: e?.podName ?? "") }) else { return false }
+            guard destinationPod.contains(where: { $0.matches(namespace: e?.namespace ?? "", name: e?.podName ?? "") })
+            else { return false }
         }
         if !sourceService.isEmpty {
-            guard let s = flow.sourceService, sourceService.contains(where: { $0.matches(namespace: s.namespace, name: s.name) }) else { return false }
+            guard let s = flow.sourceService,
+                sourceService.contains(where: { $0.matches(namespace: s.namespace, name: s.name) })
+            else { return false }
         }
         if !destinationService.isEmpty {
-            guard let s = flow.destinationService, destinationService.contains(where: { $0.matches(namespace: s.namespace, name: s.name) })
+            guard let s = flow.destinationService,
+                destinationService.contains(where: { $0.matches(namespace: s.namespace, name: s.name) })
             else { return false }
         }
         if !f.sourceWorkload.isEmpty && !Self.workloadMatches(f.sourceWorkload, flow.source) { return false }
-        if !f.destinationWorkload.isEmpty && !Self.workloadMatches(f.destinationWorkload, flow.destination) { return false }
-        if !f.sourceClusterName.isEmpty && !f.sourceClusterName.contains(flow.source?.clusterName ?? "") { return false }
-        if !f.destinationClusterName.isEmpty && !f.destinationClusterName.contains(flow.destination?.clusterName ?? "") { return false }
+        if !f.destinationWorkload.isEmpty && !Self.workloadMatches(f.destinationWorkload, flow.destination) {
+            return false
+        }
+        if !f.sourceClusterName.isEmpty && !f.sourceClusterName.contains(flow.source?.clusterName ?? "") {
+            return false
+        }
+        if !f.destinationClusterName.isEmpty && !f.destinationClusterName.contains(flow.destination?.clusterName ?? "")
+        {
+            return false
+        }
         if !sourceFQDN.isEmpty && !Self.anyName(flow.sourceNames, sourceFQDN) { return false }
         if !destinationFQDN.isEmpty && !Self.anyName(flow.destinationNames, destinationFQDN) { return false }
         if !sourceLabel.isEmpty {
@@ -131,22 +168,32 @@ public final class FlowFilterMatcher: @unchecked Sendable {
         // The Flow model carries no node labels: selectors are evaluated against an empty label set.
         if !nodeLabels.isEmpty && !nodeLabels.contains(where: { $0.matches([]) }) { return false }
         if !f.sourceIdentity.isEmpty && !f.sourceIdentity.contains(flow.source?.identity ?? 0) { return false }
-        if !f.destinationIdentity.isEmpty && !f.destinationIdentity.contains(flow.destination?.identity ?? 0) { return false }
+        if !f.destinationIdentity.isEmpty && !f.destinationIdentity.contains(flow.destination?.identity ?? 0) {
+            return false
+        }
         if !f.trafficDirection.isEmpty && !f.trafficDirection.contains(flow.trafficDirection) { return false }
         if !f.verdict.isEmpty && !f.verdict.contains(flow.verdict) { return false }
-        if !f.dropReasonDesc.isEmpty && !(flow.verdict == .dropped && f.dropReasonDesc.contains(flow.dropReasonDesc)) { return false }
+        if !f.dropReasonDesc.isEmpty && !(flow.verdict == .dropped && f.dropReasonDesc.contains(flow.dropReasonDesc)) {
+            return false
+        }
         if !f.interface.isEmpty {
             guard let i = flow.interface,
-                f.interface.contains(where: { ($0.index == 0 || $0.index == i.index) && ($0.name.isEmpty || $0.name == i.name) })
+                f.interface.contains(where: {
+                    ($0.index == 0 || $0.index == i.index) && ($0.name.isEmpty || $0.name == i.name)
+                })
             else { return false }
         }
         if !f.eventType.isEmpty {
             let et = flow.eventType ?? CiliumEventType(type: 0, subType: 0)
-            guard f.eventType.contains(where: { ($0.type == 0 || $0.type == et.type) && (!$0.matchSubType || $0.subType == et.subType) })
+            guard
+                f.eventType.contains(where: {
+                    ($0.type == 0 || $0.type == et.type) && (!$0.matchSubType || $0.subType == et.subType)
+                })
             else { return false }
         }
         if !statusCodes.isEmpty {
-            guard let http = flow.l7?.http, http.code != 0, statusCodes.contains(where: { $0.matches(http.code) }) else { return false }
+            guard let http = flow.l7?.http, http.code != 0, statusCodes.contains(where: { $0.matches(http.code) })
+            else { return false }
         }
         if !protocols.isEmpty && !protocols.contains(where: { $0.matches(flow) }) { return false }
         if !sourcePorts.isEmpty {
@@ -174,7 +221,9 @@ public final class FlowFilterMatcher: @unchecked Sendable {
             guard let http = flow.l7?.http, httpURL.contains(where: { http.url.contains($0) }) else { return false }
         }
         if !f.httpHeader.isEmpty {
-            guard let http = flow.l7?.http, http.headers.contains(where: { f.httpHeader.contains($0) }) else { return false }
+            guard let http = flow.l7?.http, http.headers.contains(where: { f.httpHeader.contains($0) }) else {
+                return false
+            }
         }
         if !f.tcpFlags.isEmpty {
             guard case .tcp(let tcp)? = flow.l4 else { return false }
@@ -197,7 +246,9 @@ public final class FlowFilterMatcher: @unchecked Sendable {
     private static func workloadMatches(_ sels: [FlowFilter.WorkloadSelector], _ ep: Endpoint?) -> Bool {
         guard let ep else { return false }
         for w in ep.workloads {
-            for s in sels where (s.name.isEmpty || s.name == w.name) && (s.kind.isEmpty || s.kind == w.kind) { return true }
+            for s in sels where (s.name.isEmpty || s.name == w.name) && (s.kind.isEmpty || s.kind == w.kind) {
+                return true
+            }
         }
         return false
     }
@@ -229,7 +280,9 @@ public final class FlowFilterMatcher: @unchecked Sendable {
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let b = it.popFirst() {
-            if b == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            if b == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(v)
                 it = it.dropFirst(2)
             } else {
@@ -247,13 +300,17 @@ struct AddressMatch: Sendable {
 
     init(_ v: String, field: String) throws(FlowFilterError) {
         if let slash = v.firstIndex(of: "/") {
-            guard let a = IPAddress(v[..<slash]), let p = Int(v[v.index(after: slash)...]), p >= 0, p <= (a.isIPv6 ? 128 : 32) else {
+            guard let a = IPAddress(v[..<slash]), let p = Int(v[v.index(after: slash)...]), p >= 0,
+                p <= (a.isIPv6 ? 128 : 32)
+            else {
                 throw FlowFilterError(field: field, message: "invalid CIDR \(Quote.text(v))")
             }
             address = a
             prefix = p
         } else {
-            guard let a = IPAddress(v) else { throw FlowFilterError(field: field, message: "invalid IP address \(Quote.text(v))") }
+            guard let a = IPAddress(v) else {
+                throw FlowFilterError(field: field, message: "invalid IP address \(Quote.text(v))")
+            }
             address = a
             prefix = a.isIPv6 ? 128 : 32
         }
@@ -299,10 +356,13 @@ struct StatusCodeMatch: Sendable {
 
     init(_ v: String) throws(FlowFilterError) {
         let digits = v.hasSuffix("+") ? v.dropLast() : Substring(v)
-        let ok = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber } && ("1"..."5").contains(digits.first!)
+        let ok =
+            !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber } && ("1"..."5").contains(digits.first!)
             && (v.hasSuffix("+") ? digits.count <= 2 : digits.count == 3)
         guard ok, let n = UInt32(digits) else {
-            throw FlowFilterError(field: "http_status_code", message: "invalid status code \(Quote.text(v)) (expected e.g. \"404\", \"4+\" or \"40+\")")
+            throw FlowFilterError(
+                field: "http_status_code",
+                message: "invalid status code \(Quote.text(v)) (expected e.g. \"404\", \"4+\" or \"40+\")")
         }
         switch digits.count {
         case 1: range = (n * 100)...(n * 100 + 99)
@@ -332,13 +392,16 @@ enum ProtocolMatch: Sendable {
         case "http": self = .http
         default:
             throw FlowFilterError(
-                field: "protocol", message: "unknown protocol \(Quote.text(v)) (one of tcp udp sctp icmp icmpv4 icmpv6 vrrp igmp dns http)")
+                field: "protocol",
+                message: "unknown protocol \(Quote.text(v)) (one of tcp udp sctp icmp icmpv4 icmpv6 vrrp igmp dns http)"
+            )
         }
     }
 
     func matches(_ flow: Flow) -> Bool {
         switch (self, flow.l4) {
-        case (.tcp, .tcp?), (.udp, .udp?), (.sctp, .sctp?), (.icmpv4, .icmpv4?), (.icmpv6, .icmpv6?), (.vrrp, .vrrp?), (.igmp, .igmp?):
+        case (.tcp, .tcp?), (.udp, .udp?), (.sctp, .sctp?), (.icmpv4, .icmpv4?), (.icmpv6, .icmpv6?), (.vrrp, .vrrp?),
+            (.igmp, .igmp?):
             return true
         case (.icmp, .icmpv4?), (.icmp, .icmpv6?):
             return true

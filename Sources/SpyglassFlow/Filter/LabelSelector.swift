@@ -1,4 +1,5 @@
 import SpyglassSupport
+
 /// A Kubernetes label selector over Cilium-style labels (`source:key=value`), as Hubble's label filters use it
 /// (docs/hubble-compatibility.md §8): requirements separated by commas are ANDed; `key`, `!key`, `key=v`, `key==v`,
 /// `key!=v`, `key in (a,b)`, `key notin (a,b)`. A key with a source prefix (`k8s:app`) matches only labels of that
@@ -104,7 +105,9 @@ public struct LabelSelector: Sendable, Hashable {
             var negated = false
             if i < text.count, text[i] == "!" { negated = true; i += 1; skipSpaces() }
             let full = word()
-            guard !full.isEmpty else { throw fail(i < text.count ? "expected a key at \"\(text[i])\"" : "expected a key") }
+            guard !full.isEmpty else {
+                throw fail(i < text.count ? "expected a key at \"\(text[i])\"" : "expected a key")
+            }
             var source: String? = nil
             var key = full
             if let colon = full.firstIndex(of: ":") {

@@ -1,4 +1,5 @@
 import SpyglassSupport
+
 /// FQDN-style name patterns (docs/hubble-compatibility.md §8): `*` matches `[-.0-9a-z]*`, matching is case-insensitive
 /// and one trailing dot is trimmed. Compiled once to a regular expression.
 struct NamePattern: @unchecked Sendable {
@@ -16,7 +17,8 @@ struct NamePattern: @unchecked Sendable {
             case ".": re += "\\."
             case "a"..."z", "0"..."9", "-", "_": re.append(c)
             default:
-                throw FlowFilterError(field: field, message: "invalid character \"\(c)\" in pattern \(Quote.text(pattern))")
+                throw FlowFilterError(
+                    field: field, message: "invalid character \"\(c)\" in pattern \(Quote.text(pattern))")
             }
         }
         re += "$"

@@ -68,8 +68,9 @@ public final class L7Assembler {
     public var stats: L7Stats {
         var s = counters
         s.entries = [
-            .dnsPending: pendingDNS.count, .dnsClaims: dnsClaims.count, .dnsTCPStreams: dnsStreams.count, .httpConnections: httpConnections.count,
-            .httpPending: pendingHTTP, .names: names.count, .reassemblyBytes: reassemblyBytes,
+            .dnsPending: pendingDNS.count, .dnsClaims: dnsClaims.count, .dnsTCPStreams: dnsStreams.count,
+            .httpConnections: httpConnections.count,
+            .httpPending: pendingHTTP, .names: names.count, .reassemblyBytes: reassemblyBytes
         ]
         if names.evictions > 0 { s.evictions[.names, default: 0] &+= names.evictions }
         return s
@@ -83,7 +84,9 @@ public final class L7Assembler {
     ///
     /// `packetLength`: the packet's real length from the MAC header (the event's `pkt_len`, skb->len); without it
     /// the flow's single-packet `aggregated_bytes` is used. It exposes forged IP lengths (`bad_ip_length`).
-    public func process(flow: Flow, frame: UnsafeRawBufferPointer, monotonicNs: UInt64, packetLength: Int? = nil) -> [Flow] {
+    public func process(flow: Flow, frame: UnsafeRawBufferPointer, monotonicNs: UInt64, packetLength: Int? = nil)
+        -> [Flow]
+    {
         guard let et = flow.eventType, et.type == CiliumEventType.trace, let ip = flow.ip else { return [] }
         let sport: UInt16
         let dport: UInt16
@@ -110,10 +113,12 @@ public final class L7Assembler {
             return []
         }
         let payload = UnsafeRawBufferPointer(rebasing: frame[range])
-        let seg = Segment(bytes: payload, length: max(payload.count, L7Assembler.realPayloadLength(p, frame, flow) ?? 0))
+        let seg = Segment(
+            bytes: payload, length: max(payload.count, L7Assembler.realPayloadLength(p, frame, flow) ?? 0))
         let site = ObservationSite(flow)
-        let packet = PacketContext(flow: flow, site: site, monotonicNs: monotonicNs, source: ip.source,
-                                   destination: ip.destination, sourcePort: sport, destinationPort: dport)
+        let packet = PacketContext(
+            flow: flow, site: site, monotonicNs: monotonicNs, source: ip.source,
+            destination: ip.destination, sourcePort: sport, destinationPort: dport)
         if !isTCP {
             return processDNSDatagram(packet, seg, serverIsSource: dnsSrc, serverIsDestination: dnsDst)
         }
@@ -188,7 +193,7 @@ public final class L7Assembler {
         case .ipNotUsed: break
         }
         if end == nil, flow.aggregatedPackets == 1, flow.aggregatedBytes > 0 {
-            end = Int(clamping: flow.aggregatedBytes) // skb->len from the MAC header (GSO / jumbo without IP length)
+            end = Int(clamping: flow.aggregatedBytes)  // skb->len from the MAC header (GSO / jumbo without IP length)
         }
         guard let end, end >= start else { return nil }
         return end - start
@@ -196,7 +201,9 @@ public final class L7Assembler {
 
     /// True when the IP total / payload length or the UDP length claims bytes past the end of the packet
     /// (skb->len, known for a single-packet event). The kernel drops such packets; tc sees them first.
-    static func claimsMoreThanPacket(_ p: ParsedPacket, _ frame: UnsafeRawBufferPointer, _ flow: Flow, packetLength: Int?) -> Bool {
+    static func claimsMoreThanPacket(
+        _ p: ParsedPacket, _ frame: UnsafeRawBufferPointer, _ flow: Flow, packetLength: Int?
+    ) -> Bool {
         guard let l3 = p.l3Offset else { return false }
         let packetEnd: Int
         if let packetLength, packetLength > 0 {
@@ -215,7 +222,9 @@ public final class L7Assembler {
         case .ipv6: if let plen = be16(l3 + 4), plen > 0, l3 + 40 + plen > packetEnd { return true }
         case .ipNotUsed: break
         }
-        if p.ipProtocol == 17, let l4 = p.l4Offset, let udpLength = be16(l4 + 4), l4 + udpLength > packetEnd { return true }
+        if p.ipProtocol == 17, let l4 = p.l4Offset, let udpLength = be16(l4 + 4), l4 + udpLength > packetEnd {
+            return true
+        }
         return false
     }
 
@@ -240,7 +249,9 @@ public final class L7Assembler {
 
     // MARK: - DNS
 
-    private func processDNSDatagram(_ packet: PacketContext, _ seg: Segment, serverIsSource: Bool, serverIsDestination: Bool) -> [Flow] {
+    private func processDNSDatagram(
+        _ packet: PacketContext, _ seg: Segment, serverIsSource: Bool, serverIsDestination: Bool
+    ) -> [Flow] {
         guard let header = DNSParser.header(seg.bytes) else {
             counters.countMalformed(.dns, DNSParseError.shortHeader.reason)
             return []
@@ -252,12 +263,17 @@ public final class L7Assembler {
         return out
     }
 
-    private func processDNSStream(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool) -> [Flow] {
-        let key = fromClient
-            ? ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
-                            clientPort: packet.sourcePort, serverPort: packet.destinationPort)
-            : ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
-                            clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+    private func processDNSStream(
+        _ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool
+    ) -> [Flow] {
+        let key =
+            fromClient
+            ? ConnectionKey(
+                site: packet.site, client: packet.source, server: packet.destination,
+                clientPort: packet.sourcePort, serverPort: packet.destinationPort)
+            : ConnectionKey(
+                site: packet.site, client: packet.destination, server: packet.source,
+                clientPort: packet.destinationPort, serverPort: packet.sourcePort)
         let closing = tcp.flags.contains(.rst) || tcp.flags.contains(.fin)
         var slot = dnsStreams.slot(of: key)
         if let s = slot, isNewConnection(tcp) {
@@ -333,13 +349,16 @@ public final class L7Assembler {
         case .first: break
         }
         guard seg.length > 0 else { return lost }
-        let l = framer.feed(seg, maxMessageBytes: limits.maxDNSTCPMessageBytes, budget: &budget, budgetExceeded: &exceeded, emit: emit)
+        let l = framer.feed(
+            seg, maxMessageBytes: limits.maxDNSTCPMessageBytes, budget: &budget, budgetExceeded: &exceeded, emit: emit)
         return lost || l
     }
 
     /// One DNS message of the packet: a query becomes a REQUEST flow and a pending entry, a response a RESPONSE
     /// flow paired with its query (if seen) and names for the names memory.
-    private func handleDNS(_ bytes: UnsafeRawBufferPointer, isPrefix: Bool, _ packet: PacketContext, into out: inout [Flow]) {
+    private func handleDNS(
+        _ bytes: UnsafeRawBufferPointer, isPrefix: Bool, _ packet: PacketContext, into out: inout [Flow]
+    ) {
         let message: DNSMessage
         do throws(DNSParseError) {
             message = try DNSParser.parse(bytes, isPrefix: isPrefix)
@@ -355,12 +374,14 @@ public final class L7Assembler {
                 return
             }
             let claim = DNSQueryKey(
-                connection: ConnectionKey(site: .node, client: packet.source, server: packet.destination,
-                                          clientPort: packet.sourcePort, serverPort: packet.destinationPort),
+                connection: ConnectionKey(
+                    site: .node, client: packet.source, server: packet.destination,
+                    clientPort: packet.sourcePort, serverPort: packet.destinationPort),
                 id: message.id)
             let owner = dnsClaims.slot(of: claim).map { dnsClaims[slot: $0] }
-            guard let direction = reporter.dnsQuery(
-                at: point, destination: packet.destination, claimed: owner.map { $0 != packet.site.raw } ?? false)
+            guard
+                let direction = reporter.dnsQuery(
+                    at: point, destination: packet.destination, claimed: owner.map { $0 != packet.site.raw } ?? false)
             else { return }
             if owner == nil, dnsClaims.insert(claim, packet.site.raw, stamp: packet.monotonicNs).evicted != nil {
                 counters.countEviction(.dnsClaims)
@@ -368,25 +389,30 @@ public final class L7Assembler {
             counters.dnsQueries &+= 1
             let qtypes = message.questions.map { DNSRecordType.name($0.type) }
             let key = DNSQueryKey(
-                connection: ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
-                                          clientPort: packet.sourcePort, serverPort: packet.destinationPort),
+                connection: ConnectionKey(
+                    site: packet.site, client: packet.source, server: packet.destination,
+                    clientPort: packet.sourcePort, serverPort: packet.destinationPort),
                 id: message.id)
             // A retransmitted query keeps the first one's time: latency is from the first ask.
             if pendingDNS.slot(of: key) == nil {
-                let pending = PendingDNSQuery(query: question.name, qtypes: qtypes, monotonicNs: packet.monotonicNs, direction: direction)
+                let pending = PendingDNSQuery(
+                    query: question.name, qtypes: qtypes, monotonicNs: packet.monotonicNs, direction: direction)
                 if pendingDNS.insert(key, pending, stamp: packet.monotonicNs).evicted != nil {
                     counters.countEviction(.dnsPending)
                     counters.unansweredDNS &+= 1
                 }
             }
-            let record = DNS(query: question.name, observationSource: config.dnsObservationSource, rcode: 0, qtypes: qtypes)
-            out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .dns(record), direction: direction, traceID: nil))
+            let record = DNS(
+                query: question.name, observationSource: config.dnsObservationSource, rcode: 0, qtypes: qtypes)
+            out.append(
+                l7Flow(packet, type: .request, latencyNs: 0, record: .dns(record), direction: direction, traceID: nil))
             return
         }
 
         let key = DNSQueryKey(
-            connection: ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
-                                      clientPort: packet.destinationPort, serverPort: packet.sourcePort),
+            connection: ConnectionKey(
+                site: packet.site, client: packet.destination, server: packet.source,
+                clientPort: packet.destinationPort, serverPort: packet.sourcePort),
             id: message.id)
         var pending: PendingDNSQuery? = nil
         var mismatch = false
@@ -395,16 +421,18 @@ public final class L7Assembler {
             // Only the same question answers the query: an id reused for another name (or a response without
             // its question) is not this query's answer.
             if let q = message.questions.first, q.name == candidate.query,
-               DNSRecordType.name(q.type) == candidate.qtypes.first {
+                DNSRecordType.name(q.type) == candidate.qtypes.first
+            {
                 pending = candidate
                 pendingDNS.removeSlot(slot)
             } else {
                 mismatch = true
             }
         }
-        let claim = DNSQueryKey(connection: ConnectionKey(
-            site: .node, client: key.connection.client, server: key.connection.server,
-            clientPort: key.connection.clientPort, serverPort: key.connection.serverPort), id: message.id)
+        let claim = DNSQueryKey(
+            connection: ConnectionKey(
+                site: .node, client: key.connection.client, server: key.connection.server,
+                clientPort: key.connection.clientPort, serverPort: key.connection.serverPort), id: message.id)
         let claimSlot = dnsClaims.slot(of: claim)
         let unmatchedDirection: TrafficDirection?
         if pending != nil {
@@ -423,7 +451,8 @@ public final class L7Assembler {
         }
         counters.dnsResponses &+= 1
         if pending == nil { counters.dnsUnmatchedResponses &+= 1 }
-        let qtypes = message.questions.isEmpty ? (pending?.qtypes ?? []) : message.questions.map { DNSRecordType.name($0.type) }
+        let qtypes =
+            message.questions.isEmpty ? (pending?.qtypes ?? []) : message.questions.map { DNSRecordType.name($0.type) }
 
         var ips: [String] = []
         var cnames: [String] = []
@@ -459,22 +488,30 @@ public final class L7Assembler {
                 }
             }
         }
-        let latency = pending.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
+        let latency =
+            pending.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
         let direction = pending?.direction ?? unmatchedDirection ?? .unknown
         let record = DNS(
             query: query, ips: ips, ttl: ttl, cnames: cnames, observationSource: config.dnsObservationSource,
             rcode: UInt32(message.rcode), qtypes: qtypes, rrtypes: rrtypes)
-        out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .dns(record), direction: direction, traceID: nil))
+        out.append(
+            l7Flow(
+                packet, type: .response, latencyNs: latency, record: .dns(record), direction: direction, traceID: nil))
     }
 
     // MARK: - HTTP
 
-    private func processHTTP(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool) -> [Flow] {
-        let key = fromClient
-            ? ConnectionKey(site: packet.site, client: packet.source, server: packet.destination,
-                            clientPort: packet.sourcePort, serverPort: packet.destinationPort)
-            : ConnectionKey(site: packet.site, client: packet.destination, server: packet.source,
-                            clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+    private func processHTTP(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool)
+        -> [Flow]
+    {
+        let key =
+            fromClient
+            ? ConnectionKey(
+                site: packet.site, client: packet.source, server: packet.destination,
+                clientPort: packet.sourcePort, serverPort: packet.destinationPort)
+            : ConnectionKey(
+                site: packet.site, client: packet.destination, server: packet.source,
+                clientPort: packet.destinationPort, serverPort: packet.sourcePort)
         var slot = httpConnections.slot(of: key)
         if let s = slot, isNewConnection(tcp) {
             // The 5-tuple is reused by a new connection: the old one ended unseen.
@@ -548,7 +585,10 @@ public final class L7Assembler {
         return out
     }
 
-    private func handle(_ event: HTTPStreamEvent, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext, _ out: inout [Flow]) {
+    private func handle(
+        _ event: HTTPStreamEvent, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext,
+        _ out: inout [Flow]
+    ) {
         switch event {
         case .lostSync:
             counters.streamResyncs &+= 1
@@ -559,9 +599,12 @@ public final class L7Assembler {
             } else if error != .badChunk {
                 if stream.isRequest {
                     // A request we could not read still gets a response: keep the FIFO aligned.
-                    enqueue(PendingHTTPRequest(method: "", url: "", traceID: nil, monotonicNs: packet.monotonicNs,
-                                               direction: reporter.request(at: packet.flow.traceObservationPoint,
-                                                                           source: packet.source, destination: packet.destination)), conn)
+                    enqueue(
+                        PendingHTTPRequest(
+                            method: "", url: "", traceID: nil, monotonicNs: packet.monotonicNs,
+                            direction: reporter.request(
+                                at: packet.flow.traceObservationPoint,
+                                source: packet.source, destination: packet.destination)), conn)
                 } else if !conn.pending.isEmpty {
                     // Likewise a response we could not read answers the oldest request.
                     conn.pending.removeFirst()
@@ -574,7 +617,9 @@ public final class L7Assembler {
         }
     }
 
-    private func headArrived(_ head: HTTPHead, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext, _ out: inout [Flow]) {
+    private func headArrived(
+        _ head: HTTPHead, _ conn: HTTPConnection, _ stream: HTTPStream, _ packet: PacketContext, _ out: inout [Flow]
+    ) {
         var headers = head.headers
         if !headers.isEmpty {
             redactor.apply(&headers)
@@ -583,14 +628,22 @@ public final class L7Assembler {
         if case .request(let method, let target) = head.startLine {
             counters.httpRequests &+= 1
             let url = HTTPURL.build(
-                target: target, host: head.host, server: packet.destination, serverPort: packet.destinationPort, config: config)
+                target: target, host: head.host, server: packet.destination, serverPort: packet.destinationPort,
+                config: config)
             let traceID = head.traceparent.flatMap { TraceParent.traceID($0) }
-            let direction = reporter.request(at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
+            let direction = reporter.request(
+                at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
             if let direction {
                 let record = HTTP(code: 0, method: method, url: url, protocol: head.version, headers: headers)
-                out.append(l7Flow(packet, type: .request, latencyNs: 0, record: .http(record), direction: direction, traceID: traceID))
+                out.append(
+                    l7Flow(
+                        packet, type: .request, latencyNs: 0, record: .http(record), direction: direction,
+                        traceID: traceID))
             }
-            enqueue(PendingHTTPRequest(method: method, url: url, traceID: traceID, monotonicNs: packet.monotonicNs, direction: direction), conn)
+            enqueue(
+                PendingHTTPRequest(
+                    method: method, url: url, traceID: traceID, monotonicNs: packet.monotonicNs, direction: direction),
+                conn)
             guard !head.isPartial else { return }
             if head.hasTransferEncoding {
                 if head.chunked {
@@ -621,12 +674,20 @@ public final class L7Assembler {
         } else {
             counters.httpUnmatchedResponses &+= 1
         }
-        let latency = request.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
-        let direction = request.map(\.direction) ?? reporter.unmatchedResponse(
-            at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
+        let latency =
+            request.map { packet.monotonicNs >= $0.monotonicNs ? packet.monotonicNs - $0.monotonicNs : 0 } ?? 0
+        let direction =
+            request.map(\.direction)
+            ?? reporter.unmatchedResponse(
+                at: packet.flow.traceObservationPoint, source: packet.source, destination: packet.destination)
         if let direction {
-            let record = HTTP(code: code, method: request?.method ?? "", url: request?.url ?? "", protocol: head.version, headers: headers)
-            out.append(l7Flow(packet, type: .response, latencyNs: latency, record: .http(record), direction: direction, traceID: request?.traceID))
+            let record = HTTP(
+                code: code, method: request?.method ?? "", url: request?.url ?? "", protocol: head.version,
+                headers: headers)
+            out.append(
+                l7Flow(
+                    packet, type: .response, latencyNs: latency, record: .http(record), direction: direction,
+                    traceID: request?.traceID))
         }
         guard !head.isPartial else { return }
         let method = request?.method ?? ""

@@ -54,7 +54,7 @@ public struct L7Config: Sendable, Equatable {
     public static let defaultHeaderDenyList = [
         "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
         "*Auth*", "*Token*", "*Secret*", "*Password*", "*Passwd*", "*Session*", "*Credential*", "*Signature*",
-        "*Api-Key*", "*Apikey*", "*Csrf*", "*Xsrf*", "*-Key",
+        "*Api-Key*", "*Apikey*", "*Csrf*", "*Xsrf*", "*-Key"
     ]
 
     public init(

@@ -38,10 +38,12 @@ struct L7Reporter {
 
     /// A response whose request this site never saw (the agent started in between): reported where the request
     /// would have been, by the facing point of the same site. `source` is the server.
-    func unmatchedResponse(at point: TraceObservationPoint, source: IPAddress, destination: IPAddress) -> TrafficDirection? {
+    func unmatchedResponse(at point: TraceObservationPoint, source: IPAddress, destination: IPAddress)
+        -> TrafficDirection?
+    {
         switch point {
-        case .toEndpoint: .egress                                       // request left this endpoint
-        case .fromEndpoint: .ingress                                    // request arrived at this endpoint
+        case .toEndpoint: .egress  // request left this endpoint
+        case .fromEndpoint: .ingress  // request arrived at this endpoint
         case .fromNetwork, .fromOverlay: isNode(destination) ? .egress : nil
         case .toNetwork, .toOverlay: isNode(source) ? .ingress : nil
         case .unknownPoint: .unknown
@@ -64,7 +66,9 @@ struct L7Reporter {
     }
 
     /// DNS: a response without a pending query at this site. `claimed`: another site owns the query.
-    func dnsUnmatchedResponse(at point: TraceObservationPoint, source: IPAddress, destination: IPAddress, claimed: Bool) -> TrafficDirection? {
+    func dnsUnmatchedResponse(at point: TraceObservationPoint, source: IPAddress, destination: IPAddress, claimed: Bool)
+        -> TrafficDirection?
+    {
         if claimed { return nil }
         switch point {
         case .toEndpoint: return .egress

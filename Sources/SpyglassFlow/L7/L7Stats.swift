@@ -95,7 +95,7 @@ public struct L7Stats: Sendable, Equatable {
     /// Every reason value per protocol, so a metric can pre-register its series at zero.
     public static let malformedReasons: [L7Protocol: [String]] = [
         .dns: DNSParseError.allReasons + ["no_question", "bad_tcp_length", outOfWindow, badIPLength],
-        .http: HTTPParseError.allReasons + [outOfWindow, badIPLength],
+        .http: HTTPParseError.allReasons + [outOfWindow, badIPLength]
     ]
 
     mutating func countMalformed(_ p: L7Protocol, _ reason: String) {

@@ -67,7 +67,9 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
             guard parts.count == 4 else { return nil }
             var b: [UInt8] = []
             for p in parts {
-                guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let v = UInt8(p) else { return nil }
+                guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let v = UInt8(p) else {
+                    return nil
+                }
                 b.append(v)
             }
             self.init(bytes: b)
@@ -77,14 +79,19 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
     public var bytes: [UInt8] {
         var out = [UInt8](repeating: 0, count: isIPv6 ? 16 : 4)
         for i in 0..<out.count {
-            out[i] = i < 8 ? UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i))) : UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i - 8)))
+            out[i] =
+                i < 8
+                ? UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i)))
+                : UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i - 8)))
         }
         return out
     }
 
     /// Dotted quad; RFC 5952 IPv6, with `::ffff:a.b.c.d` for IPv4-mapped addresses as Go's net.IP prints them.
     public var description: String {
-        String(unsafeUninitializedCapacity: IPText.maxLength) { IPText.write(self, into: UnsafeMutableRawBufferPointer($0)) }
+        String(unsafeUninitializedCapacity: IPText.maxLength) {
+            IPText.write(self, into: UnsafeMutableRawBufferPointer($0))
+        }
     }
 
     private static func parseIPv6(_ text: Substring) -> [UInt8]? {

@@ -45,7 +45,7 @@ public struct DropReason: Sendable, Equatable, Hashable, RawRepresentable {
         192: "INVALID_CLUSTER_ID", 193: "UNSUPPORTED_PROTOCOL_FOR_DSR_ENCAP", 194: "NO_EGRESS_GATEWAY",
         195: "UNENCRYPTED_TRAFFIC", 196: "TTL_EXCEEDED", 197: "NO_NODE_ID", 198: "DROP_RATE_LIMITED",
         199: "IGMP_HANDLED", 200: "IGMP_SUBSCRIBED", 201: "MULTICAST_HANDLED", 202: "DROP_HOST_NOT_READY",
-        203: "DROP_EP_NOT_READY", 204: "DROP_NO_EGRESS_IP", 205: "DROP_PUNT_PROXY",
+        203: "DROP_EP_NOT_READY", 204: "DROP_NO_EGRESS_IP", 205: "DROP_PUNT_PROXY"
     ]
     static let codes: [String: Int32] = Dictionary(uniqueKeysWithValues: names.map { ($1, $0) })
 }

@@ -1,7 +1,8 @@
 /// Enums of flow.proto with their proto names (docs/hubble-compatibility.md §4.5, §7).
 
 public enum Verdict: Int32, Sendable, CaseIterable {
-    case verdictUnknown = 0, forwarded = 1, dropped = 2, error = 3, audit = 4, redirected = 5, traced = 6, translated = 7
+    case verdictUnknown = 0, forwarded = 1, dropped = 2, error = 3, audit = 4, redirected = 5, traced = 6, translated =
+        7
 
     /// Proto enum name, as used in JSON and metric labels.
     public var name: String {

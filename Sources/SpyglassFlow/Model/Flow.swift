@@ -177,7 +177,7 @@ public struct TCPFlags: Sendable, Equatable, Hashable, OptionSet {
     /// Proto field order of the TCPFlags message: FIN SYN RST PSH ACK URG ECE CWR NS.
     public static let protoOrder: [(TCPFlags, String)] = [
         (.fin, "FIN"), (.syn, "SYN"), (.rst, "RST"), (.psh, "PSH"), (.ack, "ACK"),
-        (.urg, "URG"), (.ece, "ECE"), (.cwr, "CWR"), (.ns, "NS"),
+        (.urg, "URG"), (.ece, "ECE"), (.cwr, "CWR"), (.ns, "NS")
     ]
 }
 

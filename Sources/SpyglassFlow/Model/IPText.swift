@@ -43,7 +43,8 @@ public enum IPText {
             return n
         }
         @inline(__always) func group(_ i: Int) -> UInt16 {
-            i < 4 ? UInt16(truncatingIfNeeded: a.high >> (48 - 16 * UInt64(i)))
+            i < 4
+                ? UInt16(truncatingIfNeeded: a.high >> (48 - 16 * UInt64(i)))
                 : UInt16(truncatingIfNeeded: a.low >> (48 - 16 * UInt64(i - 4)))
         }
         // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.

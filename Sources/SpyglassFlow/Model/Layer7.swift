@@ -64,7 +64,9 @@ public struct HTTP: Sendable, Equatable, Hashable {
     public var url: String
     public var `protocol`: String
     public var headers: [HTTPHeader]
-    public init(code: UInt32 = 0, method: String = "", url: String = "", protocol: String = "", headers: [HTTPHeader] = []) {
+    public init(
+        code: UInt32 = 0, method: String = "", url: String = "", protocol: String = "", headers: [HTTPHeader] = []
+    ) {
         self.code = code
         self.method = method
         self.url = url

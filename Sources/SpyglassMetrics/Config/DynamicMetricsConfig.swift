@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import SpyglassFlow
 import SpyglassSupport
 import Yams
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, docs/hubble-compatibility.md §5):
 ///
@@ -42,14 +43,15 @@ public enum DynamicMetricsConfig {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             #if canImport(Glibc)
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             #else
-            let n = buffer.withUnsafeMutableBytes { Darwin.read(fd, $0.baseAddress, $0.count) }
+                let n = buffer.withUnsafeMutableBytes { Darwin.read(fd, $0.baseAddress, $0.count) }
             #endif
             if n == 0 { return data }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw DynamicMetricsConfigError(path: path, kind: .unreadable, message: String(cString: strerror(errno)))
+                throw DynamicMetricsConfigError(
+                    path: path, kind: .unreadable, message: String(cString: strerror(errno)))
             }
             data.append(contentsOf: buffer[0..<n])
             if data.count > 16 << 20 {
@@ -60,14 +62,18 @@ public enum DynamicMetricsConfig {
 
     /// Parses the bytes of a dynamic metrics file. Every metric's filters are read as FlowFilters and compiled once,
     /// so that a filter the FlowFilter engine rejects is reported with its metric.
-    public static func parse(_ data: Data, path: String) throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String]) {
+    public static func parse(_ data: Data, path: String) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         guard let text = String(data: data, encoding: .utf8) else {
             throw DynamicMetricsConfigError(path: path, kind: .syntax, message: "the file is not valid UTF-8")
         }
         return try parse(text, path: path)
     }
 
-    public static func parse(_ text: String, path: String) throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String]) {
+    public static func parse(_ text: String, path: String) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         var p = FileParser(path: path)
         let entries = try p.entries(text)
         return try p.validate(entries)
@@ -164,7 +170,9 @@ struct FileParser {
     static func tagName(_ node: Node) -> Tag.Name { Resolver.default.resolveTag(of: node) }
 
     static func isNull(_ node: Node) -> Bool {
-        if case .scalar(let s) = node, s.style == .plain || s.style == .any, FileParser.tagName(node) == .null { return true }
+        if case .scalar(let s) = node, s.style == .plain || s.style == .any, FileParser.tagName(node) == .null {
+            return true
+        }
         return false
     }
 
@@ -207,16 +215,23 @@ struct FileParser {
         }
         guard let root, !FileParser.isNull(root) else { return [] }
         guard case .mapping(let top) = root else {
-            throw fail(.schema, nil, nil, "expected a mapping with a 'metrics' list at the top, found \(FileParser.kind(root))")
+            throw fail(
+                .schema, nil, nil, "expected a mapping with a 'metrics' list at the top, found \(FileParser.kind(root))"
+            )
         }
         var metricsNode: Node?
         for (k, v) in top {
             guard let ks = FileParser.string(k) else { throw fail(.schema, nil, nil, "keys must be strings\(at(k))") }
-            if FileParser.key(ks, ["metrics"]) != nil { metricsNode = v } else { warnings.append("\(path): unknown top-level key '\(ks)' ignored\(at(k))") }
+            if FileParser.key(ks, ["metrics"]) != nil {
+                metricsNode = v
+            } else {
+                warnings.append("\(path): unknown top-level key '\(ks)' ignored\(at(k))")
+            }
         }
         guard let metricsNode, !FileParser.isNull(metricsNode) else { return [] }
         guard case .sequence(let list) = metricsNode else {
-            throw fail(.schema, nil, "metrics", "expected a list\(at(metricsNode)), found \(FileParser.kind(metricsNode))")
+            throw fail(
+                .schema, nil, "metrics", "expected a list\(at(metricsNode)), found \(FileParser.kind(metricsNode))")
         }
         var out: [DynamicMetricEntry] = []
         for (i, item) in list.enumerated() {
@@ -233,7 +248,9 @@ struct FileParser {
         // The name first, so that later errors can name the metric.
         var fields: [(String, Node, Node)] = []
         for (k, v) in m {
-            guard let ks = FileParser.string(k) else { throw fail(.schema, e.location, nil, "keys must be strings\(at(k))") }
+            guard let ks = FileParser.string(k) else {
+                throw fail(.schema, e.location, nil, "keys must be strings\(at(k))")
+            }
             guard let known = FileParser.key(ks, ["name", "contextOptions", "includeFilters", "excludeFilters"]) else {
                 warnings.append("\(path): \(e.location): unknown key '\(ks)' ignored\(at(k))")
                 continue
@@ -260,39 +277,52 @@ struct FileParser {
 
     func contextOptions(_ e: DynamicMetricEntry, _ node: Node) throws(DynamicMetricsConfigError) -> [MetricOption] {
         guard case .sequence(let list) = node else {
-            throw fail(.schema, e.location, "contextOptions", "expected a list of {name, values}\(at(node)), found \(FileParser.kind(node))")
+            throw fail(
+                .schema, e.location, "contextOptions",
+                "expected a list of {name, values}\(at(node)), found \(FileParser.kind(node))")
         }
         var out: [MetricOption] = []
         for (j, opt) in list.enumerated() {
             let field = "contextOptions[\(j)]"
             guard case .mapping(let m) = opt else {
-                throw fail(.schema, e.location, field, "expected a mapping {name, values}\(at(opt)), found \(FileParser.kind(opt))")
+                throw fail(
+                    .schema, e.location, field,
+                    "expected a mapping {name, values}\(at(opt)), found \(FileParser.kind(opt))")
             }
             var name: String?
             var values: [String]?
             for (k, v) in m {
-                guard let ks = FileParser.string(k) else { throw fail(.schema, e.location, field, "keys must be strings\(at(k))") }
+                guard let ks = FileParser.string(k) else {
+                    throw fail(.schema, e.location, field, "keys must be strings\(at(k))")
+                }
                 switch FileParser.key(ks, ["name", "values"]) {
                 case "name":
                     guard let n = FileParser.string(v) else {
-                        throw fail(.schema, e.location, field + ".name", "expected a string\(at(v)), found \(FileParser.kind(v))")
+                        throw fail(
+                            .schema, e.location, field + ".name",
+                            "expected a string\(at(v)), found \(FileParser.kind(v))")
                     }
                     name = n
                 case "values":
                     if FileParser.isNull(v) { continue }
                     guard case .sequence(let items) = v else {
-                        throw fail(.schema, e.location, field + ".values", "expected a list of strings\(at(v)), found \(FileParser.kind(v))")
+                        throw fail(
+                            .schema, e.location, field + ".values",
+                            "expected a list of strings\(at(v)), found \(FileParser.kind(v))")
                     }
                     var vs: [String] = []
                     for item in items {
                         guard let s = FileParser.string(item) else {
-                            throw fail(.schema, e.location, field + ".values", "expected strings\(at(item)), found \(FileParser.kind(item))")
+                            throw fail(
+                                .schema, e.location, field + ".values",
+                                "expected strings\(at(item)), found \(FileParser.kind(item))")
                         }
                         vs.append(s)
                     }
                     values = vs
                 default:
-                    throw fail(.schema, e.location, field, "unknown key '\(ks)'\(at(k)): an option has 'name' and 'values'")
+                    throw fail(
+                        .schema, e.location, field, "unknown key '\(ks)'\(at(k)): an option has 'name' and 'values'")
                 }
             }
             guard let name, !name.isEmpty else {
@@ -307,15 +337,19 @@ struct FileParser {
         return out
     }
 
-    func filters(_ e: DynamicMetricEntry, _ key: String, _ node: Node) throws(DynamicMetricsConfigError) -> [JSONValue] {
+    func filters(_ e: DynamicMetricEntry, _ key: String, _ node: Node) throws(DynamicMetricsConfigError) -> [JSONValue]
+    {
         guard case .sequence(let list) = node else {
-            throw fail(.schema, e.location, key, "expected a list of FlowFilters\(at(node)), found \(FileParser.kind(node))")
+            throw fail(
+                .schema, e.location, key, "expected a list of FlowFilters\(at(node)), found \(FileParser.kind(node))")
         }
         var out: [JSONValue] = []
         for (j, item) in list.enumerated() {
             let field = "\(key)[\(j)]"
             guard case .mapping = item else {
-                throw fail(.schema, e.location, field, "expected a FlowFilter mapping\(at(item)), found \(FileParser.kind(item))")
+                throw fail(
+                    .schema, e.location, field,
+                    "expected a FlowFilter mapping\(at(item)), found \(FileParser.kind(item))")
             }
             out.append(try jsonValue(item, e, field))
         }
@@ -323,7 +357,9 @@ struct FileParser {
     }
 
     /// YAML → JSON as sigs.k8s.io/yaml does it: plain scalars resolve to null/bool/number, everything else is a string.
-    func jsonValue(_ node: Node, _ e: DynamicMetricEntry, _ field: String) throws(DynamicMetricsConfigError) -> JSONValue {
+    func jsonValue(_ node: Node, _ e: DynamicMetricEntry, _ field: String) throws(DynamicMetricsConfigError)
+        -> JSONValue
+    {
         switch node {
         case .scalar(let s):
             guard s.style == .plain || s.style == .any else { return .string(s.string) }
@@ -360,14 +396,18 @@ struct FileParser {
         }
     }
 
-    mutating func validate(_ entries: [DynamicMetricEntry]) throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String]) {
+    mutating func validate(_ entries: [DynamicMetricEntry]) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         var firstIndex: [String: DynamicMetricEntry] = [:]
         for e in entries {
             guard let name = e.name else {
                 throw fail(.missingName, e.location, "name", "missing metric name")
             }
             if let first = firstIndex[name] {
-                throw fail(.duplicateName, e.location, "name", "duplicate metric '\(name)': already listed as \(first.location)")
+                throw fail(
+                    .duplicateName, e.location, "name",
+                    "duplicate metric '\(name)': already listed as \(first.location)")
             }
             firstIndex[name] = e
         }

@@ -1,5 +1,5 @@
-import SpyglassFlow
 import Foundation
+import SpyglassFlow
 import SpyglassSupport
 import Synchronization
 
@@ -71,8 +71,10 @@ public final class DynamicMetricsConfigWatcher: Sendable {
             help: "Dynamic metrics configuration loads by result (a changed file counts once)", type: .counter
         ) {
             state.withLock { s in
-                [MetricSample(labels: ["result": "failure"], value: Double(s.failures)),
-                 MetricSample(labels: ["result": "success"], value: Double(s.successes))]
+                [
+                    MetricSample(labels: ["result": "failure"], value: Double(s.failures)),
+                    MetricSample(labels: ["result": "success"], value: Double(s.successes))
+                ]
             }
         }
         try engine.registerCollector(
@@ -125,8 +127,9 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         do {
             reconfiguration = try engine.apply(config)
         } catch {
-            return reject(DynamicMetricsConfigError(
-                path: path, kind: .invalidOptions, message: "\(error)", underlying: error))
+            return reject(
+                DynamicMetricsConfigError(
+                    path: path, kind: .invalidOptions, message: "\(error)", underlying: error))
         }
         state.withLock { s in
             s.successes += 1
@@ -135,7 +138,9 @@ public final class DynamicMetricsConfigWatcher: Sendable {
             s.lastError = nil
         }
         for w in warnings { log(.warning, w) }
-        log(.info, "dynamic metrics config \(path) applied (content hash \(String(hash, radix: 16))): \(reconfiguration)")
+        log(
+            .info,
+            "dynamic metrics config \(path) applied (content hash \(String(hash, radix: 16))): \(reconfiguration)")
         return .applied(reconfiguration, warnings: warnings)
     }
 

@@ -48,7 +48,8 @@ public struct MetricsConfig: Sendable, Equatable {
                         let key = String(part[..<eq])
                         let value = part[part.index(after: eq)...]
                         let separator: Character = value.contains("|") ? "|" : ","
-                        options.append(MetricOption(key: key, values: value.split(separator: separator).map(String.init)))
+                        options.append(
+                            MetricOption(key: key, values: value.split(separator: separator).map(String.init)))
                     } else {
                         options.append(MetricOption(key: String(part), values: [""]))
                     }
@@ -121,7 +122,8 @@ public struct MetricsConfig: Sendable, Equatable {
                     config.flags.insert(key)
                 } else {
                     // Cilium's handlers ignore keys they do not read; a Cilium configuration must start unchanged.
-                    warnings.append("Ignoring \(MetricsConfigError.unknownOption(metric: spec.name, option: option.key))")
+                    warnings.append(
+                        "Ignoring \(MetricsConfigError.unknownOption(metric: spec.name, option: option.key))")
                 }
             }
             config.context = context

@@ -72,7 +72,9 @@ public struct ContextOptions: Sendable, Equatable {
         list("destinationContext", destinationContext)
         list("destinationEgressContext", destinationEgressContext)
         list("destinationIngressContext", destinationIngressContext)
-        if !labelsContext.isEmpty { parts.append("labelsContext=\(labelsContext.map(\.rawValue).joined(separator: ","))") }
+        if !labelsContext.isEmpty {
+            parts.append("labelsContext=\(labelsContext.map(\.rawValue).joined(separator: ","))")
+        }
         return parts.joined(separator: ";")
     }
 }

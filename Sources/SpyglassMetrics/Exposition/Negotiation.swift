@@ -14,7 +14,8 @@ public func negotiateExposition(accept: String?, openMetricsEnabled: Bool) -> Ex
             return .prometheusText
         }
         if openMetricsEnabled && range.type == "application" && range.subType == "openmetrics-text"
-            && (version == "1.0.0" || version == "0.0.1" || version.isEmpty) {
+            && (version == "1.0.0" || version == "0.0.1" || version.isEmpty)
+        {
             return .openMetrics
         }
     }

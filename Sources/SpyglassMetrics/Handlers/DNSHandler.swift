@@ -30,8 +30,9 @@ struct DNSHandler: MetricHandler {
     var families: [MetricFamily] { [queries, responses, responseTypes] }
 
     var status: String {
-        describe("DNS queries and responses", context,
-                 (includeQuery ? ["query"] : []) + (ignoreAAAA ? ["ignoreAAAA"] : []))
+        describe(
+            "DNS queries and responses", context,
+            (includeQuery ? ["query"] : []) + (ignoreAAAA ? ["ignoreAAAA"] : []))
     }
 
     func process(_ flow: Flow, _ env: ProcessEnv) {

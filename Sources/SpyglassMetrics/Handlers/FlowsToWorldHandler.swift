@@ -21,8 +21,9 @@ struct FlowsToWorldHandler: MetricHandler {
 
     var families: [MetricFamily] { [flows] }
     var status: String {
-        describe("flows to reserved:world", context,
-                 (anyDrop ? ["any-drop"] : []) + (port ? ["port"] : []) + (synOnly ? ["syn-only"] : []))
+        describe(
+            "flows to reserved:world", context,
+            (anyDrop ? ["any-drop"] : []) + (port ? ["port"] : []) + (synOnly ? ["syn-only"] : []))
     }
 
     static let worldLabels: Set<String> = ["reserved:world", "reserved:world-ipv4", "reserved:world-ipv6"]

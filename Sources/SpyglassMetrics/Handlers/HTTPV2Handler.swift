@@ -22,7 +22,9 @@ struct HTTPV2Handler: MetricHandler {
     }
 
     var families: [MetricFamily] { [requests, duration] }
-    var status: String { describe("HTTP responses as requests (v2, inverted context)", context, exemplars ? ["exemplars=true"] : []) }
+    var status: String {
+        describe("HTTP responses as requests (v2, inverted context)", context, exemplars ? ["exemplars=true"] : [])
+    }
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard let l7 = flow.l7, l7.type == .response, case .http(let http)? = l7.record else { return }

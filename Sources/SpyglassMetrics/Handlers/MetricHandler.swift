@@ -74,7 +74,7 @@ enum HandlerCatalog {
         HandlerKind(name: "icmp", flags: [], acceptsExemplars: false) { ICMPHandler($0, $1) },
         HandlerKind(name: "policy", flags: [], acceptsExemplars: false) { PolicyHandler($0, $1) },
         HandlerKind(name: "port-distribution", flags: [], acceptsExemplars: false) { PortDistributionHandler($0, $1) },
-        HandlerKind(name: "tcp", flags: [], acceptsExemplars: false) { TCPHandler($0, $1) },
+        HandlerKind(name: "tcp", flags: [], acceptsExemplars: false) { TCPHandler($0, $1) }
     ]
     static let kinds: [String: HandlerKind] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 }

@@ -18,7 +18,8 @@ struct TCPHandler: MetricHandler {
 
     func process(_ flow: Flow, _ env: ProcessEnv) {
         guard flow.verdict == .forwarded || flow.verdict == .redirected, let ip = flow.ip,
-              case .tcp(let tcp)? = flow.l4, let f = tcp.flags else { return }
+            case .tcp(let tcp)? = flow.l4, let f = tcp.flags
+        else { return }
         let family = ip.ipVersion.name
         @inline(__always) func count(_ flag: String) {
             flags.add(now: env.now) { w in

@@ -39,7 +39,11 @@ final class Collector: Sendable {
             out.append(contentsOf: name)
             appendLabels(r.text, nil, &out)
             out.append(0x20)
-            if format == .openMetrics { GoFloat.appendOpenMetrics(r.value, to: &out) } else { GoFloat.appendText(r.value, to: &out) }
+            if format == .openMetrics {
+                GoFloat.appendOpenMetrics(r.value, to: &out)
+            } else {
+                GoFloat.appendText(r.value, to: &out)
+            }
             out.append(0x0A)
         }
     }
@@ -54,7 +58,8 @@ public enum MetricsRegistrationError: Error, Equatable, CustomStringConvertible,
     public var description: String {
         switch self {
         case .duplicateName(let n): "metric family '\(n)' is already registered"
-        case .unsupportedType(let n, let t): "metric family '\(n)': collectors expose counters or gauges, not \(t.rawValue)s"
+        case .unsupportedType(let n, let t):
+            "metric family '\(n)': collectors expose counters or gauges, not \(t.rawValue)s"
         case .invalidName(let n): "invalid metric name '\(n)': must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         }
     }

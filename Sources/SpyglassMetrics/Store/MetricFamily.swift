@@ -31,7 +31,8 @@ final class MetricFamily: Sendable {
         self.labelNames = labelNames
         self.bounds = bounds
         self.endpointRules = endpointRules
-        self.store = PThreadMutex(SeriesStore(labelNames: labelNames, histogramBounds: bounds, exemplars: exemplars, limit: limit))
+        self.store = PThreadMutex(
+            SeriesStore(labelNames: labelNames, histogramBounds: bounds, exemplars: exemplars, limit: limit))
         let all = (bounds ?? []) + [Double.infinity]
         leText = all.map { Array("le=\"\(GoFloat.text($0))\"".utf8) }
         leOpenMetrics = all.map { Array("le=\"\(GoFloat.openMetrics($0))\"".utf8) }
@@ -40,7 +41,9 @@ final class MetricFamily: Sendable {
     // MARK: Hot path
 
     /// Adds `v` to the series whose label values `write` produces (definition order).
-    @inline(__always) func add(_ v: Double = 1, now: Int64, exemplar: Exemplar? = nil, _ write: (inout LabelWriter) -> Void) {
+    @inline(__always) func add(
+        _ v: Double = 1, now: Int64, exemplar: Exemplar? = nil, _ write: (inout LabelWriter) -> Void
+    ) {
         store.withLock { s in
             s.writer.reset()
             write(&s.writer)
@@ -49,7 +52,9 @@ final class MetricFamily: Sendable {
     }
 
     /// Records one histogram observation.
-    @inline(__always) func observe(_ v: Double, now: Int64, exemplar: Exemplar? = nil, _ write: (inout LabelWriter) -> Void) {
+    @inline(__always) func observe(
+        _ v: Double, now: Int64, exemplar: Exemplar? = nil, _ write: (inout LabelWriter) -> Void
+    ) {
         store.withLock { s in
             s.writer.reset()
             write(&s.writer)
@@ -128,7 +133,9 @@ final class MetricFamily: Sendable {
         }
     }
 
-    private func renderHistogram(_ s: inout SeriesStore, _ order: [Int32], _ om: Bool, _ name: [UInt8], _ out: inout [UInt8]) {
+    private func renderHistogram(
+        _ s: inout SeriesStore, _ order: [Int32], _ om: Bool, _ name: [UInt8], _ out: inout [UInt8]
+    ) {
         let slots = s.bucketSlots
         let le = om ? leOpenMetrics : leText
         for slot in order {
@@ -160,7 +167,11 @@ final class MetricFamily: Sendable {
             out.append(contentsOf: "_count".utf8)
             appendLabels(s.labelText[i], nil, &out)
             out.append(0x20)
-            if om { GoFloat.appendUInt(s.counts[i], to: &out) } else { GoFloat.appendText(Double(s.counts[i]), to: &out) }
+            if om {
+                GoFloat.appendUInt(s.counts[i], to: &out)
+            } else {
+                GoFloat.appendText(Double(s.counts[i]), to: &out)
+            }
             out.append(0x0A)
         }
     }

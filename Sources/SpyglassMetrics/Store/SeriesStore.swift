@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The series of one family: label-set lookup, values, exemplars, render order, budget and expiry.
@@ -52,7 +52,9 @@ struct SeriesStore {
     init(labelNames: [String], histogramBounds: [Double]?, exemplars: Bool, limit: Int) {
         self.isHistogram = histogramBounds != nil
         self.labelNames = labelNames
-        self.namePermutation = labelNames.indices.sorted { labelNames[$0].utf8.lexicographicallyPrecedes(labelNames[$1].utf8) }
+        self.namePermutation = labelNames.indices.sorted {
+            labelNames[$0].utf8.lexicographicallyPrecedes(labelNames[$1].utf8)
+        }
         self.bounds = histogramBounds ?? []
         self.bucketSlots = bounds.count + 1
         self.exemplarsEnabled = exemplars

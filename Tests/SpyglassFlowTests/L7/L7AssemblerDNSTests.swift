@@ -51,7 +51,9 @@ struct L7AssemblerDNSTests {
 
     @Test func queryAndResponseBecomeRequestAndResponseFlows() throws {
         let a = L7Assembler()
-        let q = obs.feed(a, udp("10.0.0.1", "10.96.0.10", 33333, 53, W.query(id: 0x77, "Example.com", type: 1)), obs: Obs.fromEndpoint, timeNs: 10_000)
+        let q = obs.feed(
+            a, udp("10.0.0.1", "10.96.0.10", 33333, 53, W.query(id: 0x77, "Example.com", type: 1)),
+            obs: Obs.fromEndpoint, timeNs: 10_000)
         try #require(q.count == 1)
         #expect(q[0].type == .l7 && q[0].eventType == CiliumEventType(type: 129, subType: 0))
         #expect(q[0].l7?.type == .request && q[0].isReply == false && q[0].trafficDirection == .egress)
@@ -68,15 +70,23 @@ struct L7AssemblerDNSTests {
         #expect(r[0].l7?.type == .response && r[0].isReply == true && r[0].trafficDirection == .egress)
         #expect(r[0].l7?.latencyNs == 2_500_000)
         #expect(r[0].ip?.source == addr("10.96.0.10"))
-        #expect(r[0].dns == DNS(query: "example.com.", ips: ["93.184.216.34", "93.184.216.35"], ttl: 45, cnames: ["edge.cdn.test."],
-                                observationSource: "proxy", rcode: 0, qtypes: ["A"], rrtypes: ["CNAME", "A", "A"]))
+        #expect(
+            r[0].dns
+                == DNS(
+                    query: "example.com.", ips: ["93.184.216.34", "93.184.216.35"], ttl: 45, cnames: ["edge.cdn.test."],
+                    observationSource: "proxy", rcode: 0, qtypes: ["A"], rrtypes: ["CNAME", "A", "A"]))
         #expect(a.stats.dnsQueries == 1 && a.stats.dnsResponses == 1 && a.stats.entries[.dnsPending] == 0)
 
         // Names memory: later flows to and from those IPs carry the query name.
-        var flow = obs.packet(Frames.eth().ipv4(src: "10.0.0.1", dst: "93.184.216.34").tcp(sport: 5000, dport: 443, flags: [.syn]).build()).flow
+        var flow = obs.packet(
+            Frames.eth().ipv4(src: "10.0.0.1", dst: "93.184.216.34").tcp(sport: 5000, dport: 443, flags: [.syn]).build()
+        ).flow
         a.annotateNames(&flow)
         #expect(flow.destinationNames == ["example.com."] && flow.sourceNames == [])
-        var back = obs.packet(Frames.eth().ipv4(src: "93.184.216.35", dst: "10.0.0.1").tcp(sport: 443, dport: 5000, flags: [.syn, .ack]).build()).flow
+        var back = obs.packet(
+            Frames.eth().ipv4(src: "93.184.216.35", dst: "10.0.0.1").tcp(sport: 443, dport: 5000, flags: [.syn, .ack])
+                .build()
+        ).flow
         a.annotateNames(&back)
         #expect(back.sourceNames == ["example.com."] && back.destinationNames == [])
         #expect(a.stats.entries[.names] == 2)
@@ -87,7 +97,8 @@ struct L7AssemblerDNSTests {
         _ = obs.feed(a, udp("fd00::1", "fd00::53", 4000, 53, W.query(id: 1, "gone.test", type: 28)), obs: Obs.toNetwork)
         let nx = W.header(id: 1, flags: 0x8183, qd: 1, an: 0) + W.question("gone.test", type: 28)
         let r = obs.feed(a, udp("fd00::53", "fd00::1", 53, 4000, nx), obs: Obs.fromNetwork)
-        #expect(r.first?.dns == DNS(query: "gone.test.", ttl: 0, observationSource: "proxy", rcode: 3, qtypes: ["AAAA"]))
+        #expect(
+            r.first?.dns == DNS(query: "gone.test.", ttl: 0, observationSource: "proxy", rcode: 3, qtypes: ["AAAA"]))
         #expect(r.first?.ip?.ipVersion == .ipv6 && r.first?.trafficDirection == .egress)
 
         // REFUSED without a query seen: unmatched, latency 0, direction from the observation point.
@@ -98,7 +109,9 @@ struct L7AssemblerDNSTests {
 
         // Same id, other name: not this query's answer.
         _ = obs.feed(a, udp("10.0.0.1", "10.96.0.10", 4002, 53, W.query(id: 3, "one.test")), timeNs: 1)
-        let wrong = obs.feed(a, udp("10.96.0.10", "10.0.0.1", 53, 4002, W.aResponse(id: 3, "two.test", ips: [[1, 1, 1, 1]])), obs: Obs.toEndpoint, timeNs: 5)
+        let wrong = obs.feed(
+            a, udp("10.96.0.10", "10.0.0.1", 53, 4002, W.aResponse(id: 3, "two.test", ips: [[1, 1, 1, 1]])),
+            obs: Obs.toEndpoint, timeNs: 5)
         #expect(wrong.first?.l7?.latencyNs == 0)
         #expect(a.stats.entries[.dnsPending] == 1)
         // A query on a non-DNS port and a response *to* port 53 are ignored.
@@ -106,7 +119,13 @@ struct L7AssemblerDNSTests {
         #expect(obs.feed(a, udp("10.0.0.1", "10.0.0.2", 4003, 53, W.aResponse("m.local", ips: []))).isEmpty)
         // Malformed payloads are counted.
         #expect(obs.feed(a, udp("10.0.0.1", "10.0.0.2", 4004, 53, [1, 2, 3])).isEmpty)
-        #expect(obs.feed(a, udp("10.0.0.1", "10.0.0.2", 4004, 53, W.header(id: 9, flags: 0, qd: 1, an: 0) + W.ptr(12) + [0, 1, 0, 1])).isEmpty)
+        #expect(
+            obs.feed(
+                a,
+                udp(
+                    "10.0.0.1", "10.0.0.2", 4004, 53, W.header(id: 9, flags: 0, qd: 1, an: 0) + W.ptr(12) + [0, 1, 0, 1]
+                )
+            ).isEmpty)
         #expect(a.stats.malformed(.dns, "short_header") == 1 && a.stats.malformed(.dns, "pointer_loop") == 1)
         #expect(obs.feed(a, udp("10.0.0.1", "10.0.0.2", 4004, 53, W.header(id: 9, flags: 0, qd: 0, an: 0))).isEmpty)
         #expect(a.stats.malformed(.dns, "no_question") == 1)
@@ -117,7 +136,8 @@ struct L7AssemblerDNSTests {
         _ = obs.feed(a, udp("10.0.0.1", "10.0.0.53", 4000, 53, W.query(id: 5, "many.test")))
         let big = W.aResponse(id: 5, "many.test", ips: (0..<60).map { [10, 1, 0, UInt8($0)] })
         #expect(big.count > 700)
-        let r = obs.feed(a, udp("10.0.0.53", "10.0.0.1", 53, 4000, big), obs: Obs.toEndpoint, snapLen: 14 + 20 + 8 + 512)
+        let r = obs.feed(
+            a, udp("10.0.0.53", "10.0.0.1", 53, 4000, big), obs: Obs.toEndpoint, snapLen: 14 + 20 + 8 + 512)
         let ips = try #require(r.first?.dns?.ips)
         #expect(ips.count == (512 - 12 - 15) / 16)
         #expect(ips.first == "10.1.0.0")
@@ -146,17 +166,22 @@ struct L7AssemblerDNSTests {
         let a = L7Assembler(config: L7Config(limits: L7Limits(minNameTTL: .seconds(10), maxNameTTL: .seconds(100))))
         let t0: UInt64 = 1_000_000_000
         _ = obs.feed(a, udp("10.0.0.1", "10.0.0.53", 4000, 53, W.query(id: 1, "short.test")), timeNs: t0)
-        _ = obs.feed(a, udp("10.0.0.53", "10.0.0.1", 53, 4000, W.aResponse(id: 1, "short.test", ips: [[10, 9, 9, 9]], ttl: 1)), obs: Obs.toEndpoint, timeNs: t0)
+        _ = obs.feed(
+            a, udp("10.0.0.53", "10.0.0.1", 53, 4000, W.aResponse(id: 1, "short.test", ips: [[10, 9, 9, 9]], ttl: 1)),
+            obs: Obs.toEndpoint, timeNs: t0)
         _ = obs.feed(a, udp("10.0.0.1", "10.0.0.53", 4001, 53, W.query(id: 2, "long.test")), timeNs: t0)
-        _ = obs.feed(a, udp("10.0.0.53", "10.0.0.1", 53, 4001, W.aResponse(id: 2, "long.test", ips: [[10, 9, 9, 9]], ttl: 100_000)), obs: Obs.toEndpoint, timeNs: t0)
+        _ = obs.feed(
+            a,
+            udp("10.0.0.53", "10.0.0.1", 53, 4001, W.aResponse(id: 2, "long.test", ips: [[10, 9, 9, 9]], ttl: 100_000)),
+            obs: Obs.toEndpoint, timeNs: t0)
         var f = obs.packet(Frames.eth().ipv4(src: "10.0.0.1", dst: "10.9.9.9").udp(sport: 1, dport: 2).build()).flow
         a.annotateNames(&f)
         #expect(f.destinationNames == ["long.test.", "short.test."])
-        a.expire(nowNs: t0 + 11_000_000_000) // past the 10 s floor of the 1 s TTL
+        a.expire(nowNs: t0 + 11_000_000_000)  // past the 10 s floor of the 1 s TTL
         f.destinationNames = []
         a.annotateNames(&f)
         #expect(f.destinationNames == ["long.test."])
-        a.expire(nowNs: t0 + 101_000_000_000) // past the 100 s ceiling
+        a.expire(nowNs: t0 + 101_000_000_000)  // past the 100 s ceiling
         f.destinationNames = []
         a.annotateNames(&f)
         #expect(f.destinationNames == [] && a.stats.entries[.names] == 0)
@@ -165,7 +190,8 @@ struct L7AssemblerDNSTests {
     @Test func floodOfUnansweredQueriesStaysAtTheLimit() throws {
         let a = L7Assembler(config: L7Config(limits: L7Limits(maxPendingDNSQueries: 100, dnsQueryTimeout: .seconds(5))))
         for i in 0..<10_000 {
-            let q = udp("10.0.0.1", "10.0.0.53", UInt16(1024 + i % 60000), 53, W.query(id: UInt16(i & 0xffff), "q\(i).test"))
+            let q = udp(
+                "10.0.0.1", "10.0.0.53", UInt16(1024 + i % 60000), 53, W.query(id: UInt16(i & 0xffff), "q\(i).test"))
             let (flow, snap) = obs.packet(q, timeNs: UInt64(i) * 1_000)
             _ = a.process(flow: flow, frame: snap, monotonicNs: UInt64(i) * 1_000)
             if i % 1000 == 0 { #expect(a.stats.entries[.dnsPending]! <= 100) }
@@ -178,14 +204,19 @@ struct L7AssemblerDNSTests {
     }
 
     @Test func floodOfHalfOpenConnectionsStaysAtTheLimits() throws {
-        let limits = L7Limits(maxHTTPConnections: 50, maxPendingRequestsPerConnection: 4, maxPendingHTTPRequests: 120,
-                              maxHTTPHeaderBytes: 1024, connectionIdleTimeout: .seconds(30), maxReassemblyBytes: 20_000)
+        let limits = L7Limits(
+            maxHTTPConnections: 50, maxPendingRequestsPerConnection: 4, maxPendingHTTPRequests: 120,
+            maxHTTPHeaderBytes: 1024, connectionIdleTimeout: .seconds(30), maxReassemblyBytes: 20_000)
         let a = L7Assembler(config: L7Config(limits: limits))
         for i in 0..<1_000 {
             var c = TCPConversation(clientPort: UInt16(10_000 + i))
             // Two whole requests (never answered) and the beginning of a third head (buffered).
-            _ = obs.feed(a, c.fromClient("GET /\(i) HTTP/1.1\r\nHost: h\r\n\r\nGET /again HTTP/1.1\r\nHost: h\r\n\r\n"), timeNs: UInt64(i) * 1_000_000)
-            _ = obs.feed(a, c.fromClient("GET /third HTTP/1.1\r\nHost: h\r\nX-Pad: " + String(repeating: "x", count: 400)), timeNs: UInt64(i) * 1_000_000 + 1)
+            _ = obs.feed(
+                a, c.fromClient("GET /\(i) HTTP/1.1\r\nHost: h\r\n\r\nGET /again HTTP/1.1\r\nHost: h\r\n\r\n"),
+                timeNs: UInt64(i) * 1_000_000)
+            _ = obs.feed(
+                a, c.fromClient("GET /third HTTP/1.1\r\nHost: h\r\nX-Pad: " + String(repeating: "x", count: 400)),
+                timeNs: UInt64(i) * 1_000_000 + 1)
             let s = a.stats
             #expect(s.entries[.httpConnections]! <= 50)
             #expect(s.entries[.httpPending]! <= 120)
@@ -214,10 +245,15 @@ struct L7AssemblerDNSTests {
         e.kind = SpyEventLayout.Kind.drop.rawValue
         let drop = try! obs.decoder.decode(e.build())
         #expect(a.process(flow: drop, frame: e.snapshot, monotonicNs: 1).isEmpty)
-        #expect(a.stats == {
-            var s = L7Stats()
-            s.entries = [.dnsPending: 0, .dnsClaims: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0, .names: 0, .reassemblyBytes: 0]
-            return s
-        }())
+        #expect(
+            a.stats
+                == {
+                    var s = L7Stats()
+                    s.entries = [
+                        .dnsPending: 0, .dnsClaims: 0, .dnsTCPStreams: 0, .httpConnections: 0, .httpPending: 0,
+                        .names: 0, .reassemblyBytes: 0
+                    ]
+                    return s
+                }())
     }
 }

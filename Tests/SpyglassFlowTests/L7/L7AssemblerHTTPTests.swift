@@ -26,11 +26,13 @@ struct L7AssemblerHTTPTests {
 
         mutating func client(_ b: [UInt8], flags: TCPFlags = [.ack, .psh]) -> [Flow] {
             t += 1_000_000
-            return obs.feed(a, tcp.fromClient(b, flags: flags), obs: clientPoint, ifindex: ifindex, timeNs: t, snapLen: snapLen)
+            return obs.feed(
+                a, tcp.fromClient(b, flags: flags), obs: clientPoint, ifindex: ifindex, timeNs: t, snapLen: snapLen)
         }
         mutating func server(_ b: [UInt8], flags: TCPFlags = [.ack, .psh]) -> [Flow] {
             t += 1_000_000
-            return obs.feed(a, tcp.fromServer(b, flags: flags), obs: serverPoint, ifindex: ifindex, timeNs: t, snapLen: snapLen)
+            return obs.feed(
+                a, tcp.fromServer(b, flags: flags), obs: serverPoint, ifindex: ifindex, timeNs: t, snapLen: snapLen)
         }
         mutating func client(_ s: String, flags: TCPFlags = [.ack, .psh]) -> [Flow] { client(bytes(s), flags: flags) }
         mutating func server(_ s: String, flags: TCPFlags = [.ack, .psh]) -> [Flow] { server(bytes(s), flags: flags) }
@@ -54,10 +56,16 @@ struct L7AssemblerHTTPTests {
         #expect(r.nodeName == "kind/node-1" && r.interface == NetworkInterface(index: 2, name: "eth0"))
         #expect(r.verdict == .forwarded)
         #expect(r.traceContext == TraceContext(traceID: traceID))
-        #expect(r.http == HTTP(code: 0, method: "GET", url: "http://shop.test/api/items?id=7", protocol: "HTTP/1.1", headers: [
-            HTTPHeader(key: "Accept", value: "*/*"), HTTPHeader(key: "Authorization", value: "HUBBLE_REDACTED"),
-            HTTPHeader(key: "Host", value: "shop.test"), HTTPHeader(key: "Traceparent", value: "00-\(traceID)-00f067aa0ba902b7-01"),
-        ]))
+        #expect(
+            r.http
+                == HTTP(
+                    code: 0, method: "GET", url: "http://shop.test/api/items?id=7", protocol: "HTTP/1.1",
+                    headers: [
+                        HTTPHeader(key: "Accept", value: "*/*"),
+                        HTTPHeader(key: "Authorization", value: "HUBBLE_REDACTED"),
+                        HTTPHeader(key: "Host", value: "shop.test"),
+                        HTTPHeader(key: "Traceparent", value: "00-\(traceID)-00f067aa0ba902b7-01")
+                    ]))
         #expect(r.flowProtocol == "HTTP")
 
         let resp = x.server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: s=1\r\n\r\nok")
@@ -69,9 +77,14 @@ struct L7AssemblerHTTPTests {
         #expect(p.ip?.source == addr("10.0.0.2"), "a response's source is the server")
         #expect(p.l4 == .tcp(TCP(sourcePort: 80, destinationPort: 40000)))
         #expect(p.traceContext == TraceContext(traceID: traceID))
-        #expect(p.http == HTTP(code: 200, method: "GET", url: "http://shop.test/api/items?id=7", protocol: "HTTP/1.1", headers: [
-            HTTPHeader(key: "Content-Length", value: "2"), HTTPHeader(key: "Set-Cookie", value: "HUBBLE_REDACTED"),
-        ]))
+        #expect(
+            p.http
+                == HTTP(
+                    code: 200, method: "GET", url: "http://shop.test/api/items?id=7", protocol: "HTTP/1.1",
+                    headers: [
+                        HTTPHeader(key: "Content-Length", value: "2"),
+                        HTTPHeader(key: "Set-Cookie", value: "HUBBLE_REDACTED")
+                    ]))
         let s = x.a.stats
         #expect(s.httpRequests == 1 && s.httpResponses == 1 && s.httpUnmatchedResponses == 0)
         #expect(s.entries[.httpPending] == 0)
@@ -79,16 +92,22 @@ struct L7AssemblerHTTPTests {
 
     @Test func postPutAndStatusCodes() throws {
         var x = Exchange()
-        #expect(x.client("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello").map { $0.http?.method } == ["POST"])
+        #expect(
+            x.client("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello").map { $0.http?.method } == [
+                "POST"
+            ])
         #expect(x.server("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").map { $0.http?.code } == [404])
-        #expect(x.client("PUT /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc").map { $0.http?.method } == ["PUT"])
+        #expect(
+            x.client("PUT /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc").map { $0.http?.method } == ["PUT"])
         let last = x.server("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\n\r\noops")
         #expect(last.map { $0.http?.code } == [500])
         #expect(last.first?.http?.method == "PUT" && last.first?.http?.url == "http://h/b")
     }
 
     @Test func requestHeadSplitAtEveryBytePosition() throws {
-        let head = bytes("GET /split HTTP/1.1\r\nHost: h.test\r\nX-Trace: 1\r\ntraceparent: 00-\(traceID)-00f067aa0ba902b7-01\r\n\r\n")
+        let head = bytes(
+            "GET /split HTTP/1.1\r\nHost: h.test\r\nX-Trace: 1\r\ntraceparent: 00-\(traceID)-00f067aa0ba902b7-01\r\n\r\n"
+        )
         let response = bytes("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")
         var reference: HTTP? = nil
         for cut in 1..<head.count {
@@ -103,7 +122,9 @@ struct L7AssemblerHTTPTests {
             let rcut = cut % response.count
             var got = x.server(Array(response[..<max(1, rcut)]))
             got += x.server(Array(response[max(1, rcut)...]))
-            #expect(got.count == 1 && got.first?.http?.code == 200 && got.first?.http?.url == "http://h.test/split", "cut \(cut)")
+            #expect(
+                got.count == 1 && got.first?.http?.code == 200 && got.first?.http?.url == "http://h.test/split",
+                "cut \(cut)")
         }
     }
 
@@ -125,12 +146,16 @@ struct L7AssemblerHTTPTests {
     @Test func keepAliveWithContentLengthAndChunkedBodies() throws {
         var x = Exchange()
         _ = x.client("POST /one HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello")
-        #expect(x.client(" world").isEmpty) // rest of the body
-        #expect(x.server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel").first?.http?.url == "http://h/one")
+        #expect(x.client(" world").isEmpty)  // rest of the body
+        #expect(
+            x.server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel").first?.http?.url == "http://h/one"
+        )
         #expect(x.server("lo\r\n6;ext=1\r").isEmpty)
         #expect(x.server("\n world\r\n0\r\nX-Trailer: t\r\n\r\n").isEmpty)
         // Request with a chunked body, split mid-size-line.
-        #expect(x.client("PUT /two HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1").first?.http?.method == "PUT")
+        #expect(
+            x.client("PUT /two HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1").first?.http?.method == "PUT"
+        )
         #expect(x.client("0\r\n0123456789abcdef\r\n0\r\n\r\n").isEmpty)
         #expect(x.server("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").first?.http?.url == "http://h/two")
         _ = x.client("GET /three HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -142,11 +167,15 @@ struct L7AssemblerHTTPTests {
 
     @Test func pipelinedRequestsPairInOrder() throws {
         var x = Exchange()
-        let reqs = x.client("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: h\r\n\r\nPOST /3 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhiGET /4 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let reqs = x.client(
+            "GET /1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: h\r\n\r\nPOST /3 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhiGET /4 HTTP/1.1\r\nHost: h\r\n\r\n"
+        )
         #expect(reqs.map { $0.http?.url } == ["http://h/1", "http://h/2", "http://h/3", "http://h/4"])
         #expect(x.a.stats.entries[.httpPending] == 4)
         // The HEAD response announces a length but has no body.
-        let resps = x.server("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nAHTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        let resps = x.server(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nAHTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+        )
         #expect(resps.map { $0.http?.url } == ["http://h/1", "http://h/2", "http://h/3", "http://h/4"])
         #expect(resps.map { $0.http?.method } == ["GET", "HEAD", "POST", "GET"])
         #expect(resps.map { $0.http?.code } == [200, 200, 201, 404])
@@ -196,7 +225,7 @@ struct L7AssemblerHTTPTests {
 
     @Test func snapshotCutHeadsAndBodies() throws {
         var x = Exchange()
-        x.snapLen = 14 + 20 + 20 + 64 // 64 payload bytes
+        x.snapLen = 14 + 20 + 20 + 64  // 64 payload bytes
         let long = "GET /long HTTP/1.1\r\nHost: h.test\r\nX-Pad: " + String(repeating: "p", count: 100) + "\r\n\r\n"
         let cut = x.client(long)
         #expect(cut.count == 1)
@@ -256,7 +285,8 @@ struct L7AssemblerHTTPTests {
             #expect(flows.count == (n == request.count ? 1 : 0), "n \(n)")
             _ = x.client(bytes(""), flags: [.rst])
             let s = x.a.stats
-            #expect(s.entries[.httpConnections] == 0 && s.entries[.reassemblyBytes] == 0 && s.entries[.httpPending] == 0)
+            #expect(
+                s.entries[.httpConnections] == 0 && s.entries[.reassemblyBytes] == 0 && s.entries[.httpPending] == 0)
             #expect(s.unansweredHTTP == (n == request.count ? 1 : 0))
         }
         for n in 1...response.count {
@@ -279,7 +309,9 @@ struct L7AssemblerHTTPTests {
         #expect(flows.count == 1 && flows.first?.http?.url == "http://h/big")
         #expect(a.stats.entries[.reassemblyBytes] == 0)
         // The response still pairs with the salvaged request.
-        #expect(x.server("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n").first?.http?.url == "http://h/big")
+        #expect(
+            x.server("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n").first?.http?.url
+                == "http://h/big")
     }
 
     @Test func reporterDirectionPerObservationSite() throws {
@@ -303,15 +335,25 @@ struct L7AssemblerHTTPTests {
         // Uplink: a device reports only the roles the node itself plays. The node as the client (10.0.0.1):
         let b = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.0.0.1")!]))
         var t2 = TCPConversation()
-        #expect(o.feed(b, t2.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection == .egress)
-        #expect(o.feed(b, t2.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?.trafficDirection == .egress)
+        #expect(
+            o.feed(b, t2.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection
+                == .egress)
+        #expect(
+            o.feed(b, t2.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?
+                .trafficDirection == .egress)
         // The node as the server (10.0.0.2):
         let c = L7Assembler(nodeAddresses: NodeAddressSet([IPAddress("10.0.0.2")!]))
         var t3 = TCPConversation()
-        #expect(o.feed(c, t3.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?.trafficDirection == .ingress)
-        #expect(o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection == .ingress)
+        #expect(
+            o.feed(c, t3.fromClient("GET / HTTP/1.1\r\n\r\n"), obs: Obs.fromNetwork, ifindex: 4).first?.trafficDirection
+                == .ingress)
+        #expect(
+            o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.toNetwork, ifindex: 4).first?.trafficDirection
+                == .ingress)
         // A response whose request was not seen gets the direction its request would have had.
-        #expect(o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromEndpoint, ifindex: 9).first?.trafficDirection == .ingress)
+        #expect(
+            o.feed(c, t3.fromServer("HTTP/1.1 200 OK\r\n\r\n"), obs: Obs.fromEndpoint, ifindex: 9).first?
+                .trafficDirection == .ingress)
     }
 
     @Test func podTrafficOnTheUplinkIsReportedByItsEndpointsOnly() throws {
@@ -344,13 +386,19 @@ struct L7AssemblerHTTPTests {
     }
 
     @Test func redactionOptionsAndIPv6() throws {
-        let a = L7Assembler(config: L7Config(
-            httpPorts: [8080], redactURLQuery: true, headerAllowList: ["content-type"], includeHeaders: true))
+        let a = L7Assembler(
+            config: L7Config(
+                httpPorts: [8080], redactURLQuery: true, headerAllowList: ["content-type"], includeHeaders: true))
         var x = Exchange(a, tcp: TCPConversation(client: "fd00::1", server: "fd00::2", serverPort: 8080))
-        let r = x.client("GET http://user:pw@api.test:8080/v1?key=s HTTP/1.1\r\nHost: api.test:8080\r\nContent-Type: a/b\r\nCookie: c\r\n\r\n")
+        let r = x.client(
+            "GET http://user:pw@api.test:8080/v1?key=s HTTP/1.1\r\nHost: api.test:8080\r\nContent-Type: a/b\r\nCookie: c\r\n\r\n"
+        )
         #expect(r.first?.http?.url == "http://api.test:8080/v1")
-        #expect(r.first?.http?.headers == [HTTPHeader(key: "Content-Type", value: "a/b"), HTTPHeader(key: "Cookie", value: "HUBBLE_REDACTED"),
-                                           HTTPHeader(key: "Host", value: "HUBBLE_REDACTED")])
+        #expect(
+            r.first?.http?.headers == [
+                HTTPHeader(key: "Content-Type", value: "a/b"), HTTPHeader(key: "Cookie", value: "HUBBLE_REDACTED"),
+                HTTPHeader(key: "Host", value: "HUBBLE_REDACTED")
+            ])
         #expect(r.first?.ip?.ipVersion == .ipv6)
         // Port 80 is not an HTTP port in this config.
         var other = TCPConversation()

@@ -1,5 +1,6 @@
-@testable import SpyglassFlow
 import Testing
+
+@testable import SpyglassFlow
 
 @Suite("L7 DNS parser")
 struct L7DNSParserTests {
@@ -19,7 +20,10 @@ struct L7DNSParserTests {
         #expect(m.isResponse && m.flags.recursionAvailable && m.flags.recursionDesired && !m.flags.authoritative)
         #expect(m.rcode == 0)
         #expect(m.answers.count == 2)
-        #expect(m.answers[0] == DNSResourceRecord(name: "example.com.", type: 1, ttl: 42, data: .address(IPAddress("93.184.216.34")!)))
+        #expect(
+            m.answers[0]
+                == DNSResourceRecord(
+                    name: "example.com.", type: 1, ttl: 42, data: .address(IPAddress("93.184.216.34")!)))
         #expect(m.answers[1].data == .address(IPAddress("10.0.0.9")!))
     }
 
@@ -30,7 +34,10 @@ struct L7DNSParserTests {
         let m = try DNSParser.parse(msg)
         #expect(m.flags.authoritative)
         #expect(m.questions[0].type == 28)
-        #expect(m.answers == [DNSResourceRecord(name: "v6.test.", type: 28, ttl: 60, data: .address(IPAddress("2001:db8::1")!))])
+        #expect(
+            m.answers == [
+                DNSResourceRecord(name: "v6.test.", type: 28, ttl: 60, data: .address(IPAddress("2001:db8::1")!))
+            ])
         #expect(DNSRecordType.name(m.answers[0].type) == "AAAA")
     }
 
@@ -41,9 +48,10 @@ struct L7DNSParserTests {
         let rdata1 = W.name("a.cdn.net")
         let answer1Start = msg.count
         msg += W.record(owner: W.ptr(12), type: 5, ttl: 300, rdata: rdata1)
-        let aCdnOffset = answer1Start + 2 + 10 // after owner pointer and the fixed fields
+        let aCdnOffset = answer1Start + 2 + 10  // after owner pointer and the fixed fields
         // Answer 2 owner: pointer to a.cdn.net; target b + pointer to cdn.net (a.cdn.net's suffix at +2).
-        msg += W.record(owner: W.ptr(aCdnOffset), type: 5, ttl: 120, rdata: [1, UInt8(ascii: "b")] + W.ptr(aCdnOffset + 2))
+        msg += W.record(
+            owner: W.ptr(aCdnOffset), type: 5, ttl: 120, rdata: [1, UInt8(ascii: "b")] + W.ptr(aCdnOffset + 2))
         let bCdnOffset = msg.count - 4
         msg += W.record(owner: W.ptr(bCdnOffset), type: 1, ttl: 30, rdata: [192, 0, 2, 7])
         return msg
@@ -59,7 +67,8 @@ struct L7DNSParserTests {
 
     @Test func nxdomainWithSOAInAuthority() throws {
         var msg = W.header(id: 3, flags: 0x8183, qd: 1, an: 0, ns: 1) + W.question("nope.example")
-        let soa = W.name("ns.example") + W.name("hostmaster.example") + W.u32(1) + W.u32(2) + W.u32(3) + W.u32(4) + W.u32(5)
+        let soa =
+            W.name("ns.example") + W.name("hostmaster.example") + W.u32(1) + W.u32(2) + W.u32(3) + W.u32(4) + W.u32(5)
         msg += W.record(owner: W.ptr(17), type: 6, ttl: 900, rdata: soa)
         let m = try DNSParser.parse(msg)
         #expect(m.rcode == 3)
@@ -80,7 +89,9 @@ struct L7DNSParserTests {
     }
 
     @Test func multipleQuestions() throws {
-        let msg = W.header(id: 6, flags: 0x0100, qd: 2, an: 0) + W.question("a.test", type: 1) + W.question("a.test", type: 28)
+        let msg =
+            W.header(id: 6, flags: 0x0100, qd: 2, an: 0) + W.question("a.test", type: 1)
+            + W.question("a.test", type: 28)
         let m = try DNSParser.parse(msg)
         #expect(m.questions.map(\.type) == [1, 28])
         #expect(m.questions.map(\.name) == ["a.test.", "a.test."])
@@ -112,7 +123,10 @@ struct L7DNSParserTests {
 
     // MARK: Rejections
 
-    func reject(_ msg: [UInt8], _ expected: DNSParseError, isPrefix: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+    func reject(
+        _ msg: [UInt8], _ expected: DNSParseError, isPrefix: Bool = false,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(throws: expected, sourceLocation: sourceLocation) { try DNSParser.parse(msg, isPrefix: isPrefix) }
     }
 
@@ -124,7 +138,7 @@ struct L7DNSParserTests {
         reject(h + W.ptr(14) + [1, 0x61, 0, 0, 1, 0, 1], .pointerLoop)
         // Two names pointing at each other: answer owner → 30, and at 30 a pointer back to the answer.
         var twoCycle = h
-        twoCycle[7] = 1 // ancount 1
+        twoCycle[7] = 1  // ancount 1
         twoCycle += W.question("a.test")
         let ownerAt = twoCycle.count
         twoCycle += W.ptr(ownerAt + 12) + W.u16(1) + W.u16(1) + W.u32(1) + W.u16(2) + W.ptr(ownerAt)
@@ -156,7 +170,9 @@ struct L7DNSParserTests {
     }
 
     @Test func truncatedAtEveryLength() throws {
-        for whole in [W.aResponse("example.com", ips: [[1, 2, 3, 4], [5, 6, 7, 8]]), Self.cnameChain(), W.query("a.b.c.d")] {
+        for whole in [
+            W.aResponse("example.com", ips: [[1, 2, 3, 4], [5, 6, 7, 8]]), Self.cnameChain(), W.query("a.b.c.d")
+        ] {
             _ = try DNSParser.parse(whole)
             let questionEnd = 12 + W.name(try DNSParser.parse(whole).questions[0].name).count + 4
             for n in 0..<whole.count {
@@ -221,7 +237,9 @@ struct L7DNSTCPFramingTests {
     func framed(_ m: [UInt8]) -> [UInt8] { W.u16(UInt16(m.count)) + m }
 
     /// Feeds segments through the framer (in order, no loss) and returns the messages' ids and prefix flags.
-    func run(_ segments: [[UInt8]], maxMessage: Int = 16384, missing: [Int] = []) -> (ids: [UInt16], prefixes: [Bool], bad: Int, lost: Int) {
+    func run(_ segments: [[UInt8]], maxMessage: Int = 16384, missing: [Int] = []) -> (
+        ids: [UInt16], prefixes: [Bool], bad: Int, lost: Int
+    ) {
         var f = DNSTCPFramer()
         var budget = 1 << 20
         var exceeded: UInt64 = 0

@@ -1,5 +1,6 @@
-@testable import SpyglassFlow
 import Testing
+
+@testable import SpyglassFlow
 
 @Suite("L7 HTTP parser")
 struct L7HTTPParserTests {
@@ -10,7 +11,10 @@ struct L7HTTPParserTests {
         let get = try request("GET /index.html?a=1 HTTP/1.1\r\nHost: example.com\r\nuser-agent: curl/8\r\n\r\n")
         #expect(get.method == "GET" && get.target == "/index.html?a=1" && get.version == "HTTP/1.1")
         #expect(get.host == "example.com")
-        #expect(get.headers == [HTTPHeader(key: "Host", value: "example.com"), HTTPHeader(key: "User-Agent", value: "curl/8")])
+        #expect(
+            get.headers == [
+                HTTPHeader(key: "Host", value: "example.com"), HTTPHeader(key: "User-Agent", value: "curl/8")
+            ])
         #expect(get.contentLength == nil && !get.chunked && !get.isPartial)
 
         let post = try request("POST /api HTTP/1.0\r\nContent-Length: 12\r\nContent-Type:application/json\r\n\r\n")
@@ -41,7 +45,9 @@ struct L7HTTPParserTests {
         #expect(throws: HTTPParseError.badHeader) { try request("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n") }
         #expect(throws: HTTPParseError.badHeader) { try request("GET / HTTP/1.1\r\n folded-first\r\n\r\n") }
         let many = "GET / HTTP/1.1\r\n" + (0..<10).map { "X-\($0): v\r\n" }.joined() + "\r\n"
-        #expect(throws: HTTPParseError.tooManyHeaders) { try HTTPParser.parseHead(bytes(many), isRequest: true, maxHeaders: 5) }
+        #expect(throws: HTTPParseError.tooManyHeaders) {
+            try HTTPParser.parseHead(bytes(many), isRequest: true, maxHeaders: 5)
+        }
     }
 
     @Test func contentLengthForms() throws {
@@ -56,7 +62,8 @@ struct L7HTTPParserTests {
     @Test func obsFoldAndPartialHeads() throws {
         let folded = try request("GET / HTTP/1.1\r\nX-Long: a\r\n  b\r\n\r\n")
         #expect(folded.headers == [HTTPHeader(key: "X-Long", value: "a b")])
-        let cut = try HTTPParser.parseHead(bytes("GET /p HTTP/1.1\r\nHost: h\r\nAccept: te"), isRequest: true, complete: false)
+        let cut = try HTTPParser.parseHead(
+            bytes("GET /p HTTP/1.1\r\nHost: h\r\nAccept: te"), isRequest: true, complete: false)
         #expect(cut.isPartial && cut.headers == [HTTPHeader(key: "Host", value: "h")])
         #expect(throws: HTTPParseError.badStartLine) {
             try HTTPParser.parseHead(bytes("GET /p HTT"), isRequest: true, complete: false)
@@ -97,20 +104,38 @@ struct L7HTTPParserTests {
     @Test func urlAndRedaction() {
         let server = IPAddress("10.0.0.2")!
         let plain = L7Config(redactURLQuery: false, redactUserInfo: false)
-        #expect(HTTPURL.build(target: "/a?b=c", host: "svc:8080", server: server, serverPort: 8080, config: plain) == "http://svc:8080/a?b=c")
-        #expect(HTTPURL.build(target: "/a", host: nil, server: server, serverPort: 8080, config: plain) == "http://10.0.0.2:8080/a")
-        #expect(HTTPURL.build(target: "/a", host: nil, server: server, serverPort: 80, config: plain) == "http://10.0.0.2/a")
-        #expect(HTTPURL.build(target: "/", host: nil, server: IPAddress("fd00::2")!, serverPort: 80, config: plain) == "http://[fd00::2]/")
-        #expect(HTTPURL.build(target: "example.com:443", host: nil, server: server, serverPort: 80, config: plain) == "example.com:443")
+        #expect(
+            HTTPURL.build(target: "/a?b=c", host: "svc:8080", server: server, serverPort: 8080, config: plain)
+                == "http://svc:8080/a?b=c")
+        #expect(
+            HTTPURL.build(target: "/a", host: nil, server: server, serverPort: 8080, config: plain)
+                == "http://10.0.0.2:8080/a")
+        #expect(
+            HTTPURL.build(target: "/a", host: nil, server: server, serverPort: 80, config: plain) == "http://10.0.0.2/a"
+        )
+        #expect(
+            HTTPURL.build(target: "/", host: nil, server: IPAddress("fd00::2")!, serverPort: 80, config: plain)
+                == "http://[fd00::2]/")
+        #expect(
+            HTTPURL.build(target: "example.com:443", host: nil, server: server, serverPort: 80, config: plain)
+                == "example.com:443")
         let both = L7Config(redactURLQuery: true, redactUserInfo: true)
-        #expect(HTTPURL.build(target: "http://u:p@h.test/x?token=s#f", host: nil, server: server, serverPort: 80, config: both) == "http://h.test/x")
-        #expect(HTTPURL.build(target: "http://u:p@h.test/x?q=a@b", host: nil, server: server, serverPort: 80, config: L7Config()) == "http://h.test/x?q=a@b")
+        #expect(
+            HTTPURL.build(
+                target: "http://u:p@h.test/x?token=s#f", host: nil, server: server, serverPort: 80, config: both)
+                == "http://h.test/x")
+        #expect(
+            HTTPURL.build(
+                target: "http://u:p@h.test/x?q=a@b", host: nil, server: server, serverPort: 80, config: L7Config())
+                == "http://h.test/x?q=a@b")
         #expect(HTTPURL.dropUserInfo("http://h.test/a@b") == "http://h.test/a@b")
     }
 
     @Test func headerRedactionLists() {
-        let headers = [HTTPHeader(key: "Authorization", value: "Bearer s"), HTTPHeader(key: "Cookie", value: "c"),
-                       HTTPHeader(key: "Accept", value: "*/*"), HTTPHeader(key: "X-Api-Key", value: "k")]
+        let headers = [
+            HTTPHeader(key: "Authorization", value: "Bearer s"), HTTPHeader(key: "Cookie", value: "c"),
+            HTTPHeader(key: "Accept", value: "*/*"), HTTPHeader(key: "X-Api-Key", value: "k")
+        ]
         var h = headers
         HeaderRedactor(config: L7Config()).apply(&h)
         #expect(h.map(\.value) == ["HUBBLE_REDACTED", "HUBBLE_REDACTED", "*/*", "HUBBLE_REDACTED"])
@@ -149,7 +174,7 @@ struct L7HTTPParserTests {
 
     @Test func truncatedAtEveryLength() throws {
         let whole = bytes("POST /p?x=1 HTTP/1.1\r\nHost: h.test\r\nContent-Length: 3\r\nX-A: b\r\n\r\n")
-        let firstLine = 22 // "POST /p?x=1 HTTP/1.1\r\n"
+        let firstLine = 22  // "POST /p?x=1 HTTP/1.1\r\n"
         for n in 0..<whole.count {
             let cut = Array(whole.prefix(n))
             #expect(cut.withUnsafeBytes { HTTPParser.headEnd($0) } == nil)
@@ -159,18 +184,25 @@ struct L7HTTPParserTests {
             } else {
                 let h = try HTTPParser.parseHead(cut, isRequest: true, complete: false)
                 #expect(h.isPartial && h.method == "POST" && h.target == "/p?x=1")
-                #expect(h.headers.allSatisfy { ["Host": "h.test", "Content-Length": "3", "X-A": "b"][$0.key] == $0.value })
+                #expect(
+                    h.headers.allSatisfy { ["Host": "h.test", "Content-Length": "3", "X-A": "b"][$0.key] == $0.value })
             }
         }
     }
 
     @Test func malformedReasonsAreListed() {
-        #expect(L7Stats.malformedReasons[.http] == ["bad_start_line", "bad_version", "bad_header", "too_many_headers",
-                                                   "oversized_headers", "bad_content_length", "bad_transfer_encoding", "bad_chunk",
-                                                   "out_of_window", "bad_ip_length"])
-        #expect(L7Stats.malformedReasons[.dns] == ["short_header", "truncated", "bad_label_type", "name_too_long",
-                                                  "pointer_out_of_range", "pointer_loop", "bad_rdata", "no_question", "bad_tcp_length",
-                                                  "out_of_window", "bad_ip_length"])
+        #expect(
+            L7Stats.malformedReasons[.http] == [
+                "bad_start_line", "bad_version", "bad_header", "too_many_headers",
+                "oversized_headers", "bad_content_length", "bad_transfer_encoding", "bad_chunk",
+                "out_of_window", "bad_ip_length"
+            ])
+        #expect(
+            L7Stats.malformedReasons[.dns] == [
+                "short_header", "truncated", "bad_label_type", "name_too_long",
+                "pointer_out_of_range", "pointer_loop", "bad_rdata", "no_question", "bad_tcp_length",
+                "out_of_window", "bad_ip_length"
+            ])
     }
 
     @Test func seededGarbageNeverTraps() {
@@ -181,7 +213,11 @@ struct L7HTTPParserTests {
         for i in 0..<20_000 {
             let n = Int(rng.next() % 300)
             var b = [UInt8](repeating: 0, count: n)
-            for k in 0..<n { b[k] = i % 2 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: rng.next()) }
+            for k in 0..<n {
+                b[k] =
+                    i % 2 == 0
+                    ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: rng.next())
+            }
             do throws(HTTPParseError) {
                 _ = try HTTPParser.parseHead(b, isRequest: i % 3 == 0, complete: i % 5 != 0)
                 parsed += 1

@@ -18,7 +18,9 @@ struct L7HostileInputTests {
     }
 
     func names(_ a: L7Assembler, of ip: String) -> [String] {
-        var f = obs.packet(Frames.eth().ipv4(src: "10.0.0.1", dst: ip).tcp(sport: 5000, dport: 80, flags: [.syn]).build()).flow
+        var f = obs.packet(
+            Frames.eth().ipv4(src: "10.0.0.1", dst: ip).tcp(sport: 5000, dport: 80, flags: [.syn]).build()
+        ).flow
         a.annotateNames(&f)
         return f.destinationNames
     }
@@ -30,7 +32,9 @@ struct L7HostileInputTests {
         let victim: [UInt8] = [10, 0, 0, 80]
         // Unsolicited: no query at all, from a pod's port 53.
         for id in [UInt16(1), 2, 3] {
-            let r = obs.feed(a, udp("10.0.0.66", "10.0.0.1", 53, 4000, W.aResponse(id: id, "evil.example", ips: [victim])), obs: Obs.toEndpoint)
+            let r = obs.feed(
+                a, udp("10.0.0.66", "10.0.0.1", 53, 4000, W.aResponse(id: id, "evil.example", ips: [victim])),
+                obs: Obs.toEndpoint)
             #expect(r.count == 1, "the response is still a flow")
         }
         #expect(names(a, of: "10.0.0.80") == [])
@@ -40,25 +44,31 @@ struct L7HostileInputTests {
         // answer it.
         _ = obs.feed(a, udp("10.0.0.1", "10.96.0.10", 4001, 53, W.query(id: 7, "good.example")), timeNs: 1_000)
         let forged: [(String, UInt16, UInt16, UInt16)] = [
-            ("10.0.0.66", 53, 4001, 7), ("10.96.0.10", 5353, 4001, 7), ("10.96.0.10", 53, 4002, 7), ("10.96.0.10", 53, 4001, 8),
+            ("10.0.0.66", 53, 4001, 7), ("10.96.0.10", 5353, 4001, 7), ("10.96.0.10", 53, 4002, 7),
+            ("10.96.0.10", 53, 4001, 8)
         ]
         for (src, sport, dport, id) in forged {
             let payload = W.aResponse(id: id, "good.example", ips: [victim])
             if sport == 53 {
                 _ = obs.feed(a, udp(src, "10.0.0.1", sport, dport, payload), obs: Obs.toEndpoint, timeNs: 2_000)
             } else {
-                #expect(obs.feed(a, udp(src, "10.0.0.1", sport, dport, payload), obs: Obs.toEndpoint, timeNs: 2_000).isEmpty)
+                #expect(
+                    obs.feed(a, udp(src, "10.0.0.1", sport, dport, payload), obs: Obs.toEndpoint, timeNs: 2_000).isEmpty
+                )
             }
         }
         #expect(names(a, of: "10.0.0.80") == [])
         #expect(a.stats.namesRejected[L7Stats.unsolicited] == 6)
 
         // Right id, addresses and ports, wrong question: another name, another type, or none at all.
-        _ = obs.feed(a, udp("10.96.0.10", "10.0.0.1", 53, 4001, W.aResponse(id: 7, "evil.example", ips: [victim])), obs: Obs.toEndpoint, timeNs: 3_000)
+        _ = obs.feed(
+            a, udp("10.96.0.10", "10.0.0.1", 53, 4001, W.aResponse(id: 7, "evil.example", ips: [victim])),
+            obs: Obs.toEndpoint, timeNs: 3_000)
         var aaaa = W.header(id: 7, flags: 0x8180, qd: 1, an: 1) + W.question("good.example", type: 28)
         aaaa += W.record(owner: W.ptr(12), type: 1, ttl: 300, rdata: victim)
         _ = obs.feed(a, udp("10.96.0.10", "10.0.0.1", 53, 4001, aaaa), obs: Obs.toEndpoint, timeNs: 3_000)
-        let noQuestion = W.header(id: 7, flags: 0x8180, qd: 0, an: 1)
+        let noQuestion =
+            W.header(id: 7, flags: 0x8180, qd: 0, an: 1)
             + W.record(owner: W.name("good.example"), type: 1, ttl: 300, rdata: victim)
         _ = obs.feed(a, udp("10.96.0.10", "10.0.0.1", 53, 4001, noQuestion), obs: Obs.toEndpoint, timeNs: 3_000)
         #expect(names(a, of: "10.0.0.80") == [])
@@ -67,8 +77,9 @@ struct L7HostileInputTests {
         #expect(a.stats.entries[.dnsPending] == 1, "the query still waits for its answer")
 
         // The real answer names the address and is paired (latency from the query).
-        let real = obs.feed(a, udp("10.96.0.10", "10.0.0.1", 53, 4001, W.aResponse(id: 7, "good.example", ips: [[10, 0, 0, 81]])),
-                            obs: Obs.toEndpoint, timeNs: 9_000)
+        let real = obs.feed(
+            a, udp("10.96.0.10", "10.0.0.1", 53, 4001, W.aResponse(id: 7, "good.example", ips: [[10, 0, 0, 81]])),
+            obs: Obs.toEndpoint, timeNs: 9_000)
         #expect(real.first?.l7?.latencyNs == 8_000)
         #expect(names(a, of: "10.0.0.81") == ["good.example."])
         #expect(names(a, of: "10.0.0.80") == [])
@@ -91,7 +102,9 @@ struct L7HostileInputTests {
         let two = x.client("GET /two HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(two.first?.http?.url == "http://h/two", "\(two)")
         let resp = x.server("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-        #expect(resp.first?.http?.method == "GET" && resp.first?.http?.url == "http://h/two", "the RST did not end the connection")
+        #expect(
+            resp.first?.http?.method == "GET" && resp.first?.http?.url == "http://h/two",
+            "the RST did not end the connection")
         #expect(x.a.stats.malformed(.http, L7Stats.outOfWindow) == 2)
         #expect(x.a.stats.httpRequests == 2 && x.a.stats.httpUnmatchedResponses == 0)
     }
@@ -178,14 +191,18 @@ struct L7HostileInputTests {
     func requestHeaders(_ config: L7Config, _ head: String) -> [String: String] {
         var x = Exchange(L7Assembler(config: config))
         let flows = x.client("GET / HTTP/1.1\r\nHost: h\r\n" + head + "\r\n")
-        return Dictionary((flows.first?.http?.headers ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(
+            (flows.first?.http?.headers ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 
     @Test func defaultDenyListCoversCredentialHeaders() {
-        let secrets = ["X-Amz-Security-Token", "x-vault-token", "PRIVATE-TOKEN", "X-Goog-Api-Key", "X-CSRF-Token", "X-Xsrf-Token",
-                       "X-Csrftoken", "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "Apikey",
-                       "X-Auth-Token", "X-Client-Secret", "X-Db-Password", "X-Session-Id", "X-Amz-Signature", "X-Goog-Iam-Authority-Selector",
-                       "Ocp-Apim-Subscription-Key", "X-Aws-Credential"]
+        let secrets = [
+            "X-Amz-Security-Token", "x-vault-token", "PRIVATE-TOKEN", "X-Goog-Api-Key", "X-CSRF-Token", "X-Xsrf-Token",
+            "X-Csrftoken", "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "Apikey",
+            "X-Auth-Token", "X-Client-Secret", "X-Db-Password", "X-Session-Id", "X-Amz-Signature",
+            "X-Goog-Iam-Authority-Selector",
+            "Ocp-Apim-Subscription-Key", "X-Aws-Credential"
+        ]
         let kept = ["X-Request-Id", "Accept", "User-Agent", "X-Tenant", "Content-Type"]
         let h = requestHeaders(L7Config(), (secrets + kept).map { "\($0): v-\($0)\r\n" }.joined())
         #expect(h.count == secrets.count + kept.count + 1, "\(h)")
@@ -196,13 +213,23 @@ struct L7HostileInputTests {
     }
 
     @Test func allowListRedactsEverythingElseAndPatternsMatchAtTheirEnds() {
-        let h = requestHeaders(L7Config(headerAllowList: ["x-request-id"]), "X-Request-Id: 1\r\nX-Whatever: 2\r\nAuthorization: 3\r\n")
-        #expect(h == ["X-Request-Id": "1", "X-Whatever": L7Config.redactedValue, "Authorization": L7Config.redactedValue,
-                      "Host": L7Config.redactedValue])
-        let d = requestHeaders(L7Config(headerDenyList: ["X-Goog-*", "*-Id", "*mid*"]),
-                               "X-Goog-User-Project: a\r\nX-Googx: b\r\nX-Request-Id: c\r\nX-Id-Not: d\r\nX-Amid-X: e\r\n")
-        #expect(d == ["X-Goog-User-Project": L7Config.redactedValue, "X-Googx": "b", "X-Request-Id": L7Config.redactedValue,
-                      "X-Id-Not": "d", "X-Amid-X": L7Config.redactedValue, "Host": "h"])
-        #expect(requestHeaders(L7Config(headerDenyList: []), "Authorization: x\r\n")["Authorization"] == "x", "Hubble's behaviour")
+        let h = requestHeaders(
+            L7Config(headerAllowList: ["x-request-id"]), "X-Request-Id: 1\r\nX-Whatever: 2\r\nAuthorization: 3\r\n")
+        #expect(
+            h == [
+                "X-Request-Id": "1", "X-Whatever": L7Config.redactedValue, "Authorization": L7Config.redactedValue,
+                "Host": L7Config.redactedValue
+            ])
+        let d = requestHeaders(
+            L7Config(headerDenyList: ["X-Goog-*", "*-Id", "*mid*"]),
+            "X-Goog-User-Project: a\r\nX-Googx: b\r\nX-Request-Id: c\r\nX-Id-Not: d\r\nX-Amid-X: e\r\n")
+        #expect(
+            d == [
+                "X-Goog-User-Project": L7Config.redactedValue, "X-Googx": "b", "X-Request-Id": L7Config.redactedValue,
+                "X-Id-Not": "d", "X-Amid-X": L7Config.redactedValue, "Host": "h"
+            ])
+        #expect(
+            requestHeaders(L7Config(headerDenyList: []), "Authorization: x\r\n")["Authorization"] == "x",
+            "Hubble's behaviour")
     }
 }

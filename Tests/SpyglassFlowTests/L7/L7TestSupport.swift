@@ -13,7 +13,9 @@ enum DNSWire {
     }
 
     static func u16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
-    static func u32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)] }
+    static func u32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
+    }
 
     static func header(id: UInt16, flags: UInt16, qd: Int, an: Int, ns: Int = 0, ar: Int = 0) -> [UInt8] {
         u16(id) + u16(flags) + u16(UInt16(qd)) + u16(UInt16(an)) + u16(UInt16(ns)) + u16(UInt16(ar))
@@ -34,7 +36,9 @@ enum DNSWire {
     }
 
     /// A response to `n` whose answers are A records of `ips` (owner: pointer to the question name).
-    static func aResponse(id: UInt16 = 0x1234, _ n: String, ips: [[UInt8]], ttl: UInt32 = 300, rcode: UInt16 = 0) -> [UInt8] {
+    static func aResponse(id: UInt16 = 0x1234, _ n: String, ips: [[UInt8]], ttl: UInt32 = 300, rcode: UInt16 = 0)
+        -> [UInt8]
+    {
         var m = header(id: id, flags: 0x8180 | rcode, qd: 1, an: ips.count) + question(n)
         for ip in ips {
             m += record(owner: ptr(12), type: ip.count == 4 ? 1 : 28, ttl: ttl, rdata: ip)
@@ -51,7 +55,8 @@ struct Observer {
         _ frame: [UInt8], obs: UInt8 = SpyEventLayout.ObservationCode.fromEndpoint, ifindex: UInt32 = 2,
         timeNs: UInt64 = 1_000_000_000, snapLen: Int = SpyEventLayout.maxSnapLen, isReply: Bool? = nil
     ) -> (flow: Flow, snapshot: [UInt8]) {
-        let e = EventBuilder.trace(frame: frame, obsPoint: obs, isReply: isReply, ifindex: ifindex, timestampNs: timeNs, snapLen: snapLen)
+        let e = EventBuilder.trace(
+            frame: frame, obsPoint: obs, isReply: isReply, ifindex: ifindex, timestampNs: timeNs, snapLen: snapLen)
         let flow = try! decoder.decode(e.build())
         return (flow, e.snapshot)
     }
@@ -74,7 +79,8 @@ struct TCPConversation {
     var clientSeq: UInt32 = 1000
     var serverSeq: UInt32 = 50000
 
-    init(client: String = "10.0.0.1", server: String = "10.0.0.2", clientPort: UInt16 = 40000, serverPort: UInt16 = 80) {
+    init(client: String = "10.0.0.1", server: String = "10.0.0.2", clientPort: UInt16 = 40000, serverPort: UInt16 = 80)
+    {
         self.client = client
         self.server = server
         self.clientPort = clientPort
@@ -88,21 +94,29 @@ struct TCPConversation {
 
     /// Client → server segment carrying `bytes`; advances the client's sequence number.
     mutating func fromClient(_ bytes: [UInt8], flags: TCPFlags = [.ack, .psh]) -> [UInt8] {
-        let f = base(src: client, dst: server).tcp(sport: clientPort, dport: serverPort, flags: flags, seq: clientSeq, ack: serverSeq)
-            .payload(bytes).build()
+        let f = base(src: client, dst: server).tcp(
+            sport: clientPort, dport: serverPort, flags: flags, seq: clientSeq, ack: serverSeq
+        )
+        .payload(bytes).build()
         clientSeq &+= UInt32(bytes.count) &+ (flags.contains(.fin) || flags.contains(.syn) ? 1 : 0)
         return f
     }
 
     mutating func fromServer(_ bytes: [UInt8], flags: TCPFlags = [.ack, .psh]) -> [UInt8] {
-        let f = base(src: server, dst: client).tcp(sport: serverPort, dport: clientPort, flags: flags, seq: serverSeq, ack: clientSeq)
-            .payload(bytes).build()
+        let f = base(src: server, dst: client).tcp(
+            sport: serverPort, dport: clientPort, flags: flags, seq: serverSeq, ack: clientSeq
+        )
+        .payload(bytes).build()
         serverSeq &+= UInt32(bytes.count) &+ (flags.contains(.fin) || flags.contains(.syn) ? 1 : 0)
         return f
     }
 
-    mutating func fromClient(_ text: String, flags: TCPFlags = [.ack, .psh]) -> [UInt8] { fromClient(Array(text.utf8), flags: flags) }
-    mutating func fromServer(_ text: String, flags: TCPFlags = [.ack, .psh]) -> [UInt8] { fromServer(Array(text.utf8), flags: flags) }
+    mutating func fromClient(_ text: String, flags: TCPFlags = [.ack, .psh]) -> [UInt8] {
+        fromClient(Array(text.utf8), flags: flags)
+    }
+    mutating func fromServer(_ text: String, flags: TCPFlags = [.ack, .psh]) -> [UInt8] {
+        fromServer(Array(text.utf8), flags: flags)
+    }
 }
 
 enum Obs {

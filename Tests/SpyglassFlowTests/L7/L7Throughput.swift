@@ -1,7 +1,8 @@
 import Foundation
-@testable import SpyglassFlow
 import SpyglassTesting
 import Testing
+
+@testable import SpyglassFlow
 
 /// Not a timed test: prints messages/s when `SPYGLASS_THROUGHPUT=1` is set. For a meaningful figure run it in
 /// release mode:
@@ -18,8 +19,10 @@ struct L7Throughput {
 
     @Test func parsers() {
         let dns = DNSWire.aResponse("www.example.com", ips: [[93, 184, 216, 34], [93, 184, 216, 35]])
-        let head = bytes("GET /api/v1/items?id=42 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n"
-            + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nAuthorization: Bearer x\r\n\r\n")
+        let head = bytes(
+            "GET /api/v1/items?id=42 HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n"
+                + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nAuthorization: Bearer x\r\n\r\n"
+        )
         let n = 1_000_000
         let (d, c1) = Self.rate(n) {
             dns.withUnsafeBytes { raw in
@@ -35,7 +38,9 @@ struct L7Throughput {
                 return k
             }
         }
-        print("L7: DNS response parse \(Int(d)) msg/s (check \(c1)); HTTP request head parse \(Int(h)) msg/s (check \(c2))")
+        print(
+            "L7: DNS response parse \(Int(d)) msg/s (check \(c1)); HTTP request head parse \(Int(h)) msg/s (check \(c2))"
+        )
     }
 
     @Test func assembler() {
@@ -45,7 +50,9 @@ struct L7Throughput {
         var packets: [(Flow, [UInt8], UInt64)] = []
         for i in 0..<1000 {
             let t = UInt64(i) * 2_000 + 1
-            let q = tcp.fromClient("GET /items/\(i) HTTP/1.1\r\nHost: shop\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n")
+            let q = tcp.fromClient(
+                "GET /items/\(i) HTTP/1.1\r\nHost: shop\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\n"
+            )
             let r = tcp.fromServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
             let a = obs.packet(q, obs: Obs.fromEndpoint, timeNs: t)
             let b = obs.packet(r, obs: Obs.toEndpoint, timeNs: t + 1_000)
@@ -64,9 +71,12 @@ struct L7Throughput {
         var dnsPackets: [(Flow, [UInt8], UInt64)] = []
         for i in 0..<1000 {
             let q = DNSWire.query(id: UInt16(i), "svc\(i % 50).ns.svc.cluster.local")
-            let r = DNSWire.aResponse(id: UInt16(i), "svc\(i % 50).ns.svc.cluster.local", ips: [[10, 96, UInt8(i >> 8), UInt8(i & 0xff)]])
-            let qf = Frames.eth().ipv4(src: "10.0.0.1", dst: "10.96.0.10").udp(sport: 40000, dport: 53).payload(q).build()
-            let rf = Frames.eth().ipv4(src: "10.96.0.10", dst: "10.0.0.1").udp(sport: 53, dport: 40000).payload(r).build()
+            let r = DNSWire.aResponse(
+                id: UInt16(i), "svc\(i % 50).ns.svc.cluster.local", ips: [[10, 96, UInt8(i >> 8), UInt8(i & 0xff)]])
+            let qf = Frames.eth().ipv4(src: "10.0.0.1", dst: "10.96.0.10").udp(sport: 40000, dport: 53).payload(q)
+                .build()
+            let rf = Frames.eth().ipv4(src: "10.96.0.10", dst: "10.0.0.1").udp(sport: 53, dport: 40000).payload(r)
+                .build()
             let a = obs.packet(qf, obs: Obs.fromEndpoint, timeNs: UInt64(i) * 10)
             let b = obs.packet(rf, obs: Obs.toEndpoint, timeNs: UInt64(i) * 10 + 5)
             dnsPackets.append((a.flow, a.snapshot, UInt64(i) * 10))
@@ -87,7 +97,9 @@ struct L7Throughput {
             for _ in 0..<5_000_000 { k &+= asm.process(flow: other.flow, frame: other.snapshot, monotonicNs: 1).count }
             return k + 1
         }
-        print("L7Assembler: HTTP \(Int(httpRate)) exchanges/s (\(c1) flows); DNS \(Int(dnsRate)) exchanges/s (\(c2) flows); non-L7 packets \(Int(skipRate))/s (\(c3))")
+        print(
+            "L7Assembler: HTTP \(Int(httpRate)) exchanges/s (\(c1) flows); DNS \(Int(dnsRate)) exchanges/s (\(c2) flows); non-L7 packets \(Int(skipRate))/s (\(c3))"
+        )
         #expect(c1 == rounds * 2000 && c2 == rounds * 2000)
     }
 }

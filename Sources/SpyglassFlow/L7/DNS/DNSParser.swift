@@ -13,7 +13,9 @@ public enum DNSParser {
     ///   - bytes: the message.
     ///   - isPrefix: `bytes` is only the beginning of a longer message (the snapshot or a buffer limit cut it).
     ///     Running out of bytes after the question section then yields `isPartial` instead of `.truncated`.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, isPrefix: Bool = false) throws(DNSParseError) -> DNSMessage {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, isPrefix: Bool = false) throws(DNSParseError)
+        -> DNSMessage
+    {
         let r = Reader(bytes)
         guard bytes.count >= 12 else { throw .shortHeader }
         let id = r.be16(0)
@@ -96,7 +98,9 @@ public enum DNSParser {
 
     public static func parse(_ bytes: [UInt8], isPrefix: Bool = false) throws(DNSParseError) -> DNSMessage {
         let result: Result<DNSMessage, DNSParseError> = bytes.withUnsafeBytes { raw in
-            do throws(DNSParseError) { return .success(try parse(raw, isPrefix: isPrefix)) } catch { return .failure(error) }
+            do throws(DNSParseError) { return .success(try parse(raw, isPrefix: isPrefix)) } catch {
+                return .failure(error)
+            }
         }
         return try result.get()
     }
@@ -113,20 +117,28 @@ public enum DNSParser {
         init(_ b: UnsafeRawBufferPointer) { self.b = b }
 
         @inline(__always) func has(_ o: Int, _ n: Int) -> Bool { o >= 0 && n >= 0 && o <= b.count && n <= b.count - o }
-        @inline(__always) func be16(_ o: Int) -> UInt16 { UInt16(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
-        @inline(__always) func be32(_ o: Int) -> UInt32 { UInt32(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
-        @inline(__always) func be64(_ o: Int) -> UInt64 { UInt64(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+        @inline(__always) func be16(_ o: Int) -> UInt16 {
+            UInt16(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+        }
+        @inline(__always) func be32(_ o: Int) -> UInt32 {
+            UInt32(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        }
+        @inline(__always) func be64(_ o: Int) -> UInt64 {
+            UInt64(bigEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self))
+        }
 
         /// Reads the name at `start`. Returns the offset after the name *where it starts* (after the first pointer,
         /// if any) and, when `decode`, its text.
         func name(at start: Int, decode: Bool) throws(DNSParseError) -> (end: Int, text: String) {
             guard decode else { return (try walk(start, into: nil).end, "") }
             // 255 wire bytes escape to at most 4 × 255 text bytes: a stack buffer, one String at the end.
-            let r: Result<(Int, String), DNSParseError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf in
+            let r: Result<(Int, String), DNSParseError> = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024)
+            { buf in
                 do throws(DNSParseError) {
                     let (end, length) = try walk(start, into: buf)
                     if length == 0 { return .success((end, ".")) }
-                    return .success((end, String(decoding: UnsafeBufferPointer(rebasing: buf[0..<length]), as: UTF8.self)))
+                    return .success(
+                        (end, String(decoding: UnsafeBufferPointer(rebasing: buf[0..<length]), as: UTF8.self)))
                 } catch {
                     return .failure(error)
                 }
@@ -136,7 +148,9 @@ public enum DNSParser {
 
         /// Follows the labels and pointers of the name at `start`; writes its text into `out` when given. Returns the
         /// offset after the name where it starts and the text length.
-        private func walk(_ start: Int, into out: UnsafeMutableBufferPointer<UInt8>?) throws(DNSParseError) -> (end: Int, length: Int) {
+        private func walk(_ start: Int, into out: UnsafeMutableBufferPointer<UInt8>?) throws(DNSParseError) -> (
+            end: Int, length: Int
+        ) {
             var pos = start
             // Labels from here up to a pointer were read in this run; a pointer must target strictly before it.
             var runStart = start

@@ -58,7 +58,10 @@ struct DNSTCPFramer {
                         let length = Int(byte) << 8 | Int(seg.bytes[off])
                         if length >= 12, captured - (off + 1) >= length {
                             let start = off + 1
-                            emit(.message(UnsafeRawBufferPointer(rebasing: seg.bytes[start..<(start + length)]), isPrefix: false))
+                            emit(
+                                .message(
+                                    UnsafeRawBufferPointer(rebasing: seg.bytes[start..<(start + length)]),
+                                    isPrefix: false))
                             off = start + length
                             continue
                         }

@@ -137,15 +137,15 @@ public enum HTTPParser {
         pos = lineEnd + 1
         if keepHeaders { head.headers.reserveCapacity(12) }
         var count = 0
-        var previous: Int? = nil // index in head.headers of the last header, for obs-fold
+        var previous: Int? = nil  // index in head.headers of the last header, for obs-fold
         while pos < n {
             guard let lf = indexOfLF(bytes, from: pos) else {
                 if complete { throw .badHeader }
-                break // cut line
+                break  // cut line
             }
             let l = trimCR(bytes, pos, lf)
             pos = lf + 1
-            if l.isEmpty { break } // end of head
+            if l.isEmpty { break }  // end of head
             count += 1
             guard count <= maxHeaders else { throw .tooManyHeaders }
             let first = bytes[l.lowerBound]
@@ -178,7 +178,10 @@ public enum HTTPParser {
     ) throws(HTTPParseError) -> HTTPHead {
         let r: Result<HTTPHead, HTTPParseError> = bytes.withUnsafeBytes { raw in
             do throws(HTTPParseError) {
-                return .success(try parseHead(raw, isRequest: isRequest, complete: complete, keepHeaders: keepHeaders, maxHeaders: maxHeaders))
+                return .success(
+                    try parseHead(
+                        raw, isRequest: isRequest, complete: complete, keepHeaders: keepHeaders, maxHeaders: maxHeaders)
+                )
             } catch { return .failure(error) }
         }
         return try r.get()
@@ -192,7 +195,8 @@ public enum HTTPParser {
         for i in 0..<n {
             let c = b[i]
             if c == 0x20 { return i > 0 && i + 1 < b.count ? b[i + 1] != 0x20 : i > 0 }
-            guard (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") else {
+            guard (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            else {
                 return false
             }
         }
@@ -212,10 +216,14 @@ public enum HTTPParser {
 
     // MARK: - Start lines
 
-    private static func parseRequestLine(_ b: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (HTTPHead.StartLine, String) {
+    private static func parseRequestLine(_ b: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (
+        HTTPHead.StartLine, String
+    ) {
         guard let sp1 = index(of: 0x20, in: b, line) else { throw .badStartLine }
         let method = line.lowerBound..<sp1
-        guard !method.isEmpty, method.count <= maxMethodLength, method.allSatisfy({ isTChar(b[$0]) }) else { throw .badStartLine }
+        guard !method.isEmpty, method.count <= maxMethodLength, method.allSatisfy({ isTChar(b[$0]) }) else {
+            throw .badStartLine
+        }
         let rest = (sp1 + 1)..<line.upperBound
         guard let sp2 = lastIndex(of: 0x20, in: b, rest) else { throw .badStartLine }
         let target = rest.lowerBound..<sp2
@@ -224,7 +232,9 @@ public enum HTTPParser {
         return (.request(method: string(b, method), target: string(b, target)), version)
     }
 
-    private static func parseStatusLine(_ b: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (HTTPHead.StartLine, String) {
+    private static func parseStatusLine(_ b: UnsafeRawBufferPointer, _ line: Range<Int>) throws(HTTPParseError) -> (
+        HTTPHead.StartLine, String
+    ) {
         guard line.count >= 12, b[line.lowerBound + 8] == 0x20 else { throw .badStartLine }
         let version = try parseVersion(b, line.lowerBound..<(line.lowerBound + 8))
         let s = line.lowerBound + 9
@@ -259,7 +269,9 @@ public enum HTTPParser {
 
     // MARK: - Framing headers
 
-    private static func framing(_ b: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>, into head: inout HTTPHead) throws(HTTPParseError) {
+    private static func framing(
+        _ b: UnsafeRawBufferPointer, name: Range<Int>, value: Range<Int>, into head: inout HTTPHead
+    ) throws(HTTPParseError) {
         switch name.count {
         case 4 where equalsLower(b, name, "host"):
             head.host = string(b, value)
@@ -297,7 +309,9 @@ public enum HTTPParser {
             head.hasTransferEncoding = true
             // The last coding decides; a later Transfer-Encoding line appends codings.
             var last = value
-            if let comma = lastIndex(of: UInt8(ascii: ","), in: b, value) { last = trimOWS(b, (comma + 1)..<value.upperBound) }
+            if let comma = lastIndex(of: UInt8(ascii: ","), in: b, value) {
+                last = trimOWS(b, (comma + 1)..<value.upperBound)
+            }
             if !last.isEmpty { head.chunked = last.count == 7 && equalsLower(b, last, "chunked") }
         default:
             break
@@ -308,7 +322,8 @@ public enum HTTPParser {
 
     static func isTChar(_ c: UInt8) -> Bool {
         switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
@@ -376,8 +391,11 @@ public enum HTTPParser {
             var k = 0
             for i in r {
                 var c = b[i]
-                if upper && c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { c &= ~0x20 }
-                else if !upper && c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c |= 0x20 }
+                if upper && c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") {
+                    c &= ~0x20
+                } else if !upper && c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") {
+                    c |= 0x20
+                }
                 upper = c == UInt8(ascii: "-")
                 out[k] = c
                 k += 1

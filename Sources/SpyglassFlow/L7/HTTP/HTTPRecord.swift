@@ -30,7 +30,8 @@ enum HTTPURL {
     /// `http://<host><target>` for origin-form targets (`/path?q`), the target itself when absolute
     /// (`http://h/p`), authority (CONNECT `h:443`) or `*`. Without a Host header the server address is the host
     /// (`[v6]` bracketed, `:port` unless 80).
-    static func build(target: String, host: String?, server: IPAddress, serverPort: UInt16, config: L7Config) -> String {
+    static func build(target: String, host: String?, server: IPAddress, serverPort: UInt16, config: L7Config) -> String
+    {
         var url: String
         if target.utf8.first == UInt8(ascii: "/") {
             let authority: String
@@ -56,8 +57,9 @@ enum HTTPURL {
         var i = 0
         while i < u.count, u[i] != UInt8(ascii: ":") {
             let c = u[i] | 0x20
-            guard (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (u[i] >= 0x30 && u[i] <= 0x39)
-                || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".")
+            guard
+                (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (u[i] >= 0x30 && u[i] <= 0x39)
+                    || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".")
             else { return url }
             i += 1
         }
@@ -75,7 +77,9 @@ enum HTTPURL {
 
     /// Removes `?query` and `#fragment`.
     static func dropQuery(_ url: String) -> String {
-        guard let i = url.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else { return url }
+        guard let i = url.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else {
+            return url
+        }
         return String(url[..<i])
     }
 }
