@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "spyglass", targets: ["spyglass"]),
         .executable(name: "spyglass-bench", targets: ["SpyglassBench"]),
         // The parsers, for the fuzzing package in Fuzz/ (a path dependency sees only products).
+        .library(name: "SpyglassSupport", targets: ["SpyglassSupport"]),
         .library(name: "SpyglassFlow", targets: ["SpyglassFlow"]),
         .library(name: "SpyglassMetrics", targets: ["SpyglassMetrics"]),
         .library(name: "SpyglassExport", targets: ["SpyglassExport"]),
@@ -47,21 +48,27 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["BPFEmbedTool"]
         ),
-        .target(name: "SpyglassFlow"),
+        // Foundation-level helpers every stage shares (lock, durations, JSON values, the YAML document loader): one
+        // copy instead of one per stage.
+        .target(name: "SpyglassSupport", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "SpyglassFlow", dependencies: ["SpyglassSupport"]),
         .target(
             name: "SpyglassDatapath",
-            dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow"],
+            dependencies: ["CSpyglassBPF", "CLibBPF", "SpyglassFlow", "SpyglassSupport"],
             plugins: ["BPFEmbedPlugin"]
         ),
         // Yams: the dynamic metrics file (--hubble-dynamic-metrics-config-path) is parsed, validated and reloaded here.
-        .target(name: "SpyglassMetrics", dependencies: ["SpyglassFlow", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "SpyglassMetrics",
+            dependencies: ["SpyglassFlow", "SpyglassSupport", .product(name: "Yams", package: "Yams")]
+        ),
         // The per-event step of the flow pipeline (decode → L7 → enrich → metrics/export), without threads or BPF.
         .target(name: "SpyglassPipeline", dependencies: ["SpyglassFlow", "SpyglassMetrics"]),
         // Who is behind an IP: static endpoints file, Kubernetes API, the node itself.
         .target(
             name: "SpyglassEndpoints",
             dependencies: [
-                "SpyglassFlow",
+                "SpyglassFlow", "SpyglassSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,7 +80,7 @@ let package = Package(
         .target(
             name: "SpyglassExport",
             dependencies: [
-                "SpyglassFlow",
+                "SpyglassFlow", "SpyglassSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 // CompressNIO's streaming API works on NIOCore's ByteBuffer.
@@ -96,7 +103,7 @@ let package = Package(
         .target(
             name: "SpyglassServer",
             dependencies: [
-                "SpyglassMetrics",
+                "SpyglassSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -119,6 +126,7 @@ let package = Package(
             name: "SpyglassObserver",
             dependencies: [
                 "SpyglassAPI", "SpyglassFlow", "SpyglassExport", "SpyglassServer", "SpyglassEndpoints",
+                "SpyglassSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -134,17 +142,17 @@ let package = Package(
             name: "SpyglassAgent",
             dependencies: [
                 "SpyglassFlow", "SpyglassDatapath", "SpyglassMetrics", "SpyglassServer", "SpyglassEndpoints",
-                "SpyglassExport", "SpyglassObserver", "SpyglassPipeline",
+                "SpyglassExport", "SpyglassObserver", "SpyglassPipeline", "SpyglassSupport",
                 .product(name: "Logging", package: "swift-log")
             ]
         ),
         // The namespace lab (network namespaces, veths, pods, node-shaped topologies, processes inside them) and the
         // Star Wars demo built on it: for the end-to-end tests, the benchmarks and `spyglass demo`; not the agent.
-        .target(name: "SpyglassLab", dependencies: ["SpyglassFlow"]),
+        .target(name: "SpyglassLab", dependencies: ["SpyglassSupport"]),
         .executableTarget(
             name: "spyglass",
             dependencies: [
-                "SpyglassAgent", "SpyglassLab", "SpyglassObserver", "SpyglassAPI",
+                "SpyglassAgent", "SpyglassLab", "SpyglassObserver", "SpyglassAPI", "SpyglassSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -153,14 +161,17 @@ let package = Package(
             ]
         ),
         .target(name: "SpyglassTesting", dependencies: ["SpyglassFlow"]),
+        .testTarget(name: "SpyglassSupportTests", dependencies: ["SpyglassSupport"]),
         .testTarget(name: "SpyglassFlowTests", dependencies: ["SpyglassFlow", "SpyglassTesting"]),
         .testTarget(
-            name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassTesting"], exclude: ["Golden"]),
+            name: "SpyglassMetricsTests", dependencies: ["SpyglassMetrics", "SpyglassSupport", "SpyglassTesting"],
+            exclude: ["Golden"]
+        ),
         .testTarget(name: "SpyglassServerTests", dependencies: ["SpyglassServer", "SpyglassTesting"]),
         .testTarget(
             name: "SpyglassEndpointsTests",
             dependencies: [
-                "SpyglassEndpoints", "SpyglassTesting",
+                "SpyglassEndpoints", "SpyglassSupport", "SpyglassTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -44,8 +44,10 @@ let package = Package(
             swiftSettings: libraryMode),
         .executableTarget(
             name: "FuzzFlowFilterJSON",
-            dependencies: ["FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass")],
-            swiftSettings: libraryMode),
+            dependencies: [
+                "FuzzSupport", .product(name: "SpyglassFlow", package: "Spyglass"),
+                .product(name: "SpyglassSupport", package: "Spyglass")
+            ], swiftSettings: libraryMode),
         .executableTarget(
             name: "FuzzMetricsGrammar",
             dependencies: ["FuzzSupport", .product(name: "SpyglassMetrics", package: "Spyglass")],

@@ -5,6 +5,7 @@ import SpyglassExport
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassObserver
+import SpyglassSupport
 
 /// The parts `Agent.init` is built from, one stage each. Each throws a start-up error that names the flag or file.
 extension Agent {
@@ -21,7 +22,6 @@ extension Agent {
             : try MetricsConfig.parse(config.hubbleMetrics ?? MetricsConfig.defaultSpec)
         for w in warnings { logger.warning("\(w)") }
         var options = MetricsEngineOptions()
-        options.flowPredicateFactory = Agent.flowFilterPredicates
         options.defaultSeriesLimit = config.maxSeriesPerMetric
         options.idleSeriesTTL = config.seriesTTLNs > 0 ? .nanoseconds(Int64(clamping: config.seriesTTLNs)) : nil
         let metrics = MetricsEngine(config: metricsConfig, options: options)
@@ -95,8 +95,8 @@ extension Agent {
     /// hooks and watched interfaces.
     func registerSelfMetrics() throws {
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
-        if let exporters { try ExternalMetrics.register(on: metrics, exporters: exporters) }
-        try ExternalMetrics.register(on: metrics, endpoints: endpoints)
+        if let exporters { try metrics.registerFamilies { exporters.selfMetrics() } }
+        try metrics.registerFamilies { [endpoints] in endpoints.selfMetrics() }
         try ProcessMetrics.register(on: metrics)
         try metrics.registerCollector(
             name: "spyglass_datapath_hooks_restored_total",

@@ -8,6 +8,7 @@ import SpyglassMetrics
 import SpyglassObserver
 import SpyglassPipeline
 import SpyglassServer
+import SpyglassSupport
 import Synchronization
 
 /// The running agent: tc programs on the watched interfaces, the ring-buffer reader, the flow pipeline
@@ -292,15 +293,6 @@ public final class Agent: @unchecked Sendable {
         if leftToAnotherAgent.withLock({ $0.insert(iface.index).inserted }) {
             logger.warning("\(iface.name) is watched by another running Spyglass agent: left to it")
         }
-    }
-
-    /// include/exclude filters of dynamic metrics, evaluated with Hubble's FlowFilter semantics.
-    static let flowFilterPredicates: FlowPredicateFactory = { include, exclude in
-        if include.isEmpty && exclude.isEmpty { return nil }
-        let allow = try include.flatMap { try FlowFilter.parseList($0.jsonText) }
-        let deny = try exclude.flatMap { try FlowFilter.parseList($0.jsonText) }
-        let set = try FlowFilterSet(allow: allow, deny: deny)
-        return { set.accepts($0) }
     }
 
     /// Every Kubernetes node as a Hubble peer on the API's TCP port (nil without Kubernetes or a TCP listener:

@@ -1,6 +1,7 @@
 import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
+import SpyglassSupport
 
 /// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
 /// Together they account for every packet: packets = events + aggregated + non-IP + receive-suppressed + tunnel

@@ -3,6 +3,7 @@ import SpyglassDatapath
 import SpyglassFlow
 import SpyglassMetrics
 import SpyglassPipeline
+import SpyglassSupport
 import Synchronization
 
 /// The consumer thread: takes event batches from the queue and runs each record through `FlowPipelineStep`
@@ -10,16 +11,18 @@ import Synchronization
 /// The step's counters are copied out under a lock once per batch, the L7 counters once per housekeeping tick,
 /// for the metrics endpoint.
 public final class FlowPipeline: @unchecked Sendable {
-    // @unchecked: `step` is used only on the pipeline thread; the published counters are behind `lock`.
+    // @unchecked: `step` is used only on the pipeline thread; the published counters are behind `published`.
     public typealias Enricher = FlowPipelineStep.Enricher
     public typealias Sink = FlowPipelineStep.Sink
 
     private let queue: EventQueue
     private let step: FlowPipelineStep
-    private let lock = NSLock()
-    private var counters = FlowPipelineStep.Counters()
-    private var decodeErrors: [String: UInt64] = [:]
-    private var l7Stats = L7Stats()
+    private struct Published {
+        var counters = FlowPipelineStep.Counters()
+        var decodeErrors: [String: UInt64] = [:]
+        var l7Stats = L7Stats()
+    }
+    private let published = PThreadMutex(Published())
     private var lastExpireNs: UInt64 = 0
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
@@ -73,10 +76,10 @@ public final class FlowPipeline: @unchecked Sendable {
         let now = step.counters
         // The reasons are copied only when one was added (rare): no copy of the dictionary per batch.
         let reasons = now.decodeErrors != before ? step.decodeErrors : nil
-        lock.lock()
-        counters = now
-        if let reasons { decodeErrors = reasons }
-        lock.unlock()
+        published.withLock {
+            $0.counters = now
+            if let reasons { $0.decodeErrors = reasons }
+        }
     }
 
     /// Once a second: expire idle L7 state and publish its counters.
@@ -86,63 +89,49 @@ public final class FlowPipeline: @unchecked Sendable {
         guard force || now &- lastExpireNs >= 1_000_000_000 else { return }
         lastExpireNs = now
         guard let snapshot = step.expire(nowNs: now) else { return }
-        lock.lock()
-        l7Stats = snapshot
-        lock.unlock()
+        published.withLock { $0.l7Stats = snapshot }
     }
 
     /// Decode failures by reason (monotonic).
     public var decodeErrorCounts: [String: UInt64] {
-        lock.lock()
-        defer { lock.unlock() }
-        return decodeErrors
+        published.withLock { $0.decodeErrors }
     }
 
     /// L3/L4 flows handed on (monotonic).
     public var flowsProcessed: UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return counters.flows
+        published.withLock { $0.counters.flows }
     }
 
     /// Events read only for their L7 payload (aggregation folded them as traces; monotonic).
     public var l7OnlyEventsProcessed: UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return counters.l7OnlyEvents
+        published.withLock { $0.counters.l7OnlyEvents }
     }
 
     /// L7 flows made from payloads (monotonic).
     public var l7FlowsProcessed: UInt64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return counters.l7Flows
+        published.withLock { $0.counters.l7Flows }
     }
 
     /// The L7 assembler's counters as of the last housekeeping tick (at most a second old).
     public var l7Counters: L7Stats {
-        lock.lock()
-        defer { lock.unlock() }
-        return l7Stats
+        published.withLock { $0.l7Stats }
     }
 
     public var l7Enabled: Bool { step.l7Enabled }
 }
 
 /// ifindex → name, looked up once per index (names of deleted interfaces may be reused; good enough for labels).
-final class InterfaceNameCache: @unchecked Sendable {
-    // @unchecked: `names` is guarded by `lock`.
-    private var names: [UInt32: String] = [:]
-    private let lock = NSLock()
+final class InterfaceNameCache: Sendable {
+    private let names = PThreadMutex<[UInt32: String]>([:])
 
     func name(of index: UInt32) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let n = names[index] { return n }
-        var buf = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
-        guard if_indextoname(index, &buf) != nil else { return nil }
-        let name = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        names[index] = name
-        return name
+        names.withLock { names in
+            if let n = names[index] { return n }
+            var buf = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+            guard if_indextoname(index, &buf) != nil else { return nil }
+            let name = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            names[index] = name
+            return name
+        }
     }
 }

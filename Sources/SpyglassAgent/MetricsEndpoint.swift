@@ -1,6 +1,7 @@
 import Logging
 import SpyglassMetrics
 import SpyglassServer
+import SpyglassSupport
 
 /// Serves the metric engine through the HTTP server: content negotiation, rendering, scrape self-metrics.
 struct MetricsEndpoint: MetricsProvider {

@@ -1,6 +1,7 @@
 import Foundation
 import SpyglassExport
 import SpyglassMetrics
+import SpyglassSupport
 
 /// The standard `process_*` families that every Prometheus client library exports (client_golang's process
 /// collector among them, so Hubble's registry has them too): resident memory, CPU time, file descriptors, start time.

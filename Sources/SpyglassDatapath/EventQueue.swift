@@ -1,4 +1,5 @@
 import Glibc
+import SpyglassSupport
 
 /// Bounded hand-over of event batches from the ring-buffer reader thread to the consumer thread. When the
 /// consumer falls behind and the queue is full, the reader's batch is dropped and its events are counted as
@@ -62,11 +63,11 @@ public final class EventQueue: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         if ready.isEmpty && !closed {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            var deadline = now
-            let ns = Int(now.tv_nsec) + (timeoutMs % 1000) * 1_000_000
-            deadline.tv_sec += timeoutMs / 1000 + ns / 1_000_000_000
+            // pthread_cond_timedwait's deadline is on CLOCK_REALTIME.
+            let now = SystemClock.wall()
+            var deadline = timespec()
+            let ns = Int(now.nanos) + (timeoutMs % 1000) * 1_000_000
+            deadline.tv_sec = time_t(now.seconds) + timeoutMs / 1000 + ns / 1_000_000_000
             deadline.tv_nsec = ns % 1_000_000_000
             _ = pthread_cond_timedwait(&notEmpty, &mutex, &deadline)
         }

@@ -1,6 +1,7 @@
 import CLibBPF
 import Foundation
 import Glibc
+import Synchronization
 
 /// Reads the BPF ring buffer on its own thread and hands events on in batches through an `EventQueue`.
 ///
@@ -19,7 +20,7 @@ public final class RingBufferReader: @unchecked Sendable {
     final class Context {
         let queue: EventQueue
         var batch: EventBatch
-        let running = ManagedAtomicFlag()
+        let running = Atomic<Bool>(false)
         init(queue: EventQueue) {
             self.queue = queue
             self.batch = queue.takeEmpty()
@@ -52,9 +53,9 @@ public final class RingBufferReader: @unchecked Sendable {
     deinit { ring_buffer__free(ring) }
 
     public func start() {
-        context.running.set(true)
+        context.running.store(true, ordering: .relaxed)
         let t = Thread { [self] in
-            while context.running.get() {
+            while context.running.load(ordering: .relaxed) {
                 let n = ring_buffer__poll(ring, pollTimeoutMs)
                 if n == 0 { _ = ring_buffer__consume(ring) }
                 context.flushWhenConsumerIdle()
@@ -71,7 +72,7 @@ public final class RingBufferReader: @unchecked Sendable {
     /// Stops the loop after a final drain; returns when the thread has finished.
     public func stop() {
         guard thread != nil else { return }
-        context.running.set(false)
+        context.running.store(false, ordering: .relaxed)
         done.wait()
         thread = nil
     }
@@ -86,12 +87,4 @@ private func ringBufferSample(_ ctx: UnsafeMutableRawPointer?, _ data: UnsafeMut
         _ = context.batch.append(data, length: size)
     }
     return 0
-}
-
-/// A boolean flag safe to read from another thread.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private var value: Int32 = 0
-    private let lock = NSLockLite()
-    func set(_ v: Bool) { lock.withLock { value = v ? 1 : 0 } }
-    func get() -> Bool { lock.withLock { value != 0 } }
 }

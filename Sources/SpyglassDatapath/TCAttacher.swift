@@ -1,5 +1,6 @@
 import CSpyglassBPF
 import Glibc
+import SpyglassSupport
 
 /// Attaches the tc programs to interfaces at a fixed (handle, priority) that identifies Spyglass's hooks, so a
 /// restart after a crash replaces its own stale hooks instead of stacking duplicates, and removes only its own
@@ -17,7 +18,7 @@ public final class TCAttacher: @unchecked Sendable {
     /// walk /proc again while nothing changed).
     private var foreign: [UInt32: UInt32] = [:]
     private let ownProgramIDs: Set<UInt32>
-    private let lock = NSLockLite()
+    private let lock = PThreadMutex<Void>()
 
     public init(programs: TCPrograms) {
         self.programs = programs
@@ -141,17 +142,5 @@ public final class TCAttacher: @unchecked Sendable {
             }
         }
         return cleaned
-    }
-}
-
-/// A tiny pthread mutex wrapper usable from non-async code in a @unchecked Sendable class.
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Where a record came from. The order is the **precedence** for records of the *same* prefix (a longer prefix
@@ -200,34 +201,33 @@ final class EndpointStore: Sendable {
 
     var pendingDepartures: Int { state.withLock { $0.pending.count } }
 
-    func metrics() -> [EndpointsMetricFamily] {
+    func metrics() -> [SelfMetricFamily] {
         let (fired, cancelled, pending, rebuilds) = state.withLock {
             ($0.fired, $0.cancelled, $0.pending.count, $0.rebuilds)
         }
         let counts = resolver.counts
         return [
-            EndpointsMetricFamily(
-                name: "spyglass_endpoints_prefixes", help: "Prefixes in the resolver's current snapshot, by table",
-                type: .gauge,
+            SelfMetricFamily(
+                name: "spyglass_endpoints_prefixes", kind: .gauge,
+                help: "Prefixes in the resolver's current snapshot, by table",
                 samples: [
-                    .init(labels: [("table", "endpoints")], value: Double(counts.endpoints)),
-                    .init(labels: [("table", "services")], value: Double(counts.services))
+                    .init(labels: ["table": "endpoints"], value: Double(counts.endpoints)),
+                    .init(labels: ["table": "services"], value: Double(counts.services))
                 ]),
-            EndpointsMetricFamily(
-                name: "spyglass_endpoints_departures_total",
+            SelfMetricFamily(
+                name: "spyglass_endpoints_departures_total", kind: .counter,
                 help: "Endpoint departures: fired after the grace period, or cancelled by re-appearance",
-                type: .counter,
                 samples: [
-                    .init(labels: [("outcome", "fired")], value: Double(fired)),
-                    .init(labels: [("outcome", "cancelled")], value: Double(cancelled))
+                    .init(labels: ["outcome": "fired"], value: Double(fired)),
+                    .init(labels: ["outcome": "cancelled"], value: Double(cancelled))
                 ]),
-            EndpointsMetricFamily(
-                name: "spyglass_endpoints_departures_pending",
+            SelfMetricFamily(
+                name: "spyglass_endpoints_departures_pending", kind: .gauge,
                 help: "Endpoint departures waiting for their grace period",
-                type: .gauge, samples: [.init(labels: [], value: Double(pending))]),
-            EndpointsMetricFamily(
-                name: "spyglass_endpoints_rebuilds_total", help: "Resolver snapshots built",
-                type: .counter, samples: [.init(labels: [], value: Double(rebuilds))])
+                samples: [.init(value: Double(pending))]),
+            SelfMetricFamily(
+                name: "spyglass_endpoints_rebuilds_total", kind: .counter, help: "Resolver snapshots built",
+                samples: [.init(value: Double(rebuilds))])
         ]
     }
 

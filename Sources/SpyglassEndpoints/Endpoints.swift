@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Configuration of the endpoint sources.
@@ -204,7 +205,7 @@ public final class Endpoints: Sendable {
     }
 
     /// The sources' own metrics (`spyglass_endpoints_*`), for the agent to expose.
-    public func selfMetrics() -> [EndpointsMetricFamily] {
+    public func selfMetrics() -> [SelfMetricFamily] {
         metricFamilies(for: statuses, store: store.metrics())
     }
 

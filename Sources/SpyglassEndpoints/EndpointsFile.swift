@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 import Yams
 
@@ -43,15 +44,14 @@ public enum EndpointsFile {
         -> [EndpointInfo]
     {
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: text) {
-            throw EndpointsFileError(path: path, location: nil, message: problem)
-        }
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let e as YamlError {
-            throw EndpointsFileError(path: path, location: nil, message: describe(e))
+            root = try YAMLDocument.load(text)
         } catch {
-            throw EndpointsFileError(path: path, location: nil, message: "\(error)")
+            switch error {
+            case .tooDeep(let problem): throw EndpointsFileError(path: path, location: nil, message: problem)
+            case .syntax(let e as YamlError): throw EndpointsFileError(path: path, location: nil, message: describe(e))
+            case .syntax(let e): throw EndpointsFileError(path: path, location: nil, message: "\(e)")
+            }
         }
         guard let root else { return [] }  // empty file: no entries
         let list: Node.Sequence
@@ -280,7 +280,7 @@ final class EndpointsFileSource: Sendable {
             let e = EndpointsFileError(path: path, location: nil, message: "cannot read: \(Self.readError(error))")
             return fail(e, reason: "read", hash: nil)
         }
-        let h = fnv1a(data)
+        let h = FNV1a.hash64(data)
         if state.withLock({ $0.hash == h }) { return state.withLock { $0.lastError } }
         guard let text = String(data: data, encoding: .utf8) else {
             return fail(
@@ -334,13 +334,4 @@ final class EndpointsFileSource: Sendable {
         if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "no such file" }
         return ns.localizedDescription
     }
-}
-
-func fnv1a(_ data: Data) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in data {
-        h ^= UInt64(b)
-        h &*= 0x0000_0100_0000_01b3
-    }
-    return h
 }

@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// Numeric identities for label sets that are not reserved.
 ///
 /// **Derivation.** A label set is canonicalised (sorted, de-duplicated, joined with `\n`), hashed with 64-bit
@@ -22,12 +24,7 @@ struct IdentityAllocator: Sendable {
 
     /// The identity a label set gets when nothing collides with it.
     static func preferred(forKey key: String) -> UInt32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key.utf8 {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01b3
-        }
-        return minimum + UInt32(h % rangeSize)
+        minimum + UInt32(FNV1a.hash64(key.utf8) % rangeSize)
     }
 
     /// Keeps identities for `keys` that are already held, allocates the new ones (in sorted order) and frees the

@@ -1,5 +1,6 @@
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,27 +1,6 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
-
-/// One metric family of the endpoint sources' own metrics, for the agent to expose as it wishes.
-public struct EndpointsMetricFamily: Sendable, Equatable {
-    public enum Kind: String, Sendable { case gauge, counter }
-    public struct Sample: Sendable, Equatable {
-        /// Label pairs, sorted by name.
-        public var labels: [(String, String)]
-        public var value: Double
-        public init(labels: [(String, String)], value: Double) {
-            self.labels = labels.sorted { $0.0 < $1.0 }
-            self.value = value
-        }
-        public static func == (a: Sample, b: Sample) -> Bool {
-            a.value == b.value && a.labels.count == b.labels.count
-                && zip(a.labels, b.labels).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        }
-    }
-    public var name: String
-    public var help: String
-    public var type: Kind
-    public var samples: [Sample]
-}
 
 /// Health and counters of one source (`kubernetes`, `file`, `node`), read at scrape time.
 final class SourceStatus: Sendable {
@@ -68,37 +47,38 @@ final class SourceStatus: Sendable {
     }
 }
 
-func metricFamilies(for statuses: [SourceStatus], store: [EndpointsMetricFamily]) -> [EndpointsMetricFamily] {
-    var synced: [EndpointsMetricFamily.Sample] = []
-    var age: [EndpointsMetricFamily.Sample] = []
-    var objects: [EndpointsMetricFamily.Sample] = []
-    var errors: [EndpointsMetricFamily.Sample] = []
+func metricFamilies(for statuses: [SourceStatus], store: [SelfMetricFamily]) -> [SelfMetricFamily] {
+    var synced: [MetricSample] = []
+    var age: [MetricSample] = []
+    var objects: [MetricSample] = []
+    var errors: [MetricSample] = []
     for st in statuses {
         let r = st.read()
-        synced.append(.init(labels: [("source", st.name)], value: r.synced ? 1 : 0))
+        synced.append(.init(labels: ["source": st.name], value: r.synced ? 1 : 0))
         // No event yet: the age is how long the process has waited, reported as -1 to be distinguishable.
-        age.append(.init(labels: [("source", st.name)], value: r.age ?? -1))
+        age.append(.init(labels: ["source": st.name], value: r.age ?? -1))
         for (k, n) in r.objects.sorted(by: { $0.key < $1.key }) {
-            objects.append(.init(labels: [("source", st.name), ("kind", k)], value: Double(n)))
+            objects.append(.init(labels: ["source": st.name, "kind": k], value: Double(n)))
         }
         for (reason, n) in r.errors.sorted(by: { $0.key < $1.key }) {
-            errors.append(.init(labels: [("source", st.name), ("reason", reason)], value: Double(n)))
+            errors.append(.init(labels: ["source": st.name, "reason": reason], value: Double(n)))
         }
     }
     return [
-        EndpointsMetricFamily(
-            name: "spyglass_endpoints_source_synced",
+        SelfMetricFamily(
+            name: "spyglass_endpoints_source_synced", kind: .gauge,
             help: "1 when the endpoint source has a complete, current view (listed and watching, or file loaded)",
-            type: .gauge, samples: synced),
-        EndpointsMetricFamily(
-            name: "spyglass_endpoints_last_event_age_seconds",
+            samples: synced),
+        SelfMetricFamily(
+            name: "spyglass_endpoints_last_event_age_seconds", kind: .gauge,
             help: "Seconds since the endpoint source last received an event or reload (-1: none yet)",
-            type: .gauge, samples: age),
-        EndpointsMetricFamily(
-            name: "spyglass_endpoints_objects", help: "Objects the endpoint source currently knows, by kind",
-            type: .gauge, samples: objects),
-        EndpointsMetricFamily(
-            name: "spyglass_endpoints_errors_total", help: "Errors of the endpoint source, by reason",
-            type: .counter, samples: errors)
+            samples: age),
+        SelfMetricFamily(
+            name: "spyglass_endpoints_objects", kind: .gauge,
+            help: "Objects the endpoint source currently knows, by kind",
+            samples: objects),
+        SelfMetricFamily(
+            name: "spyglass_endpoints_errors_total", kind: .counter, help: "Errors of the endpoint source, by reason",
+            samples: errors)
     ] + store
 }

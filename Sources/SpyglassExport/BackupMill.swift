@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Retention and compression of rotated files, on a background queue so the writer never waits for them

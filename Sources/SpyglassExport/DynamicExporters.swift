@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Flow logs from the dynamic config file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).
@@ -210,36 +211,36 @@ final class DynamicExporters: Sendable {
     }
 
     /// `hubble_dynamic_exporter_*` (docs/hubble-compatibility.md §6).
-    func hubbleMetrics() -> [ExportMetricFamily] {
+    func hubbleMetrics() -> [SelfMetricFamily] {
         let (entries, order, ops, hash, applied) = state.withLock { s in
             (s.entries, s.order, s.ops, s.appliedHash, s.lastApplied)
         }
         var active = 0
-        var up: [ExportMetricFamily.Sample] = []
+        var up: [MetricSample] = []
         for name in order {
             guard let e = entries[name] else { continue }
             let isUp = !e.exporter.isExpired
             if isUp { active += 1 }
-            up.append(.init(labels: [.init("name", name)], value: isUp ? 1 : 0))
+            up.append(.init(labels: ["name": name], value: isUp ? 1 : 0))
         }
         return [
-            ExportMetricFamily(
+            SelfMetricFamily(
                 name: "hubble_dynamic_exporter_exporters_total", kind: .gauge, help: "Number of configured exporters",
                 samples: [
-                    .init(labels: [.init("status", "active")], value: Double(active)),
-                    .init(labels: [.init("status", "inactive")], value: Double(order.count - active))
+                    .init(labels: ["status": "active"], value: Double(active)),
+                    .init(labels: ["status": "inactive"], value: Double(order.count - active))
                 ]),
-            ExportMetricFamily(
+            SelfMetricFamily(
                 name: "hubble_dynamic_exporter_up", kind: .gauge, help: "Status of exporter (1 - active, 0 - inactive)",
                 samples: up),
-            ExportMetricFamily(
+            SelfMetricFamily(
                 name: "hubble_dynamic_exporter_reconfigurations_total", kind: .counter,
                 help: "Number of dynamic exporters reconfigurations",
-                samples: ops.keys.sorted().map { .init(labels: [.init("op", $0)], value: Double(ops[$0]!)) }),
-            ExportMetricFamily(
+                samples: ops.keys.sorted().map { .init(labels: ["op": $0], value: Double(ops[$0]!)) }),
+            SelfMetricFamily(
                 name: "hubble_dynamic_exporter_config_hash", kind: .gauge, help: "Hash of last applied config",
                 samples: [.init(value: Double(hash))]),
-            ExportMetricFamily(
+            SelfMetricFamily(
                 name: "hubble_dynamic_exporter_config_last_applied", kind: .gauge,
                 help: "Timestamp of last applied config",
                 samples: [.init(value: applied)])

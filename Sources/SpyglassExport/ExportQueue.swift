@@ -1,5 +1,6 @@
 import Dispatch
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One event waiting for an exporter's writer thread.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One flow log: its filters, its bounded queue and its writer thread, so that export never blocks the pipeline
@@ -56,7 +57,7 @@ final class Exporter: Sendable {
     /// Whether `end` has passed.
     var isExpired: Bool {
         guard let end = spec.end else { return false }
-        return Clock.wallNow() > end
+        return Timestamp.now > end
     }
 
     /// Hot path: filter and enqueue. Never blocks.
@@ -130,20 +131,6 @@ final class ExporterShared: Sendable {
     let abort = Atomic<Bool>(false)
 }
 
-enum Clock {
-    static func wallNow() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(seconds: Int64(ts.tv_sec), nanos: Int32(ts.tv_nsec))
-    }
-
-    static func monotonicNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}
-
 /// The writer thread's state; touched only by that thread.
 private final class WriterLoop: @unchecked Sendable {
     // @unchecked: handed to the writer thread at start and used by it alone (counters go through `shared`).
@@ -180,11 +167,11 @@ private final class WriterLoop: @unchecked Sendable {
 
     func run() {
         var batch: [ExportItem] = []
-        var nextTick = Clock.monotonicNs() &+ intervalNs
+        var nextTick = UInt64(bitPattern: SystemClock.monotonicNs()) &+ intervalNs
         while true {
             var timeout: UInt64 = 1_000_000_000
             if aggregator != nil {
-                let now = Clock.monotonicNs()
+                let now = UInt64(bitPattern: SystemClock.monotonicNs())
                 timeout = nextTick > now ? min(timeout, nextTick - now) : 0
             }
             let (dropped, finished) = queue.take(into: &batch, timeoutNs: timeout)
@@ -205,12 +192,12 @@ private final class WriterLoop: @unchecked Sendable {
                 }
             }
             batch.removeAll(keepingCapacity: true)
-            if let aggregator, finished || Clock.monotonicNs() >= nextTick {
+            if let aggregator, finished || UInt64(bitPattern: SystemClock.monotonicNs()) >= nextTick {
                 for line in aggregator.drain() {
                     buf.out.append(contentsOf: line)
                     endLine()
                 }
-                nextTick = Clock.monotonicNs() &+ intervalNs
+                nextTick = UInt64(bitPattern: SystemClock.monotonicNs()) &+ intervalNs
             }
             writeOut()
             if finished || shared.abort.load(ordering: .relaxed) { break }
@@ -230,7 +217,7 @@ private final class WriterLoop: @unchecked Sendable {
     private func writeOut() {
         if pendingLost > 0 {
             let line = encoder.encodeLost(
-                source: .observerEventsQueue, count: pendingLost, cpu: nil, nodeName: nodeName, time: Clock.wallNow())
+                source: .observerEventsQueue, count: pendingLost, cpu: nil, nodeName: nodeName, time: Timestamp.now)
             if file.write(line, lineEnds: [line.count]).allWritten {
                 pendingLost = 0
                 shared.stats.withLock { $0.lostRecordsWritten += 1 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 
 /// The agent's entry point to flow logs: the static exporter (Cilium's `--hubble-export-*` flags) and/or the
 /// dynamic flow logs (`--hubble-flowlogs-config-path`).
@@ -76,42 +77,40 @@ public final class FlowExporters: Sendable {
 
     /// A `lost_events` record (events lost before export: ring buffer, queues).
     public func exportLost(source: LostEventSource, count: UInt64, cpu: Int32?) {
-        let time = Clock.wallNow()
+        let time = Timestamp.now
         staticExporter?.offerLost(source: source, count: count, cpu: cpu, time: time)
         dynamic?.offerLost(source: source, count: count, cpu: cpu, time: time)
     }
 
     /// Spyglass's exporter self-metrics, plus `hubble_dynamic_exporter_*` when the dynamic exporter is configured.
-    public func selfMetrics() -> [ExportMetricFamily] {
+    public func selfMetrics() -> [SelfMetricFamily] {
         var rows: [(label: String, written: UInt64, dropped: [String: UInt64], queue: Int)] = []
         if let s = staticExporter { rows.append(("static", s.written, s.dropped, s.queueLength)) }
         if let dynamic { rows += dynamic.counts() }
-        var families: [ExportMetricFamily] = []
+        var families: [SelfMetricFamily] = []
         if !rows.isEmpty {
             families.append(
-                ExportMetricFamily(
+                SelfMetricFamily(
                     name: "spyglass_export_events_written_total", kind: .counter,
                     help: "Events written to flow log files, by exporter (static or dynamic:<name>)",
-                    samples: rows.map { .init(labels: [.init("exporter", $0.label)], value: Double($0.written)) }))
-            var dropped: [ExportMetricFamily.Sample] = []
+                    samples: rows.map { .init(labels: ["exporter": $0.label], value: Double($0.written)) }))
+            var dropped: [MetricSample] = []
             for r in rows {
                 for reason in ["queue_full", "no_space", "write_error", "too_large", "open_error"] {
                     dropped.append(
-                        .init(
-                            labels: [.init("exporter", r.label), .init("reason", reason)],
-                            value: Double(r.dropped[reason] ?? 0)))
+                        .init(labels: ["exporter": r.label, "reason": reason], value: Double(r.dropped[reason] ?? 0)))
                 }
             }
             families.append(
-                ExportMetricFamily(
+                SelfMetricFamily(
                     name: "spyglass_export_dropped_total", kind: .counter,
                     help:
                         "Events not written to a flow log, by exporter and reason (queue_full, no_space, write_error, too_large, open_error)",
                     samples: dropped))
             families.append(
-                ExportMetricFamily(
+                SelfMetricFamily(
                     name: "spyglass_export_queue_length", kind: .gauge, help: "Events waiting for a flow log writer",
-                    samples: rows.map { .init(labels: [.init("exporter", $0.label)], value: Double($0.queue)) }))
+                    samples: rows.map { .init(labels: ["exporter": $0.label], value: Double($0.queue)) }))
         }
         if let dynamic { families += dynamic.hubbleMetrics() }
         return families

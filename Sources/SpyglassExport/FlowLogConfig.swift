@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// One entry of the dynamic flow-log file (`--hubble-flowlogs-config-path`, docs/hubble-compatibility.md §9.6).
@@ -57,13 +58,13 @@ public enum FlowLogsFile {
     public static func parse(_ yaml: String, baseDirectory: String? = nil) throws(ExportConfigError) -> [FlowLogConfig]
     {
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: yaml) {
-            throw ExportConfigError(location: "flowLogs", message: problem)
-        }
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try YAMLDocument.load(yaml)
         } catch {
-            throw ExportConfigError(location: "flowLogs", message: "invalid YAML: \(error)")
+            switch error {
+            case .tooDeep(let problem): throw ExportConfigError(location: "flowLogs", message: problem)
+            case .syntax(let e): throw ExportConfigError(location: "flowLogs", message: "invalid YAML: \(e)")
+            }
         }
         guard let root else { return [] }
         guard case .mapping(let top) = root else {
@@ -159,7 +160,7 @@ public enum FlowLogsFile {
             c.fileCompress = b
         }
         if let v = scalar(fields["end"]), !v.isEmpty {
-            guard let t = RFC3339.parse(v) else {
+            guard let t = Timestamp(rfc3339: v) else {
                 throw ExportConfigError(
                     location: "\(loc): end",
                     message: "invalid RFC 3339 time \"\(v)\" (e.g. \"2023-10-09T23:59:59-07:00\")")

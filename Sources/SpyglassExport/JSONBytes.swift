@@ -152,10 +152,12 @@ struct JSONBytes {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Dotted IPv4 without allocation; IPv6 through the model's RFC 5952 formatter.
+    /// Dotted IPv4 and RFC 5952 IPv6 (the model's `IPText`) without allocation; neither needs escaping.
     mutating func ip(_ a: IPAddress) {
         if a.isIPv6 {
-            string(a.description)
+            out.append(UInt8(ascii: "\""))
+            IPText.append(a, to: &out)
+            out.append(UInt8(ascii: "\""))
             return
         }
         out.append(UInt8(ascii: "\""))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SpyglassSupport
 
 /// A flow log file with lumberjack's rotation (docs/hubble-compatibility.md §9.3), used by one writer thread only.
 ///
@@ -140,11 +141,7 @@ final class RotatingFile {
         return (off, 0)
     }
 
-    private static func monotonicNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+    private static func monotonicNs() -> UInt64 { UInt64(bitPattern: SystemClock.coarseMonotonicNs()) }
 
     /// True (and the file closed) when the path no longer names the open file; checked at most once a second.
     private func inodeCheckDue() -> Bool {

@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 
 /// The static exporter's settings, filled by the agent from Cilium's flags (docs/hubble-compatibility.md §9.1). Call
 /// `validate()` at start-up: it throws an `ExportConfigError` naming the flag.

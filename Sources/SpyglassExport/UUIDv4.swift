@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// 128 random bits formatted as a version-4 UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`). Drawn once per exported

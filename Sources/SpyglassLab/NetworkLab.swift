@@ -1,5 +1,5 @@
 import Foundation
-import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 #if canImport(Glibc)

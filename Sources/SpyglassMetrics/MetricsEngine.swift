@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// The metric engine: Hubble-compatible flow metrics, served as Prometheus text or OpenMetrics.
@@ -21,8 +22,7 @@ import Synchronization
 ///
 /// // Dynamic configuration (--hubble-dynamic-metrics-config-path), instead of a static --hubble-metrics:
 /// try MetricsConfig.checkStaticAndDynamic(hubbleMetrics: flag, dynamicConfigPath: path)
-/// let engine = MetricsEngine(config: MetricsConfig(handlers: []),
-///                            options: MetricsEngineOptions(flowPredicateFactory: flowFilterFactory))
+/// let engine = MetricsEngine(config: MetricsConfig(handlers: []))
 /// let watcher = try DynamicMetricsConfigWatcher(path: path, engine: engine) { level, message in log(...) }
 /// try watcher.loadInitial()                              // DynamicMetricsConfigError: file, metric, field
 /// Task { await watcher.run() }                           // polls every 5 s; reloads on content change
@@ -37,7 +37,7 @@ import Synchronization
 ///
 /// Reconfiguration: `apply` keeps every handler whose labels and options are unchanged (its series survive; its
 /// include/exclude filters may change); removed or relabelled handlers leave the exposition with their series.
-/// Filters are evaluated by the injectable `MetricsEngineOptions.flowPredicateFactory` before the handler runs.
+/// A handler's include/exclude FlowFilters are evaluated (`FlowFilterSet`) before the handler runs.
 ///
 /// Hot path: a handler writes label values as bytes into a per-family scratch buffer; a 64-bit hash of the bytes
 /// finds the series and a byte comparison confirms it, so an update to an existing series allocates nothing.
@@ -46,7 +46,7 @@ public final class MetricsEngine: Sendable {
     public let options: MetricsEngineOptions
     /// The handlers in effect; replaced as a whole by `apply(_:)`.
     let slot: HandlerSetSlot
-    /// Serialises `apply(_:)` calls (building a set runs the filter factory, outside the slot's lock).
+    /// Serialises `apply(_:)` calls (building a set compiles the filters, outside the slot's lock).
     private let applyLock = PThreadMutex<Void>(())
     let lostEvents: MetricFamily
     let scrapeRequests: MetricFamily
@@ -56,16 +56,14 @@ public final class MetricsEngine: Sendable {
     /// Labels-context values formatted for the flow in `process` (uncontended: one consumer thread).
     private let contextCache = PThreadMutex(LabelsContextCache())
 
-    /// - Precondition: every handler's filters are accepted by `options.flowPredicateFactory`. Configurations from
+    /// - Precondition: every handler's filters compile (`FlowFilterSet`). Configurations from
     ///   `MetricsConfig.parse` have no filters; for configurations that may (dynamic files) use `apply(_:)`, which
     ///   throws instead.
     public init(config: MetricsConfig, options: MetricsEngineOptions = MetricsEngineOptions()) {
         self.options = options
         let set: HandlerSet
         do {
-            set = try HandlerSet.build(
-                config, reusing: .empty, factory: FamilyFactory(options: options),
-                predicates: options.flowPredicateFactory)
+            set = try HandlerSet.build(config, reusing: .empty, factory: FamilyFactory(options: options))
         } catch {
             preconditionFailure("MetricsEngine(config:): \(error)")
         }
@@ -130,15 +128,13 @@ public final class MetricsEngine: Sendable {
     /// label-set changes need no restart. The swap is atomic: a render sees the old set or the new one, never a mix;
     /// a flow being processed during the swap may still be counted by the old set.
     ///
-    /// Throws (and changes nothing) on a duplicate name, the http/httpV2 conflict, or filters that
-    /// `options.flowPredicateFactory` rejects, or when a new family name is taken by a registered collector.
+    /// Throws (and changes nothing) on a duplicate name, the http/httpV2 conflict, or filters that do not compile,
+    /// or when a new family name is taken by a registered collector.
     @discardableResult
     public func apply(_ newConfig: MetricsConfig) throws(MetricsConfigError) -> MetricsReconfiguration {
         try applyLock.withLock { _ throws(MetricsConfigError) -> MetricsReconfiguration in
             let old = slot.load()
-            let set = try HandlerSet.build(
-                newConfig, reusing: old, factory: FamilyFactory(options: options),
-                predicates: options.flowPredicateFactory)
+            let set = try HandlerSet.build(newConfig, reusing: old, factory: FamilyFactory(options: options))
             let collectorNames = Set(collectors.withLock { $0.map(\.name) })
             for e in set.entries {
                 if let clash = e.handler.families.first(where: { collectorNames.contains($0.name) }) {
@@ -195,6 +191,17 @@ public final class MetricsEngine: Sendable {
                 throw MetricsRegistrationError.duplicateName(name)
             }
             list.append(Collector(name: name, help: help, type: type, collect: collect))
+        }
+    }
+
+    /// Exposes the families another stage reports about itself (`read` returns all of them, and is called once now
+    /// to learn their names and then at every render). Throws as `registerCollector` does.
+    public func registerFamilies(_ read: @escaping @Sendable () -> [SelfMetricFamily]) throws {
+        for family in read() {
+            let name = family.name
+            try registerCollector(name: name, help: family.help, type: family.kind == .counter ? .counter : .gauge) {
+                read().first { $0.name == name }?.samples ?? []
+            }
         }
     }
 

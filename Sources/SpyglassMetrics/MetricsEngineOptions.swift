@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// Tunables of the metric engine beyond Hubble's option grammar: the series budget (docs/hubble-compatibility.md §11.5)
 /// and histogram buckets.
 public struct MetricsEngineOptions: Sendable {
@@ -17,15 +19,11 @@ public struct MetricsEngineOptions: Sendable {
     public var selfMetrics: Bool
     /// Monotonic nanoseconds; replaceable in tests.
     public var monotonicClock: @Sendable () -> Int64
-    /// Turns a handler's include/exclude filters into a flow predicate. The default supports no filters (a handler
-    /// configured with filters is an error); the agent plugs in the FlowFilter engine.
-    public var flowPredicateFactory: FlowPredicateFactory
 
     public init(
         defaultSeriesLimit: Int = 10_000, seriesLimits: [String: Int] = [:], idleSeriesTTL: Duration? = nil,
         histogramBuckets: [String: [Double]] = [:], selfMetrics: Bool = true,
-        monotonicClock: @escaping @Sendable () -> Int64 = MetricsEngineOptions.systemMonotonicNanos,
-        flowPredicateFactory: @escaping FlowPredicateFactory = MetricsEngineOptions.noFilterSupport
+        monotonicClock: @escaping @Sendable () -> Int64 = MetricsEngineOptions.systemMonotonicNanos
     ) {
         self.defaultSeriesLimit = defaultSeriesLimit
         self.seriesLimits = seriesLimits
@@ -33,11 +31,10 @@ public struct MetricsEngineOptions: Sendable {
         self.histogramBuckets = histogramBuckets
         self.selfMetrics = selfMetrics
         self.monotonicClock = monotonicClock
-        self.flowPredicateFactory = flowPredicateFactory
     }
 
-    /// The default clock: monotonic nanoseconds (coarse on Linux).
-    @Sendable public static func systemMonotonicNanos() -> Int64 { Clock.monotonicNanos() }
+    /// The default clock: monotonic nanoseconds (coarse on Linux: a few ms resolution is plenty for idle expiry).
+    @Sendable public static func systemMonotonicNanos() -> Int64 { SystemClock.coarseMonotonicNs() }
 
     func seriesLimit(for family: String) -> Int { max(0, seriesLimits[family] ?? defaultSeriesLimit) }
 

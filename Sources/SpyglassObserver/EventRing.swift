@@ -1,5 +1,6 @@
 import SpyglassExport
 import SpyglassFlow
+import SpyglassSupport
 
 /// One entry of the observer's ring: a flow, or a count of events lost before they reached Spyglass's pipeline.
 public enum ObservedEvent: Sendable {

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2Posix
 import Logging
 import SpyglassAPI
 import SpyglassFlow
+import SpyglassSupport
 
 /// Where and how Hubble's API is served (Hubble's `--hubble-socket-path`, `--hubble-listen-address` and TLS flags).
 public struct HubbleServerConfig: Sendable, Equatable {

@@ -193,12 +193,3 @@ public struct ObserverService: Observer_Observer.SimpleServiceProtocol {
         return Double(n) / 60
     }
 }
-
-extension Timestamp {
-    /// Wall-clock now.
-    public static var now: Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(seconds: Int64(ts.tv_sec), nanos: Int32(ts.tv_nsec))
-    }
-}

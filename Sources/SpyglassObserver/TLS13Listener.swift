@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import SpyglassFlow
 import SpyglassServer
+import SpyglassSupport
 
 /// The TCP listener of Hubble's API with TLS 1.3 as the minimum (grpc-swift's own Posix transport accepts TLS 1.2),
 /// as the metrics server: a listener factory for grpc-swift's custom HTTP/2 transport that puts a NIOSSL handler

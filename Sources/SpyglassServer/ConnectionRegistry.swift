@@ -1,5 +1,5 @@
 import NIOCore
-import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Open connections of one server: enforces the global and per-client limits and lets shutdown reach them all.

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// The Hubble-compatible metrics HTTP server (`--hubble-metrics-server`, default `:9965`).

@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-import SpyglassFlow
+import SpyglassSupport
 
 /// One exposition, as rendered for a kind of request.
 struct RenderedExposition: Sendable {

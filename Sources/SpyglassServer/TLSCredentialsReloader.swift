@@ -1,6 +1,6 @@
 import Logging
 import NIOSSL
-import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Keeps the TLS context that new connections use, and swaps it when the certificate files change.

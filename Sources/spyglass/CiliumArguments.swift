@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 
 /// Reads a command line the way Cilium's agent (pflag + viper) does, and hands ArgumentParser an equivalent one:
 ///

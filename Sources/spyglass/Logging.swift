@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SpyglassSupport
 
 /// `--log-format` and `--log-level`: the process-wide logging bootstrap.
 struct LogSettings {
@@ -83,13 +84,12 @@ struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
+        let now = SystemClock.wall()
+        var t = time_t(now.seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ts.tv_nsec)
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.nanos))
     }
 }

@@ -6,6 +6,7 @@ import SpyglassAPI
 import SpyglassExport
 import SpyglassFlow
 import SpyglassObserver
+import SpyglassSupport
 import SwiftProtobuf
 
 /// `spyglass observe`: Hubble's `hubble observe` against a Spyglass (or Hubble) server, or over flow-log files.

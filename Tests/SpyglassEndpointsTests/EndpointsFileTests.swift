@@ -249,6 +249,6 @@ import Testing
         // The real getifaddrs finds at least loopback.
         #expect(try NodeAddressSource.interfaceAddresses().contains(ip("127.0.0.1")))
         let synced = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_source_synced" }!
-        #expect(synced.samples == [.init(labels: [("source", "node")], value: 1)])
+        #expect(synced.samples == [.init(labels: ["source": "node"], value: 1)])
     }
 }

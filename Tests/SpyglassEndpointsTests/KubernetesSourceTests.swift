@@ -39,9 +39,7 @@ func kubeConfig(_ kubernetes: EndpointsConfig.Kubernetes) -> EndpointsConfig {
 
 func errorCount(_ e: Endpoints, _ reason: String) -> Double {
     e.selfMetrics().first { $0.name == "spyglass_endpoints_errors_total" }!.samples
-        .first {
-            $0.labels.contains { $0 == ("source", "kubernetes") } && $0.labels.contains { $0 == ("reason", reason) }
-        }?.value ?? -1
+        .first { $0.labels["source"] == "kubernetes" && $0.labels["reason"] == reason }?.value ?? -1
 }
 
 @Suite(.serialized) struct KubernetesSourceTests {
@@ -112,8 +110,8 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(
             server.requests(KubePaths.slices).first?.query["labelSelector"] == "kubernetes.io/service-name=kubernetes")
         let objects = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_objects" }!
-        #expect(objects.samples.contains(.init(labels: [("source", "kubernetes"), ("kind", "pods")], value: 10)))
-        #expect(objects.samples.contains(.init(labels: [("source", "kubernetes"), ("kind", "replicasets")], value: 2)))
+        #expect(objects.samples.contains(.init(labels: ["source": "kubernetes", "kind": "pods"], value: 10)))
+        #expect(objects.samples.contains(.init(labels: ["source": "kubernetes", "kind": "replicasets"], value: 2)))
 
         // --- Watch: ADDED, MODIFIED (label change), DELETED, BOOKMARK ---
         let events = Fixtures.lines("pods-watch-1.jsonl")
@@ -276,7 +274,7 @@ func errorCount(_ e: Endpoints, _ reason: String) -> Double {
         #expect(await endpoints.waitUntilSynced(timeout: .milliseconds(500)) == false)
         #expect(errorCount(endpoints, "connect") >= 1)
         let synced = endpoints.selfMetrics().first { $0.name == "spyglass_endpoints_source_synced" }!
-        #expect(synced.samples.contains(.init(labels: [("source", "kubernetes")], value: 0)))
+        #expect(synced.samples.contains(.init(labels: ["source": "kubernetes"], value: 0)))
         await endpoints.stop()
     }
 }

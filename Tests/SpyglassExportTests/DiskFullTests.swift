@@ -39,8 +39,7 @@ import Testing
         let m = ex.selfMetrics().first { $0.name == "spyglass_export_dropped_total" }!
         #expect(
             m.samples.contains {
-                $0.labels == [.init("exporter", "static"), .init("reason", "no_space")]
-                    && $0.value == Double(lostOnDisk)
+                $0.labels == ["exporter": "static", "reason": "no_space"] && $0.value == Double(lostOnDisk)
             })
 
         // Space returns.

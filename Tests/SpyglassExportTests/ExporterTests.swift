@@ -114,7 +114,7 @@ import Testing
         let fam = metrics.first { $0.name == "spyglass_export_dropped_total" }!
         #expect(
             fam.samples.contains {
-                $0.labels == [.init("exporter", "static"), .init("reason", "queue_full")] && $0.value == Double(dropped)
+                $0.labels == ["exporter": "static", "reason": "queue_full"] && $0.value == Double(dropped)
             })
     }
 

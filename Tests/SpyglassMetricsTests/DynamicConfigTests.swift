@@ -1,47 +1,19 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 import Testing
 
 @testable import SpyglassMetrics
 
-/// A tiny stand-in for the FlowFilter engine: understands `{"verdict": [...]}` and `{"source_pod": ["ns/"]}` only.
-/// Anything else is an error, as an unknown filter field is for the real engine.
-@Sendable func testPredicates(_ include: [FilterSpec], _ exclude: [FilterSpec]) throws -> (@Sendable (Flow) -> Bool)? {
-    struct BadFilter: Error, CustomStringConvertible { var description: String }
-    func build(_ f: FilterSpec) throws -> @Sendable (Flow) -> Bool {
-        guard case .object(let members) = f.json else { throw BadFilter(description: "not an object") }
-        var parts: [@Sendable (Flow) -> Bool] = []
-        for (key, value) in members {
-            guard case .array(let items) = value else { throw BadFilter(description: "\(key): expected a list") }
-            let strings = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
-            switch key {
-            case "verdict": parts.append { flow in strings.contains("\(flow.verdict)".uppercased()) }
-            case "source_pod":
-                parts.append { flow in
-                    strings.contains { $0.hasSuffix("/") && flow.source?.namespace == String($0.dropLast()) }
-                }
-            default: throw BadFilter(description: "unknown field '\(key)'")
-            }
-        }
-        let all = parts
-        return { flow in all.allSatisfy { $0(flow) } }
-    }
-    if include.isEmpty && exclude.isEmpty { return nil }
-    let inc = try include.map(build), exc = try exclude.map(build)
-    return { flow in (inc.isEmpty || inc.contains { $0(flow) }) && !exc.contains { $0(flow) } }
-}
-
 @Suite struct DynamicConfigParseTests {
-    func parse(_ yaml: String, predicates: FlowPredicateFactory? = testPredicates) throws -> (
-        MetricsConfig, warnings: [String]
-    ) {
-        try DynamicMetricsConfig.parse(yaml, path: "/etc/dyn.yaml", predicates: predicates)
+    func parse(_ yaml: String) throws -> (MetricsConfig, warnings: [String]) {
+        try DynamicMetricsConfig.parse(yaml, path: "/etc/dyn.yaml")
     }
 
-    func error(_ yaml: String, predicates: FlowPredicateFactory? = testPredicates) -> DynamicMetricsConfigError? {
+    func error(_ yaml: String) -> DynamicMetricsConfigError? {
         do {
-            _ = try parse(yaml, predicates: predicates)
+            _ = try parse(yaml)
             return nil
         } catch let e as DynamicMetricsConfigError {
             return e
@@ -85,8 +57,10 @@ import Testing
         let flow = c.handlers[0]
         #expect(flow.context.sourceContext == [.workloadName, .reservedIdentity])
         #expect(flow.context.labelsContext == [.sourceNamespace, .destinationNamespace])
-        #expect(flow.includeFilters.map(\.jsonText) == [#"{"source_pod":["default/"]}"#])
-        #expect(flow.excludeFilters.map(\.jsonText) == [#"{"verdict":["DROPPED"],"source_pod":["kube-system/"]}"#])
+        #expect(flow.includeFilters == (try FlowFilter.parseList(#"{"source_pod":["default/"]}"#)))
+        #expect(
+            flow.excludeFilters == (try FlowFilter.parseList(#"{"verdict":["DROPPED"],"source_pod":["kube-system/"]}"#))
+        )
         #expect(c.handlers[1].flags == ["query", "ignoreaaaa"])
         #expect(c.handlers[2].exemplars)
         #expect(c.handlers[2].context.sourceContext == [.pod, .ip])
@@ -100,18 +74,34 @@ import Testing
         }
     }
 
+    /// The YAML → JSON step before the filters are read as FlowFilters (sigs.k8s.io/yaml's rules).
     @Test func jsonValuesOfFilters() throws {
-        let (c, _) = try parse(
+        var p = FileParser(path: "/etc/dyn.yaml")
+        let entries = try p.entries(
             """
             metrics:
             - name: drop
               includeFilters:
               - {source_identity: [12345, 18446744073709551615], reply: [false], http_status_code: ["5+"], x: null, ip_version: [IPv4], q: 'it''s "q"'}
-            """, predicates: nil)
+            """)
         #expect(
-            c.handlers[0].includeFilters[0].jsonText
+            entries[0].include[0].jsonText
                 == #"{"source_identity":[12345,18446744073709551615],"reply":[false],"http_status_code":["5+"],"x":null,"ip_version":["IPv4"],"q":"it's \"q\""}"#
         )
+    }
+
+    /// The same filter through the whole path: YAML → `FlowFilter`, as protojson reads it.
+    @Test func filtersAreFlowFilters() throws {
+        let (c, _) = try parse(
+            """
+            metrics:
+            - name: drop
+              includeFilters:
+              - {source_identity: [12345, 4294967295], reply: [false], http_status_code: ["5+"], ip_version: [IPv4]}
+            """)
+        let expected = try FlowFilter.parseList(
+            #"{"source_identity":[12345,4294967295],"reply":[false],"http_status_code":["5+"],"ip_version":["IPv4"]}"#)
+        #expect(c.handlers[0].includeFilters == expected)
     }
 
     @Test func keysAreCaseInsensitiveAndUnknownOnesWarn() throws {
@@ -226,17 +216,21 @@ import Testing
         #expect(e?.description.contains("\n") == false)
     }
 
-    @Test func filtersNeedAFilterEngine() {
-        let yaml = "metrics:\n- name: dns\n- name: drop\n  excludeFilters: [{verdict: [FORWARDED]}]\n"
-        let e = error(yaml, predicates: MetricsEngineOptions.noFilterSupport)
-        #expect(e?.kind == .invalidFilters)
-        #expect(
-            e?.description
-                == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'drop', line 3): includeFilters/excludeFilters: includeFilters/excludeFilters are not supported by this build (0 include, 1 exclude filters given)"
-        )
-        let bad = error("metrics:\n- name: drop\n  includeFilters: [{colour: [red]}]\n")
+    @Test func invalidFiltersNameTheirMetric() {
+        let bad = error("metrics:\n- name: dns\n- name: drop\n  includeFilters: [{colour: [red]}]\n")
         #expect(bad?.kind == .invalidFilters)
-        #expect(bad?.underlying == .invalidFilters(metric: "drop", message: "unknown field 'colour'"))
+        #expect(
+            bad?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[1] (name 'drop', line 3): includeFilters/excludeFilters: colour: unknown FlowFilter field"
+        )
+        #expect(bad?.underlying == .invalidFilters(metric: "drop", message: "colour: unknown FlowFilter field"))
+        // Read, but rejected when compiled: the matcher's error, with the metric.
+        let cidr = error("metrics:\n- name: drop\n  excludeFilters: [{source_ip: [10.0.0.0/99]}]\n")
+        #expect(cidr?.kind == .invalidFilters)
+        #expect(
+            cidr?.description
+                == "dynamic metrics config /etc/dyn.yaml: metrics[0] (name 'drop', line 2): includeFilters/excludeFilters: source_ip: invalid CIDR \"10.0.0.0/99\""
+        )
     }
 
     @Test func staticAndDynamicTogetherIsAStartupError() throws {
@@ -254,7 +248,7 @@ import Testing
 }
 
 @Suite struct DynamicEngineTests {
-    static func config(_ spec: String, include: [String: [FilterSpec]] = [:], exclude: [String: [FilterSpec]] = [:])
+    static func config(_ spec: String, include: [String: [FlowFilter]] = [:], exclude: [String: [FlowFilter]] = [:])
         throws -> MetricsConfig
     {
         var c = try MetricsConfig.parse(spec).0
@@ -265,8 +259,8 @@ import Testing
         return c
     }
 
-    static func filter(_ key: String, _ values: [String]) -> FilterSpec {
-        FilterSpec(.object([(key, .array(values.map { .string($0) }))]))!
+    static func filter(_ key: String, _ values: [String]) throws -> FlowFilter {
+        try FlowFilter(json: .object([JSONMember(key: key, value: .array(values.map { .string($0) }))]))
     }
 
     func families(_ e: MetricsEngine) -> Set<String> {
@@ -276,7 +270,7 @@ import Testing
     }
 
     func options() -> MetricsEngineOptions {
-        MetricsEngineOptions(selfMetrics: false, flowPredicateFactory: testPredicates)
+        MetricsEngineOptions(selfMetrics: false)
     }
 
     @Test func unchangedHandlersKeepSeriesOthersAreReplaced() throws {
@@ -325,8 +319,12 @@ import Testing
 
     @Test func applyRejectsAndKeepsTheOldSet() throws {
         let e = MetricsEngine(config: try Self.config("dns"), options: MetricsEngineOptions(selfMetrics: false))
-        #expect(throws: MetricsConfigError.self) {
-            try e.apply(try Self.config("drop", include: ["drop": [Self.filter("verdict", ["DROPPED"])]]))
+        // A filter that reads but does not compile.
+        #expect(
+            throws: MetricsConfigError.invalidFilters(
+                metric: "drop", message: "source_ip: invalid CIDR \"10.0.0.0/99\"")
+        ) {
+            try e.apply(try Self.config("drop", include: ["drop": [Self.filter("source_ip", ["10.0.0.0/99"])]]))
         }
         #expect(e.enabledHandlers == ["dns"])
         var dup = try Self.config("dns")
@@ -413,8 +411,7 @@ final class StopFlag: Sendable {
         let url = tempFile()
         defer { try? FileManager.default.removeItem(at: url) }
         try "metrics:\n- name: drop\n- name: tcp\n".write(to: url, atomically: true, encoding: .utf8)
-        let engine = MetricsEngine(
-            config: MetricsConfig(handlers: []), options: MetricsEngineOptions(flowPredicateFactory: testPredicates))
+        let engine = MetricsEngine(config: MetricsConfig(handlers: []), options: MetricsEngineOptions())
         let log = Log()
         let w = try DynamicMetricsConfigWatcher(path: url.path, engine: engine, log: log.add)
         let r = try w.loadInitial()

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Testing
 
 @testable import SpyglassMetrics

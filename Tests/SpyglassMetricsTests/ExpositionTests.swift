@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Testing
 
 @testable import SpyglassMetrics

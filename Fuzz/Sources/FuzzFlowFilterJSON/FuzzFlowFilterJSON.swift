@@ -1,5 +1,6 @@
 import FuzzSupport
 import SpyglassFlow
+import SpyglassSupport
 
 /// FlowFilter JSON (`--hubble-export-allowlist`/`denylist`, flow-log include/exclude filters): the JSON reader,
 /// the FlowFilter fields, the filter set built from them, and evaluation against real flows.
@@ -10,7 +11,7 @@ public func fuzzFlowFilterJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     let text = fuzzText(data, size)
     if let values = try? JSONReader.values(text) {
         for v in values {
-            let again = JSONWriter.text(v)
+            let again = v.jsonText
             guard let back = try? JSONReader.value(again), back == v else {
                 invariantFailed("\(again) does not read back as \(v)")
             }

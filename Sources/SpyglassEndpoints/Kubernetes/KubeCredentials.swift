@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 /// How to reach and authenticate to the Kubernetes API server.
@@ -82,9 +83,11 @@ public struct KubeCredentials: Sendable, Equatable {
         // mapping key that is not a string (`{a: b}: c`) or an integer too large for Int (`1:2:3…` in base 60),
         // so a hostile kubeconfig could kill the agent. Merge keys (`<<`) are not expanded.
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: text) { throw KubeConfigError("kubeconfig \(path): \(problem)") }
-        do { root = try Yams.compose(yaml: text) } catch {
-            throw KubeConfigError("kubeconfig \(path): not valid YAML: \(error)")
+        do { root = try YAMLDocument.load(text) } catch {
+            switch error {
+            case .tooDeep(let problem): throw KubeConfigError("kubeconfig \(path): \(problem)")
+            case .syntax(let e): throw KubeConfigError("kubeconfig \(path): not valid YAML: \(e)")
+            }
         }
         guard let root, case .mapping(let doc) = root else {
             throw KubeConfigError("kubeconfig \(path): not a mapping")

@@ -1,5 +1,6 @@
 import Logging
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Pods, ReplicaSets, Jobs, Services, Nodes and the kube-apiserver's EndpointSlices, cluster-wide, kept current

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import SpyglassSupport
 
 /// Conversion between the BPF event clock (CLOCK_BOOTTIME, `bpf_ktime_get_boot_ns`) and wall-clock time.
 public enum BootClock {
@@ -16,9 +10,9 @@ public enum BootClock {
         var bestGap = Int64.max
         var bestOffset: Int64 = 0
         for _ in 0..<max(1, samples) {
-            let b1 = nowNs(bootClockID)
-            let r = nowNs(CLOCK_REALTIME)
-            let b2 = nowNs(bootClockID)
+            let b1 = SystemClock.bootNs()
+            let r = SystemClock.wallNs()
+            let b2 = SystemClock.bootNs()
             let gap = b2 &- b1
             let offset = r &- (b1 &+ gap / 2)
             if gap < bestGap {
@@ -30,20 +24,8 @@ public enum BootClock {
     }
 
     /// Current CLOCK_BOOTTIME in nanoseconds (what `bpf_ktime_get_boot_ns` returns).
-    public static func bootNowNs() -> UInt64 { UInt64(bitPattern: nowNs(bootClockID)) }
+    public static func bootNowNs() -> UInt64 { UInt64(bitPattern: SystemClock.bootNs()) }
 
     /// Current CLOCK_REALTIME in nanoseconds since the Unix epoch.
-    public static func wallNowNs() -> Int64 { nowNs(CLOCK_REALTIME) }
-
-    #if os(Linux)
-        private static let bootClockID = CLOCK_BOOTTIME
-    #else
-        private static let bootClockID = CLOCK_MONOTONIC  // no CLOCK_BOOTTIME outside Linux (development builds only)
-    #endif
-
-    private static func nowNs(_ clock: clockid_t) -> Int64 {
-        var ts = timespec()
-        guard clock_gettime(clock, &ts) == 0 else { return 0 }
-        return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
-    }
+    public static func wallNowNs() -> Int64 { SystemClock.wallNs() }
 }

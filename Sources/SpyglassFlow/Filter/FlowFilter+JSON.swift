@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// FlowFilter from protojson (docs/hubble-compatibility.md §8): keys are proto names (`source_pod`) or lowerCamel
 /// (`sourcePod`); enums are names or numbers; `null` means unset; unknown keys are errors.
 extension FlowFilter {

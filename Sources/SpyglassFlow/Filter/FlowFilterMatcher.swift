@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// A compiled FlowFilter: values parsed, patterns and regular expressions built once, so matching a flow does
 /// string comparisons and lookups only. Build with `FlowFilterMatcher(filter)`; invalid values throw a
 /// `FlowFilterError` naming the field and quoting the value.

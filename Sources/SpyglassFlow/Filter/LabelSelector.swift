@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// A Kubernetes label selector over Cilium-style labels (`source:key=value`), as Hubble's label filters use it
 /// (docs/hubble-compatibility.md §8): requirements separated by commas are ANDed; `key`, `!key`, `key=v`, `key==v`,
 /// `key!=v`, `key in (a,b)`, `key notin (a,b)`. A key with a source prefix (`k8s:app`) matches only labels of that

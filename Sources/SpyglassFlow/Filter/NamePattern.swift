@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// FQDN-style name patterns (docs/hubble-compatibility.md §8): `*` matches `[-.0-9a-z]*`, matching is case-insensitive
 /// and one trailing dot is trimmed. Compiled once to a regular expression.
 struct NamePattern: @unchecked Sendable {

@@ -87,40 +87,11 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
         return out
     }
 
+    /// Dotted quad; RFC 5952 IPv6, with `::ffff:a.b.c.d` for IPv4-mapped addresses as Go's net.IP prints them.
     public var description: String {
-        let b = bytes
-        if !isIPv6 { return "\(b[0]).\(b[1]).\(b[2]).\(b[3])" }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<8 { groups[i] = UInt16(b[2 * i]) << 8 | UInt16(b[2 * i + 1]) }
-        // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.
-        var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
-        for i in 0..<8 {
-            if groups[i] == 0 {
-                if curStart < 0 { curStart = i; curLen = 0 }
-                curLen += 1
-                if curLen > bestLen { bestStart = curStart; bestLen = curLen }
-            } else {
-                curStart = -1
-            }
+        String(unsafeUninitializedCapacity: IPText.maxLength) {
+            IPText.write(self, into: UnsafeMutableRawBufferPointer($0))
         }
-        if bestLen < 2 { bestStart = -1 }
-        // IPv4-mapped addresses print with a dotted tail, as Go's net.IP does for ::ffff:a.b.c.d.
-        if groups[0..<5].allSatisfy({ $0 == 0 }) && groups[5] == 0xffff {
-            return "::ffff:\(b[12]).\(b[13]).\(b[14]).\(b[15])"
-        }
-        var s = ""
-        var i = 0
-        while i < 8 {
-            if i == bestStart {
-                s += "::"
-                i += bestLen
-                continue
-            }
-            if !s.isEmpty && !s.hasSuffix(":") { s += ":" }
-            s += String(groups[i], radix: 16)
-            i += 1
-        }
-        return s
     }
 
     private static func parseIPv6(_ text: Substring) -> [UInt8]? {

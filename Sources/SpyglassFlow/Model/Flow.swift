@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// A network event in Hubble's shape (`api/v1/flow/flow.proto`, see docs/hubble-compatibility.md §7).
 ///
 /// Field names follow the proto so the JSON exporter and metric handlers read like Hubble's. Optional
@@ -106,6 +108,18 @@ public struct Timestamp: Sendable, Equatable, Hashable, Comparable {
     }
     /// Seconds since the Unix epoch as a Double (for exemplar timestamps).
     public var unixSeconds: Double { Double(seconds) + Double(nanos) / 1e9 }
+
+    /// Wall-clock now.
+    public static var now: Timestamp {
+        let (seconds, nanos) = SystemClock.wall()
+        return Timestamp(seconds: seconds, nanos: nanos)
+    }
+
+    /// An RFC 3339 date-time (`2023-10-09T23:59:59-07:00`); nil when the text is not one.
+    public init?(rfc3339 text: String) {
+        guard let (seconds, nanos) = RFC3339.parse(text) else { return nil }
+        self.init(seconds: seconds, nanos: nanos)
+    }
 }
 
 /// `event_type` of a flow: the monitor message type and subtype (docs/hubble-compatibility.md §7.1).

@@ -1,5 +1,6 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Yams
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ import Yams
 ///   - name: sourceContext
 ///     values: [workload-name, reserved-identity]
 ///   - name: query               # flag-style option: values may be omitted
-///   includeFilters: [{source_pod: ["default/"]}]    # FlowFilters, kept as JSON for the predicate factory
+///   includeFilters: [{source_pod: ["default/"]}]    # FlowFilters (Hubble's protojson field names)
 ///   excludeFilters: [{destination_pod: ["kube-system/"]}]
 /// ```
 ///
@@ -26,11 +27,9 @@ import Yams
 /// in the static syntax (`a|b`, `labelsContext` `a,b`). Any problem rejects the whole file with one
 /// `DynamicMetricsConfigError` naming the file, the metric (index, name, line) and the field.
 public enum DynamicMetricsConfig {
-    /// Reads and parses the file at `path`. See `parse(_:path:predicates:)`.
-    public static func load(path: String, predicates: FlowPredicateFactory? = nil)
-        throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String])
-    {
-        try parse(try read(path), path: path, predicates: predicates)
+    /// Reads and parses the file at `path`. See `parse(_:path:)`.
+    public static func load(path: String) throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String]) {
+        try parse(try read(path), path: path)
     }
 
     /// The file's bytes, or `.unreadable` with the system's reason (`No such file or directory`).
@@ -61,23 +60,23 @@ public enum DynamicMetricsConfig {
         }
     }
 
-    /// Parses the bytes of a dynamic metrics file. With `predicates`, every metric's filters are also built once,
+    /// Parses the bytes of a dynamic metrics file. Every metric's filters are read as FlowFilters and compiled once,
     /// so that a filter the FlowFilter engine rejects is reported with its metric.
-    public static func parse(_ data: Data, path: String, predicates: FlowPredicateFactory? = nil)
-        throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String])
-    {
+    public static func parse(_ data: Data, path: String) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         guard let text = String(data: data, encoding: .utf8) else {
             throw DynamicMetricsConfigError(path: path, kind: .syntax, message: "the file is not valid UTF-8")
         }
-        return try parse(text, path: path, predicates: predicates)
+        return try parse(text, path: path)
     }
 
-    public static func parse(_ text: String, path: String, predicates: FlowPredicateFactory? = nil)
-        throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String])
-    {
+    public static func parse(_ text: String, path: String) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         var p = FileParser(path: path)
         let entries = try p.entries(text)
-        return try p.validate(entries, predicates: predicates)
+        return try p.validate(entries)
     }
 
 }
@@ -139,8 +138,9 @@ struct DynamicMetricEntry {
     var line: Int?
     var name: String?
     var options: [MetricOption] = []
-    var include: [FilterSpec] = []
-    var exclude: [FilterSpec] = []
+    /// The filters as JSON objects, read as FlowFilters in `validate` (after the name checks).
+    var include: [JSONValue] = []
+    var exclude: [JSONValue] = []
 
     var location: String {
         var s = "metrics[\(index)]"
@@ -152,7 +152,7 @@ struct DynamicMetricEntry {
     }
 }
 
-private struct FileParser {
+struct FileParser {
     let path: String
     var warnings: [String] = []
 
@@ -201,15 +201,17 @@ private struct FileParser {
 
     mutating func entries(_ text: String) throws(DynamicMetricsConfigError) -> [DynamicMetricEntry] {
         let root: Node?
-        if let problem = YAMLNestingGuard.problem(in: text) { throw fail(.syntax, nil, nil, problem) }
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let e as YamlError {
-            // Yams' description spans several lines (with a snippet); keep the first.
-            let first = "\(e)".split(separator: "\n").first.map(String.init) ?? "\(e)"
-            throw fail(.syntax, nil, nil, "invalid YAML: \(first)")
+            root = try YAMLDocument.load(text)
         } catch {
-            throw fail(.syntax, nil, nil, "invalid YAML: \(error)")
+            switch error {
+            case .tooDeep(let problem): throw fail(.syntax, nil, nil, problem)
+            case .syntax(let e as YamlError):
+                // Yams' description spans several lines (with a snippet); keep the first.
+                let first = "\(e)".split(separator: "\n").first.map(String.init) ?? "\(e)"
+                throw fail(.syntax, nil, nil, "invalid YAML: \(first)")
+            case .syntax(let e): throw fail(.syntax, nil, nil, "invalid YAML: \(e)")
+            }
         }
         guard let root, !FileParser.isNull(root) else { return [] }
         guard case .mapping(let top) = root else {
@@ -335,13 +337,13 @@ private struct FileParser {
         return out
     }
 
-    func filters(_ e: DynamicMetricEntry, _ key: String, _ node: Node) throws(DynamicMetricsConfigError) -> [FilterSpec]
+    func filters(_ e: DynamicMetricEntry, _ key: String, _ node: Node) throws(DynamicMetricsConfigError) -> [JSONValue]
     {
         guard case .sequence(let list) = node else {
             throw fail(
                 .schema, e.location, key, "expected a list of FlowFilters\(at(node)), found \(FileParser.kind(node))")
         }
-        var out: [FilterSpec] = []
+        var out: [JSONValue] = []
         for (j, item) in list.enumerated() {
             let field = "\(key)[\(j)]"
             guard case .mapping = item else {
@@ -349,8 +351,7 @@ private struct FileParser {
                     .schema, e.location, field,
                     "expected a FlowFilter mapping\(at(item)), found \(FileParser.kind(item))")
             }
-            let json = try jsonValue(item, e, field)
-            out.append(FilterSpec(json)!)
+            out.append(try jsonValue(item, e, field))
         }
         return out
     }
@@ -381,7 +382,7 @@ private struct FileParser {
             for item in seq { items.append(try jsonValue(item, e, field)) }
             return .array(items)
         case .mapping(let m):
-            var members: [(key: String, value: JSONValue)] = []
+            var members: [JSONMember] = []
             for (k, v) in m {
                 guard case .scalar(let ks) = k else {
                     throw fail(.schema, e.location, field, "keys must be strings\(at(k))")
@@ -389,15 +390,15 @@ private struct FileParser {
                 if members.contains(where: { $0.key == ks.string }) {
                     throw fail(.schema, e.location, field, "duplicate key '\(ks.string)'\(at(k))")
                 }
-                members.append((ks.string, try jsonValue(v, e, field)))
+                members.append(JSONMember(key: ks.string, value: try jsonValue(v, e, field)))
             }
             return .object(members)
         }
     }
 
-    mutating func validate(_ entries: [DynamicMetricEntry], predicates: FlowPredicateFactory?)
-        throws(DynamicMetricsConfigError) -> (MetricsConfig, warnings: [String])
-    {
+    mutating func validate(_ entries: [DynamicMetricEntry]) throws(DynamicMetricsConfigError) -> (
+        MetricsConfig, warnings: [String]
+    ) {
         var firstIndex: [String: DynamicMetricEntry] = [:]
         for e in entries {
             guard let name = e.name else {
@@ -427,16 +428,14 @@ private struct FileParser {
             }
             warnings += w.map { "\(path): \(e.location): \($0)" }
             guard var h = config.handlers.first else { continue }  // unknown metric: warned, skipped
-            h.includeFilters = e.include
-            h.excludeFilters = e.exclude
-            if let predicates {
-                do {
-                    _ = try predicates(e.include, e.exclude)
-                } catch {
-                    var err = fail(.invalidFilters, e.location, "includeFilters/excludeFilters", "\(error)")
-                    err.underlying = .invalidFilters(metric: h.name, message: "\(error)")
-                    throw err
-                }
+            do throws(FlowFilterError) {
+                h.includeFilters = try e.include.map { json throws(FlowFilterError) in try FlowFilter(json: json) }
+                h.excludeFilters = try e.exclude.map { json throws(FlowFilterError) in try FlowFilter(json: json) }
+                _ = try h.flowPredicate()
+            } catch {
+                var err = fail(.invalidFilters, e.location, "includeFilters/excludeFilters", "\(error)")
+                err.underlying = .invalidFilters(metric: h.name, message: "\(error)")
+                throw err
             }
             handlers.append(h)
             kept.append(e)

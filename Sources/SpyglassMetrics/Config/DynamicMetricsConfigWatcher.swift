@@ -1,11 +1,12 @@
 import Foundation
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// Keeps a `MetricsEngine` in step with a dynamic metrics file (`--hubble-dynamic-metrics-config-path`).
 ///
 /// The file is polled (`interval`, default 5 s; Hubble polls every 10 s). Only when its content hash changes is
-/// it parsed, validated (including the filters, through the engine's `flowPredicateFactory`) and applied with
+/// it parsed, validated (including the filters, compiled as FlowFilters) and applied with
 /// `MetricsEngine.apply(_:)`; unlike Hubble, changed context options (label sets) apply without a restart. A file
 /// that cannot be read or used leaves the last good configuration in effect; the problem is reported once per
 /// distinct content through `log` and in the self-metrics:
@@ -112,13 +113,13 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         } catch {
             return seen("unreadable: \(error.message)") ? .unchanged : reject(error)
         }
-        let hash = DynamicMetricsConfigWatcher.fnv1a(data)
+        // Change detection only (Hubble uses the first 8 bytes of an MD5 for the same purpose).
+        let hash = FNV1a.hash64(data)
         if seen("content: \(String(hash, radix: 16)) \(data.count)") { return .unchanged }
         let config: MetricsConfig
         let warnings: [String]
         do {
-            (config, warnings) = try DynamicMetricsConfig.parse(
-                data, path: path, predicates: engine.options.flowPredicateFactory)
+            (config, warnings) = try DynamicMetricsConfig.parse(data, path: path)
         } catch {
             return reject(error)
         }
@@ -168,15 +169,5 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         }
         log(.error, "\(e); keeping the previous metrics configuration")
         return .rejected(e)
-    }
-
-    /// 64-bit FNV-1a: change detection only (Hubble uses the first 8 bytes of an MD5 for the same purpose).
-    static func fnv1a(_ data: Data) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01b3
-        }
-        return h
     }
 }

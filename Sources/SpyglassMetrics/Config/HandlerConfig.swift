@@ -1,3 +1,5 @@
+import SpyglassFlow
+
 /// A validated metric: the handler name, its context options, its own options and its flow filters.
 public struct HandlerConfig: Sendable, Equatable {
     public var name: String
@@ -9,13 +11,13 @@ public struct HandlerConfig: Sendable, Equatable {
     public var exemplars: Bool
     /// FlowFilters a flow must match (any of them) to be counted; empty = every flow (docs/hubble-compatibility.md §5).
     /// The static `--hubble-metrics` syntax cannot express filters, so only the dynamic configuration sets them.
-    public var includeFilters: [FilterSpec]
+    public var includeFilters: [FlowFilter]
     /// FlowFilters of flows that are not counted (any of them).
-    public var excludeFilters: [FilterSpec]
+    public var excludeFilters: [FlowFilter]
 
     public init(
         name: String, context: ContextOptions = ContextOptions(), flags: Set<String> = [], exemplars: Bool = false,
-        includeFilters: [FilterSpec] = [], excludeFilters: [FilterSpec] = []
+        includeFilters: [FlowFilter] = [], excludeFilters: [FlowFilter] = []
     ) {
         self.name = name
         self.context = context

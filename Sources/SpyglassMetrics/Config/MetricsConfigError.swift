@@ -13,7 +13,7 @@ public enum MetricsConfigError: Error, Equatable, CustomStringConvertible, Senda
     case invalidLabelsContext(metric: String, value: String)
     /// `exemplars` with a value other than `true` / `false`.
     case invalidExemplars(metric: String, value: String)
-    /// includeFilters/excludeFilters the flow predicate factory rejected (`message` is its error).
+    /// includeFilters/excludeFilters that are not valid FlowFilters or do not compile (`message` is the error).
     case invalidFilters(metric: String, message: String)
     /// A family of the metric has the name of a family registered with `registerCollector`.
     case familyNameTaken(metric: String, family: String)

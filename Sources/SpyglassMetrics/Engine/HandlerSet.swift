@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One configured handler: its configuration, the handler (which owns the families and their series) and the flow
@@ -36,10 +37,9 @@ final class HandlerSet: Sendable {
 
     /// Builds the set for `config`, reusing from `previous` every handler whose label-relevant configuration
     /// (`HandlerConfig.hasSameLabels`) is unchanged, so its series survive. Throws `MetricsConfigError` for a
-    /// duplicate name, the http/httpV2 conflict or filters the factory rejects; `previous` is never modified.
+    /// duplicate name, the http/httpV2 conflict or filters the matcher rejects; `previous` is never modified.
     static func build(
-        _ config: MetricsConfig, reusing previous: HandlerSet, factory: FamilyFactory,
-        predicates: FlowPredicateFactory
+        _ config: MetricsConfig, reusing previous: HandlerSet, factory: FamilyFactory
     ) throws(MetricsConfigError) -> HandlerSet {
         var seen: Set<String> = []
         for h in config.handlers where !seen.insert(h.name).inserted { throw .duplicateMetric(h.name) }
@@ -52,7 +52,7 @@ final class HandlerSet: Sendable {
             guard let kind = HandlerCatalog.kinds[h.name] else { continue }  // validate() warned about it
             let predicate: (@Sendable (Flow) -> Bool)?
             do {
-                predicate = try predicates(h.includeFilters, h.excludeFilters)
+                predicate = try h.flowPredicate()
             } catch {
                 throw .invalidFilters(metric: h.name, message: "\(error)")
             }

@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 
 /// A metric handler (one `--hubble-metrics` name): it owns its families and counts flows into them.
 ///
@@ -24,7 +25,7 @@ struct ProcessEnv {
         if flow.time.seconds != 0 || flow.time.nanos != 0 {
             return flow.time.seconds &* 1_000_000_000 &+ Int64(flow.time.nanos)
         }
-        return Clock.wallNanos()
+        return SystemClock.wallNs()
     }
 }
 

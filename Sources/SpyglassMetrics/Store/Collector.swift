@@ -1,12 +1,4 @@
-/// One sample of a pulled metric.
-public struct MetricSample: Sendable, Equatable {
-    public var labels: [String: String]
-    public var value: Double
-    public init(labels: [String: String] = [:], value: Double) {
-        self.labels = labels
-        self.value = value
-    }
-}
+import SpyglassSupport
 
 /// A counter or gauge family whose samples another module supplies at render time.
 final class Collector: Sendable {

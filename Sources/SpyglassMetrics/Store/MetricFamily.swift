@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 import Synchronization
 
 /// One counter or histogram family: its description and its series behind a `Mutex`.

@@ -1,9 +1,12 @@
-import SpyglassFlow
-
-/// RFC 3339 date-times (`2023-10-09T23:59:59-07:00`, `…Z`, optional fraction).
-enum RFC3339 {
-    static func parse(_ text: String) -> Timestamp? {
-        let b = Array(text.trimmingSpaces.utf8)
+/// RFC 3339 date-times (`2023-10-09T23:59:59-07:00`, `…Z`, optional fraction), as Go's `time.RFC3339` reads them.
+public enum RFC3339 {
+    /// Seconds and nanoseconds since the Unix epoch; nil when the text is not an RFC 3339 date-time. Surrounding
+    /// whitespace is ignored.
+    public static func parse(_ text: String) -> (seconds: Int64, nanos: Int32)? {
+        var trimmed = Substring(text)
+        while let f = trimmed.first, f.isWhitespace { trimmed.removeFirst() }
+        while let l = trimmed.last, l.isWhitespace { trimmed.removeLast() }
+        let b = Array(trimmed.utf8)
         func num(_ from: Int, _ len: Int) -> Int? {
             guard from + len <= b.count else { return nil }
             var v = 0
@@ -29,7 +32,8 @@ enum RFC3339 {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<9 where digits < 9 { nanos *= 10 }
+            // More than 9 digits: the rest were dropped above (a range `digits..<9` would trap).
+            if digits < 9 { for _ in digits..<9 { nanos *= 10 } }
         }
         guard i < b.count else { return nil }
         var offset = 0
@@ -51,6 +55,6 @@ enum RFC3339 {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + sec) - Int64(offset)
-        return Timestamp(seconds: secs, nanos: Int32(nanos))
+        return (secs, Int32(nanos))
     }
 }

@@ -33,3 +33,13 @@ public final class PThreadMutex<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+extension PThreadMutex where Value == Void {
+    /// A plain lock, for a class whose guarded fields stay its own stored properties.
+    public convenience init() { self.init(()) }
+
+    @inline(__always)
+    public func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        try withLock { (_: inout Void) throws(Failure) -> Result in try body() }
+    }
+}

@@ -1,13 +1,77 @@
-/// A parsed JSON value, as FlowFilter parsing needs it (no Foundation: SpyglassFlow stays dependency-free).
+/// A parsed JSON value: what FlowFilters are read from, whether they come as JSON text (`JSONReader`) or as YAML
+/// converted node by node (the dynamic metrics and flow-log files). No Foundation.
 ///
-/// Numbers keep their source text so 64-bit integers survive exactly.
-public indirect enum JSONValue: Sendable, Hashable {
+/// Numbers keep their source text so 64-bit integers (`ip_trace_id`) survive exactly.
+public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case null
     case bool(Bool)
+    /// A JSON number literal (`12`, `-3`, `0.5`, `1e+06`).
     case number(String)
     case string(String)
     case array([JSONValue])
+    /// Members in the order written.
     case object([JSONMember])
+
+    /// The member `key` of an object; nil otherwise.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    /// Compact JSON text (members in their order, strings escaped as JSON requires).
+    public var jsonText: String {
+        var out = ""
+        append(to: &out)
+        return out
+    }
+
+    public var description: String { jsonText }
+
+    private func append(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let v): out += v ? "true" : "false"
+        case .number(let v): out += v
+        case .string(let v): JSONValue.appendString(v, to: &out)
+        case .array(let items):
+            out += "["
+            for (i, v) in items.enumerated() {
+                if i > 0 { out += "," }
+                v.append(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, m) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.appendString(m.key, to: &out)
+                out += ":"
+                m.value.append(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    private static func appendString(_ s: String, to out: inout String) {
+        out += "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if c.value < 0x20 {
+                    let hex = String(c.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(c)
+                }
+            }
+        }
+        out += "\""
+    }
 
     /// Short JSON rendering for error messages (keys in source order).
     public var rendered: String {
@@ -39,9 +103,10 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(message) at offset \(offset) in \(Quote.text(input))" }
 }
 
-enum Quote {
+/// Text quoted for an error message.
+public enum Quote {
     /// The text in double quotes, shortened in the middle when very long.
-    static func text(_ s: String, limit: Int = 200) -> String {
+    public static func text(_ s: String, limit: Int = 200) -> String {
         if s.count <= limit { return "\"" + s + "\"" }
         return "\"" + s.prefix(limit / 2) + "…" + s.suffix(limit / 2) + "\""
     }
