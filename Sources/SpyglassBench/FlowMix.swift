@@ -59,8 +59,8 @@ func flowMix() -> [Flow] {
     ]
 }
 
-/// The seven default families, each with the 7-label labelsContext.
+/// The seed's metric set: the seven default families, each with the 7-label labelsContext, httpV2 with exemplars.
 func sevenFamiliesSpec() -> String {
     "dns drop tcp flow port-distribution icmp httpV2".split(separator: " ")
-        .map { "\($0):labelsContext=\(labels7)" }.joined(separator: " ")
+        .map { "\($0):labelsContext=\(labels7)" + ($0 == "httpV2" ? ";exemplars=true" : "") }.joined(separator: " ")
 }
