@@ -1,6 +1,5 @@
 import Foundation
 import SpyglassSupport
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -15,7 +14,9 @@ private struct ScratchDirectory {
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     func file(_ name: String) -> String { path + "/" + name }
-    func write(_ name: String, _ text: String) { try! text.write(toFile: file(name), atomically: true, encoding: .utf8) }
+    func write(_ name: String, _ text: String) {
+        try! text.write(toFile: file(name), atomically: true, encoding: .utf8)
+    }
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
@@ -93,8 +94,10 @@ private func changedText(_ change: FilePoller.Change) -> String? {
         defer { dir.remove() }
         dir.write("a.yaml", "one\n")
         let poller = FilePoller(path: dir.file("a.yaml"), interval: .milliseconds(10))
-        let seen = Mutex<[String]>([])
-        let task = Task { await poller.run { change in if let t = changedText(change) { seen.withLock { $0.append(t) } } } }
+        let seen = PThreadMutex<[String]>([])
+        let task = Task {
+            await poller.run { change in if let t = changedText(change) { seen.withLock { $0.append(t) } } }
+        }
         let deadline = ContinuousClock.now + .seconds(10)
         while seen.withLock({ $0 }) != ["one\n"] && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
