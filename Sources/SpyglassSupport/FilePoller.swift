@@ -24,7 +24,7 @@ public enum FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .system(let code): String(cString: strerror(code))
+        case .system(let code): Errno.describe(code)
         case .tooLarge(let limit): "larger than \(limit) bytes"
         }
     }

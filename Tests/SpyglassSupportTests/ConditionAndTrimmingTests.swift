@@ -61,3 +61,14 @@ import Testing
         #expect(state.withLock { $0.woken } == 3)
     }
 }
+
+@Suite struct TrimmingTests {
+    @Test func eachTrimSkipsOnlyItsCharacters() {
+        #expect(" \tgzip\t ".trimmingSpacesAndTabs() == "gzip")
+        #expect(" \tq=1 ".trimmingSpaces() == "\tq=1")
+        #expect("\n 10.0.0.1/8 \r\n".trimmingWhitespace() == "10.0.0.1/8")
+        #expect("   ".trimmingSpaces().isEmpty)
+        #expect("".trimmingWhitespace().isEmpty)
+        #expect("a b".trimming { $0 == "a" } == " b")
+    }
+}
