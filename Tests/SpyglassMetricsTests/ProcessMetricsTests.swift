@@ -57,10 +57,12 @@ import Testing
                     cpuSeconds: 4, virtualBytes: 1_048_576, residentBytes: 256 * 4096, startTimeSeconds: 1_000_050,
                     openFDs: 7, maxFDs: 1024))
         #expect(
-            ProcessMetrics.parse(stat: "42 (x) S 1 2", bootTime: 0, ticksPerSecond: 100, pageSize: 4096, openFDs: 0, maxFDs: 0)
+            ProcessMetrics.parse(
+                stat: "42 (x) S 1 2", bootTime: 0, ticksPerSecond: 100, pageSize: 4096, openFDs: 0, maxFDs: 0)
                 == nil)
         #expect(
-            ProcessMetrics.parse(stat: "no parenthesis", bootTime: 0, ticksPerSecond: 100, pageSize: 4096, openFDs: 0, maxFDs: 0)
+            ProcessMetrics.parse(
+                stat: "no parenthesis", bootTime: 0, ticksPerSecond: 100, pageSize: 4096, openFDs: 0, maxFDs: 0)
                 == nil)
     }
 }
