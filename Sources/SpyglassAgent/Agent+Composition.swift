@@ -97,7 +97,7 @@ extension Agent {
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
         if let exporters { try metrics.registerFamilies { exporters.selfMetrics() } }
         try metrics.registerFamilies { [endpoints] in endpoints.selfMetrics() }
-        try ProcessMetrics.register(on: metrics)
+        try ProcessMetrics.register(on: metrics, version: SpyglassExportInfo.version)
         try metrics.registerCollector(
             name: "spyglass_datapath_hooks_restored_total",
             help: "tc hooks attached again after something else removed them from a watched interface", type: .counter

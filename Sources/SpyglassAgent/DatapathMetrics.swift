@@ -3,97 +3,16 @@ import SpyglassFlow
 import SpyglassMetrics
 import SpyglassSupport
 
-/// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time.
-/// Together they account for every packet: packets = events + aggregated + non-IP + receive-suppressed + tunnel
-/// packets skipped (+ ring-buffer full), and
+/// Spyglass's own datapath and pipeline counters on the metrics endpoint (`spyglass_*`), read at scrape time: the
+/// datapath's families come from the datapath (`DatapathSelfMetrics.swift`), the pipeline's are here because the
+/// pipeline thread (`FlowPipeline`) is the agent's. Together they account for every event:
 /// events = flows processed + L7-only events + decode errors + events lost in the queue.
 enum DatapathMetrics {
     static func register(
         on engine: MetricsEngine, programs: TCPrograms, drops: DropPrograms?, queue: EventQueue, pipeline: FlowPipeline
     ) throws {
-        let stats: @Sendable () -> DatapathStats = { programs.stats() }
-        let counters: [(String, String, @Sendable (DatapathStats) -> UInt64)] = [
-            ("spyglass_datapath_packets_total", "Packets the tc programs ran on", { $0.packets }),
-            ("spyglass_datapath_events_total", "Events written to the ring buffer", { $0.events }),
-            (
-                "spyglass_datapath_receive_suppressed_total",
-                "Packets not reported where they entered an interface because they are reported where they leave (monitor aggregation low and up)",
-                { $0.receiveSuppressed }
-            ),
-            (
-                "spyglass_datapath_tunnel_packets_skipped_total",
-                "Encapsulated packets of a watched VXLAN/Geneve tunnel not reported on a device: their inner packets are reported at the tunnel",
-                { $0.tunnelSkipped }
-            ),
-            (
-                "spyglass_datapath_aggregated_packets_total",
-                "Packets folded into an existing connection report (monitor aggregation)", { $0.aggregated }
-            ),
-            (
-                "spyglass_datapath_non_ip_packets_total", "Frames that were not IPv4/IPv6 and were not reported",
-                { $0.nonIP }
-            ),
-            (
-                "spyglass_datapath_connection_table_full_total", "Packets whose connection state could not be stored",
-                { $0.connectionTableFull }
-            ),
-            (
-                "spyglass_datapath_ring_buffer_full_total", "Trace events lost because the ring buffer was full",
-                { $0.ringBufferFull }
-            ),
-            ("spyglass_datapath_drop_events_total", "Drop events written to the ring buffer", { $0.dropEvents }),
-            (
-                "spyglass_datapath_drop_ring_buffer_full_total", "Drop events lost because the ring buffer was full",
-                { $0.dropRingBufferFull }
-            ),
-            (
-                "spyglass_datapath_drops_non_ip_total", "Drops of non-IP packets (netlink, ARP, ...), not reported",
-                { $0.dropsNonIP }
-            )
-        ]
-        for (name, help, read) in counters {
-            try engine.registerCollector(name: name, help: help, type: .counter) {
-                [MetricSample(value: Double(read(stats())))]
-            }
-        }
-        if let drops {
-            // Exact kernel-side counts per reason and class. For reported reasons: seen = drop flows + suppressed +
-            // unparsed + drop events lost; the other classes are only counted.
-            try engine.registerCollector(
-                name: "spyglass_drops_total",
-                help:
-                    "Packets the kernel freed with a drop reason, by the kernel's reason and Spyglass's class (drop, socket, benign; every free, reported or not)",
-                type: .counter
-            ) {
-                drops.counts().sorted { $0.key < $1.key }.map {
-                    MetricSample(
-                        labels: ["class": $0.key.dropClass.rawValue, "reason": $0.key.reason],
-                        value: Double($0.value.seen))
-                }
-            }
-            try engine.registerCollector(
-                name: "spyglass_drops_suppressed_total",
-                help: "Drops not reported as flows because of the per-reason rate limit (--drop-rate-limit)",
-                type: .counter
-            ) {
-                var byReason: [String: UInt64] = [:]
-                for (k, c) in drops.counts() { byReason[k.reason, default: 0] &+= c.suppressed }
-                return byReason.sorted { $0.key < $1.key }.map {
-                    MetricSample(labels: ["reason": $0.key], value: Double($0.value))
-                }
-            }
-            try engine.registerCollector(
-                name: "spyglass_drops_unparsed_total",
-                help:
-                    "Drops to be reported whose headers could not be read within the packet, by why (counted, never reported)",
-                type: .counter
-            ) {
-                let u = drops.unparsedCounts()
-                return DropUnparsedReason.allCases.map {
-                    MetricSample(labels: ["why": $0.label], value: Double(u[$0] ?? 0))
-                }
-            }
-        }
+        try engine.registerFamilies { programs.selfMetrics() }
+        if let drops { try engine.registerFamilies { drops.selfMetrics() } }
         try engine.registerCollector(
             name: "spyglass_decode_errors_total", help: "Ring-buffer records that failed validation, by reason",
             type: .counter
@@ -126,22 +45,7 @@ enum DatapathMetrics {
         if pipeline.l7Enabled {
             try registerL7(on: engine, pipeline: pipeline)
         }
-        try engine.registerCollector(
-            name: "spyglass_event_queue_depth",
-            help: "Event batches waiting between the ring-buffer reader and the flow pipeline", type: .gauge
-        ) {
-            [MetricSample(value: Double(queue.depth))]
-        }
-        try engine.registerCollector(
-            name: "spyglass_event_queue_lost_total",
-            help: "Events dropped because the flow pipeline queue was full, by event kind", type: .counter
-        ) {
-            let lost = queue.lost, drops = queue.lostDrops
-            return [
-                MetricSample(labels: ["kind": "trace"], value: Double(lost - drops)),
-                MetricSample(labels: ["kind": "drop"], value: Double(drops))
-            ]
-        }
+        try engine.registerFamilies { queue.selfMetrics() }
     }
 
     /// The L7 assembler's bounded state and what it could not pair or parse.

@@ -66,7 +66,9 @@ public final class Endpoints: Sendable {
             coalesce: config.rebuildCoalesce)
         self.store = store
         fileSource = config.endpointsFile.map {
-            EndpointsFileSource(path: $0, clusterName: config.clusterName, store: store, logger: logger)
+            EndpointsFileSource(
+                path: $0, interval: config.fileCheckInterval, clusterName: config.clusterName, store: store,
+                logger: logger)
         }
         nodeSource =
             config.nodeAddresses
@@ -138,8 +140,7 @@ public final class Endpoints: Sendable {
 
         var tasks: [Task<Void, Never>] = []
         if let fileSource {
-            let interval = config.fileCheckInterval
-            tasks.append(Task.detached { await fileSource.run(interval: interval) })
+            tasks.append(Task.detached { await fileSource.run() })
         }
         if let nodeSource {
             let interval = config.nodeAddressInterval

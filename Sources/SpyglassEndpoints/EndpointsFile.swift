@@ -251,18 +251,19 @@ final class EndpointsFileSource: Sendable {
     private let clusterName: String
     private let store: EndpointStore
     private let logger: Logger
+    private let poller: FilePoller
     private struct State {
         var infos: [EndpointInfo] = []
-        var hash: UInt64?
         var lastError: EndpointsFileError?
     }
     private let state = PThreadMutex(State())
 
-    init(path: String, clusterName: String, store: EndpointStore, logger: Logger) {
+    init(path: String, interval: Duration, clusterName: String, store: EndpointStore, logger: Logger) {
         self.path = path
         self.clusterName = clusterName
         self.store = store
         self.logger = logger
+        poller = FilePoller(path: path, interval: interval)
         status = SourceStatus(name: "file", kinds: ["entries"], reasons: ["read", "parse"])
     }
 
@@ -272,66 +273,47 @@ final class EndpointsFileSource: Sendable {
     /// Reads the file if its content changed. Returns the error of a bad or unreadable file (the last good
     /// entries stay), nil when the file is fine (changed or not).
     @discardableResult
-    func reload() -> EndpointsFileError? {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let e = EndpointsFileError(path: path, location: nil, message: "cannot read: \(Self.readError(error))")
-            return fail(e, reason: "read", hash: nil)
-        }
-        let h = FNV1a.hash64(data)
-        if state.withLock({ $0.hash == h }) { return state.withLock { $0.lastError } }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return fail(
-                EndpointsFileError(path: path, location: nil, message: "is not UTF-8 text"), reason: "parse", hash: h)
-        }
-        do {
-            let infos = try EndpointsFile.parse(text, path: path, clusterName: clusterName)
-            state.withLock {
-                $0.infos = infos
-                $0.hash = h
-                $0.lastError = nil
+    func reload() -> EndpointsFileError? { poller.check(handle) }
+
+    private func handle(_ change: FilePoller.Change) -> EndpointsFileError? {
+        switch change {
+        case .unchanged:
+            return state.withLock { $0.lastError }
+        case .failed(let error):
+            return fail(EndpointsFileError(path: path, location: nil, message: "cannot read: \(error)"), reason: "read")
+        case .changed(let bytes, _):
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return fail(
+                    EndpointsFileError(path: path, location: nil, message: "is not UTF-8 text"), reason: "parse")
             }
-            status.setObjects("entries", infos.count)
-            status.setSynced(true)
-            status.event()
-            logger.info("endpoints file loaded", metadata: ["path": "\(path)", "entries": "\(infos.count)"])
-            store.invalidate()
-            return nil
-        } catch {
-            return fail(error, reason: "parse", hash: h)
+            do {
+                let infos = try EndpointsFile.parse(text, path: path, clusterName: clusterName)
+                state.withLock {
+                    $0.infos = infos
+                    $0.lastError = nil
+                }
+                status.setObjects("entries", infos.count)
+                status.setSynced(true)
+                status.event()
+                logger.info("endpoints file loaded", metadata: ["path": "\(path)", "entries": "\(infos.count)"])
+                store.invalidate()
+                return nil
+            } catch {
+                return fail(error, reason: "parse")
+            }
         }
     }
 
-    private func fail(_ e: EndpointsFileError, reason: String, hash: UInt64?) -> EndpointsFileError {
-        let repeated = state.withLock { s -> Bool in
-            let same = s.lastError == e && (hash == nil || s.hash == hash)
-            s.lastError = e
-            if let hash { s.hash = hash }
-            return same
-        }
-        if !repeated {
-            status.error(reason, message: e.description)
-            logger.error("\(e.description); keeping the last good entries")
-        }
+    /// Counts and logs a problem. The poller reports each distinct content or read error once, so each is one.
+    private func fail(_ e: EndpointsFileError, reason: String) -> EndpointsFileError {
+        state.withLock { $0.lastError = e }
+        status.error(reason, message: e.description)
+        logger.error("\(e.description); keeping the last good entries")
         return e
     }
 
-    func run(interval: Duration) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { break }
-            reload()
-        }
-    }
-
-    static func readError(_ error: Error) -> String {
-        let ns = error as NSError
-        if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(u.code)))
-        }
-        if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "no such file" }
-        return ns.localizedDescription
+    /// Re-reads the file every interval until the task is cancelled.
+    func run() async {
+        await poller.run { [self] change in _ = handle(change) }
     }
 }

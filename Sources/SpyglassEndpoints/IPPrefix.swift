@@ -1,4 +1,5 @@
 import SpyglassFlow
+import SpyglassSupport
 
 /// An IPv4 or IPv6 network: an address with its host bits cleared and a prefix length (0...32 or 0...128).
 public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -64,14 +65,5 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     @inline(__always) static func mask128(_ v: UInt128, _ len: Int) -> UInt128 {
         len == 0 ? 0 : v & (UInt128.max << UInt128(128 - len))
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> Substring {
-        let sub = Substring(self)
-        guard let first = sub.firstIndex(where: { !$0.isWhitespace }) else { return sub[sub.endIndex...] }
-        let last = sub.lastIndex(where: { !$0.isWhitespace })!
-        return sub[first...last]
     }
 }

@@ -40,9 +40,9 @@ final class DynamicExporters: Sendable {
     private let state = PThreadMutex(State())
     /// What the hot path reads: the live exporters.
     private let live = PThreadMutex<[Exporter]>([])
-    private let reloadLock = PThreadMutex(())
-    private let stopSignal = DispatchSemaphore(value: 0)
-    private let watcherDone = DispatchSemaphore(value: 0)
+    /// Reads the file and tells a change from none; checks are serialised, so reloads never overlap.
+    private let poller: FilePoller
+    private let watcher = PThreadMutex<Task<Void, Never>?>(nil)
 
     init(
         path: String, pollInterval: Duration, nodeName: String, encoder: FlowRecordEncoder, fileMode: UInt32,
@@ -56,18 +56,10 @@ final class DynamicExporters: Sendable {
         self.fileMode = fileMode
         self.queueCapacity = queueCapacity
         self.logger = logger
+        poller = FilePoller(path: path, interval: max(.milliseconds(1), pollInterval))
         reload()
-        let t = Thread { [self] in
-            let ns = max(
-                1_000_000,
-                pollInterval.components.seconds * 1_000_000_000 + pollInterval.components.attoseconds / 1_000_000_000)
-            while stopSignal.wait(timeout: .now() + .nanoseconds(Int(ns))) == .timedOut {
-                reload()
-            }
-            watcherDone.signal()
-        }
-        t.name = "spyglass-flowlogs-watch"
-        t.start()
+        let task = Task.detached { [self] in await poller.run { [self] change in _ = handle(change) } }
+        watcher.withLock { $0 = task }
     }
 
     func offer(_ flow: Flow, uuid: UUIDv4?) {
@@ -90,26 +82,26 @@ final class DynamicExporters: Sendable {
 
     /// Reads the file and applies it when its content changed. Returns false on a read or parse failure.
     @discardableResult
-    func reload() -> Bool {
-        reloadLock.withLock { _ in reloadLocked() }
-    }
+    func reload() -> Bool { poller.check(handle) }
 
-    private func reloadLocked() -> Bool {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = "cannot read \(path): \(String(cString: strerror(errno)))"
-            return fail(hash: 1, reason)
+    private func handle(_ change: FilePoller.Change) -> Bool {
+        switch change {
+        case .unchanged:
+            return state.withLock { $0.lastError == nil }
+        case .failed(let error):
+            return fail(hash: 1, "cannot read \(path): \(error)")
+        case .changed(let bytes, _):
+            // MD5 as Hubble: its first 8 bytes are `hubble_dynamic_exporter_config_hash`.
+            let hash = MD5.uint64(bytes)
+            let configs: [FlowLogConfig]
+            do {
+                configs = try FlowLogsFile.parse(String(decoding: bytes, as: UTF8.self), baseDirectory: baseDirectory)
+            } catch {
+                return fail(hash: hash, "\(path): \(error.description)")
+            }
+            apply(configs, hash: hash)
+            return true
         }
-        let bytes = [UInt8](data)
-        let hash = MD5.uint64(bytes)
-        if state.withLock({ $0.lastSeenHash }) == hash { return state.withLock { $0.lastError == nil } }
-        let configs: [FlowLogConfig]
-        do {
-            configs = try FlowLogsFile.parse(String(decoding: bytes, as: UTF8.self), baseDirectory: baseDirectory)
-        } catch {
-            return fail(hash: hash, "\(path): \(error.description)")
-        }
-        apply(configs, hash: hash)
-        return true
     }
 
     private func fail(hash: UInt64, _ reason: String) -> Bool {
@@ -198,8 +190,8 @@ final class DynamicExporters: Sendable {
     }
 
     func stop(deadline: ContinuousClock.Instant) -> Bool {
-        stopSignal.signal()
-        _ = watcherDone.wait(timeout: .now() + .seconds(2))
+        poller.cancel()  // waits for a reload in progress; none starts after it
+        watcher.withLock { $0 }?.cancel()
         let all = live.withLock { l -> [Exporter] in
             let a = l
             l = []

@@ -167,16 +167,3 @@ extension Endpoint {
             podName: e.podName, workloads: e.workloads.map { Workload(name: $0.name, kind: $0.kind) })
     }
 }
-
-extension MACAddress {
-    init?(text: String) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 6 else { return nil }
-        var bytes: [UInt8] = []
-        for p in parts {
-            guard let b = UInt8(p, radix: 16) else { return nil }
-            bytes.append(b)
-        }
-        self.init(bytes)
-    }
-}

@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// `Accept-Encoding` negotiation between the two codings the server offers: gzip and identity.
 enum AcceptEncoding {
     /// True when the response should be gzip-compressed for these `Accept-Encoding` header values.
@@ -13,13 +15,13 @@ enum AcceptEncoding {
             for item in value.split(separator: ",") {
                 let parts = item.split(separator: ";")
                 guard let rawName = parts.first else { continue }
-                let name = rawName.trimmingSpaces().lowercased()
+                let name = rawName.trimmingSpacesAndTabs().lowercased()
                 if name.isEmpty { continue }
                 var q = 1.0
                 for parameter in parts.dropFirst() {
                     let kv = parameter.split(separator: "=", maxSplits: 1)
-                    guard kv.count == 2, kv[0].trimmingSpaces().lowercased() == "q" else { continue }
-                    q = parseQ(kv[1].trimmingSpaces()) ?? 0
+                    guard kv.count == 2, kv[0].trimmingSpacesAndTabs().lowercased() == "q" else { continue }
+                    q = parseQ(kv[1].trimmingSpacesAndTabs()) ?? 0
                 }
                 switch name {
                 case "gzip", "x-gzip": gzipQ = max(gzipQ ?? 0, q)
@@ -41,14 +43,5 @@ enum AcceptEncoding {
             (0...1).contains(q)
         else { return nil }
         return q
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
     }
 }

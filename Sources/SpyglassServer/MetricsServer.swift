@@ -224,22 +224,12 @@ public final class MetricsServer: Sendable {
             if io.errnoCode == EADDRINUSE {
                 return MetricsServerError(kind: .addressInUse, message: "\(prefix): address already in use")
             }
-            return MetricsServerError(kind: .bindFailed, message: "\(prefix): \(Self.strerror(io.errnoCode))")
+            return MetricsServerError(kind: .bindFailed, message: "\(prefix): \(Errno.describe(io.errnoCode))")
         }
         if error is SocketAddressError {
             return MetricsServerError(kind: .bindFailed, message: "\(prefix): cannot resolve host")
         }
         return MetricsServerError(kind: .bindFailed, message: "\(prefix): \(error)")
-    }
-
-    private static func strerror(_ code: Int32) -> String {
-        #if canImport(Glibc)
-            String(cString: Glibc.strerror(code))
-        #elseif canImport(Darwin)
-            String(cString: Darwin.strerror(code))
-        #else
-            "errno \(code)"
-        #endif
     }
 
     private func makeBootstrap(group: MultiThreadedEventLoopGroup, pool: NIOThreadPool) -> ServerBootstrap {

@@ -1,9 +1,9 @@
+import SpyglassSupport
+
 #if canImport(Glibc)
     import Glibc
-    private let systemRead = Glibc.read
 #elseif canImport(Darwin)
     import Darwin
-    private let systemRead = Darwin.read
 #endif
 
 /// What `stat` says about one certificate file. `stat` follows symlinks, so a Kubernetes secret update (the
@@ -48,27 +48,13 @@ enum SmallFile {
     }
 
     static func read(_ path: String) throws(Failure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            throw code == ENOENT || code == ENOTDIR ? .missing : .system(describe(code))
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(describe(errno))
+        do {
+            return try FileBytes.read(path, maxBytes: maxBytes)
+        } catch {
+            switch error {
+            case .tooLarge: throw .tooLarge
+            case .system: throw error.isMissing ? .missing : .system(error.description)
             }
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > maxBytes { throw .tooLarge }
         }
-    }
-
-    static func describe(_ code: Int32) -> String {
-        String(cString: strerror(code))
     }
 }

@@ -43,3 +43,57 @@ extension PThreadMutex where Value == Void {
         try withLock { (_: inout Void) throws(Failure) -> Result in try body() }
     }
 }
+
+/// A condition variable for a `PThreadMutex`: a producer calls `signal()` inside `withLock` after making the value
+/// ready; a consumer waits with `withLock(waitingOn:timeoutNs:until:_:)`. Waits are timed on CLOCK_MONOTONIC, so a
+/// wall-clock step neither cuts a wait short nor stretches it.
+public final class PThreadCondition: @unchecked Sendable {
+    // @unchecked: a pthread condition variable is made for use from many threads.
+    fileprivate let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    public init() {
+        condition = .allocate(capacity: 1)
+        condition.initialize(to: pthread_cond_t())
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    /// Wakes one waiter.
+    @inline(__always) public func signal() { pthread_cond_signal(condition) }
+
+    /// Wakes every waiter.
+    @inline(__always) public func broadcast() { pthread_cond_broadcast(condition) }
+}
+
+extension PThreadMutex {
+    /// Takes the lock and, while `isReady` is false, waits on `condition` (the lock released meanwhile) until it is
+    /// signalled or `timeoutNs` has passed; then runs `body` with the lock held, ready or timed out. The value is
+    /// not borrowed across a wait, so producers change it freely in their own `withLock`.
+    @inline(__always)
+    public func withLock<Result>(
+        waitingOn condition: PThreadCondition, timeoutNs: Int64, until isReady: (inout Value) -> Bool,
+        _ body: (inout Value) -> Result
+    ) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if !isReady(&value) {
+            var deadline = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let ns = Int64(deadline.tv_nsec) + max(0, timeoutNs) % 1_000_000_000
+            deadline.tv_sec += time_t(max(0, timeoutNs) / 1_000_000_000 + ns / 1_000_000_000)
+            deadline.tv_nsec = Int(ns % 1_000_000_000)
+            repeat {
+                if pthread_cond_timedwait(condition.condition, mutex, &deadline) == ETIMEDOUT { break }
+            } while !isReady(&value)
+        }
+        return body(&value)
+    }
+}

@@ -388,8 +388,7 @@ func ip(_ text: String) -> IPAddress {
 }
 
 func mac(_ text: String) -> MACAddress {
-    let parts = text.split(separator: ":").compactMap { UInt8($0, radix: 16) }
-    guard parts.count == 6, let m = MACAddress(parts) else { preconditionFailure("PacketBuilder: bad MAC \(text)") }
+    guard let m = MACAddress(text: text) else { preconditionFailure("PacketBuilder: bad MAC \(text)") }
     return m
 }
 

@@ -451,6 +451,11 @@ struct OverloadTests {
         #expect(!queue.push(batch(queue, trace: 5, drop: 0)))
         #expect(queue.lost == 15 && queue.lostDrops == 3)
         #expect(queue.depth == 2)
+        // The same figures as the queue's self-metric families.
+        let families = queue.selfMetrics()
+        #expect(families.map(\.name) == ["spyglass_event_queue_depth", "spyglass_event_queue_lost_total"])
+        #expect(families.first?.samples.map(\.value) == [2])
+        #expect(families.last?.samples.map { "\($0.labels["kind"] ?? "?")=\($0.value)" } == ["trace=12.0", "drop=3.0"])
         // It catches up: pushes succeed again and nothing more is lost.
         for _ in 0..<2 {
             let b = queue.pop(timeoutMs: 10)

@@ -87,4 +87,4 @@ enum Frames {
 }
 
 func addr(_ s: String) -> IPAddress { IPAddress(s)! }
-func macAddr(_ s: String) -> MACAddress { MACAddress(s.split(separator: ":").map { UInt8($0, radix: 16)! })! }
+func macAddr(_ s: String) -> MACAddress { MACAddress(text: s)! }

@@ -94,6 +94,15 @@ struct MetricsServerAbuseTests {
             #expect(
                 provider.accepts.count == 1 && server.coalescedScrapes == limit - 1,
                 "renders: \(provider.accepts.count)")
+            // The same counts as the server's self-metric families (no TLS: no TLS families).
+            let families = server.selfMetrics()
+            #expect(
+                families.map(\.name) == [
+                    "spyglass_metrics_server_connections_refused_total",
+                    "spyglass_metrics_server_coalesced_scrapes_total"
+                ])
+            #expect(families.first?.samples.first { $0.labels["reason"] == "limit" }?.value == 1)
+            #expect(families.last?.samples.map(\.value) == [Double(limit - 1)])
         }
     }
 

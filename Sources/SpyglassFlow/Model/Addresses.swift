@@ -15,6 +15,15 @@ public struct MACAddress: Sendable, Equatable, Hashable, CustomStringConvertible
         h.combine(bytes.0); h.combine(bytes.1); h.combine(bytes.2)
         h.combine(bytes.3); h.combine(bytes.4); h.combine(bytes.5)
     }
+    /// Six colon-separated hexadecimal bytes (`aa:bb:cc:00:11:22`, either case), as `description` writes them.
+    public init?(text: some StringProtocol) {
+        var bytes: [UInt8] = []
+        for part in text.split(separator: ":") {
+            guard bytes.count < 6, let b = UInt8(part, radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        self.init(bytes)
+    }
     /// Lower-case, colon-separated (as Hubble prints it).
     public var description: String {
         let b = [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5]

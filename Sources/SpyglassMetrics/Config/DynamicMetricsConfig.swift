@@ -3,12 +3,6 @@ import SpyglassFlow
 import SpyglassSupport
 import Yams
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The dynamic metrics file (`--hubble-dynamic-metrics-config-path`, docs/hubble-compatibility.md §5):
 ///
 /// ```yaml
@@ -34,30 +28,19 @@ public enum DynamicMetricsConfig {
 
     /// The file's bytes, or `.unreadable` with the system's reason (`No such file or directory`).
     static func read(_ path: String) throws(DynamicMetricsConfigError) -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DynamicMetricsConfigError(path: path, kind: .unreadable, message: String(cString: strerror(errno)))
+        do {
+            return Data(try FileBytes.read(path, maxBytes: maxBytes))
+        } catch {
+            throw unreadable(path, error)
         }
-        defer { close(fd) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            #if canImport(Glibc)
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            #else
-                let n = buffer.withUnsafeMutableBytes { Darwin.read(fd, $0.baseAddress, $0.count) }
-            #endif
-            if n == 0 { return data }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DynamicMetricsConfigError(
-                    path: path, kind: .unreadable, message: String(cString: strerror(errno)))
-            }
-            data.append(contentsOf: buffer[0..<n])
-            if data.count > 16 << 20 {
-                throw DynamicMetricsConfigError(path: path, kind: .unreadable, message: "larger than 16 MiB")
-            }
-        }
+    }
+
+    /// A dynamic metrics file is a few KiB; anything this large is not one.
+    static let maxBytes = 16 << 20
+
+    static func unreadable(_ path: String, _ error: FileReadError) -> DynamicMetricsConfigError {
+        let message = if case .tooLarge = error { "larger than 16 MiB" } else { error.description }
+        return DynamicMetricsConfigError(path: path, kind: .unreadable, message: message)
     }
 
     /// Parses the bytes of a dynamic metrics file. Every metric's filters are read as FlowFilters and compiled once,

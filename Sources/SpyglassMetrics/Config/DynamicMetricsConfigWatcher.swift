@@ -36,7 +36,9 @@ public final class DynamicMetricsConfigWatcher: Sendable {
     }
 
     public let path: String
-    public let interval: Duration
+    public var interval: Duration { poller.interval }
+    /// Reads the file and tells a change (content hash) from none.
+    private let poller: FilePoller
     private let engine: MetricsEngine
     private let log: @Sendable (LogLevel, String) -> Void
     private let state = StateBox()
@@ -47,8 +49,6 @@ public final class DynamicMetricsConfigWatcher: Sendable {
     }
 
     struct State {
-        /// Fingerprint of what the last check saw (content hash, or the read error).
-        var lastSeen: String?
         var successes: UInt64 = 0
         var failures: UInt64 = 0
         var lastSucceeded: Bool?
@@ -63,7 +63,7 @@ public final class DynamicMetricsConfigWatcher: Sendable {
     ) throws {
         self.path = path
         self.engine = engine
-        self.interval = interval
+        poller = FilePoller(path: path, interval: interval, maxBytes: DynamicMetricsConfig.maxBytes)
         self.log = log
         let state = self.state
         try engine.registerCollector(
@@ -106,16 +106,18 @@ public final class DynamicMetricsConfigWatcher: Sendable {
 
     /// Reads the file; when its content changed since the last check, parses, validates and applies it.
     @discardableResult
-    public func check() -> Outcome {
-        let data: Data
-        do {
-            data = try DynamicMetricsConfig.read(path)
-        } catch {
-            return seen("unreadable: \(error.message)") ? .unchanged : reject(error)
+    public func check() -> Outcome { poller.check(handle) }
+
+    private func handle(_ change: FilePoller.Change) -> Outcome {
+        switch change {
+        case .unchanged: .unchanged
+        case .failed(let error): reject(DynamicMetricsConfig.unreadable(path, error))
+        case .changed(let bytes, let hash): apply(Data(bytes), hash: hash)
         }
-        // Change detection only (Hubble uses the first 8 bytes of an MD5 for the same purpose).
-        let hash = FNV1a.hash64(data)
-        if seen("content: \(String(hash, radix: 16)) \(data.count)") { return .unchanged }
+    }
+
+    private func apply(_ data: Data, hash: UInt64) -> Outcome {
+        // Change detection is the poller's FNV-1a (Hubble uses the first 8 bytes of an MD5 for the same purpose).
         let config: MetricsConfig
         let warnings: [String]
         do {
@@ -144,21 +146,11 @@ public final class DynamicMetricsConfigWatcher: Sendable {
         return .applied(reconfiguration, warnings: warnings)
     }
 
-    /// Polls every `interval` until the task is cancelled.
+    /// Checks at once, then every `interval` until the task is cancelled.
     public func run() async {
-        while !Task.isCancelled {
-            check()
-            do { try await Task.sleep(for: interval) } catch { return }
-        }
-    }
-
-    /// Records `fingerprint`; true when it equals the previous one.
-    private func seen(_ fingerprint: String) -> Bool {
-        state.withLock { s in
-            if s.lastSeen == fingerprint { return true }
-            s.lastSeen = fingerprint
-            return false
-        }
+        guard !Task.isCancelled else { return }
+        check()
+        await poller.run { [self] change in _ = handle(change) }
     }
 
     private func reject(_ e: DynamicMetricsConfigError) -> Outcome {

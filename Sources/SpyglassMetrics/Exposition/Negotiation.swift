@@ -1,3 +1,5 @@
+import SpyglassSupport
+
 /// Chooses the exposition format from an `Accept` header the way client_golang's promhttp does:
 /// `expfmt.NegotiateIncludingOpenMetrics` when OpenMetrics is enabled, `expfmt.Negotiate` otherwise.
 ///
@@ -73,15 +75,5 @@ struct AcceptRange: Equatable {
             }
         }
         return out
-    }
-}
-
-extension Substring {
-    /// strings.Trim(s, " "): spaces only.
-    func trimmingSpaces() -> Substring {
-        var s = self
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return s
     }
 }

@@ -1,12 +1,10 @@
 import Foundation
-import SpyglassExport
-import SpyglassMetrics
 import SpyglassSupport
 
 /// The standard `process_*` families that every Prometheus client library exports (client_golang's process
 /// collector among them, so Hubble's registry has them too): resident memory, CPU time, file descriptors, start time.
 /// Dashboards and alerts on agent health expect these names. Read from /proc/self at each scrape.
-enum ProcessMetrics {
+public enum ProcessMetrics {
     struct Snapshot: Equatable {
         var cpuSeconds: Double
         var virtualBytes: Double
@@ -16,7 +14,9 @@ enum ProcessMetrics {
         var maxFDs: Double
     }
 
-    static func register(on engine: MetricsEngine) throws {
+    /// Registers the `process_*` families and `spyglass_build_info{version,arch}` (throws
+    /// `MetricsRegistrationError` when they are registered already).
+    public static func register(on engine: MetricsEngine, version: String) throws {
         let families: [(String, String, MetricType, @Sendable (Snapshot) -> Double)] = [
             (
                 "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", .counter,
@@ -39,7 +39,7 @@ enum ProcessMetrics {
         }
         // The build behind the series, as `*_build_info` families do: join on it in queries and alerts.
         let info = [
-            MetricSample(labels: ["version": SpyglassExportInfo.version, "arch": machineArchitecture()], value: 1)
+            MetricSample(labels: ["version": version, "arch": machineArchitecture()], value: 1)
         ]
         try engine.registerCollector(
             name: "spyglass_build_info",
