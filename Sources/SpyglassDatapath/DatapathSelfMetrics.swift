@@ -9,7 +9,8 @@ extension TCPrograms {
     public func selfMetrics() -> [SelfMetricFamily] {
         let s = stats()
         return Self.counters.map {
-            SelfMetricFamily(name: $0.name, kind: .counter, help: $0.help, samples: [MetricSample(value: Double($0.value(s)))])
+            SelfMetricFamily(
+                name: $0.name, kind: .counter, help: $0.help, samples: [MetricSample(value: Double($0.value(s)))])
         }
     }
 
