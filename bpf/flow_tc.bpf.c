@@ -26,6 +26,7 @@ static __always_inline int spy_tc_load(struct __sk_buff *skb, __u32 off, void *d
 #include "lib/conn.bpf.h"
 #include "lib/emit.bpf.h"
 #include "lib/l7.bpf.h"
+#include "lib/conn_cache.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -84,8 +85,8 @@ static __always_inline int spy_handle(struct __sk_buff *skb, __u8 direction)
         d.folded_packets = 1;
         d.folded_bytes = skb->len;
     } else {
-        l7 = spy_l7_candidate(skb, &p);
-        spy_conn_decide(&p, skb->ifindex, skb->len, now, l7, &d);
+        spy_conn_decide(&p, skb->ifindex, skb->len, now, spy_l7_http_start(skb, &p), &d);
+        l7 = d.l7;
     }
     if (!d.report) {
         spy_stat_inc(SPY_STAT_AGGREGATED);
