@@ -118,11 +118,11 @@ static __always_inline int spy_conn_is_syn(const struct spy_pkt *p)
            (p->tcp_flags & (SPY_TCP_SYN | SPY_TCP_ACK)) == SPY_TCP_SYN;
 }
 
-/* Decides for a packet of `key` sent by `side`, given the state looked up for it (`st`, NULL if none). Returns
- * the state the decision leaves (`st`, or `fresh` once stored; NULL if none could be stored) and sets `*created`
- * when it is `fresh`. `owner` goes into a fresh state's owner[side] (see conn_cache.bpf.h). `force`: report
- * whatever the aggregation says (L7 payload), with reason SPY_REPORT_L7. */
-static __always_inline struct spy_conn_state *
+/* Decides for a packet of `key` sent by `side`, given the state looked up for it (`st`, NULL if none). Returns 0 if
+ * no state could be stored, else 1 with `*created` set when the state is now `fresh` (else it is `st`). `owner` goes
+ * into a fresh state's owner[side] (see conn_cache.bpf.h). `force`: report whatever the aggregation says (L7
+ * payload), with reason SPY_REPORT_L7. */
+static __always_inline int
 spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side, __u32 len, __u64 now, int force,
                struct spy_conn_state *st, struct spy_conn_state *fresh, __u16 owner, int *created,
                struct spy_decision *d)
@@ -138,9 +138,16 @@ spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side
     if (!st) {
         __builtin_memset(fresh, 0, sizeof(*fresh));
         spy_conn_origin(p, side, fresh);
-        fresh->flags_seen[side & 1] = p->tcp_flags;
-        fresh->last_report_ns[side & 1] = now;
-        fresh->owner[side & 1] = owner;
+        /* Constant indexes: a variable one into a stack object becomes a pointer OR the verifier refuses. */
+        if (side & 1) {
+            fresh->flags_seen[1] = p->tcp_flags;
+            fresh->last_report_ns[1] = now;
+            fresh->owner[1] = owner;
+        } else {
+            fresh->flags_seen[0] = p->tcp_flags;
+            fresh->last_report_ns[0] = now;
+            fresh->owner[0] = owner;
+        }
         fresh->gen = __sync_fetch_and_add(&spy_conn_epoch, 1) + 1;
         if (bpf_map_update_elem(&spy_conns, key, fresh, BPF_ANY) < 0) {
             spy_stat_inc(SPY_STAT_CONN_TABLE_FULL);
@@ -154,7 +161,7 @@ spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side
         d->flags = SPY_F_NEW_CONNECTION;
         if (fresh->origin_known)
             d->flags |= SPY_F_REPLY_KNOWN | (fresh->origin != side ? SPY_F_IS_REPLY : 0);
-        return fresh;
+        return 1;
     }
 
     int s = side & 1;
@@ -183,7 +190,7 @@ spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side
         d->folded_bytes = 0;
         st->folded_packets[s] += 1;
         st->folded_bytes[s] += len;
-        return st;
+        return 1;
     }
 
     if (d->report) {
@@ -196,5 +203,5 @@ spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side
         st->folded_packets[s] += 1;
         st->folded_bytes[s] += len;
     }
-    return st;
+    return 1;
 }

@@ -96,6 +96,66 @@ static __always_inline void spy_conn_decide_uncached(const struct spy_pkt *p, __
     spy_conn_apply(p, &key, side, len, now, d->l7, st, &fresh, 0, &created, d);
 }
 
+static __always_inline void spy_conn_view_take(struct spy_conn_cache_entry *c, const struct spy_conn_state *st,
+                                               __u64 epoch, int s, __u32 me)
+{
+    c->last_report_ns[0] = st->last_report_ns[0];
+    c->last_report_ns[1] = st->last_report_ns[1];
+    c->flags_seen[0] = st->flags_seen[0];
+    c->flags_seen[1] = st->flags_seen[1];
+    c->gen = st->gen;
+    c->epoch = epoch;
+    c->owned = (1u << s) | (st->owner[s ^ 1] == me + 1 ? 1u << (s ^ 1) : 0);
+}
+
+struct spy_conn_slow_in {
+    __u64 now;
+    __u32 len;
+    __u8 side, http, payload, same;
+};
+
+/* Everything but the fast path, out of line (a BPF-to-BPF call) so the fast path stays a few cache lines of code.
+ * Returns d->report: a used scalar return (with none, clang leaves r0 holding a stack pointer, which the verifier
+ * refuses at a subprogram's exit). */
+static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct spy_conn_key *key,
+                                            struct spy_conn_cache_entry *c, const struct spy_conn_slow_in *in,
+                                            struct spy_decision *d)
+{
+    int side = in->side, s = in->side & 1, same = in->same, http = in->http, payload = in->payload;
+    __u32 len = in->len;
+    __u64 now = in->now;
+    __u32 me = bpf_get_smp_processor_id();
+    if (!same) {
+        if (c->pending[0] | c->pending[1])
+            spy_conn_cache_retire(c, bpf_map_lookup_elem(&spy_conns, &c->key));
+        else
+            spy_conn_cache_retire(c, 0);
+        __builtin_memcpy(&c->key, key, sizeof(*key));
+    }
+    __u64 epoch = spy_conn_epoch; /* before the lookup: a replacement after it bumps past the view's */
+    struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, key);
+    if (same)
+        spy_conn_cache_retire(c, st);
+    if (st)
+        spy_conn_cache_steal(st, key, s, me);
+
+    int ports = spy_l7_port(p);
+    d->l7 = http || (payload && ports);
+    struct spy_conn_state fresh;
+    int created = 0;
+    if (!spy_conn_apply(p, key, side, len, now, d->l7, st, &fresh, me + 1, &created, d))
+        return d->report;
+    if (created) {
+        spy_conn_view_take(c, &fresh, fresh.gen, s, me);
+    } else if (st) {
+        st->owner[s] = me + 1;
+        spy_conn_view_take(c, st, epoch, s, me);
+    }
+    c->l7_ports = ports;
+    c->valid = 1;
+    return d->report;
+}
+
 /* Decides for a packet and says whether it carries L7 payload (d->l7): `http` is spy_l7_http_start() of it, the
  * L7 port check is the cache's. Monitor aggregation `none` reports every packet and goes uncached. */
 static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifindex, __u32 len, __u64 now, int http,
@@ -124,39 +184,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
         return; /* folded: d->report stays 0 */
     }
 
-    __u32 me = bpf_get_smp_processor_id();
-    if (!same) {
-        if (c->pending[0] | c->pending[1])
-            spy_conn_cache_retire(c, bpf_map_lookup_elem(&spy_conns, &c->key));
-        else
-            spy_conn_cache_retire(c, 0);
-        __builtin_memcpy(&c->key, &key, sizeof(key));
-    }
-    __u64 epoch = spy_conn_epoch; /* before the lookup: a replacement after it bumps past the view's */
-    struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
-    if (same)
-        spy_conn_cache_retire(c, st);
-    if (st)
-        spy_conn_cache_steal(st, &key, s, me);
-
-    int ports = spy_l7_port(p);
-    d->l7 = http || (payload && ports);
-    struct spy_conn_state fresh;
-    int created = 0;
-    struct spy_conn_state *now_st = spy_conn_apply(p, &key, side, len, now, d->l7, st, &fresh, me + 1, &created, d);
-    if (!now_st)
-        return;
-    if (created)
-        epoch = now_st->gen;
-    else
-        now_st->owner[s] = me + 1;
-    c->last_report_ns[0] = now_st->last_report_ns[0];
-    c->last_report_ns[1] = now_st->last_report_ns[1];
-    c->flags_seen[0] = now_st->flags_seen[0];
-    c->flags_seen[1] = now_st->flags_seen[1];
-    c->gen = now_st->gen;
-    c->epoch = epoch;
-    c->owned = (1u << s) | (now_st->owner[s ^ 1] == me + 1 ? 1u << (s ^ 1) : 0);
-    c->l7_ports = ports;
-    c->valid = 1;
+    struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http, .payload = payload,
+                                  .same = same};
+    d->report = spy_conn_decide_slow(p, &key, c, &in, d);
 }
