@@ -26,7 +26,28 @@ struct TCCostBench {
         )
     ]
 
+    /// Two connections whose packets alternate: every packet misses the per-CPU connection cache (bpf/lib/
+    /// conn_cache.bpf.h) and takes the slow path. BPF_PROG_TEST_RUN repeats one frame, so these are single runs.
+    static let alternating: [[UInt8]] = [40100, 40101].map {
+        PacketBuilder.ethernet().ipv4(src: "10.0.0.1", dst: "10.0.0.2").udp(sport: $0, dport: 5201)
+            .payload([UInt8](repeating: 0x61, count: 18)).build()
+    }
+    static let alternatingRuns = 4001
+
+    /// Median ns of single runs alternating over `frames`.
+    static func alternatingMedian(_ frames: [[UInt8]], _ run: ([UInt8]) throws -> UInt32) throws -> UInt32 {
+        var runs: [UInt32] = []
+        for i in 0..<alternatingRuns { runs.append(try run(frames[i % frames.count])) }
+        return runs.sorted()[runs.count / 2]
+    }
+
     func run() throws {
+        // One CPU throughout: the connection cache is per CPU, as a NAPI batch's packets are.
+        let cpu = try CPUAffinity.allowed().first ?? 0
+        try CPUAffinity.pinned(to: cpu) { try measure() }
+    }
+
+    func measure() throws {
         print(
             "tc-cost: spy_tc_ingress under BPF_PROG_TEST_RUN, \(repeats) repeats per figure, median of 5 runs (101 at none)"
         )
@@ -65,6 +86,19 @@ struct TCCostBench {
                 print(
                     "RESULT tc_cost_\(level) case=\(Self.cases.firstIndex { $0.0 == name }!) ns=\(median) baseline_ns=\(baseline[name] ?? 0) program_ns=\(own)"
                 )
+            }
+            if level == .medium {
+                for frame in Self.alternating { _ = try programs.testRun(.ingress, frame: frame) }
+                let base = try Self.alternatingMedian(Self.alternating) { try empty.testRun(frame: $0).durationNs }
+                let median = try Self.alternatingMedian(Self.alternating) {
+                    try programs.testRun(.ingress, frame: $0).durationNs
+                }
+                let own = Int(median) - Int(base)
+                let name = "UDP, two connections alternating (cache misses)"
+                print(
+                    "  medium  \(name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(median) ns/packet, \(own) ns above the empty program (single runs, median of \(Self.alternatingRuns))"
+                )
+                print("RESULT tc_cost_medium case=alternating ns=\(median) baseline_ns=\(base) program_ns=\(own)")
             }
         }
     }

@@ -21,7 +21,8 @@ struct spy_conn_state {
     __u8 flags_seen[2];
     __u8 origin;             /* side that opened the connection */
     __u8 origin_known;
-    __u8 pad[4];
+    __u16 owner[2];          /* per side: 1 + the CPU whose connection cache may hold folded packets (0: none) */
+    __u32 gen;               /* spy_conn_epoch when created: tells a replaced connection from its successor */
 };
 
 struct {
@@ -35,6 +36,7 @@ struct spy_decision {
     __u8 report;
     __u8 reason;
     __u16 flags;            /* SPY_F_IS_REPLY / SPY_F_REPLY_KNOWN / SPY_F_NEW_CONNECTION */
+    __u8 l7;                /* the packet carries L7 payload (spy_l7_candidate) */
     __u32 folded_packets;   /* packets this report stands for, including this one */
     __u64 folded_bytes;
 };
@@ -107,41 +109,59 @@ static __always_inline __u16 spy_conn_reply_flags(const struct spy_pkt *p, __u32
     return SPY_F_REPLY_KNOWN | (st->origin != side ? SPY_F_IS_REPLY : 0);
 }
 
-/* `force`: report whatever the aggregation says (L7 payload), with reason SPY_REPORT_L7. */
-static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifindex, __u32 len, __u64 now, int force,
-                                            struct spy_decision *d)
-{
-    struct spy_conn_key key = {};
-    int side = spy_conn_key(p, ifindex, &key);
+/* Bumped whenever a connection's state is created or replaced; a new state's gen is the bumped value. */
+static volatile __u64 spy_conn_epoch;
 
+static __always_inline int spy_conn_is_syn(const struct spy_pkt *p)
+{
+    return p->proto == SPY_IPPROTO_TCP && (p->flags & SPY_F_L4_PRESENT) &&
+           (p->tcp_flags & (SPY_TCP_SYN | SPY_TCP_ACK)) == SPY_TCP_SYN;
+}
+
+/* Decides for a packet of `key` sent by `side`, given the state looked up for it (`st`, NULL if none). Returns 0 if
+ * no state could be stored, else 1 with `*created` set when the state is now `fresh` (else it is `st`). `owner` goes
+ * into a fresh state's owner[side] (see conn_cache.bpf.h). `force`: report whatever the aggregation says (L7
+ * payload), with reason SPY_REPORT_L7. */
+static __always_inline int
+spy_conn_apply(const struct spy_pkt *p, const struct spy_conn_key *key, int side, __u32 len, __u64 now, int force,
+               struct spy_conn_state *st, struct spy_conn_state *fresh, __u16 owner, int *created,
+               struct spy_decision *d)
+{
     d->folded_packets = 1;
     d->folded_bytes = len;
 
-    struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
-    int is_syn = p->proto == SPY_IPPROTO_TCP && (p->flags & SPY_F_L4_PRESENT) &&
-                 (p->tcp_flags & (SPY_TCP_SYN | SPY_TCP_ACK)) == SPY_TCP_SYN;
     /* A SYN from the other side, or after FIN/RST, starts a new connection on the same tuple. */
-    if (st && is_syn &&
+    if (st && spy_conn_is_syn(p) &&
         (st->origin != side || ((st->flags_seen[0] | st->flags_seen[1]) & (SPY_TCP_FIN | SPY_TCP_RST))))
         st = 0;
 
     if (!st) {
-        struct spy_conn_state fresh = {};
-        spy_conn_origin(p, side, &fresh);
-        fresh.flags_seen[side & 1] = p->tcp_flags;
-        fresh.last_report_ns[side & 1] = now;
-        if (bpf_map_update_elem(&spy_conns, &key, &fresh, BPF_ANY) < 0) {
+        __builtin_memset(fresh, 0, sizeof(*fresh));
+        spy_conn_origin(p, side, fresh);
+        /* Constant indexes: a variable one into a stack object becomes a pointer OR the verifier refuses. */
+        if (side & 1) {
+            fresh->flags_seen[1] = p->tcp_flags;
+            fresh->last_report_ns[1] = now;
+            fresh->owner[1] = owner;
+        } else {
+            fresh->flags_seen[0] = p->tcp_flags;
+            fresh->last_report_ns[0] = now;
+            fresh->owner[0] = owner;
+        }
+        fresh->gen = __sync_fetch_and_add(&spy_conn_epoch, 1) + 1;
+        if (bpf_map_update_elem(&spy_conns, key, fresh, BPF_ANY) < 0) {
             spy_stat_inc(SPY_STAT_CONN_TABLE_FULL);
             d->report = 1;
             d->reason = SPY_REPORT_NO_STATE;
-            return;
+            return 0;
         }
+        *created = 1;
         d->report = 1;
         d->reason = cfg_aggregation ? SPY_REPORT_NEW_CONNECTION : SPY_REPORT_EVERY_PACKET;
         d->flags = SPY_F_NEW_CONNECTION;
-        if (fresh.origin_known)
-            d->flags |= SPY_F_REPLY_KNOWN | (fresh.origin != side ? SPY_F_IS_REPLY : 0);
-        return;
+        if (fresh->origin_known)
+            d->flags |= SPY_F_REPLY_KNOWN | (fresh->origin != side ? SPY_F_IS_REPLY : 0);
+        return 1;
     }
 
     int s = side & 1;
@@ -170,7 +190,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
         d->folded_bytes = 0;
         st->folded_packets[s] += 1;
         st->folded_bytes[s] += len;
-        return;
+        return 1;
     }
 
     if (d->report) {
@@ -183,4 +203,5 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
         st->folded_packets[s] += 1;
         st->folded_bytes[s] += len;
     }
+    return 1;
 }
