@@ -132,16 +132,8 @@ struct L7EndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.31.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.31.3/24")
-            let server = try lab.spawn(
-                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try await startHTTPServer(lab, in: web)
             defer { _ = server.terminate() }
-            let up = try await lab.run(
-                inNamespace: web.namespace,
-                [
-                    "bash", "-c",
-                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
-                ], timeout: .seconds(10))
-            try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
             let metrics = "httpV2:exemplars=true;labelsContext=source_ip,destination_ip flow"
             try await withAgent([client.hostInterface, web.hostInterface], metrics: metrics) { agent in
@@ -212,16 +204,8 @@ struct L7EndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.38.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.38.3/24")
-            let server = try lab.spawn(
-                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "9091"], timeout: .seconds(120))
+            let server = try await startHTTPServer(lab, in: web, port: 9091)
             defer { _ = server.terminate() }
-            let up = try await lab.run(
-                inNamespace: web.namespace,
-                [
-                    "bash", "-c",
-                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):9091/ok && exit 0; sleep 0.1; done; exit 1"
-                ], timeout: .seconds(10))
-            try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             var c = AgentConfig()
             #expect(!c.datapath.httpPorts.contains(9091) && c.datapath.httpDetect)
             c.interfaces = [client.hostInterface, web.hostInterface]
@@ -352,16 +336,8 @@ struct L7EndToEndTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.35.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.35.3/24")
-            let server = try lab.spawn(
-                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try await startHTTPServer(lab, in: web)
             defer { _ = server.terminate() }
-            let up = try await lab.run(
-                inNamespace: web.namespace,
-                [
-                    "bash", "-c",
-                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
-                ], timeout: .seconds(10))
-            try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
             try await withAgent([client.hostInterface], metrics: "httpV2") { agent in
                 let r = try lab.run(
                     in: client, ["python3", Self.attacks, "forge-http", web.ipv4, "8080"], timeout: .seconds(20))

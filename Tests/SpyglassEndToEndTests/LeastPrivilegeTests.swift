@@ -128,16 +128,8 @@ struct LeastPrivilegeTests {
         try await withLab { lab in
             let client = try lab.addPod(name: "client", ipv4: "10.199.62.2/24")
             let web = try lab.addPod(name: "web", ipv4: "10.199.62.3/24")
-            let server = try lab.spawn(
-                in: web, ["python3", "-c", DemoScripts.httpServer, web.ipv4, "8080"], timeout: .seconds(120))
+            let server = try await startHTTPServer(lab, in: web)
             defer { _ = server.terminate() }
-            let up = try await lab.run(
-                inNamespace: web.namespace,
-                [
-                    "bash", "-c",
-                    "for i in $(seq 1 50); do curl -s -o /dev/null http://\(web.ipv4):8080/ok && exit 0; sleep 0.1; done; exit 1"
-                ], timeout: .seconds(10))
-            try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
 
             let agent = try lab.spawn(
                 inNamespace: nil,

@@ -193,6 +193,18 @@ public final class L7Assembler {
         var destination: IPAddress
         var sourcePort: UInt16
         var destinationPort: UInt16
+
+        /// The connection this packet belongs to, client first: the sender is the client when `fromClient`.
+        /// `site` overrides the packet's own (`.node` keys what the whole node shares).
+        func connection(fromClient: Bool, site: ObservationSite? = nil) -> ConnectionKey {
+            fromClient
+                ? ConnectionKey(
+                    site: site ?? self.site, client: source, server: destination, clientPort: sourcePort,
+                    serverPort: destinationPort)
+                : ConnectionKey(
+                    site: site ?? self.site, client: destination, server: source, clientPort: destinationPort,
+                    serverPort: sourcePort)
+        }
     }
 
     /// The real payload size of the packet: from the IP length (UDP: its length field), which the snapshot may
@@ -286,14 +298,7 @@ public final class L7Assembler {
     private func processDNSStream(
         _ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool
     ) -> [Flow] {
-        let key =
-            fromClient
-            ? ConnectionKey(
-                site: packet.site, client: packet.source, server: packet.destination,
-                clientPort: packet.sourcePort, serverPort: packet.destinationPort)
-            : ConnectionKey(
-                site: packet.site, client: packet.destination, server: packet.source,
-                clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+        let key = packet.connection(fromClient: fromClient)
         let closing = tcp.flags.contains(.rst) || tcp.flags.contains(.fin)
         var slot = dnsStreams.slot(of: key)
         if let s = slot, isNewConnection(tcp) {
@@ -394,10 +399,7 @@ public final class L7Assembler {
                 return
             }
             let claim = DNSQueryKey(
-                connection: ConnectionKey(
-                    site: .node, client: packet.source, server: packet.destination,
-                    clientPort: packet.sourcePort, serverPort: packet.destinationPort),
-                id: message.id)
+                connection: packet.connection(fromClient: true, site: .node), id: message.id)
             let owner = dnsClaims.slot(of: claim).map { dnsClaims[slot: $0] }
             guard
                 let direction = reporter.dnsQuery(
@@ -414,10 +416,7 @@ public final class L7Assembler {
             counters.dnsQueries &+= 1
             let qtypes = message.questions.map { DNSRecordType.name($0.type) }
             let key = DNSQueryKey(
-                connection: ConnectionKey(
-                    site: packet.site, client: packet.source, server: packet.destination,
-                    clientPort: packet.sourcePort, serverPort: packet.destinationPort),
-                id: message.id)
+                connection: packet.connection(fromClient: true), id: message.id)
             // A retransmitted query keeps the first one's time: latency is from the first ask.
             if pendingDNS.slot(of: key) == nil {
                 let pending = PendingDNSQuery(
@@ -443,10 +442,7 @@ public final class L7Assembler {
         }
 
         let key = DNSQueryKey(
-            connection: ConnectionKey(
-                site: packet.site, client: packet.destination, server: packet.source,
-                clientPort: packet.destinationPort, serverPort: packet.sourcePort),
-            id: message.id)
+            connection: packet.connection(fromClient: false), id: message.id)
         var pending: PendingDNSQuery? = nil
         var mismatch = false
         if let slot = pendingDNS.slot(of: key) {
@@ -463,9 +459,7 @@ public final class L7Assembler {
             }
         }
         let claim = DNSQueryKey(
-            connection: ConnectionKey(
-                site: .node, client: key.connection.client, server: key.connection.server,
-                clientPort: key.connection.clientPort, serverPort: key.connection.serverPort), id: message.id)
+            connection: packet.connection(fromClient: false, site: .node), id: message.id)
         let claimSlot = dnsClaims.slot(of: claim)
         let unmatchedDirection: TrafficDirection?
         if pending != nil {
@@ -537,14 +531,7 @@ public final class L7Assembler {
     private func processHTTP(_ packet: PacketContext, _ seg: Segment, _ tcp: ParsedPacket.TCPHeader, fromClient: Bool)
         -> [Flow]
     {
-        let key =
-            fromClient
-            ? ConnectionKey(
-                site: packet.site, client: packet.source, server: packet.destination,
-                clientPort: packet.sourcePort, serverPort: packet.destinationPort)
-            : ConnectionKey(
-                site: packet.site, client: packet.destination, server: packet.source,
-                clientPort: packet.destinationPort, serverPort: packet.sourcePort)
+        let key = packet.connection(fromClient: fromClient)
         var slot = httpConnections.slot(of: key)
         if let s = slot, isNewConnection(tcp) {
             // The 5-tuple is reused by a new connection: the old one ended unseen.
