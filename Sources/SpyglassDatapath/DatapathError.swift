@@ -1,5 +1,6 @@
 import CSpyglassBPF
 import Glibc
+import SpyglassSupport
 
 /// Errors of the kernel side, each a one-line message that names the cause.
 public enum DatapathError: Error, CustomStringConvertible, Equatable {
@@ -28,7 +29,7 @@ public enum DatapathError: Error, CustomStringConvertible, Equatable {
         case .watchedByAnotherAgent(let name):
             return "--interface: \(name) is already watched by another running Spyglass agent (stop it first)"
         case .libbpf(let op, let errno, let detail):
-            let reason = String(cString: strerror(errno))
+            let reason = Errno.describe(errno)
             return detail.isEmpty ? "\(op) failed: \(reason)" : "\(op) failed: \(reason) (\(detail))"
         case .invalidConfig(let message):
             return message

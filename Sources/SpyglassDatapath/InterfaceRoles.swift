@@ -1,5 +1,6 @@
 import CSpyglassBPF
 import Glibc
+import SpyglassSupport
 
 /// What a network interface is to the node, which decides whether Spyglass hooks it, which observation points
 /// its hooks report, and where a packet is reported once (README "Interface roles").
@@ -95,18 +96,18 @@ public struct NodeNetwork: Sendable, Equatable {
         let n = spy_rtnl_addresses(&raw, Int32(raw.count))
         if n < 0 {
             throw DatapathError.invalidConfig(
-                "reading interface addresses over rtnetlink: \(String(cString: strerror(-n)))")
+                "reading interface addresses over rtnetlink: \(Errno.describe(-n))")
         }
         var routes = [UInt32](repeating: 0, count: 256)
         let r = spy_rtnl_default_route_ifindexes(&routes, Int32(routes.count))
         if r < 0 {
-            throw DatapathError.invalidConfig("reading default routes over rtnetlink: \(String(cString: strerror(-r)))")
+            throw DatapathError.invalidConfig("reading default routes over rtnetlink: \(Errno.describe(-r))")
         }
         var tunnels = [spy_rtnl_tunnel](repeating: spy_rtnl_tunnel(), count: 256)
         let t = spy_rtnl_tunnels(&tunnels, Int32(tunnels.count))
         if t < 0 {
             throw DatapathError.invalidConfig(
-                "reading tunnel interfaces over rtnetlink: \(String(cString: strerror(-t)))")
+                "reading tunnel interfaces over rtnetlink: \(Errno.describe(-t))")
         }
         let addresses = raw.prefix(Int(n)).map { a in
             Address(

@@ -66,7 +66,7 @@ final class NodeAddressSource: Sendable {
 
     struct GetIfAddrsError: Error, CustomStringConvertible {
         var errno: Int32
-        var description: String { "getifaddrs: \(String(cString: strerror(errno)))" }
+        var description: String { "getifaddrs: \(Errno.describe(errno))" }
     }
 
     static func interfaceAddresses() throws -> [IPAddress] {

@@ -97,7 +97,7 @@ final class BackupMill: Sendable {
     struct IOFailure: Error, CustomStringConvertible {
         let what: String
         let code: Int32
-        var description: String { "\(what): \(String(cString: strerror(code)))" }
+        var description: String { "\(what): \(Errno.describe(code))" }
     }
 
     /// Streams `src` through zlib's gzip deflate into `dst` (created with the source's mode), 256 KiB at a time.

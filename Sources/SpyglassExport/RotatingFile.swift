@@ -201,7 +201,7 @@ final class RotatingFile {
                 metadata: ["file": "\(path)"])
         } else {
             logger.error(
-                "cannot open flow log file", metadata: ["file": "\(path)", "error": "\(String(cString: strerror(e)))"])
+                "cannot open flow log file", metadata: ["file": "\(path)", "error": "\(Errno.describe(e))"])
         }
         return e == ENOSPC || e == EDQUOT ? "no_space" : "open_error"
     }
@@ -238,7 +238,7 @@ final class RotatingFile {
         if Glibc.rename(path, names.backupPath(ms: ms)) != 0 && errno != ENOENT {
             logger.error(
                 "cannot rotate flow log file",
-                metadata: ["file": "\(path)", "error": "\(String(cString: strerror(errno)))"])
+                metadata: ["file": "\(path)", "error": "\(Errno.describe(errno))"])
         }
         let reason = create(mode: mode)
         mill?.schedule()

@@ -163,7 +163,7 @@ public final class LabProcess: Sendable {
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
         guard rc == 0 else {
-            throw LabError("cannot start `\(argv.joined(separator: " "))`: \(String(cString: strerror(rc)))")
+            throw LabError("cannot start `\(argv.joined(separator: " "))`: \(Errno.describe(rc))")
         }
         return pid
     }
