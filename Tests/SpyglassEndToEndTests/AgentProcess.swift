@@ -65,13 +65,7 @@ final class AgentProcess {
     }
 
     /// Resident memory of the agent in KiB (VmRSS), nil once it has exited.
-    var residentKiB: Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        }
-        return nil
-    }
+    var residentKiB: Int? { SpyglassTesting.residentKiB(of: pid) }
 }
 
 /// `count` bytes fetched and the seconds it took, for a scrape whose latency matters.

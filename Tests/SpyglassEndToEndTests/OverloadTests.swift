@@ -323,14 +323,6 @@ struct OverloadTests {
         }
     }
 
-    /// VmRSS of this process in KiB.
-    static func residentKiB() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
-        else { return nil }
-        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-    }
-
     /// Unanswered DNS queries and never-answered, half-open HTTP requests: the pairing tables stay at their caps
     /// (entries and bytes), evictions are counted, every request is pending or counted unanswered, and the agent's
     /// resident memory stays far under the DaemonSet's 512 Mi limit.
@@ -352,7 +344,7 @@ struct OverloadTests {
                 memoryLimit: L7Limits.minimumMemoryLimit)
             config.l7?.limits = limits
             try await withStartedAgent(config) { agent in
-                let rssBefore = try #require(Self.residentKiB())
+                let rssBefore = try #require(residentKiB())
                 // Wait (bounded) until the silent server listens.
                 let up = try lab.run(
                     in: client,
@@ -411,7 +403,7 @@ struct OverloadTests {
                     })
                 // The agent runs in this process, whose resident set also holds every earlier test's leftovers: what
                 // the floods add is the measure here (the real agent's own RSS is l7FloodsKeepTheAgentProcessSmall's).
-                let rss = try #require(Self.residentKiB())
+                let rss = try #require(residentKiB())
                 #expect(rss - rssBefore < 64 << 10, "RSS grew from \(rssBefore) KiB to \(rss) KiB under the L7 floods")
                 print("L7 floods: RSS \(rssBefore) → \(rss) KiB with the agent in the test process")
                 print(

@@ -20,13 +20,7 @@ import Testing
     }
 
     /// VmRSS of this process, in bytes.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return 0 }
-        return kb * 1024
-    }
+    static func residentBytes() -> Int { (residentKiB() ?? 0) * 1024 }
 
     @Test func millionRandomFlowsStayWithinTheCap() throws {
         let cap = 1_000

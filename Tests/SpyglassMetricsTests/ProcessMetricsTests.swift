@@ -1,4 +1,5 @@
 import Foundation
+import SpyglassTesting
 import Testing
 
 @testable import SpyglassMetrics
@@ -14,10 +15,7 @@ import Testing
         #expect(spin > 0)
         let text = String(decoding: engine.render(.prometheusText), as: UTF8.self)
         let m = PrometheusSamples(text)
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        let vmRSSkB =
-            status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        let vmRSSkB = Double(try #require(residentKiB(), "no VmRSS in /proc/self/status"))
         let rss = m.sum("process_resident_memory_bytes")
         #expect(rss > 0)
         #expect(abs(rss - vmRSSkB * 1024) < 64 * 1024 * 1024, "RSS \(rss) vs VmRSS \(vmRSSkB) kB")
