@@ -16,3 +16,21 @@ func startHTTPServer(_ lab: NetworkLab, in pod: Pod, port: Int = 8080) async thr
     try #require(up.succeeded, "HTTP server did not come up: \(server.stderr)")
     return server
 }
+
+/// The exchange the HTTP tests count, against the demo server at `base`: one keep-alive connection with three GETs
+/// (200, 404, 500), then a POST (200), with `traceparent` when given.
+func runLandingExchange(_ lab: NetworkLab, from client: Pod, base: String, traceparent: String? = nil) throws {
+    let gets = try lab.run(
+        in: client,
+        [
+            "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
+            "\(base)/ok", "\(base)/missing", "\(base)/boom"
+        ])
+    #expect(gets.succeeded, "\(gets)")
+    let header = traceparent.map { ["-H", "traceparent: \($0)"] } ?? []
+    let post = try lab.run(
+        in: client,
+        ["curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter"] + header
+            + ["\(base)/v1/request-landing"])
+    #expect(post.succeeded, "\(post)")
+}

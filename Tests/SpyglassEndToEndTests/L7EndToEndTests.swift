@@ -140,20 +140,7 @@ struct L7EndToEndTests {
                 let base = "http://\(web.ipv4):8080"
                 let t0 = Date()
                 // One keep-alive connection: three GETs; then a POST with a traceparent.
-                let a = try lab.run(
-                    in: client,
-                    [
-                        "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
-                        "\(base)/ok", "\(base)/missing", "\(base)/boom"
-                    ])
-                #expect(a.succeeded, "\(a)")
-                let b = try lab.run(
-                    in: client,
-                    [
-                        "curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter",
-                        "-H", "traceparent: 00-\(trace)-00f067aa0ba902b7-01", "\(base)/v1/request-landing"
-                    ])
-                #expect(b.succeeded, "\(b)")
+                try runLandingExchange(lab, from: client, base: base, traceparent: "00-\(trace)-00f067aa0ba902b7-01")
                 let elapsed = Date().timeIntervalSince(t0)
 
                 let name = "hubble_http_requests_total"
@@ -213,20 +200,7 @@ struct L7EndToEndTests {
             c.hubbleMetrics = "httpV2"
             try await withStartedAgent(c) { agent in
                 let base = "http://\(web.ipv4):9091"
-                let a = try lab.run(
-                    in: client,
-                    [
-                        "curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
-                        "\(base)/ok", "\(base)/missing", "\(base)/boom"
-                    ])
-                #expect(a.succeeded, "\(a)")
-                let b = try lab.run(
-                    in: client,
-                    [
-                        "curl", "-s", "-o", "/dev/null", "-X", "POST", "-d", "ship=tiefighter",
-                        "\(base)/v1/request-landing"
-                    ])
-                #expect(b.succeeded, "\(b)")
+                try runLandingExchange(lab, from: client, base: base)
                 let name = "hubble_http_requests_total"
                 var expected: [([String: String], Int)] = []
                 for reporter in ["client", "server"] {
