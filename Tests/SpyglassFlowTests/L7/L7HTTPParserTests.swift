@@ -153,6 +153,23 @@ struct L7HTTPParserTests {
         #expect(h.map(\.value) == ["Bearer s", "c", "HUBBLE_REDACTED", "k"])
     }
 
+    /// Decisions are remembered per key (one hash lookup instead of a pattern scan) without changing them: the same
+    /// key decided twice, keys past the bound after the memory was emptied, and keys too long to remember.
+    @Test func headerRedactionRemembersDecisions() {
+        let r = HeaderRedactor(config: L7Config())
+        let long = "X-" + String(repeating: "A", count: HeaderRedactor.maxRememberedKeyBytes) + "-Token"
+        for _ in 0..<3 {
+            #expect(r.redacts("X-Auth-Token"))
+            #expect(!r.redacts("Accept"))
+            #expect(r.redacts(long))
+            #expect(!r.redacts("X-" + String(repeating: "B", count: HeaderRedactor.maxRememberedKeyBytes)))
+        }
+        for i in 0..<(2 * HeaderRedactor.maxRememberedKeys + 7) {
+            #expect(r.redacts("X-Session-\(i)") && !r.redacts("X-Plain-\(i)"))
+        }
+        #expect(r.redacts("Cookie") && !r.redacts("Host"))
+    }
+
     @Test func chunkMachine() {
         func run(_ s: String) -> ChunkStream.Step {
             var st = ChunkState()
