@@ -261,27 +261,80 @@ public struct Workload: Sendable, Equatable, Hashable {
 }
 
 /// `source` / `destination` endpoint (docs/hubble-compatibility.md §7.2).
+///
+/// Interned: the fields live in one immutable, shared record, so putting an endpoint on a flow (enrichment, once
+/// per event and side) and copying or destroying that flow costs one reference count, not one per string and array.
+/// Setting a field gives this value a record of its own (copy on write); equality and hashing compare the fields.
 public struct Endpoint: Sendable, Equatable, Hashable {
-    public var id: UInt32
-    public var identity: UInt32
-    public var clusterName: String
-    public var namespace: String
-    /// `source:key=value` form, e.g. `k8s:app=web`, `reserved:world`; sorted.
-    public var labels: [String]
-    public var podName: String
-    public var workloads: [Workload]
+    /// The fields, as plain stored properties.
+    struct Fields: Sendable, Equatable, Hashable {
+        var id: UInt32
+        var identity: UInt32
+        var clusterName: String
+        var namespace: String
+        var labels: [String]
+        var podName: String
+        var workloads: [Workload]
+    }
+
+    final class Record: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var record: Record
+
     public init(
         id: UInt32 = 0, identity: UInt32 = 0, clusterName: String = "", namespace: String = "",
         labels: [String] = [], podName: String = "", workloads: [Workload] = []
     ) {
-        self.id = id
-        self.identity = identity
-        self.clusterName = clusterName
-        self.namespace = namespace
-        self.labels = labels
-        self.podName = podName
-        self.workloads = workloads
+        record = Record(
+            Fields(
+                id: id, identity: identity, clusterName: clusterName, namespace: namespace, labels: labels,
+                podName: podName, workloads: workloads))
     }
+
+    @inline(__always) private mutating func update(_ change: (inout Fields) -> Void) {
+        var f = record.fields
+        change(&f)
+        record = Record(f)
+    }
+
+    public var id: UInt32 {
+        get { record.fields.id }
+        set { update { $0.id = newValue } }
+    }
+    public var identity: UInt32 {
+        get { record.fields.identity }
+        set { update { $0.identity = newValue } }
+    }
+    public var clusterName: String {
+        get { record.fields.clusterName }
+        set { update { $0.clusterName = newValue } }
+    }
+    public var namespace: String {
+        get { record.fields.namespace }
+        set { update { $0.namespace = newValue } }
+    }
+    /// `source:key=value` form, e.g. `k8s:app=web`, `reserved:world`; sorted.
+    public var labels: [String] {
+        get { record.fields.labels }
+        set { update { $0.labels = newValue } }
+    }
+    public var podName: String {
+        get { record.fields.podName }
+        set { update { $0.podName = newValue } }
+    }
+    public var workloads: [Workload] {
+        get { record.fields.workloads }
+        set { update { $0.workloads = newValue } }
+    }
+
+    public static func == (a: Endpoint, b: Endpoint) -> Bool {
+        a.record === b.record || a.record.fields == b.record.fields
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(record.fields) }
 }
 
 public struct Service: Sendable, Equatable, Hashable {
