@@ -35,6 +35,15 @@ public final class EventRing: Sendable {
         /// splitmix64 state for flow UUIDs: cheap, no system call per flow.
         var random: UInt64
 
+        /// Stores `event` as sequence `next` (over the oldest slot) and returns what that slot held, moved out.
+        mutating func replaceOldest(with event: consuming ObservedEvent) -> ObservedEvent? {
+            let i = Int(next % UInt64(slots.count))
+            next &+= 1
+            let old = slots[i].take()
+            slots[i] = consume event
+            return old
+        }
+
         mutating func nextRandom() -> UInt64 {
             random &+= 0x9E37_79B9_7F4A_7C15
             var z = random
@@ -54,30 +63,24 @@ public final class EventRing: Sendable {
         state = PThreadMutex(State(slots: Array(repeating: nil, count: capacity), random: g.next()))
     }
 
-    /// O(1) and never waits for readers: the flow is stored in the oldest slot under a short lock.
+    /// O(1) and never waits for readers: the flow is stored in the oldest slot under a short lock. The flow is
+    /// copied once, straight into its slot (no optional or temporary event around it: each extra copy of a flow
+    /// costs a memmove of the whole struct and a reference count per field, on every flow of the node).
     public func append(_ flow: Flow) {
-        store(nil, flow: flow)
+        var old: ObservedEvent?
+        state.withLock { s in
+            let uuid = UUIDv4(high: s.nextRandom(), low: s.nextRandom())
+            s.seenFlows &+= 1
+            old = s.replaceOldest(with: .flow(flow, uuid))
+        }
+        _ = old  // the displaced entry is released here, outside the lock
     }
 
     /// Events lost before the pipeline; GetFlows returns them as `lost_events`.
     public func appendLost(source: LostEventSource, count: UInt64, time: Timestamp) {
-        store(.lost(source: source, count: count, time: time), flow: nil)
-    }
-
-    private func store(_ event: ObservedEvent?, flow: Flow?) {
-        let cap = UInt64(capacity)
         var old: ObservedEvent?
-        state.withLock { s in
-            var e = event
-            if let flow {
-                e = .flow(flow, UUIDv4(high: s.nextRandom(), low: s.nextRandom()))
-                s.seenFlows &+= 1
-            }
-            old = s.slots[Int(s.next % cap)]
-            s.slots[Int(s.next % cap)] = e
-            s.next &+= 1
-        }
-        _ = old  // the displaced entry is released here, outside the lock
+        state.withLock { s in old = s.replaceOldest(with: .lost(source: source, count: count, time: time)) }
+        _ = old
     }
 
     /// Sequence number the next appended event will get.
