@@ -67,7 +67,7 @@ n = int(re.search(r"(\d+) requests in ", t).group(1))
 print("%.0f %.3f %d" % (rps, float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], n))'
 }
 
-declare -A RPS P99 REQS CPU BPF COUNTED
+declare -A RPS P99 REQS CPU BPF COUNTED LEFT
 for _ in $(seq 1 "$ROUNDS"); do
   for mode in $MODES; do
     if [ "$mode" = off ]; then
@@ -81,7 +81,8 @@ for _ in $(seq 1 "$ROUNDS"); do
       # shellcheck disable=SC2086
       { cpu1=$(agent_task_ns); bpf1=$(bpf_run_ns $ids); }
       [ "$(hook_ids)" = "$hooks" ] || { echo "the tc programs on ${LAB_WATCH[*]} changed during the run ($hooks -> $(hook_ids)): another agent on this machine replaced them"; exit 1; }
-      CPU[$mode]+="$(task_ns_delta "$cpu0" "$cpu1") "; BPF[$mode]+="$((bpf1 - bpf0)) "
+      read -r cpu left_out <<<"$(task_ns_delta "$cpu0" "$cpu1")"
+      CPU[$mode]+="$cpu "; BPF[$mode]+="$((bpf1 - bpf0)) "; LEFT[$mode]+="$left_out "
       http=$(metric hubble_http_requests_total)
       [ "$http" -gt 0 ] || { echo "agent ($mode) on but no HTTP requests counted"; exit 1; }
       COUNTED[$mode]+="$http "
@@ -102,6 +103,7 @@ reqs = {"off": v("${REQS[off]}"), "httpV2": v("${REQS[httpV2]}"), "seed": v("${R
 cpu = {"httpV2": v("${CPU[httpV2]}"), "seed": v("${CPU[seed]}")}
 bpf = {"httpV2": v("${BPF[httpV2]}"), "seed": v("${BPF[seed]}")}
 counted = {"httpV2": "${COUNTED[httpV2]}".split(), "seed": "${COUNTED[seed]}".split()}
+left = {"httpV2": "${LEFT[httpV2]}".split(), "seed": "${LEFT[seed]}".split()}
 print(f"L7 cost: wrk -t1 -c{conns} against nginx, {rounds} alternated rounds of {secs}s per mode")
 print("  httpV2: --hubble-metrics httpV2, aggregation medium, a's veth; seed: all seven families with workload labelsContext,")
 print("  exemplars, drop events, aggregation medium, both veths. CPU = agent threads' schedstat (user + kernel) over the wrk run;")
@@ -118,9 +120,9 @@ for mode in ("httpV2", "seed"):
     print("%-8s %9.0f %7.3f %8.3f %+9.3f %10.0f %13.3f %11.3f %13.3f" % (mode, r, r / base_r, p, p - base_p, avg(reqs[mode]), a_us, b_us, a_us + b_us))
     ok = r / base_r >= 0.90 and p - base_p <= 0.2 and a_us + b_us <= 1.5
     results.append(f"RESULT l7_{mode.lower()} rps_off={base_r:.0f} rps_on={r:.0f} rps_ratio={r/base_r:.3f} p99_off_ms={base_p:.3f} p99_on_ms={p:.3f} p99_delta_ms={p-base_p:+.3f} agent_us_per_exchange={a_us:.3f} bpf_us_per_exchange={b_us:.3f} cpu_us_per_exchange={a_us+b_us:.3f} {'MET' if ok else 'MISSED'}")
-print("  raw per round (req/s | p99 ms | agent CPU ms | BPF ms | hubble_http_requests_total):")
+print("  raw per round (req/s | p99 ms | agent CPU ms | BPF ms | hubble_http_requests_total | agent threads not in both CPU reads):")
 for mode in ("off", "httpV2", "seed"):
-    extra = "" if mode == "off" else " | %s | %s | %s" % (" ".join("%.1f" % (x / 1e6) for x in cpu[mode]), " ".join("%.1f" % (x / 1e6) for x in bpf[mode]), " ".join(counted[mode]))
+    extra = "" if mode == "off" else " | %s | %s | %s | %s" % (" ".join("%.1f" % (x / 1e6) for x in cpu[mode]), " ".join("%.1f" % (x / 1e6) for x in bpf[mode]), " ".join(counted[mode]), " ".join(left[mode]))
     print("    %-7s %s | %s%s" % (mode, " ".join("%.0f" % x for x in rps[mode]), " ".join("%.3f" % x for x in p99[mode]), extra))
 print("  targets (issue 15, seed): req/s ratio >= 0.90, p99 delta <= +0.2 ms, agent + BPF per exchange <= 1.5 µs")
 print("\n".join(results))

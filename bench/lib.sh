@@ -81,7 +81,7 @@ hook_ids() {
 
 # agent_prog_ids: the running agent's own BPF programs, one id a line — the tc programs on the veths it watches and
 # every program the agent process holds a descriptor of (/proc/PID/fdinfo "prog_id:"), so programs of other agents
-# or tests on the machine are not counted.
+# or tests on the machine are not counted. One program attached to several veths is listed once.
 agent_prog_ids() {
   { hook_ids | tr ' ' '\n'
     [ -n "$AGENT_PID" ] && cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" {print $2}'
@@ -104,13 +104,13 @@ agent_task_ns() {
   echo
 }
 
-# task_ns_delta "<before>" "<after>": CPU ns the agent spent between two agent_task_ns reads, summed over the threads
-# present at both. A thread that started or ended in between is left out (its share is not seen); the agent's
-# threads are long-lived workers, so this is exact for the steady state being measured.
+# task_ns_delta "<before>" "<after>" → "ns threads-left-out": CPU ns the agent spent between two agent_task_ns reads,
+# summed over the threads present at both. A thread that started or ended in between is left out (its time is not
+# seen) and counted in the second field, so a reader can tell; the agent's workers live as long as the agent.
 task_ns_delta() {
   python3 -c 'import sys
 b, a = (dict(x.split(":") for x in s.split()) for s in sys.argv[1:3])
-print(sum(int(a[t]) - int(b[t]) for t in a.keys() & b.keys()))' "$1" "$2"
+print(sum(int(a[t]) - int(b[t]) for t in a.keys() & b.keys()), len(a.keys() ^ b.keys()))' "$1" "$2"
 }
 
 # link_packets <ifname>: rx + tx packets of a root-namespace interface
