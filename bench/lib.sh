@@ -1,9 +1,12 @@
+# shellcheck shell=bash
 # Shared helpers of the bench scripts (sourced): a two-namespace lab joined by veths and a bridge, the agent, and
 # reading its /metrics. Every name carries a random prefix; `lab_cleanup` (run from the caller's EXIT trap)
 # removes processes, namespaces and links whatever happened.
 LAB_P=spyb$((RANDOM % 9000 + 1000))
 LAB_A=$LAB_P-a; LAB_B=$LAB_P-b; LAB_BR=${LAB_P}br
 AGENT_PID=""; AGENT_LOG=/tmp/$LAB_P-agent.log
+# The host-side veths agent_start watches (one --interface each); add "${LAB_P}hb" to watch both pods.
+LAB_WATCH=("${LAB_P}ha")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 BIN=${BIN:-.build/release/spyglass}
 
@@ -34,9 +37,11 @@ lab_cleanup() {
   rm -f "$AGENT_LOG"
 }
 
-agent_start() { # agent_start <extra args...>: the release agent on ${LAB_P}ha, metrics on 127.0.0.1:$AGENT_PORT
+agent_start() { # agent_start <extra args...>: the release agent on the LAB_WATCH veths, metrics on 127.0.0.1:$AGENT_PORT
   AGENT_PORT=$(free_port)
-  "$BIN" run --interface "${LAB_P}ha" --hubble-metrics-server "127.0.0.1:$AGENT_PORT" "$@" >"$AGENT_LOG" 2>&1 &
+  local ifs=() i
+  for i in "${LAB_WATCH[@]}"; do ifs+=(--interface "$i"); done
+  "$BIN" run "${ifs[@]}" --hubble-metrics-server "127.0.0.1:$AGENT_PORT" "$@" >"$AGENT_LOG" 2>&1 &
   AGENT_PID=$!
   for _ in $(seq 1 100); do
     curl -sf -o /dev/null "http://127.0.0.1:$AGENT_PORT/metrics" && return 0
@@ -64,11 +69,48 @@ for line in sys.stdin:
 print(int(t))' "$@"
 }
 
-# hook_ids: the BPF program ids on the watched veth's tc ingress and egress. Another Spyglass agent on the machine
+# hook_ids: the BPF program ids on the watched veths' tc ingress and egress. Another Spyglass agent on the machine
 # (e.g. a test run with no --interface, which takes every new veth and removes "stale" Spyglass hooks) can replace
 # ours; comparing the ids before and after a measurement tells.
 hook_ids() {
-  for dir in ingress egress; do tc filter show dev "${LAB_P}ha" $dir | grep -o ' id [0-9]*' | tr -d ' id' | tr '\n' ' '; done
+  local i dir
+  for i in "${LAB_WATCH[@]}"; do
+    for dir in ingress egress; do tc filter show dev "$i" $dir | grep -o ' id [0-9]*' | tr -d ' id' | tr '\n' ' '; done
+  done
+}
+
+# agent_prog_ids: the running agent's own BPF programs, one id a line — the tc programs on the veths it watches and
+# every program the agent process holds a descriptor of (/proc/PID/fdinfo "prog_id:"), so programs of other agents
+# or tests on the machine are not counted. One program attached to several veths is listed once.
+agent_prog_ids() {
+  { hook_ids | tr ' ' '\n'
+    [ -n "$AGENT_PID" ] && cat /proc/"$AGENT_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" {print $2}'
+  } | grep -E '^[0-9]+$' | sort -un
+}
+
+# bpf_run_ns <id...>: total kernel run time in ns of those programs (run_time_ns; needs kernel.bpf_stats_enabled=1).
+bpf_run_ns() {
+  bpftool prog show -j | python3 -c 'import json, sys
+ids = {int(i) for i in sys.argv[1:]}
+print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p.get("id") in ids))' "$@"
+}
+
+# agent_task_ns: "tid:ns" for every thread of the agent, ns on a CPU (user and kernel) from /proc/PID/task/TID/schedstat.
+agent_task_ns() {
+  local f ns _
+  for f in /proc/"$AGENT_PID"/task/*/schedstat; do
+    read -r ns _ 2>/dev/null <"$f" && { f=${f%/schedstat}; echo -n "${f##*/}:$ns "; }
+  done
+  echo
+}
+
+# task_ns_delta "<before>" "<after>" → "ns threads-left-out": CPU ns the agent spent between two agent_task_ns reads,
+# summed over the threads present at both. A thread that started or ended in between is left out (its time is not
+# seen) and counted in the second field, so a reader can tell; the agent's workers live as long as the agent.
+task_ns_delta() {
+  python3 -c 'import sys
+b, a = (dict(x.split(":") for x in s.split()) for s in sys.argv[1:3])
+print(sum(int(a[t]) - int(b[t]) for t in a.keys() & b.keys()), len(a.keys() ^ b.keys()))' "$1" "$2"
 }
 
 # link_packets <ifname>: rx + tx packets of a root-namespace interface
