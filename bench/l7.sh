@@ -15,46 +15,12 @@ CONNS=${3:-16}
 for t in wrk nginx bpftool; do command -v $t >/dev/null || { echo "bench/l7.sh: needs $t (scripts/install-deps.sh --bench)"; exit 1; }; done
 source bench/lib.sh
 [ -x "$BIN" ] || { echo "bench/l7.sh: no agent binary at $BIN"; exit 1; }
-CONF=/tmp/$LAB_P-nginx
-trap 'lab_cleanup; rm -rf $CONF; sysctl -qw kernel.bpf_stats_enabled=0 || true' EXIT
+trap 'lab_cleanup; sysctl -qw kernel.bpf_stats_enabled=0 || true' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 lab_up
-mkdir -p "$CONF"
-cat >"$CONF/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $CONF/nginx.pid;
-error_log $CONF/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $CONF; proxy_temp_path $CONF; fastcgi_temp_path $CONF; uwsgi_temp_path $CONF; scgi_temp_path $CONF;
-  server { listen $LAB_IP_B:80; location / { return 200 "hello\n"; } }
-}
-NGINX
-ip netns exec "$LAB_B" timeout $((ROUNDS * SECS * 3 + 180)) nginx -c "$CONF/nginx.conf" &
-sleep 0.5
-ip netns exec "$LAB_A" curl -sf "http://$LAB_IP_B/" >/dev/null || { echo "nginx did not answer"; cat "$CONF/error.log"; exit 1; }
+nginx_up $((ROUNDS * SECS * 3 + 180))
 
-# The seed's metric set: all seven families, workload context on both ends, exemplars on httpV2.
-CTX="labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
-SEED_METRICS="dns:$CTX drop:$CTX tcp:$CTX flow:$CTX port-distribution:$CTX icmp:$CTX httpV2:exemplars=true;$CTX"
 MODES="off httpV2 seed"
-
-start_mode() { # the agent of one mode, once its tc programs are on every watched veth
-  case $1 in
-    httpV2) LAB_WATCH=("${LAB_P}ha")
-            agent_start --monitor-aggregation medium --drop-events false --hubble-metrics httpV2 --http-port 80 ;;
-    seed)   LAB_WATCH=("${LAB_P}ha" "${LAB_P}hb")
-            agent_start --monitor-aggregation medium --drop-events true --hubble-metrics "$SEED_METRICS" --http-port 80 ;;
-  esac
-  for _ in $(seq 1 50); do
-    # attached; a second more lets its start-up work end before the measured run
-    [ "$(hook_ids | wc -w)" -ge $((2 * ${#LAB_WATCH[@]})) ] && { sleep 1; return 0; }
-    sleep 0.1
-  done
-  echo "agent ($1) did not attach to ${LAB_WATCH[*]}"; cat "$AGENT_LOG"; return 1
-}
 
 # one wrk run → "requests/s p99_ms requests-completed"
 run_wrk() {
@@ -73,7 +39,7 @@ for _ in $(seq 1 "$ROUNDS"); do
     if [ "$mode" = off ]; then
       read -r rps p99 reqs <<<"$(run_wrk)"
     else
-      start_mode "$mode"
+      l7_agent_start "$mode"
       ids=$(agent_prog_ids | tr '\n' ' '); hooks=$(hook_ids)
       # shellcheck disable=SC2086 # ids is a list of numbers
       { cpu0=$(agent_task_ns); bpf0=$(bpf_run_ns $ids); }

@@ -34,7 +34,7 @@ lab_cleanup() {
   done
   ip link del "${LAB_P}ha" 2>/dev/null || true; ip link del "${LAB_P}hb" 2>/dev/null || true
   ip link del "$LAB_BR" 2>/dev/null || true
-  rm -f "$AGENT_LOG"
+  rm -f "$AGENT_LOG"; rm -rf "/tmp/$LAB_P-nginx"
 }
 
 agent_start() { # agent_start <extra args...>: the release agent on the LAB_WATCH veths, metrics on 127.0.0.1:$AGENT_PORT
@@ -116,4 +116,51 @@ print(sum(int(a[t]) - int(b[t]) for t in a.keys() & b.keys()), len(a.keys() ^ b.
 # link_packets <ifname>: rx + tx packets of a root-namespace interface
 link_packets() {
   ip -s -j link show "$1" | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]; print(s["rx"]["packets"] + s["tx"]["packets"])'
+}
+
+# nginx_up <seconds>: nginx (one worker, `return 200 "hello\n"` on port 80, no access log) in namespace b for at most
+# that long, answering before this returns; its files live in /tmp/$LAB_P-nginx (lab_cleanup removes them).
+nginx_up() {
+  local conf=/tmp/$LAB_P-nginx
+  mkdir -p "$conf"
+  cat >"$conf/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $conf/nginx.pid;
+error_log $conf/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $conf; proxy_temp_path $conf; fastcgi_temp_path $conf; uwsgi_temp_path $conf; scgi_temp_path $conf;
+  server { listen $LAB_IP_B:80; location / { return 200 "hello\n"; } }
+}
+NGINX
+  ip netns exec "$LAB_B" timeout "$1" nginx -c "$conf/nginx.conf" &
+  for _ in $(seq 1 50); do
+    ip netns exec "$LAB_A" curl -sf -o /dev/null "http://$LAB_IP_B/" && return 0
+    sleep 0.1
+  done
+  echo "nginx did not answer"; cat "$conf/error.log"; return 1
+}
+
+# The seed's metric set: all seven families, workload context on both ends, exemplars on httpV2.
+SEED_CTX="labelsContext=source_ip,source_namespace,source_workload,destination_ip,destination_namespace,destination_workload,traffic_direction"
+SEED_METRICS="dns:$SEED_CTX drop:$SEED_CTX tcp:$SEED_CTX flow:$SEED_CTX port-distribution:$SEED_CTX icmp:$SEED_CTX httpV2:exemplars=true;$SEED_CTX"
+
+# l7_agent_start httpV2|seed: the agent of one L7 bench mode, once its tc programs are on every watched veth.
+# httpV2: --hubble-metrics httpV2 on a's veth; seed: the seed's metric set, drop events, both pods' veths.
+l7_agent_start() {
+  case $1 in
+    httpV2) LAB_WATCH=("${LAB_P}ha")
+            agent_start --monitor-aggregation medium --drop-events false --hubble-metrics httpV2 --http-port 80 ;;
+    seed)   LAB_WATCH=("${LAB_P}ha" "${LAB_P}hb")
+            agent_start --monitor-aggregation medium --drop-events true --hubble-metrics "$SEED_METRICS" --http-port 80 ;;
+    *) echo "l7_agent_start: unknown mode '$1' (httpV2 or seed)"; return 1 ;;
+  esac
+  for _ in $(seq 1 50); do
+    # attached; a second more lets its start-up work end before the measured run
+    [ "$(hook_ids | wc -w)" -ge $((2 * ${#LAB_WATCH[@]})) ] && { sleep 1; return 0; }
+    sleep 0.1
+  done
+  echo "agent ($1) did not attach to ${LAB_WATCH[*]}"; cat "$AGENT_LOG"; return 1
 }
