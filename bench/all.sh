@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark of issues #9 and #15 in one run: builds the release binaries, runs parts 1–7, prints each figure
+# Every benchmark of issues #9 and #15 in one run: builds the release binaries, runs parts 1–8, prints each figure
 # with its baseline (measured in the same run) and ratio, and ends with a summary of the RESULT lines and issue 15's
 # target table, one row per figure:
 #   wrk through the node, seed metric set, medium: req/s with / without >= 0.90   (part 7, l7_seed)
@@ -9,7 +9,8 @@
 #   pipeline events per CPU-second >= 1.5 M                                       (part 3, pipeline)
 #   TCP and 64-byte UDP throughput with / without, medium >= 0.97                 (part 1, datapath_medium)
 #   RSS idle <= 60 MiB / under the L7 flood <= 200 MiB                            (part 6, memory_idle, memory_l7_flood)
-# Each part runs in namespaces it creates and removes, bounded in time; the whole run takes about 12 minutes on the
+# and part 8 profiles the agent under part 7's load and the pipeline of part 3 (perf), for the targets still missed.
+# Each part runs in namespaces it creates and removes, bounded in time; the whole run takes about 13 minutes on the
 # 2-core machine.
 # usage (root): bench/all.sh [--no-build] [--quick]   output is also kept in .build/bench-results.txt (override: OUT=path)
 #   --no-build: BIN and BENCH may name prebuilt binaries (default .build/release/…)
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/all.sh: run as root"; exit 1; }
 OUT=${OUT:-.build/bench-results.txt}
 mkdir -p "$(dirname "$OUT")"
-./scripts/install-deps.sh --bench   # iperf3, wrk, nginx-light, prometheus-pushgateway, bpftool (only what is missing)
+./scripts/install-deps.sh --bench   # iperf3, wrk, nginx-light, prometheus-pushgateway, bpftool, perf (only what is missing)
 BUILD=yes; QUICK=""
 for arg in "$@"; do
   case $arg in --no-build) BUILD="" ;; --quick) QUICK=yes ;; *) echo "bench/all.sh: unknown argument $arg"; exit 1 ;; esac
@@ -49,6 +50,7 @@ part() {
     part "5 export" 240 "$BENCH" export --flows 400000
     part "6 memory (idle, under the L7 flood, engine)" 180 bench/memory.sh 10 100000
     part "7 L7 cost (off / httpV2 / seed metric set)" 300 bench/l7.sh 3 5 16
+    part "8 profiles (where the CPU goes under parts 7 and 3)" 180 bench/profile.sh 8
   else
     part "1 datapath overhead" 120 bench/datapath.sh 1 1
     part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
@@ -58,6 +60,7 @@ part() {
     part "5 export" 120 "$BENCH" export --flows 20000
     part "6 memory (idle, under the L7 flood, engine)" 120 bench/memory.sh 2 1000 20000 100 10
     part "7 L7 cost (off / httpV2 / seed metric set)" 120 bench/l7.sh 1 2 16
+    part "8 profiles (where the CPU goes under parts 7 and 3)" 120 bench/profile.sh 1
   fi
   echo; echo "=== summary (figure, baseline, ratio; MET/MISSED against the targets of issues #9 and #15) ==="
 } 2>&1 | tee "$OUT"
