@@ -41,27 +41,21 @@ part() {
 }
 {
   echo "Spyglass benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  # Each part's arguments: the real run, or (--quick) tiny rounds and durations that only check the scripts.
   if [ -z "$QUICK" ]; then
-    part "1 datapath overhead" 240 bench/datapath.sh 3 5
-    part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
-    part "2 nothing unaccounted" 120 bench/accounting.sh 5 500
-    part "3 user-space pipeline" 120 "$BENCH" pipeline --seconds 5
-    part "4 exposition" 400 bench/exposition.sh 20
-    part "5 export" 240 "$BENCH" export --flows 400000
-    part "6 memory (idle, under the L7 flood, engine)" 180 bench/memory.sh 10 100000
-    part "7 L7 cost (off / httpV2 / seed metric set)" 300 bench/l7.sh 3 5 16
-    part "8 profiles (where the CPU goes under parts 7 and 3)" 180 bench/profile.sh 8
+    DP=(3 5); ACC=(5 500); PIPE=5; EXPO=20; FLOWS=400000; MEM=(10 100000); L7=(3 5 16); PROF=8
   else
-    part "1 datapath overhead" 120 bench/datapath.sh 1 1
-    part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
-    part "2 nothing unaccounted" 120 bench/accounting.sh 1 500
-    part "3 user-space pipeline" 120 "$BENCH" pipeline --seconds 1
-    part "4 exposition" 200 bench/exposition.sh 2
-    part "5 export" 120 "$BENCH" export --flows 20000
-    part "6 memory (idle, under the L7 flood, engine)" 120 bench/memory.sh 2 1000 20000 100 10
-    part "7 L7 cost (off / httpV2 / seed metric set)" 120 bench/l7.sh 1 2 16
-    part "8 profiles (where the CPU goes under parts 7 and 3)" 120 bench/profile.sh 1
+    DP=(1 1); ACC=(1 500); PIPE=1; EXPO=2; FLOWS=20000; MEM=(2 1000 20000 100 10); L7=(1 2 16); PROF=1
   fi
+  part "1 datapath overhead" 240 bench/datapath.sh "${DP[@]}"
+  part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
+  part "2 nothing unaccounted" 120 bench/accounting.sh "${ACC[@]}"
+  part "3 user-space pipeline" 120 "$BENCH" pipeline --seconds "$PIPE"
+  part "4 exposition" 400 bench/exposition.sh "$EXPO"
+  part "5 export" 240 "$BENCH" export --flows "$FLOWS"
+  part "6 memory (idle, under the L7 flood, engine)" 180 bench/memory.sh "${MEM[@]}"
+  part "7 L7 cost (off / httpV2 / seed metric set)" 300 bench/l7.sh "${L7[@]}"
+  part "8 profiles (where the CPU goes under parts 7 and 3)" 180 bench/profile.sh "$PROF"
   echo; echo "=== summary (figure, baseline, ratio; MET/MISSED against the targets of issues #9 and #15) ==="
 } 2>&1 | tee "$OUT"
 # datapath.sh prints a table; its rows become RESULT lines here (targets: >= 0.97 of baseline at medium, <= 100 ns).
