@@ -91,7 +91,12 @@ static __always_inline void spy_conn_decide_uncached(const struct spy_pkt *p, __
     struct spy_conn_state fresh;
     int created = 0;
     int side = spy_conn_key(p, ifindex, &key);
-    d->l7 = http || (spy_l7_has_payload(p) && spy_l7_port(p));
+    int ports = spy_l7_port(p);
+    d->l7 = http || (spy_l7_has_payload(p) && ports);
+    if (d->l7 && spy_l7_body_only(p))
+        d->l7 = 0;
+    if (spy_conn_is_syn(p) && (ports || cfg_http_detect))
+        spy_l7_skip_forget(p);
     struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
     spy_conn_apply(p, &key, side, len, now, d->l7, st, &fresh, 0, &created, d);
 }
@@ -112,6 +117,7 @@ struct spy_conn_slow_in {
     __u64 now;
     __u32 len;
     __u8 side, http, payload, same;
+    __u8 skip_checked; /* spy_l7_body_only() already said no */
 };
 
 /* Everything but the fast path, out of line (a BPF-to-BPF call) so the fast path stays a few cache lines of code.
@@ -141,6 +147,10 @@ static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct
 
     int ports = spy_l7_port(p);
     d->l7 = http || (payload && ports);
+    if (d->l7 && !in->skip_checked && spy_l7_body_only(p))
+        d->l7 = 0;
+    if (spy_conn_is_syn(p) && (ports || cfg_http_detect))
+        spy_l7_skip_forget(p);
     struct spy_conn_state fresh;
     int created = 0;
     if (!spy_conn_apply(p, key, side, len, now, d->l7, st, &fresh, me + 1, &created, d))
@@ -176,6 +186,14 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     }
     int payload = spy_l7_has_payload(p);
     int same = c->valid && spy_conn_key_equal(&c->key, &key);
+    /* A candidate inside a skipped HTTP body is a plain data segment (it may take the fast path). */
+    int skip_checked = 0;
+    if (http || (payload && same && c->l7_ports)) {
+        if (spy_l7_body_only(p))
+            http = payload = 0;
+        else
+            skip_checked = 1;
+    }
     if (same && (c->owned & (1u << s)) && !http && !(payload && c->l7_ports) && !spy_conn_is_syn(p) &&
         !(p->tcp_flags & ~c->flags_seen[s]) &&
         now - c->last_report_ns[s] < cfg_interval_ns && c->epoch == spy_conn_epoch &&
@@ -185,6 +203,6 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     }
 
     struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http, .payload = payload,
-                                  .same = same};
+                                  .same = same, .skip_checked = skip_checked};
     d->report = spy_conn_decide_slow(p, &key, c, &in, d);
 }
