@@ -64,7 +64,7 @@ extension Agent {
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
         l7?.httpDetect = config.datapath.httpDetect
-        l7?.bodySkip = bodySkip.map(L7BodySkip.init)
+        if config.l7BodySkip { l7?.bodySkip = bodySkip.map(L7BodySkip.init) }
         return FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: dropReasons, l7: l7,
             enrich: enricher(endpoints), export: exportSink(exporters, observerRing), nodeAddresses: nodeAddresses)

@@ -116,8 +116,9 @@ static __always_inline void spy_conn_view_take(struct spy_conn_cache_entry *c, c
 struct spy_conn_slow_in {
     __u64 now;
     __u32 len;
-    __u8 side, http, payload, same;
-    __u8 skip_checked; /* spy_l7_body_only() already said no */
+    __u8 side, http;
+    __u8 payload; /* bit 0: L7 payload; bit 1: spy_l7_body_only() already said no (a byte more crosses 6.1's stack limit) */
+    __u8 same;
 };
 
 /* Everything but the fast path, out of line (a BPF-to-BPF call) so the fast path stays a few cache lines of code.
@@ -127,7 +128,7 @@ static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct
                                             struct spy_conn_cache_entry *c, const struct spy_conn_slow_in *in,
                                             struct spy_decision *d)
 {
-    int side = in->side, s = in->side & 1, same = in->same, http = in->http, payload = in->payload;
+    int side = in->side, s = in->side & 1, same = in->same, http = in->http, payload = in->payload & 1;
     __u32 len = in->len;
     __u64 now = in->now;
     __u32 me = bpf_get_smp_processor_id();
@@ -147,7 +148,7 @@ static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct
 
     int ports = spy_l7_port(p);
     d->l7 = http || (payload && ports);
-    if (d->l7 && !in->skip_checked && spy_l7_body_only(p))
+    if (d->l7 && !(in->payload & 2) && spy_l7_body_only(p))
         d->l7 = 0;
     if (spy_conn_is_syn(p) && (ports || cfg_http_detect))
         spy_l7_skip_forget(p);
@@ -202,7 +203,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
         return; /* folded: d->report stays 0 */
     }
 
-    struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http, .payload = payload,
-                                  .same = same, .skip_checked = skip_checked};
+    struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http,
+                                  .payload = payload | (skip_checked << 1), .same = same};
     d->report = spy_conn_decide_slow(p, &key, c, &in, d);
 }

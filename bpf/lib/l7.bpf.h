@@ -65,8 +65,21 @@ struct {
     __type(value, struct spy_l7_skip_value);
 } spy_l7_skip SEC(".maps");
 
-static __always_inline void spy_l7_skip_key_of(const struct spy_pkt *p, int reverse, struct spy_l7_skip_key *k)
+/* Keys are built in a per-CPU slot, not on the stack: with them there, the tc program's two deepest frames took
+ * 544 bytes on Debian 12's 6.1 (limit 512; scripts/kernel-vm.sh). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct spy_l7_skip_key);
+} spy_l7_skip_keys SEC(".maps");
+
+static __always_inline struct spy_l7_skip_key *spy_l7_skip_key_of(const struct spy_pkt *p, int reverse)
 {
+    __u32 zero = 0;
+    struct spy_l7_skip_key *k = bpf_map_lookup_elem(&spy_l7_skip_keys, &zero);
+    if (!k)
+        return 0;
     if (reverse) {
         __builtin_memcpy(k->saddr, p->daddr, 16);
         __builtin_memcpy(k->daddr, p->saddr, 16);
@@ -79,6 +92,8 @@ static __always_inline void spy_l7_skip_key_of(const struct spy_pkt *p, int reve
         k->dport = p->dport;
     }
     k->family = p->ip_version;
+    k->pad[0] = k->pad[1] = k->pad[2] = 0;
+    return k;
 }
 
 /* Whether a TCP L7 candidate lies wholly inside its direction's skipped body (counted). Only candidates pay the
@@ -88,9 +103,10 @@ static __always_inline int spy_l7_body_only(const struct spy_pkt *p)
 {
     if (p->proto != SPY_IPPROTO_TCP || !p->payload_len)
         return 0;
-    struct spy_l7_skip_key k = {};
-    spy_l7_skip_key_of(p, 0, &k);
-    struct spy_l7_skip_value *v = bpf_map_lookup_elem(&spy_l7_skip, &k);
+    struct spy_l7_skip_key *k = spy_l7_skip_key_of(p, 0);
+    if (!k)
+        return 0;
+    struct spy_l7_skip_value *v = bpf_map_lookup_elem(&spy_l7_skip, k);
     if (!v)
         return 0;
     __u32 span = v->end_seq - v->from_seq;
@@ -106,9 +122,10 @@ static __always_inline int spy_l7_body_only(const struct spy_pkt *p)
  * only on L7 ports (or any port with cfg_http_detect). */
 static __always_inline void spy_l7_skip_forget(const struct spy_pkt *p)
 {
-    struct spy_l7_skip_key k = {};
-    spy_l7_skip_key_of(p, 0, &k);
-    bpf_map_delete_elem(&spy_l7_skip, &k);
-    spy_l7_skip_key_of(p, 1, &k);
-    bpf_map_delete_elem(&spy_l7_skip, &k);
+    struct spy_l7_skip_key *k = spy_l7_skip_key_of(p, 0);
+    if (k)
+        bpf_map_delete_elem(&spy_l7_skip, k);
+    k = spy_l7_skip_key_of(p, 1);
+    if (k)
+        bpf_map_delete_elem(&spy_l7_skip, k);
 }

@@ -18,11 +18,16 @@ struct spy_pkt {
     __u16 l3_off, l4_off;
     __u16 payload_off;  /* 0: no L4 payload known */
     __u16 payload_len;
-    __u32 tcp_seq;      /* TCP sequence number (host order) */
+    /* One or the other: the stack of the tc program's deepest frames is at 6.1's limit (scripts/kernel-vm.sh). */
+    union {
+        __u32 tcp_seq;  /* TCP sequence number (host order) */
+        struct {
+            __u8 icmp_type, icmp_code; /* ICMP, IGMP, VRRP */
+        };
+    };
     __u8 ip_version;
     __u8 proto;
     __u8 tcp_flags;
-    __u8 icmp_type, icmp_code;
 };
 
 struct spy_ipv4_hdr {
