@@ -12,7 +12,6 @@ public final class L7SkipMap: L7BodySkipWriter {
     private let programs: TCPrograms
     private let fd: Int32
     private let failureCount = Atomic<UInt64>(0)
-    private let writeCount = Atomic<UInt64>(0)
 
     public init(programs: TCPrograms) {
         self.programs = programs
@@ -20,7 +19,6 @@ public final class L7SkipMap: L7BodySkipWriter {
     }
 
     public var failures: UInt64 { failureCount.load(ordering: .relaxed) }
-    public var writes: UInt64 { writeCount.load(ordering: .relaxed) }
 
     public func skip(_ direction: L7Direction, from: UInt32, end: UInt32) {
         var key = spy_l7_skip_key()
@@ -30,7 +28,6 @@ public final class L7SkipMap: L7BodySkipWriter {
         key.dport = direction.destinationPort
         key.family = direction.source.isIPv6 ? 6 : 4
         var value = spy_l7_skip_value(from_seq: from, end_seq: end)
-        writeCount.add(1, ordering: .relaxed)
         if bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY)) != 0 {
             failureCount.add(1, ordering: .relaxed)
         }

@@ -151,6 +151,7 @@ struct L7BodySkipEndToEndTests {
                     m.value("spyglass_datapath_l7_body_segments_skipped_total") >= skipped,
                     "exported as spyglass_datapath_l7_body_segments_skipped_total")
                 #expect(m.value("spyglass_datapath_l7_skip_write_failures_total") == 0)
+                #expect(m.value("spyglass_l7_http_body_skips_total") > 0, "the parser wrote body parts")
                 #expect(!m.series("spyglass_datapath_l7_skip_write_failures_total").isEmpty)
                 // Both sites' parsers skipped by count what the one entry per direction left out at both.
                 #expect(l7Events < skipped, "L7 events \(l7Events), body segments left out \(skipped)")

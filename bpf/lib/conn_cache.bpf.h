@@ -91,11 +91,10 @@ static __always_inline void spy_conn_decide_uncached(const struct spy_pkt *p, __
     struct spy_conn_state fresh;
     int created = 0;
     int side = spy_conn_key(p, ifindex, &key);
-    int ports = spy_l7_port(p);
-    d->l7 = http || (spy_l7_has_payload(p) && ports);
+    d->l7 = http || (spy_l7_has_payload(p) && spy_l7_port(p));
     if (d->l7 && spy_l7_body_only(p))
         d->l7 = 0;
-    if (spy_conn_is_syn(p) && (ports || cfg_http_detect))
+    if (spy_conn_is_syn(p) && (cfg_http_detect || spy_l7_port(p)))
         spy_l7_skip_forget(p);
     struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
     spy_conn_apply(p, &key, side, len, now, d->l7, st, &fresh, 0, &created, d);
