@@ -57,12 +57,14 @@ extension Agent {
     static func makePipeline(
         _ config: AgentConfig, queue: EventQueue, metrics: MetricsEngine,
         dropReasons: @escaping EventDecoder.DropReasonResolver,
-        endpoints: Endpoints, exporters: FlowExporters?, observerRing: EventRing?, nodeAddresses: NodeAddressSet
+        endpoints: Endpoints, exporters: FlowExporters?, observerRing: EventRing?, nodeAddresses: NodeAddressSet,
+        bodySkip: (any L7BodySkipWriter)? = nil
     ) -> FlowPipeline {
         var l7 = config.l7
         l7?.dnsPorts = Set(config.datapath.dnsPorts)
         l7?.httpPorts = Set(config.datapath.httpPorts)
         l7?.httpDetect = config.datapath.httpDetect
+        if config.l7BodySkip { l7?.bodySkip = bodySkip.map(L7BodySkip.init) }
         return FlowPipeline(
             queue: queue, metrics: metrics, nodeName: config.hubbleNodeName, dropReasons: dropReasons, l7: l7,
             enrich: enricher(endpoints), export: exportSink(exporters, observerRing), nodeAddresses: nodeAddresses)
@@ -95,6 +97,7 @@ extension Agent {
     /// hooks and watched interfaces.
     func registerSelfMetrics() throws {
         try DatapathMetrics.register(on: metrics, programs: programs, drops: drops, queue: queue, pipeline: pipeline)
+        try metrics.registerFamilies { [l7Skip] in l7Skip.selfMetrics() }
         if let exporters { try metrics.registerFamilies { exporters.selfMetrics() } }
         try metrics.registerFamilies { [endpoints] in endpoints.selfMetrics() }
         try ProcessMetrics.register(on: metrics, version: SpyglassExportInfo.version)

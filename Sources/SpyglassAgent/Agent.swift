@@ -28,6 +28,8 @@ public final class Agent: @unchecked Sendable {
     let queue: EventQueue
     let reader: RingBufferReader
     let pipeline: FlowPipeline
+    /// HTTP body parts the L7 assembler tells the kernel to leave out.
+    let l7Skip: L7SkipMap
     let exporters: FlowExporters?
     /// Recent flows and losses for Hubble's API (nil when the API is off) and its server.
     let observerRing: EventRing?
@@ -72,9 +74,10 @@ public final class Agent: @unchecked Sendable {
         exporters = try Agent.makeExporters(config, logger: logger)
         endpoints = Endpoints(config: config.endpoints, logger: logger)
         observerRing = config.hubbleAPI.map { EventRing(capacity: $0.eventBufferCapacity) }
+        l7Skip = L7SkipMap(programs: programs)
         pipeline = Agent.makePipeline(
             config, queue: queue, metrics: metrics, dropReasons: reasons.resolver(), endpoints: endpoints,
-            exporters: exporters, observerRing: observerRing, nodeAddresses: nodeAddresses)
+            exporters: exporters, observerRing: observerRing, nodeAddresses: nodeAddresses, bodySkip: l7Skip)
         LostEventAccounting.registerSeries(on: metrics)
         hubbleServer = Agent.makeHubbleServer(
             config, ring: observerRing, metrics: metrics, endpoints: endpoints, logger: logger)

@@ -18,6 +18,8 @@ public struct AgentConfig: Sendable {
     public var drops = DropConfig()
     /// DNS and HTTP read from packets; nil turns the L7 parser off. Ports follow `datapath.dnsPorts/httpPorts`.
     public var l7: L7Config? = L7Config()
+    /// `--l7-body-skip`: the L7 parser tells the kernel which HTTP body segments to leave out (`L7SkipMap`).
+    public var l7BodySkip = true
     /// `--hubble-export-file-path` and friends; nil = no static flow log.
     public var staticExport: StaticExporterConfig? = nil
     /// `--hubble-flowlogs-config-path`

@@ -129,6 +129,14 @@ enum DatapathMetrics {
             [MetricSample(value: Double(pipeline.l7Counters.httpDetected))]
         }
         try engine.registerCollector(
+            name: "spyglass_l7_http_body_skips_total",
+            help:
+                "HTTP body parts (Content-Length bodies over 4 KiB) the L7 parser told the kernel to leave out of L7 events (--l7-body-skip)",
+            type: .counter
+        ) {
+            [MetricSample(value: Double(pipeline.l7Counters.httpBodySkips))]
+        }
+        try engine.registerCollector(
             name: "spyglass_l7_messages_total", help: "DNS and HTTP messages parsed, by protocol and type",
             type: .counter
         ) {

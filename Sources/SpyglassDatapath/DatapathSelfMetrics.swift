@@ -28,6 +28,11 @@ extension TCPrograms {
             { $0.tunnelSkipped }
         ),
         (
+            "spyglass_datapath_l7_body_segments_skipped_total",
+            "TCP segments not sent for L7 parsing because they lie inside an HTTP body the parser skips by count (folded or traced as any data segment)",
+            { $0.l7BodySkipped }
+        ),
+        (
             "spyglass_datapath_aggregated_packets_total",
             "Packets folded into an existing connection report (monitor aggregation)", { $0.aggregated }
         ),

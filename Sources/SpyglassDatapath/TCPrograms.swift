@@ -17,6 +17,8 @@ public final class TCPrograms: @unchecked Sendable {
     public let connectionsMapFD: Int32
     public let l7PortsMapFD: Int32
     public let hostAddressesMapFD: Int32
+    /// `spy_l7_skip`: HTTP body parts the kernel leaves out of L7 events (`L7SkipMap`).
+    public let l7SkipMapFD: Int32
     public let config: DatapathConfig
 
     public init(config: DatapathConfig, verboseLibbpf: Bool = false) throws {
@@ -65,6 +67,7 @@ public final class TCPrograms: @unchecked Sendable {
             connectionsMapFD = try Self.mapFD(obj, "spy_conns")
             l7PortsMapFD = try Self.mapFD(obj, "spy_l7_ports")
             hostAddressesMapFD = try Self.mapFD(obj, "spy_host_addrs")
+            l7SkipMapFD = try Self.mapFD(obj, "spy_l7_skip")
             for (ports, kind) in [(config.httpPorts, UInt8(SPY_L7_HTTP)), (config.dnsPorts, UInt8(SPY_L7_DNS))] {
                 for port in ports {
                     var key = UInt32(port)
@@ -148,7 +151,8 @@ public final class TCPrograms: @unchecked Sendable {
             dropEvents: totals[Int(SPY_STAT_DROP_EVENTS.rawValue)],
             dropRingBufferFull: totals[Int(SPY_STAT_DROP_RINGBUF_FULL.rawValue)],
             receiveSuppressed: totals[Int(SPY_STAT_RX_SUPPRESSED.rawValue)],
-            tunnelSkipped: totals[Int(SPY_STAT_TUNNEL_SKIPPED.rawValue)]
+            tunnelSkipped: totals[Int(SPY_STAT_TUNNEL_SKIPPED.rawValue)],
+            l7BodySkipped: totals[Int(SPY_STAT_L7_BODY_SKIPPED.rawValue)]
         )
     }
 
@@ -209,12 +213,16 @@ public struct DatapathStats: Sendable, Equatable {
     public var receiveSuppressed: UInt64
     /// Encapsulated packets of a watched tunnel not reported on a device (their inner packets are).
     public var tunnelSkipped: UInt64
+    /// L7 candidates left out because they lie inside an HTTP body user space skips by count (`L7SkipMap`); they
+    /// are folded or traced like any other data segment, so this counts apart from the sum above.
+    public var l7BodySkipped: UInt64
     public init(
         packets: UInt64 = 0, events: UInt64 = 0, ringBufferFull: UInt64 = 0, aggregated: UInt64 = 0,
         nonIP: UInt64 = 0, connectionTableFull: UInt64 = 0, dropsSuppressed: UInt64 = 0, dropsNonIP: UInt64 = 0,
         dropEvents: UInt64 = 0, dropRingBufferFull: UInt64 = 0, receiveSuppressed: UInt64 = 0,
-        tunnelSkipped: UInt64 = 0
+        tunnelSkipped: UInt64 = 0, l7BodySkipped: UInt64 = 0
     ) {
+        self.l7BodySkipped = l7BodySkipped
         self.receiveSuppressed = receiveSuppressed
         self.tunnelSkipped = tunnelSkipped
         self.dropEvents = dropEvents

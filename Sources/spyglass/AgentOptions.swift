@@ -136,6 +136,11 @@ struct AgentOptions: ParsableArguments {
     var l7Parsing = true
 
     @Option(
+        name: .customLong("l7-body-skip"),
+        help: "Let the kernel leave segments inside large Content-Length HTTP bodies out of L7 events (true|false).")
+    var l7BodySkip = true
+
+    @Option(
         name: .customLong("l7-memory-limit-mb"),
         help:
             "MiB the L7 tables may hold: pending HTTP requests and DNS names 3/8 each, reassembly 1/8, pending DNS queries 1/8; over a share the oldest entries are evicted (spyglass_l7_evictions_total{reason=\"bytes\"}). At least 4."
@@ -372,6 +377,7 @@ struct AgentOptions: ParsableArguments {
         if !dnsPorts.isEmpty { c.datapath.dnsPorts = try ports(dnsPorts, "--dns-port") }
         if !httpPorts.isEmpty { c.datapath.httpPorts = try ports(httpPorts, "--http-port") }
         c.datapath.httpDetect = httpDetect
+        c.l7BodySkip = l7BodySkip
         if !exportFilePath.isEmpty {
             guard let mode = UInt32(exportFileMode, radix: 8), mode <= 0o777 else {
                 throw ValidationError("--hubble-export-file-mode: '\(exportFileMode)' is not an octal file mode")

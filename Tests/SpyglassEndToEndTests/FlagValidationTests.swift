@@ -60,6 +60,7 @@ struct FlagValidationTests {
         (["--enable-hubble-open-metrics", "yes"], "--enable-hubble-open-metrics"),
         (["--http-detect", "maybe"], "--http-detect"),
         (["--l7-parsing", "2"], "--l7-parsing"),
+        (["--l7-body-skip", "sometimes"], "--l7-body-skip"),
         (["--drop-events", "nope"], "--drop-events"),
         (["--hubble-redact-http-urlquery", "x"], "--hubble-redact-http-urlquery"),
         (["--hubble-redact-http-userinfo", "x"], "--hubble-redact-http-userinfo"),

@@ -92,6 +92,10 @@ static __always_inline void spy_conn_decide_uncached(const struct spy_pkt *p, __
     int created = 0;
     int side = spy_conn_key(p, ifindex, &key);
     d->l7 = http || (spy_l7_has_payload(p) && spy_l7_port(p));
+    if (d->l7 && spy_l7_body_only(p))
+        d->l7 = 0;
+    if (spy_conn_is_syn(p) && (cfg_http_detect || spy_l7_port(p)))
+        spy_l7_skip_forget(p);
     struct spy_conn_state *st = bpf_map_lookup_elem(&spy_conns, &key);
     spy_conn_apply(p, &key, side, len, now, d->l7, st, &fresh, 0, &created, d);
 }
@@ -111,7 +115,9 @@ static __always_inline void spy_conn_view_take(struct spy_conn_cache_entry *c, c
 struct spy_conn_slow_in {
     __u64 now;
     __u32 len;
-    __u8 side, http, payload, same;
+    __u8 side, http;
+    __u8 payload; /* bit 0: L7 payload; bit 1: spy_l7_body_only() already said no (a byte more crosses 6.1's stack limit) */
+    __u8 same;
 };
 
 /* Everything but the fast path, out of line (a BPF-to-BPF call) so the fast path stays a few cache lines of code.
@@ -121,7 +127,7 @@ static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct
                                             struct spy_conn_cache_entry *c, const struct spy_conn_slow_in *in,
                                             struct spy_decision *d)
 {
-    int side = in->side, s = in->side & 1, same = in->same, http = in->http, payload = in->payload;
+    int side = in->side, s = in->side & 1, same = in->same, http = in->http, payload = in->payload & 1;
     __u32 len = in->len;
     __u64 now = in->now;
     __u32 me = bpf_get_smp_processor_id();
@@ -141,6 +147,10 @@ static __noinline int spy_conn_decide_slow(const struct spy_pkt *p, const struct
 
     int ports = spy_l7_port(p);
     d->l7 = http || (payload && ports);
+    if (d->l7 && !(in->payload & 2) && spy_l7_body_only(p))
+        d->l7 = 0;
+    if (spy_conn_is_syn(p) && (ports || cfg_http_detect))
+        spy_l7_skip_forget(p);
     struct spy_conn_state fresh;
     int created = 0;
     if (!spy_conn_apply(p, key, side, len, now, d->l7, st, &fresh, me + 1, &created, d))
@@ -176,6 +186,14 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
     }
     int payload = spy_l7_has_payload(p);
     int same = c->valid && spy_conn_key_equal(&c->key, &key);
+    /* A candidate inside a skipped HTTP body is a plain data segment (it may take the fast path). */
+    int skip_checked = 0;
+    if (http || (payload && same && c->l7_ports)) {
+        if (spy_l7_body_only(p))
+            http = payload = 0;
+        else
+            skip_checked = 1;
+    }
     if (same && (c->owned & (1u << s)) && !http && !(payload && c->l7_ports) && !spy_conn_is_syn(p) &&
         !(p->tcp_flags & ~c->flags_seen[s]) &&
         now - c->last_report_ns[s] < cfg_interval_ns && c->epoch == spy_conn_epoch &&
@@ -184,7 +202,7 @@ static __always_inline void spy_conn_decide(const struct spy_pkt *p, __u32 ifind
         return; /* folded: d->report stays 0 */
     }
 
-    struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http, .payload = payload,
-                                  .same = same};
+    struct spy_conn_slow_in in = {.now = now, .len = len, .side = side, .http = http,
+                                  .payload = payload | (skip_checked << 1), .same = same};
     d->report = spy_conn_decide_slow(p, &key, c, &in, d);
 }

@@ -18,10 +18,16 @@ struct spy_pkt {
     __u16 l3_off, l4_off;
     __u16 payload_off;  /* 0: no L4 payload known */
     __u16 payload_len;
+    /* One or the other: the stack of the tc program's deepest frames is at 6.1's limit (scripts/kernel-vm.sh). */
+    union {
+        __u32 tcp_seq;  /* TCP sequence number (host order) */
+        struct {
+            __u8 icmp_type, icmp_code; /* ICMP, IGMP, VRRP */
+        };
+    };
     __u8 ip_version;
     __u8 proto;
     __u8 tcp_flags;
-    __u8 icmp_type, icmp_code;
 };
 
 struct spy_ipv4_hdr {
@@ -133,6 +139,7 @@ static __always_inline int spy_parse_l3(SPY_PARSE_CTX ctx, __u32 off, __u16 prot
         p->sport = ((__u16)tcp[0] << 8) | tcp[1];
         p->dport = ((__u16)tcp[2] << 8) | tcp[3];
         p->tcp_flags = tcp[13];
+        p->tcp_seq = ((__u32)tcp[4] << 24) | ((__u32)tcp[5] << 16) | ((__u32)tcp[6] << 8) | tcp[7];
         if (tcp[12] & 0x01)
             p->flags |= SPY_F_TCP_NS;
         payload = off + (tcp[12] >> 4) * 4;

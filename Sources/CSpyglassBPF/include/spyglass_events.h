@@ -116,7 +116,27 @@ enum spy_stat {
     SPY_STAT_DROP_RINGBUF_FULL = 9,/* drop events lost: ring buffer output failed */
     SPY_STAT_RX_SUPPRESSED = 14,   /* receive-side reports suppressed (SPY_IFACE_F_SUPPRESS_INGRESS) */
     SPY_STAT_TUNNEL_SKIPPED = 15,  /* encapsulated packets on a device not reported (spy_iface_config.tunnel_port) */
-    SPY_STAT_COUNT = 16,
+    SPY_STAT_L7_BODY_SKIPPED = 16, /* L7 candidates left out: inside an HTTP body user space counts (spy_l7_skip) */
+    SPY_STAT_COUNT = 17,
+};
+
+/* spy_l7_skip: one direction of a TCP connection, node-wide (no interface: every watched point sees the same
+ * sequence numbers) -> the part of a counted HTTP body user space skips by count. Addresses as in events (network
+ * byte order, IPv4 in the first 4 bytes), ports in host byte order. */
+struct spy_l7_skip_key {
+    __u8 saddr[16];
+    __u8 daddr[16];
+    __u16 sport;
+    __u16 dport;
+    __u8 family;   /* 4 or 6 */
+    __u8 pad[3];
+};
+_Static_assert(sizeof(struct spy_l7_skip_key) == 40, "spy_l7_skip_key layout");
+
+/* A segment is left out when all of it lies in [from_seq, end_seq) (wrapping): its bytes are body bytes. */
+struct spy_l7_skip_value {
+    __u32 from_seq; /* the direction's position when user space wrote the entry */
+    __u32 end_seq;  /* first sequence number after the body */
 };
 
 /* Why a drop that was to be reported could not be parsed (index into the drop program's per-CPU

@@ -33,6 +33,7 @@ public final class L7Assembler {
     private let dnsTimeoutNs: UInt64
     private let idleTimeoutNs: UInt64
     private let limits: L7Limits
+    private let bodySkip: (any L7BodySkipWriter)?
 
     private var pendingDNS: LRUTable<DNSQueryKey, PendingDNSQuery>
     private var dnsStreams: LRUTable<ConnectionKey, DNSTCPConnection>
@@ -57,6 +58,7 @@ public final class L7Assembler {
         reporter = L7Reporter(nodeAddresses: nodeAddresses)
         dnsClaims = LRUTable(capacity: config.limits.maxPendingDNSQueries, byteBudget: config.limits.maxDNSClaimBytes)
         limits = config.limits
+        bodySkip = config.bodySkip?.writer
         dnsPorts = PortSet(config.dnsPorts)
         httpPorts = PortSet(config.httpPorts)
         redactor = HeaderRedactor(config: config)
@@ -567,6 +569,7 @@ public final class L7Assembler {
             inWindow = false
             counters.countMalformed(.http, L7Stats.outOfWindow)
         case .jump:
+            stream.skipEnd = nil
             if let event = stream.desync(&ctx) { handle(event, conn, stream, packet, &out) }
         case .gap(let n):
             if let event = stream.lose(n, &ctx) { handle(event, conn, stream, packet, &out) }
@@ -583,6 +586,7 @@ public final class L7Assembler {
         }
         reassemblyBytes = limits.maxReassemblyBytes - ctx.budget
         counters.reassemblyBudgetExceeded &+= ctx.budgetExceeded
+        if inWindow, let bodySkip { tellKernelBody(stream, packet, bodySkip) }
 
         // A FIN or RST outside the window is not this connection's end.
         if !inWindow {
@@ -605,6 +609,23 @@ public final class L7Assembler {
             shedPendingHTTP(keeping: slot)
         }
         return out
+    }
+
+    /// Inside a counted body with more than `L7BodySkip.threshold` bytes to come, tells the kernel to leave the
+    /// segments wholly inside it out: the stream skips them by count from the gap they leave. Once per body part
+    /// (`maxSpan` at a time): the segments in flight until the kernel has the entry compute the same end.
+    private func tellKernelBody(_ stream: HTTPStream, _ packet: PacketContext, _ bodySkip: any L7BodySkipWriter) {
+        guard case .fixed(let remaining) = stream.mode, remaining > L7BodySkip.threshold,
+            let next = stream.sequence.next
+        else { return }
+        if let told = stream.skipEnd, Int32(bitPattern: next &- told) < 0 { return }
+        let end = next &+ UInt32(min(remaining, L7BodySkip.maxSpan))
+        stream.skipEnd = end
+        counters.httpBodySkips &+= 1
+        bodySkip.skip(
+            L7Direction(
+                source: packet.source, destination: packet.destination, sourcePort: packet.sourcePort,
+                destinationPort: packet.destinationPort), from: next, end: end)
     }
 
     private func handle(

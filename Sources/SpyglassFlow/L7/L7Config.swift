@@ -47,6 +47,9 @@ public struct L7Config: Sendable, Equatable {
 
     public var limits: L7Limits
 
+    /// Where the assembler tells the kernel which HTTP body bytes it skips (nil: the kernel reports them all).
+    public var bodySkip: L7BodySkip? = nil
+
     /// The value that replaces redacted header values (Hubble's constant).
     public static let redactedValue = "HUBBLE_REDACTED"
 

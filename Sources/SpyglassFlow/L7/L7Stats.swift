@@ -54,6 +54,8 @@ public struct L7Stats: Sendable, Equatable {
     public var httpRequests: UInt64 = 0
     /// Segments on a port not configured as HTTP read as HTTP because they start a request or status line.
     public var httpDetected: UInt64 = 0
+    /// HTTP body parts the kernel was told to leave out of the L7 events (`L7BodySkip`).
+    public var httpBodySkips: UInt64 = 0
     public var httpResponses: UInt64 = 0
     /// HTTP responses without a pending request on their connection (emitted without method, URL and latency).
     public var httpUnmatchedResponses: UInt64 = 0

@@ -44,6 +44,8 @@ final class HTTPStream {
     /// The beginning of a head split across segments.
     private(set) var buffer: [UInt8] = []
     var closed = false
+    /// End of the body part the kernel was last told to leave out (`L7BodySkip`), while the stream has not passed it.
+    var skipEnd: UInt32?
 
     init(isRequest: Bool) { self.isRequest = isRequest }
 
