@@ -9,7 +9,8 @@
 #   pipeline events per CPU-second >= 1.5 M                                       (part 3, pipeline)
 #   TCP and 64-byte UDP throughput with / without, medium >= 0.97                 (part 1, datapath_medium)
 #   RSS idle <= 60 MiB / under the L7 flood <= 200 MiB                            (part 6, memory_idle, memory_l7_flood)
-# and part 8 profiles the agent under part 7's load and the pipeline of part 3 (perf), for the targets still missed.
+# Part 7b shows what the kernel leaves out of L7 events for large HTTP bodies (--l7-body-skip), and part 8 profiles
+# the agent under part 7's load and the pipeline of part 3 (perf), for the targets still missed.
 # Each part runs in namespaces it creates and removes, bounded in time; the whole run takes about 13 minutes on the
 # 2-core machine.
 # usage (root): bench/all.sh [--no-build] [--quick]   output is also kept in .build/bench-results.txt (override: OUT=path)
@@ -43,9 +44,9 @@ part() {
   echo "Spyglass benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
   # Each part's arguments: the real run, or (--quick) tiny rounds and durations that only check the scripts.
   if [ -z "$QUICK" ]; then
-    DP=(3 5); ACC=(5 500); PIPE=5; EXPO=20; FLOWS=400000; MEM=(10 100000); L7=(3 5 16); PROF=8
+    DP=(3 5); ACC=(5 500); PIPE=5; EXPO=20; FLOWS=400000; MEM=(10 100000); L7=(3 5 16); BODIES=(2 20 16777216); PROF=8
   else
-    DP=(1 1); ACC=(1 500); PIPE=1; EXPO=2; FLOWS=20000; MEM=(2 1000 20000 100 10); L7=(1 2 16); PROF=1
+    DP=(1 1); ACC=(1 500); PIPE=1; EXPO=2; FLOWS=20000; MEM=(2 1000 20000 100 10); L7=(1 2 16); BODIES=(1 5 1048576); PROF=1
   fi
   part "1 datapath overhead" 240 bench/datapath.sh "${DP[@]}"
   part "1b tc program cost under BPF_PROG_TEST_RUN" 60 "$BENCH" tc-cost
@@ -55,6 +56,7 @@ part() {
   part "5 export" 240 "$BENCH" export --flows "$FLOWS"
   part "6 memory (idle, under the L7 flood, engine)" 180 bench/memory.sh "${MEM[@]}"
   part "7 L7 cost (off / httpV2 / seed metric set)" 300 bench/l7.sh "${L7[@]}"
+  part "7b L7 large bodies (--l7-body-skip false / true)" 240 bench/l7-bodies.sh "${BODIES[@]}"
   part "8 profiles (where the CPU goes under parts 7 and 3)" 180 bench/profile.sh "$PROF"
   echo; echo "=== summary (figure, baseline, ratio; MET/MISSED against the targets of issues #9 and #15) ==="
 } 2>&1 | tee "$OUT"
