@@ -39,7 +39,7 @@ for i in range(int(sys.argv[2])):
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$AGENT_PID/stat"; }
 
 echo "L7 body skip: $REQS keep-alive GETs of $BYTES bytes, agent $BIN (medium, httpV2) on ${LAB_P}ha, $ROUNDS rounds"
-for r in $(seq 1 "$ROUNDS"); do
+for _ in $(seq 1 "$ROUNDS"); do
   for skip in false true; do
     agent_start --monitor-aggregation medium --drop-events false --hubble-metrics httpV2 --http-port 8080 \
       --l7-body-skip $skip
