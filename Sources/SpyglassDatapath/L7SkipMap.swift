@@ -34,9 +34,14 @@ public final class L7SkipMap: L7BodySkipWriter {
     }
 
     /// The address in network byte order, IPv4 in the first 4 bytes (as the kernel copies it from the packet).
-    private static func copy(_ a: IPAddress, into field: inout (
-        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-    )) {
+    private static func copy(
+        _ a: IPAddress,
+        into field:
+            inout (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8
+            )
+    ) {
         withUnsafeMutableBytes(of: &field) { raw in
             raw.storeBytes(of: a.high.bigEndian, toByteOffset: 0, as: UInt64.self)
             raw.storeBytes(of: a.low.bigEndian, toByteOffset: 8, as: UInt64.self)

@@ -21,8 +21,10 @@ struct L7SkipTests {
 
     /// A server → client segment of `length` body bytes at `seq`.
     static func response(seq: UInt32, length: Int = 1400, port: UInt16 = 40500) -> [UInt8] {
-        PacketBuilder.ethernet().ipv4(src: server, dst: client).tcp(sport: 80, dport: port, flags: [.psh, .ack], seq: seq)
-            .payload(Array(repeating: 0x62, count: length)).build()
+        PacketBuilder.ethernet().ipv4(src: server, dst: client).tcp(
+            sport: 80, dport: port, flags: [.psh, .ack], seq: seq
+        )
+        .payload(Array(repeating: 0x62, count: length)).build()
     }
 
     func events(_ p: TCPrograms, _ frame: [UInt8]) throws -> [SpyPacketEvent] {

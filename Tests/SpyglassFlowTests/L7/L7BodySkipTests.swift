@@ -38,7 +38,8 @@ struct L7BodySkipTests {
         #expect(r.writes.count == 1)
         // The kernel leaves the body out up to the segment that reaches its end (with the next response's head).
         x.tcp.serverSeq = r.writes[0].end &- 300
-        let next = x.server([UInt8](repeating: 0x62, count: 300) + bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+        let next = x.server(
+            [UInt8](repeating: 0x62, count: 300) + bytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
         try #require(next.count == 1)
         #expect(next[0].http?.code == 404 && next[0].http?.url == "http://a/next")
         #expect(x.a.stats.streamResyncs == 0)
