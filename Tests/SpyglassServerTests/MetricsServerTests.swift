@@ -338,9 +338,16 @@ struct MetricsServerTests {
 
     @Test func concurrentScrapes() async throws {
         let provider = StubProvider()
-        try await withServer(provider: provider, configure: { $0.renderThreads = 4 }) { _, port in
+        // 24 clients at once from one address: above the default per-client limit (16), which would close some of
+        // them whenever more than 16 overlap (a slow machine); that limit has its own test.
+        let clients = 24
+        let configure: (inout MetricsServer.Configuration) -> Void = {
+            $0.renderThreads = 4
+            $0.maxConnectionsPerClient = clients
+        }
+        try await withServer(provider: provider, configure: configure) { _, port in
             let statuses = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-                for i in 0..<24 {
+                for i in 0..<clients {
                     group.addTask {
                         let gz = i % 2 == 0
                         let r = try await fetch(
@@ -351,10 +358,10 @@ struct MetricsServerTests {
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(statuses.count == 24)
+            #expect(statuses.count == clients)
             #expect(statuses.allSatisfy { $0.0 == 200 && $0.1 })
-            let scrapes = await provider.waitForScrapes(24)
-            #expect(scrapes.count == 24)
+            let scrapes = await provider.waitForScrapes(clients)
+            #expect(scrapes.count == clients)
         }
     }
 
