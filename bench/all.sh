@@ -11,7 +11,7 @@
 #   RSS idle <= 60 MiB / under the L7 flood <= 200 MiB                            (part 6, memory_idle, memory_l7_flood)
 # Part 7b shows what the kernel leaves out of L7 events for large HTTP bodies (--l7-body-skip), and part 8 profiles
 # the agent under part 7's load and the pipeline of part 3 (perf), for the targets still missed.
-# Each part runs in namespaces it creates and removes, bounded in time; the whole run takes about 13 minutes on the
+# Each part runs in namespaces it creates and removes, bounded in time; the whole run takes about 9 minutes on the
 # 2-core machine.
 # usage (root): bench/all.sh [--no-build] [--quick]   output is also kept in .build/bench-results.txt (override: OUT=path)
 #   --no-build: BIN and BENCH may name prebuilt binaries (default .build/release/…)
