@@ -341,9 +341,8 @@ static __always_inline int spy_handle_drop(struct sk_buff *skb, __u32 reason)
     ev->ip_version = p.ip_version;
     ev->l4_proto = p.proto;
     ev->tcp_flags = p.tcp_flags;
-    int tcp = p.proto == SPY_IPPROTO_TCP; /* tcp_seq shares the ICMP fields of spy_pkt */
-    ev->icmp_type = tcp ? 0 : p.icmp_type;
-    ev->icmp_code = tcp ? 0 : p.icmp_code;
+    ev->icmp_type = spy_pkt_icmp_type(&p);
+    ev->icmp_code = spy_pkt_icmp_code(&p);
     ev->report_reason = SPY_REPORT_EVERY_PACKET;
     ev->l3_offset = p.l3_off;
     ev->l4_offset = p.l4_off;

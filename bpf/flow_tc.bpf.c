@@ -113,9 +113,8 @@ static __noinline int spy_report(struct __sk_buff *skb, __u8 direction, struct s
     ev->ip_version = p->ip_version;
     ev->l4_proto = p->proto;
     ev->tcp_flags = p->tcp_flags;
-    int tcp = p->proto == SPY_IPPROTO_TCP; /* tcp_seq shares the ICMP fields of spy_pkt */
-    ev->icmp_type = tcp ? 0 : p->icmp_type;
-    ev->icmp_code = tcp ? 0 : p->icmp_code;
+    ev->icmp_type = spy_pkt_icmp_type(p);
+    ev->icmp_code = spy_pkt_icmp_code(p);
     ev->report_reason = d->reason;
     ev->l3_offset = p->l3_off;
     ev->l4_offset = p->l4_off;

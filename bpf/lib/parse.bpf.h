@@ -30,6 +30,17 @@ struct spy_pkt {
     __u8 tcp_flags;
 };
 
+/* The ICMP type and code an event carries: 0 for TCP, whose sequence number shares their bytes in spy_pkt. */
+static __always_inline __u8 spy_pkt_icmp_type(const struct spy_pkt *p)
+{
+    return p->proto == SPY_IPPROTO_TCP ? 0 : p->icmp_type;
+}
+
+static __always_inline __u8 spy_pkt_icmp_code(const struct spy_pkt *p)
+{
+    return p->proto == SPY_IPPROTO_TCP ? 0 : p->icmp_code;
+}
+
 struct spy_ipv4_hdr {
     __u8 ver_ihl;
     __u8 tos;
