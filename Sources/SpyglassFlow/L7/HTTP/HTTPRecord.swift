@@ -90,8 +90,9 @@ enum HTTPURL {
 ///
 /// Decisions are remembered per key: a node's traffic repeats a few dozen header names, and one hash lookup costs
 /// a fraction of scanning a key for the default list's thirteen patterns (the scan was a sixth of the agent's CPU
-/// under HTTP load). The memory is bounded (`maxRememberedKeys` keys of at most `maxRememberedKeyBytes`; emptied when full, so random names from a hostile
-/// client cost a scan each, never memory). Single-threaded, like the L7 assembler that owns it.
+/// under HTTP load). The memory is bounded (`maxRememberedKeys` keys of at most `maxRememberedKeyBytes`; emptied
+/// when full, so random names from a hostile client cost a scan each, never memory). Single-threaded, like the L7
+/// assembler that owns it.
 final class HeaderRedactor {
     /// A deny-list entry with `*` at its start and/or end.
     struct Pattern: Equatable {
